@@ -1,0 +1,5 @@
+"""python -m modelreg"""
+
+from .cli import main
+
+main()

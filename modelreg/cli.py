@@ -1,0 +1,503 @@
+"""The command line: parse options, make one library call, render the result.
+
+This module is also the one error boundary: a :class:`ModelregError` is one
+line on stderr and exit 1; Click's usage errors exit 2; anything else is a bug,
+reported in one line with the path of the traceback (exit 3); Ctrl-C is 130.
+
+Only Click is imported at start-up, so ``modelreg --help`` stays fast; the
+library, Rich and (where bytes move) DVC load inside the commands.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import click
+
+if TYPE_CHECKING:
+    from .registry import Registry
+
+
+@dataclass
+class _Context:
+    directory: Path
+    quiet: bool
+    traceback: bool
+    _registry: Registry | None = field(default=None, init=False)
+
+    def registry(self) -> Registry:
+        if self._registry is None:
+            from .registry import Registry
+
+            self._registry = Registry(self.directory, progress=self.progress())
+        return self._registry
+
+    def progress(self) -> Any:
+        from .render import RichProgress
+
+        return RichProgress(enabled=not self.quiet)
+
+
+pass_ctx = click.make_pass_decorator(_Context)
+json_option = click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print JSON (a stable shape; see README) instead of a table.",
+)
+message_option = click.option(
+    "-m", "--message", help="Why: recorded in the tag as Modelreg-Reason and shown by history."
+)
+push_option = click.option(
+    "--push", is_flag=True, help="Also push the event (and its files) to the git and DVC remotes."
+)
+
+
+class _Group(click.Group):
+    """Keeps commands in the order they are defined (the order of a model's life)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(self.commands)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "-C",
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=".",
+    help="Run as if started in this directory (like git -C).",
+)
+@click.option("-q", "--quiet", is_flag=True, help="No progress bars or notes on stderr.")
+@click.option("--traceback", is_flag=True, help="On an internal error, print the full traceback.")
+@click.version_option(package_name="modelreg", message="modelreg %(version)s")
+@click.pass_context
+def cli(ctx: click.Context, directory: Path, quiet: bool, traceback: bool) -> None:
+    """A model registry that lives in your git repository.
+
+    Metadata is YAML committed to git, model files go to a DVC remote, and every
+    event (register, promote, rollback, deprecate) is an annotated git tag that
+    GTO reads too.
+
+    Example: modelreg init && modelreg register fraud model.pkl && modelreg list
+    """
+    ctx.obj = _Context(directory, quiet, traceback)
+
+
+# --- set-up ---------------------------------------------------------------------
+
+
+@cli.command()
+@click.option(
+    "--remote",
+    metavar="URL",
+    help="DVC remote for model files (a folder, s3://, ssh://, ...). "
+    "Default: a local folder under ~/.local/share/modelreg.",
+)
+@pass_ctx
+def init(obj: _Context, remote: str | None) -> None:
+    """Set up a registry here: .modelreg.yaml, DVC and a DVC remote, committed.
+
+    Runs 'git init' first when the directory is not in a git repository. Safe to
+    run again.
+
+    Example: modelreg init --remote /mnt/shared/models
+    """
+    from . import render
+    from .registry import Registry
+
+    _registry, result = Registry.init(obj.directory, remote=remote, progress=obj.progress())
+    render.init_result(result)
+
+
+# --- writes ----------------------------------------------------------------------
+
+
+def _pairs(values: Sequence[str], option: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for value in values:
+        key, sep, item = value.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"'{value}' is not KEY=VALUE", param_hint=option)
+        out[key] = item
+    return out
+
+
+def _number(value: str, key: str) -> float | int:
+    try:
+        return int(value)
+    except ValueError:
+        pass
+    try:
+        number = float(value)
+    except ValueError:
+        raise click.BadParameter(f"{key}={value}: not a number", param_hint="--metric") from None
+    if number != number or number in (float("inf"), float("-inf")):
+        raise click.BadParameter(f"{key}={value}: not a finite number", param_hint="--metric")
+    return number
+
+
+def _scalar(value: str) -> str | int | float | bool | None:
+    lowered = value.lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    if lowered in ("null", "none", "~"):
+        return None
+    for kind in (int, float):
+        try:
+            return kind(value)
+        except ValueError:
+            continue
+    return value
+
+
+@cli.command()
+@click.argument("name")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--version", "version", metavar="V", help="Version to register (default: next minor)."
+)
+@click.option(
+    "--bump",
+    type=click.Choice(["major", "minor", "patch"]),
+    help="Bump the latest version instead of naming one.",
+)
+@click.option("--author", help="Author (default: git's user.name <user.email>).")
+@click.option("--license", "license_", metavar="SPDX", help="Licence, as an SPDX expression.")
+@click.option("--description", help="One line describing the model.")
+@click.option("--framework", help="sklearn, pytorch, onnx, ...")
+@click.option("--label", "labels", multiple=True, metavar="K=V", help="A label (repeatable).")
+@click.option("--metric", "metrics", multiple=True, metavar="K=V", help="A metric (repeatable).")
+@click.option("--param", "params", multiple=True, metavar="K=V", help="A parameter (repeatable).")
+@click.option(
+    "--dep",
+    "deps",
+    multiple=True,
+    metavar="NAME@RANGE",
+    help="A model this one needs, e.g. embedder@^2.0.0 (repeatable).",
+)
+@click.option(
+    "--allow-unresolved", is_flag=True, help="Register even if no version satisfies a --dep."
+)
+@click.option(
+    "--data",
+    "data",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="Training data (lineage).",
+)
+@click.option("--code-commit", metavar="SHA", help="Commit the model was trained from (lineage).")
+@message_option
+@push_option
+@pass_ctx
+def register(
+    obj: _Context,
+    name: str,
+    paths: tuple[Path, ...],
+    version: str | None,
+    bump: str | None,
+    author: str | None,
+    license_: str | None,
+    description: str | None,
+    framework: str | None,
+    labels: tuple[str, ...],
+    metrics: tuple[str, ...],
+    params: tuple[str, ...],
+    deps: tuple[str, ...],
+    allow_unresolved: bool,
+    data: tuple[Path, ...],
+    code_commit: str | None,
+    message: str | None,
+    push: bool,
+) -> None:
+    """Register files or a folder as a new version of NAME.
+
+    Copies the files under models/NAME/ (unless they are there already), tracks
+    them with DVC, writes models/NAME/model.yaml, commits only those files and
+    tags NAME@vVERSION.
+
+    Example: modelreg register fraud-detector model.pkl --metric auc=0.91 -m "weekly retrain"
+    """
+    from . import render
+
+    result = obj.registry().register(
+        name,
+        list(paths),
+        version=version,
+        bump=bump,  # type: ignore[arg-type]
+        author=author,
+        license=license_,
+        description=description,
+        framework=framework,
+        labels=_pairs(labels, "--label"),
+        metrics={k: _number(v, k) for k, v in _pairs(metrics, "--metric").items()},
+        params={k: _scalar(v) for k, v in _pairs(params, "--param").items()},
+        dependencies=deps,
+        allow_unresolved=allow_unresolved,
+        data=list(data),
+        code_commit=code_commit,
+        message=message,
+        push=push,
+    )
+    render.registered(result)
+
+
+# --- reads -----------------------------------------------------------------------
+
+
+@cli.command("list")
+@click.option("-a", "--all", "include_all", is_flag=True, help="Include deprecated models.")
+@json_option
+@pass_ctx
+def list_(obj: _Context, include_all: bool, as_json: bool) -> None:
+    """List models with their latest version and who holds each stage.
+
+    Example: modelreg list --json
+    """
+    from . import render
+
+    registry = obj.registry()
+    render.models(
+        registry.list_models(include_deprecated=include_all), registry.config.stages, as_json
+    )
+
+
+@cli.command()
+@click.argument("ref", metavar="NAME[@vV|#STAGE]")
+@json_option
+@pass_ctx
+def show(obj: _Context, ref: str, as_json: bool) -> None:
+    """Show one version: manifest, stages, files and digests (NAME alone: latest).
+
+    Example: modelreg show fraud-detector#production
+    """
+    from . import render
+
+    render.version(obj.registry().show(ref), as_json)
+
+
+@cli.command()
+@click.argument("name", required=False)
+@click.option("--reverse", is_flag=True, help="Newest first.")
+@json_option
+@pass_ctx
+def history(obj: _Context, name: str | None, reverse: bool, as_json: bool) -> None:
+    """Every event of one model (or all): time, who, event, version, stage, reason.
+
+    Example: modelreg history fraud-detector
+    """
+    from . import render
+
+    render.history(obj.registry().history(name, reverse=reverse), as_json)
+
+
+@cli.command()
+@click.argument("ref", metavar="NAME#STAGE|NAME@latest|NAME@vV")
+@json_option
+@pass_ctx
+def resolve(obj: _Context, ref: str, as_json: bool) -> None:
+    """Print the version a reference means (for scripts).
+
+    Example: VERSION=$(modelreg resolve fraud-detector#production)
+    """
+    from . import render
+
+    render.resolved(obj.registry().resolve(ref), as_json)
+
+
+# --- stages ----------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("ref", metavar="NAME@vV")
+@click.option("--to", "stage", required=True, metavar="STAGE", help="Stage to assign.")
+@message_option
+@push_option
+@pass_ctx
+def promote(obj: _Context, ref: str, stage: str, message: str | None, push: bool) -> None:
+    """Assign a stage to a version (a new NAME#STAGE#N tag).
+
+    Example: modelreg promote fraud-detector@v1.3.0 --to production -m "passed shadow test"
+    """
+    from . import render
+
+    render.event(obj.registry().promote(ref, stage, message=message, push=push))
+
+
+@cli.command()
+@click.argument("name")
+@click.option("--stage", required=True, help="Stage to roll back.")
+@click.option(
+    "--to", "to", metavar="V", help="Version to give the stage to (default: the one before)."
+)
+@message_option
+@push_option
+@pass_ctx
+def rollback(
+    obj: _Context, name: str, stage: str, to: str | None, message: str | None, push: bool
+) -> None:
+    """Give STAGE back to the version that held it before (a new tag; none is moved).
+
+    Example: modelreg rollback fraud-detector --stage production -m "latency regression"
+    """
+    from . import render
+
+    render.event(obj.registry().rollback(name, stage, to=to, message=message, push=push))
+
+
+@cli.command()
+@click.argument("ref", metavar="NAME[@vV]")
+@message_option
+@push_option
+@pass_ctx
+def deprecate(obj: _Context, ref: str, message: str | None, push: bool) -> None:
+    """Deprecate a model (NAME) or deregister one version (NAME@vV).
+
+    Example: modelreg deprecate fraud-detector@v1.0.0 -m "trained on leaked labels"
+    """
+    from . import render
+
+    render.event(obj.registry().deprecate(ref, message=message, push=push))
+
+
+# --- bytes -----------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("ref", metavar="NAME@vV|NAME#STAGE")
+@pass_ctx
+def checkout(obj: _Context, ref: str) -> None:
+    """Restore models/NAME/ (manifest, .dvc files, bytes) to a version.
+
+    Refuses to overwrite changes that are not registered.
+
+    Example: modelreg checkout fraud-detector#production
+    """
+    from . import render
+
+    render.files_written(obj.registry().checkout(ref), "Checked out")
+
+
+@cli.command()
+@click.argument("ref", metavar="NAME@vV|NAME#STAGE")
+@click.option(
+    "-o",
+    "--out",
+    type=click.Path(path_type=Path),
+    help="Directory to write the files to (default: ./NAME).",
+)
+@click.option(
+    "--repo", metavar="URL", help="Read from this registry (a clone path or git URL) instead."
+)
+@pass_ctx
+def get(obj: _Context, ref: str, out: Path | None, repo: str | None) -> None:
+    """Fetch a version's files, verify every sha256, and write them to a directory.
+
+    Example: modelreg get fraud-detector#production -o /srv/model --repo git@host:ml/registry
+    """
+    from . import render
+    from .refs import parse_ref
+
+    parsed = parse_ref(ref)
+    target = out if out is not None else Path(parsed.name.rsplit("/", 1)[-1])
+    if repo is not None:
+        from .remote import open_registry
+
+        with open_registry(repo, progress=obj.progress()) as registry:
+            result = registry.get(parsed, target)
+    else:
+        result = obj.registry().get(parsed, target)
+    render.files_written(result, "Fetched")
+
+
+# --- sharing ---------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--remote", default="origin", show_default=True, help="Git remote.")
+@click.option("--dvc-remote", metavar="NAME", help="DVC remote (default: the registry's).")
+@pass_ctx
+def push(obj: _Context, remote: str, dvc_remote: str | None) -> None:
+    """Push file bytes to the DVC remote, then commits and registry tags to git.
+
+    Tags are never force-pushed.
+
+    Example: modelreg push
+    """
+    from . import render
+
+    render.synced(obj.registry().push(remote, dvc_remote=dvc_remote), "push")
+
+
+@cli.command()
+@click.option("--remote", default="origin", show_default=True, help="Git remote.")
+@click.option("--dvc-remote", metavar="NAME", help="DVC remote (default: the registry's).")
+@pass_ctx
+def pull(obj: _Context, remote: str, dvc_remote: str | None) -> None:
+    """Fetch tags and commits, fast-forward the branch, and fetch the current files.
+
+    Example: modelreg pull
+    """
+    from . import render
+
+    render.synced(obj.registry().pull(remote, dvc_remote=dvc_remote), "pull")
+
+
+# --- the error boundary ----------------------------------------------------------------
+
+
+def _traceback_file() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    folder = Path(base) / "modelreg"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / "last-traceback.txt"
+
+
+def main(argv: Sequence[str] | None = None) -> NoReturn:
+    from .errors import ModelregError
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    show_traceback = "--traceback" in args
+    try:
+        cli.main(args=args, prog_name="modelreg", standalone_mode=False)
+    except ModelregError as exc:
+        from .render import error
+
+        error(exc.message, exc.hint)
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        sys.stderr.write("modelreg: interrupted\n")
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        sys.stderr.write("modelreg: interrupted\n")
+        sys.exit(130)
+    except BrokenPipeError:
+        sys.exit(0)
+    except Exception as exc:  # the bug boundary
+        import traceback
+
+        text = traceback.format_exc()
+        if show_traceback:
+            sys.stderr.write(text)
+        where = "(could not write the traceback)"
+        try:
+            path = _traceback_file()
+            path.write_text(text, encoding="utf-8")
+            where = f"traceback in {path}"
+        except OSError:
+            pass
+        sys.stderr.write(
+            f"modelreg: internal error ({type(exc).__name__}: {exc}); this is a bug; {where}\n"
+        )
+        sys.exit(3)
+    sys.exit(0)

@@ -1,0 +1,120 @@
+"""Registry configuration: ``MODELREG_*`` environment > ``.modelreg.yaml`` > defaults.
+
+Command-line flags win over all of these; the CLI passes them to the library
+as arguments, so they never reach this module.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from . import yamlio
+from .errors import InvalidNameError, ManifestError
+from .tags import validate_stage
+
+CONFIG_FILE = ".modelreg.yaml"
+DEFAULT_STAGES = ("dev", "staging", "production")
+KEYS = ("models_dir", "stages", "promotion_order", "remote")
+
+
+@dataclass(frozen=True)
+class Config:
+    models_dir: str = "models"
+    stages: tuple[str, ...] = DEFAULT_STAGES
+    promotion_order: bool = False
+    remote: str | None = None
+    # False when no .modelreg.yaml exists: any stage name is allowed (as in GTO).
+    exists: bool = field(default=False, compare=False)
+
+    def stage_allowed(self, stage: str) -> bool:
+        return not self.exists or stage in self.stages
+
+    def to_yaml(self) -> str:
+        return yamlio.dump(
+            {
+                "models_dir": self.models_dir,
+                "stages": list(self.stages),
+                "promotion_order": self.promotion_order,
+                "remote": self.remote,
+            }
+        )
+
+
+def load(root: Path, env: Mapping[str, str] | None = None) -> Config:
+    """Read ``.modelreg.yaml`` in ``root`` (missing is fine), then environment overrides."""
+    path = root / CONFIG_FILE
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        config = Config()
+    except OSError as exc:
+        raise ManifestError(f"{CONFIG_FILE}: cannot read: {exc.strerror}") from None
+    else:
+        config = parse(data)
+    return _apply_env(config, os.environ if env is None else env)
+
+
+def parse(data: bytes | str) -> Config:
+    try:
+        raw = yamlio.load(data)
+    except yamlio.YamlError as exc:
+        raise ManifestError(f"{CONFIG_FILE}: not valid YAML: {exc}") from None
+    problems = validate(raw)
+    if problems:
+        raise ManifestError(f"{CONFIG_FILE}:{problems[0]}")
+    raw = raw or {}
+    return Config(
+        models_dir=raw.get("models_dir") or "models",
+        stages=tuple(raw["stages"]) if raw.get("stages") is not None else DEFAULT_STAGES,
+        promotion_order=bool(raw.get("promotion_order", False)),
+        remote=raw.get("remote"),
+        exists=True,
+    )
+
+
+def validate(raw: Any) -> list[str]:
+    """Problems with a loaded config document, each as ``field: message``."""
+    if raw is None:
+        return []
+    if not isinstance(raw, dict):
+        return ["the config must be a mapping"]
+    problems = [f"{k}: unknown key (allowed: {', '.join(KEYS)})" for k in raw if k not in KEYS]
+    models_dir = raw.get("models_dir")
+    if models_dir is not None and (
+        not isinstance(models_dir, str)
+        or not models_dir
+        or models_dir.startswith("/")
+        or ".." in models_dir.split("/")
+        or posixpath.normpath(models_dir) != models_dir
+    ):
+        problems.append("models_dir: must be a relative folder inside the repository")
+    stages = raw.get("stages")
+    if stages is not None:
+        if not isinstance(stages, list) or not stages:
+            problems.append("stages: must be a non-empty list of stage names")
+        else:
+            for i, stage in enumerate(stages):
+                try:
+                    validate_stage(stage if isinstance(stage, str) else "")
+                except InvalidNameError:
+                    problems.append(f"stages[{i}]: '{stage}' is not a valid stage name")
+            if len(set(map(str, stages))) != len(stages):
+                problems.append("stages: a stage is listed twice")
+    if "promotion_order" in raw and not isinstance(raw["promotion_order"], bool):
+        problems.append("promotion_order: must be true or false")
+    remote = raw.get("remote")
+    if remote is not None and not isinstance(remote, str):
+        problems.append("remote: must be a DVC remote name")
+    return problems
+
+
+def _apply_env(config: Config, env: Mapping[str, str]) -> Config:
+    remote = env.get("MODELREG_REMOTE")
+    if remote:
+        config = replace(config, remote=remote)
+    return config

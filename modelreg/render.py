@@ -1,0 +1,373 @@
+"""The only module that prints: Rich tables and text for people, JSON for programs.
+
+JSON shapes are part of the interface (README, "JSON output"); add keys, never
+rename or remove them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from .manifest import Manifest
+from .results import (
+    CheckoutResult,
+    EventResult,
+    GetResult,
+    HistoryEntry,
+    InitResult,
+    ModelSummary,
+    RegisterResult,
+    Resolved,
+    SyncResult,
+    VersionInfo,
+)
+
+PROGRESS_THRESHOLD = 4 * 1024 * 1024  # bars only for files bigger than a few MB
+
+
+def _console(stderr: bool) -> Console:
+    # On a terminal Rich fits tables to the window; piped output is never wrapped.
+    stream = sys.stderr if stderr else sys.stdout
+    width = None if stream.isatty() else 10_000
+    return Console(stderr=stderr, highlight=False, soft_wrap=True, width=width)
+
+
+out = _console(stderr=False)
+err = _console(stderr=True)
+
+
+def _time(timestamp: int | None) -> str | None:
+    if timestamp is None:
+        return None
+    return dt.datetime.fromtimestamp(timestamp, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, sort_keys=False) + "\n")
+
+
+def _v(version: str | None) -> str:
+    if version is None:
+        return "-"
+    return f"v{version}" if version[:1].isdigit() else version[:8]
+
+
+# --- reads -------------------------------------------------------------------
+
+
+def models(summaries: Sequence[ModelSummary], stage_order: Sequence[str], as_json: bool) -> None:
+    if as_json:
+        _json(
+            {
+                "models": [
+                    {
+                        "name": s.name,
+                        "latest": s.latest,
+                        "stages": s.stages,
+                        "versions": s.versions,
+                        "deprecated": s.deprecated,
+                    }
+                    for s in summaries
+                ]
+            }
+        )
+        return
+    if not summaries:
+        err.print("No models registered yet. Register one with: modelreg register NAME PATH")
+        return
+    seen = {stage for s in summaries for stage in s.stages}
+    stages = [s for s in stage_order if s in seen or s in stage_order] + sorted(
+        seen - set(stage_order)
+    )
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    table.add_column("model")
+    table.add_column("latest")
+    for stage in stages:
+        table.add_column(f"#{stage}")
+    table.add_column("versions", justify="right")
+    for s in summaries:
+        name = escape(s.name) + (" [dim](deprecated)[/]" if s.deprecated else "")
+        table.add_row(
+            name,
+            _v(s.latest),
+            *[_v(s.stages.get(stage)) for stage in stages],
+            str(s.versions),
+        )
+    out.print(table)
+
+
+def manifest_dict(manifest: Manifest | None) -> dict[str, Any] | None:
+    return manifest.to_dict() if manifest is not None else None
+
+
+def version(info: VersionInfo, as_json: bool) -> None:
+    if as_json:
+        _json(
+            {
+                "name": info.name,
+                "version": info.version,
+                "commit": info.commit,
+                "tag": info.tag,
+                "registered": info.registered,
+                "active": info.active,
+                "deprecated": info.deprecated,
+                "registered_at": _time(info.registered_at),
+                "author": info.author,
+                "stages": list(info.stages),
+                "manifest_sha256": info.manifest_sha256,
+                "recorded_sha256": info.recorded_sha256,
+                "manifest": manifest_dict(info.manifest),
+            }
+        )
+        return
+    status = []
+    if info.deprecated:
+        status.append("[yellow]model deprecated[/]")
+    if not info.active:
+        status.append("[yellow]deregistered[/]")
+    head = f"[bold]{escape(info.name)}[/] {_v(info.version)}"
+    if info.stages:
+        head += "  " + " ".join(f"[green]#{escape(s)}[/]" for s in info.stages)
+    if status:
+        head += "  " + " ".join(status)
+    out.print(head)
+    rows: list[tuple[str, str]] = [
+        ("tag", info.tag or "-"),
+        ("commit", info.commit[:12]),
+        ("registered", f"{_time(info.registered_at) or '-'} by {info.author or '-'}"),
+    ]
+    m = info.manifest
+    if m is not None:
+        for key in ("description", "author", "license", "framework"):
+            value = getattr(m, key)
+            if value and not (key == "author" and value == info.author):
+                rows.append((key, value))
+        if m.labels:
+            rows.append(("labels", ", ".join(f"{k}={v}" for k, v in m.labels.items())))
+        if m.metrics:
+            rows.append(("metrics", ", ".join(f"{k}={v}" for k, v in m.metrics.items())))
+        if m.params:
+            rows.append(("params", ", ".join(f"{k}={v}" for k, v in m.params.items())))
+        if m.dependencies:
+            rows.append(("depends on", ", ".join(f"{d.name} {d.version}" for d in m.dependencies)))
+        if m.lineage and m.lineage.code_commit:
+            rows.append(("code", m.lineage.code_commit))
+        for ref in m.lineage.data if m.lineage else ():
+            rows.append(("data", f"{ref.path} {('md5 ' + ref.md5) if ref.md5 else ''}".strip()))
+        rows.append(("created", m.created))
+        rows.append(("manifest", f"sha256 {info.manifest_sha256}"))
+    else:
+        rows.append(("manifest", "none (registered without modelreg)"))
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="dim")
+    grid.add_column()
+    for key, value in rows:
+        grid.add_row(key, escape(str(value)))
+    out.print(grid)
+    if m is not None and m.artifacts:
+        files = Table(box=None, pad_edge=False, header_style="bold")
+        files.add_column("file")
+        files.add_column("size", justify="right")
+        files.add_column("sha256")
+        for a in m.artifacts:
+            files.add_row(escape(a.path), human_size(a.size), a.sha256[:16] + "…")
+        out.print(files)
+
+
+def history(entries: Sequence[HistoryEntry], as_json: bool) -> None:
+    if as_json:
+        _json(
+            {
+                "events": [
+                    {
+                        "time": _time(e.timestamp),
+                        "name": e.name,
+                        "event": e.event,
+                        "version": e.version,
+                        "stage": e.stage,
+                        "author": e.author,
+                        "author_email": e.author_email,
+                        "reason": e.reason,
+                        "tag": e.tag,
+                        "commit": e.commit,
+                    }
+                    for e in entries
+                ]
+            }
+        )
+        return
+    if not entries:
+        err.print("No events yet.")
+        return
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for column in ("time", "model", "event", "version", "stage", "who", "reason"):
+        table.add_column(column)
+    for e in entries:
+        table.add_row(
+            _time(e.timestamp) or "-",
+            escape(e.name),
+            e.event,
+            _v(e.version),
+            escape(e.stage or "-"),
+            escape(e.author),
+            escape(e.reason or ""),
+        )
+    out.print(table)
+
+
+def resolved(result: Resolved, as_json: bool) -> None:
+    if as_json:
+        _json({"name": result.name, "version": result.version, "commit": result.commit})
+    else:
+        sys.stdout.write(result.version + "\n")
+
+
+# --- writes ------------------------------------------------------------------
+
+
+def init_result(result: InitResult, as_json: bool = False) -> None:
+    if result.git_initialised:
+        out.print(f"Initialised an empty git repository in {result.root}")
+    for path in result.created:
+        out.print(f"created {path}")
+    if result.remote_url:
+        out.print(f"DVC remote '{result.remote_name}': {escape(result.remote_url)}")
+    if result.commit:
+        out.print(f"committed the registry set-up ({result.commit[:8]})")
+    else:
+        out.print("the registry was already set up; nothing to commit")
+    out.print("Next: modelreg register NAME PATH")
+
+
+def registered(result: RegisterResult) -> None:
+    files = len(result.manifest.artifacts)
+    size = human_size(result.manifest.total_size)
+    out.print(
+        f"Registered [bold]{escape(result.name)}[/] v{result.version} "
+        f"({files} file{'s' if files != 1 else ''}, {size}) as tag {escape(result.tag)}"
+    )
+    if result.pushed:
+        out.print("pushed the files, the commit and the tag")
+
+
+def event(result: EventResult) -> None:
+    for note in result.notes:
+        err.print(note)
+    if not result.changed or result.tag is None:
+        return
+    if result.event == "assign":
+        before = f" (was {_v(result.previous)})" if result.previous else ""
+        out.print(
+            f"Promoted {escape(result.name)} v{result.version} to {result.stage}{before}: "
+            f"tag {escape(result.tag)}"
+        )
+    elif result.event == "rollback":
+        out.print(
+            f"Rolled back {escape(result.name)} {result.stage} from {_v(result.previous)} "
+            f"to v{result.version}: tag {escape(result.tag)}"
+        )
+    elif result.event == "deregister":
+        out.print(f"Deregistered {escape(result.name)} v{result.version}: tag {escape(result.tag)}")
+    else:
+        out.print(f"Deprecated {escape(result.name)}: tag {escape(result.tag)}")
+    if result.pushed:
+        out.print("pushed the tag")
+
+
+def files_written(result: GetResult | CheckoutResult, verb: str) -> None:
+    total = sum(f.size for f in result.files)
+    out.print(
+        f"{verb} {escape(result.name)} v{result.version}: {len(result.files)} file(s), "
+        f"{human_size(total)}, sha256 verified, in {escape(str(result.directory))}"
+    )
+    for f in result.files:
+        out.print(f"  {escape(f.path)}  {human_size(f.size)}  sha256 {f.sha256[:16]}…")
+
+
+def synced(result: SyncResult, verb: str) -> None:
+    for note in result.notes:
+        err.print(note)
+    what = "sent" if verb == "push" else "received"
+    out.print(
+        f"{verb}: {result.tags} new tag(s) {what}, {result.objects} file(s) transferred "
+        f"(git remote '{result.remote}'{', branch ' + result.branch if result.branch else ''})"
+    )
+
+
+def error(message: str, hint: str | None) -> None:
+    text = f"modelreg: error: {message}"
+    if hint:
+        text += f" (hint: {hint})"
+    sys.stderr.write(" ".join(text.split()) + "\n")
+
+
+def human_size(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} B"
+
+
+# --- progress ----------------------------------------------------------------
+
+
+@dataclass
+class _Bar:
+    progress: Any
+    task_id: Any
+
+    def advance(self, amount: int) -> None:
+        self.progress.update(self.task_id, advance=amount)
+
+
+class _Silent:
+    def advance(self, amount: int) -> None:
+        pass
+
+
+class RichProgress:
+    """Progress bars on stderr, for transfers of more than a few MB, on a terminal."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled and err.is_terminal
+
+    @contextmanager
+    def task(self, description: str, total: int) -> Iterator[_Bar | _Silent]:
+        if not self.enabled or total < PROGRESS_THRESHOLD:
+            yield _Silent()
+            return
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+            TransferSpeedColumn,
+        )
+
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            TimeRemainingColumn(),
+            console=err,
+            transient=True,
+        ) as progress:
+            yield _Bar(progress, progress.add_task(escape(description), total=total))
+
+    def note(self, message: str) -> None:
+        if self.enabled:
+            err.print(message)

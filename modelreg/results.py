@@ -1,0 +1,124 @@
+"""What the library returns: frozen dataclasses, rendered by the CLI (or used as is)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .manifest import Manifest
+
+
+@dataclass(frozen=True)
+class ModelSummary:
+    name: str
+    latest: str | None  # highest active registered version
+    stages: dict[str, str]  # stage -> version
+    versions: int  # active registered versions
+    deprecated: bool
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    name: str
+    version: str
+    commit: str
+    tag: str | None
+    registered: bool
+    active: bool
+    deprecated: bool
+    registered_at: int | None
+    author: str | None
+    stages: tuple[str, ...]
+    manifest: Manifest | None
+    manifest_sha256: str | None  # of the bytes at the version's commit
+    recorded_sha256: str | None  # what the registration tag's trailer says
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    timestamp: int
+    name: str
+    event: str  # register, deregister, assign, unassign, rollback, deprecate
+    version: str | None
+    stage: str | None
+    author: str
+    author_email: str
+    reason: str | None
+    tag: str
+    commit: str
+
+
+@dataclass(frozen=True)
+class Resolved:
+    name: str
+    version: str
+    commit: str
+
+
+@dataclass(frozen=True)
+class InitResult:
+    root: Path
+    created: tuple[str, ...]
+    remote_name: str | None
+    remote_url: str | None
+    git_initialised: bool
+    commit: str | None  # None when there was nothing to commit
+
+
+@dataclass(frozen=True)
+class RegisterResult:
+    name: str
+    version: str
+    tag: str
+    commit: str
+    manifest: Manifest
+    pushed: bool
+
+
+@dataclass(frozen=True)
+class EventResult:
+    """A promote, rollback, deprecate or deregister."""
+
+    name: str
+    event: str
+    version: str | None
+    stage: str | None
+    tag: str | None  # None when nothing needed doing
+    previous: str | None = None  # for promote/rollback: who held the stage before
+    changed: bool = True
+    pushed: bool = False
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class FileResult:
+    path: str
+    size: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class GetResult:
+    name: str
+    version: str
+    directory: Path
+    files: tuple[FileResult, ...]
+
+
+@dataclass(frozen=True)
+class CheckoutResult:
+    name: str
+    version: str
+    directory: Path
+    files: tuple[FileResult, ...]
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    """A push or pull."""
+
+    remote: str
+    tags: int  # tags sent or received
+    objects: int  # DVC objects moved
+    branch: str | None
+    notes: tuple[str, ...] = field(default_factory=tuple)

@@ -1,0 +1,226 @@
+"""Registry state computed from tags alone. Pure: no I/O.
+
+The rules are GTO's, so both tools agree on every registry:
+
+* a version is active while its latest registration event is a registration;
+* a model is deprecated while its latest event is a deprecation;
+* a stage is held, among active versions whose latest event for that stage is an
+  assignment, by the one assigned most recently (highest per-model counter).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from .gitrepo import TagRecord
+from .tags import EventKind, ParsedTag, parse_message, parse_tag_name
+from .versions import Version
+
+
+@dataclass(frozen=True)
+class Event:
+    """One registry event, read from one annotated tag."""
+
+    tag: str
+    name: str
+    kind: EventKind
+    commit: str
+    timestamp: int
+    author: str
+    author_email: str
+    counter: int | None = None
+    version: str | None = None  # SemVer text without 'v', or a commit id for GTO's
+    stage: str | None = None
+    summary: str = ""
+    reason: str | None = None
+    trailers: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
+
+    @property
+    def order_key(self) -> tuple[int, int, str]:
+        """Chronological order: time, then counter, then tag name."""
+        return (self.timestamp, -1 if self.counter is None else self.counter, self.tag)
+
+    @property
+    def stage_key(self) -> tuple[int, int, str]:
+        """Order among stage events: the counter first (DESIGN), then time."""
+        return (-1 if self.counter is None else self.counter, self.timestamp, self.tag)
+
+
+@dataclass(frozen=True)
+class VersionState:
+    version: str  # SemVer text, or a commit id for an assignment to an unregistered commit
+    commit: str
+    registered: bool
+    active: bool
+    registered_at: int | None
+    author: str | None
+    author_email: str | None
+    stages: tuple[str, ...]  # stages this version holds now
+
+    @property
+    def semver(self) -> Version | None:
+        return Version.parse(self.version) if Version.is_valid(self.version) else None
+
+
+@dataclass(frozen=True)
+class ModelState:
+    name: str
+    versions: tuple[VersionState, ...]  # active and inactive, highest SemVer first
+    stages: dict[str, str]  # stage -> version holding it
+    deprecated: bool
+    events: tuple[Event, ...]  # chronological
+
+    @property
+    def latest(self) -> VersionState | None:
+        for version in self.versions:
+            if version.registered and version.active:
+                return version
+        return None
+
+    def find(self, version: str) -> VersionState | None:
+        for candidate in self.versions:
+            if candidate.version == version:
+                return candidate
+        return None
+
+    @property
+    def max_counter(self) -> int:
+        return max((e.counter for e in self.events if e.counter is not None), default=0)
+
+
+@dataclass(frozen=True)
+class RegistryState:
+    models: dict[str, ModelState]
+    skipped: tuple[str, ...]  # tags in the grammar that could not be read as events
+
+    def model(self, name: str) -> ModelState | None:
+        return self.models.get(name)
+
+
+def build(records: Iterable[TagRecord]) -> RegistryState:
+    by_model: dict[str, list[tuple[ParsedTag, TagRecord]]] = defaultdict(list)
+    skipped: list[str] = []
+    for record in records:
+        try:
+            parsed = parse_tag_name(record.name)
+        except ValueError:
+            parsed = None
+            skipped.append(record.name)
+        if parsed is None:
+            continue
+        if not record.annotated:
+            skipped.append(record.name)  # GTO ignores lightweight tags too
+            continue
+        by_model[parsed.name].append((parsed, record))
+    models = {name: _build_model(name, items) for name, items in by_model.items()}
+    return RegistryState(dict(sorted(models.items())), tuple(skipped))
+
+
+def build_model(name: str, records: Iterable[TagRecord]) -> ModelState | None:
+    """State of one model from (a superset of) its tags."""
+    items = []
+    for record in records:
+        parsed = parse_tag_name(record.name)
+        if parsed is not None and parsed.name == name and record.annotated:
+            items.append((parsed, record))
+    return _build_model(name, items) if items else None
+
+
+def _build_model(name: str, items: list[tuple[ParsedTag, TagRecord]]) -> ModelState:
+    # Registrations first: they tell which commit holds which version.
+    at_commit: dict[str, list[str]] = defaultdict(list)
+    for parsed, record in items:
+        if parsed.kind is EventKind.REGISTER and parsed.version is not None:
+            at_commit[record.target].append(str(parsed.version))
+
+    events = sorted((_event(p, r, at_commit) for p, r in items), key=lambda e: e.order_key)
+    version_events: dict[str, list[Event]] = defaultdict(list)
+    stage_events: dict[tuple[str, str], list[Event]] = defaultdict(list)
+    commits: dict[str, str] = {}
+    for event in events:
+        if event.version is None:
+            continue
+        commits.setdefault(event.version, event.commit)
+        if event.kind in (EventKind.REGISTER, EventKind.DEREGISTER):
+            version_events[event.version].append(event)
+            if event.kind is EventKind.REGISTER:
+                commits[event.version] = event.commit
+        elif event.kind in (EventKind.ASSIGN, EventKind.UNASSIGN) and event.stage:
+            stage_events[(event.version, event.stage)].append(event)
+
+    def is_active(version: str) -> bool:
+        own = version_events.get(version)
+        return own[-1].kind is EventKind.REGISTER if own else True
+
+    holders: dict[str, tuple[tuple[int, int, str], str]] = {}
+    for (version, stage), stage_list in stage_events.items():
+        last = max(stage_list, key=lambda e: e.stage_key)
+        if last.kind is not EventKind.ASSIGN or not is_active(version):
+            continue
+        if stage not in holders or last.stage_key > holders[stage][0]:
+            holders[stage] = (last.stage_key, version)
+    stages = {stage: version for stage, (_key, version) in sorted(holders.items())}
+
+    held: dict[str, list[str]] = defaultdict(list)
+    for stage, version in stages.items():
+        held[version].append(stage)
+    versions = []
+    for version, commit in commits.items():
+        registrations = [e for e in version_events.get(version, []) if e.kind is EventKind.REGISTER]
+        first = registrations[0] if registrations else None
+        versions.append(
+            VersionState(
+                version=version,
+                commit=commit,
+                registered=first is not None,
+                active=is_active(version),
+                registered_at=first.timestamp if first else None,
+                author=first.author if first else None,
+                author_email=first.author_email if first else None,
+                stages=tuple(held.get(version, ())),
+            )
+        )
+    versions.sort(key=_version_sort_key, reverse=True)
+    deprecated = bool(events) and events[-1].kind is EventKind.DEPRECATE
+    return ModelState(name, tuple(versions), stages, deprecated, tuple(events))
+
+
+def _version_sort_key(state: VersionState) -> tuple[int, object]:
+    semver = state.semver
+    if semver is None:
+        return (0, state.version)
+    return (1, semver.precedence_key())
+
+
+def _event(parsed: ParsedTag, record: TagRecord, at_commit: dict[str, list[str]]) -> Event:
+    message = parse_message(record.message)
+    version: str | None = str(parsed.version) if parsed.version is not None else None
+    if parsed.kind in (EventKind.ASSIGN, EventKind.UNASSIGN):
+        candidates = at_commit.get(record.target, [])
+        claimed = message.get("Version")
+        if claimed in candidates:
+            version = claimed
+        elif candidates:
+            version = max(candidates, key=lambda v: Version.parse(v).precedence_key())
+        else:
+            version = record.target  # GTO: an assignment to an unregistered commit
+    reason = message.get("Reason")
+    if reason is None and not message.trailers:
+        reason = message.subject or None  # GTO and hand-made tags: the message is the note
+    return Event(
+        tag=record.name,
+        name=parsed.name,
+        kind=parsed.kind,
+        commit=record.target,
+        timestamp=record.timestamp,
+        author=record.tagger_name,
+        author_email=record.tagger_email,
+        counter=parsed.counter,
+        version=version,
+        stage=parsed.stage,
+        summary=message.subject,
+        reason=reason,
+        trailers=message.trailers,
+    )

@@ -1,0 +1,357 @@
+"""The only module that imports DVC, and only inside the calls that move bytes.
+
+DVC runs in-process (``dvc.repo.Repo``, one instance per operation): tens of
+milliseconds a call instead of most of a second for the ``dvc`` command. Its
+errors become :class:`StorageError` with a hint; its own logging and progress
+bars are silenced, and progress reaches the user through :class:`Progress`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .errors import LockTimeoutError, StorageError
+from .progress import NullProgress, Progress
+
+if TYPE_CHECKING:
+    from dvc.repo import Repo
+
+DVC_DIR = ".dvc"
+DEFAULT_REMOTE_NAME = "modelreg"
+_URL_SCHEMES = (
+    "s3",
+    "gs",
+    "gcs",
+    "azure",
+    "ssh",
+    "sftp",
+    "http",
+    "https",
+    "webdav",
+    "webdavs",
+    "hdfs",
+    "oss",
+    "gdrive",
+)
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    """A file to track: its path in the work tree and the md5 already computed."""
+
+    path: Path
+    md5: str
+    size: int
+
+
+def is_initialised(root: Path) -> bool:
+    return (root / DVC_DIR).is_dir()
+
+
+def normalise_remote_url(url: str, cwd: Path) -> str:
+    """Local paths become absolute (a committed relative path would mean another
+    folder in every clone); URLs are kept as written."""
+    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+    if scheme in _URL_SCHEMES:
+        return url
+    if scheme == "file":
+        url = url[len("file://") :]
+    return str((cwd / Path(url).expanduser()).resolve())
+
+
+def is_local_url(url: str) -> bool:
+    return "://" not in url or url.startswith("file://")
+
+
+class Storage:
+    """DVC operations for one registry work tree."""
+
+    def __init__(self, root: Path, progress: Progress | None = None) -> None:
+        self.root = root
+        self.progress = progress or NullProgress()
+
+    # --- set-up ------------------------------------------------------------
+
+    def init(self) -> list[str]:
+        """``dvc init`` when the repository has no ``.dvc``; return files created."""
+        if is_initialised(self.root):
+            return []
+        with _dvc_errors("dvc init"):
+            Repo = _import_repo()
+            Repo.init(str(self.root)).close()
+        return [
+            p for p in (".dvc/config", ".dvc/.gitignore", ".dvcignore") if (self.root / p).exists()
+        ]
+
+    def remotes(self) -> tuple[str | None, dict[str, str]]:
+        """(default remote name, {name: url}) from DVC's merged config."""
+        with self._repo("read DVC config") as repo:
+            config = repo.config
+            default = config["core"].get("remote")
+            urls = {name: str(section.get("url", "")) for name, section in config["remote"].items()}
+        return default, urls
+
+    def set_remote(self, name: str, url: str, *, default: bool = True) -> None:
+        with self._repo("configure the DVC remote") as repo, repo.config.edit("repo") as conf:
+            conf["remote"][name] = {"url": url}
+            if default:
+                conf["core"]["remote"] = name
+
+    # --- tracking files ----------------------------------------------------
+
+    def add(self, files: Sequence[StoredFile]) -> None:
+        """Track files with DVC (``.dvc`` files, ``.gitignore`` entries, cache objects).
+
+        The md5 computed by the caller is handed to DVC's state database first, so
+        DVC does not read the bytes a second time to hash them.
+        """
+        if not files:
+            return
+        with self._repo("track the files with DVC") as repo:
+            from dvc_data.hashfile.hash_info import HashInfo
+
+            repo.scm_context.quiet = True
+            for item in files:
+                repo.state.save(str(item.path), repo.fs, HashInfo("md5", item.md5))
+            with _dvc_errors("dvc add"):
+                repo.add([str(f.path) for f in files])
+
+    def cache_object(self, md5: str) -> Path:
+        """Where the object with this md5 lives in the local cache (may not exist)."""
+        with self._repo("read the DVC cache") as repo:
+            return Path(repo.cache.local.oid_to_path(md5))
+
+    def cache_objects(self, md5s: Sequence[str]) -> dict[str, Path]:
+        with self._repo("read the DVC cache") as repo:
+            return {m: Path(repo.cache.local.oid_to_path(m)) for m in md5s}
+
+    def remove_cache_objects(self, paths: Sequence[Path]) -> None:
+        """Undo helper: delete cache objects this operation created."""
+        for path in paths:
+            try:
+                os.chmod(path, 0o644)
+                path.unlink()
+            except FileNotFoundError:
+                pass
+
+    def untrack(self, dvc_files: Sequence[Path]) -> None:
+        """Stop tracking outputs: remove their ``.dvc`` files and ``.gitignore`` entries
+        (the bytes stay in the cache, and the work-tree files are left alone)."""
+        existing = [str(p) for p in dvc_files if p.exists()]
+        if not existing:
+            return
+        with self._repo("untrack files with DVC") as repo, _dvc_errors("dvc remove"):
+            repo.scm_context.quiet = True
+            for target in existing:
+                repo.remove(target, outs=False)
+
+    def differing(self, items: Sequence[tuple[Path, str]]) -> list[Path]:
+        """The work-tree files whose md5 is not the expected one.
+
+        DVC's state database answers for files it has seen unchanged since (by
+        inode, size and mtime); the others are read and hashed once, and remembered.
+        """
+        if not items:
+            return []
+        with self._repo("compare files with the registry") as repo:
+            from dvc_data.hashfile.hash_info import HashInfo
+
+            from .hashing import digest_file
+
+            differ = []
+            for path, md5 in items:
+                _meta, known = repo.state.get(str(path), repo.fs)
+                if known is not None and known.name == "md5":
+                    actual = known.value
+                else:
+                    actual = digest_file(path).md5
+                    repo.state.save(str(path), repo.fs, HashInfo("md5", actual))
+                if actual != md5:
+                    differ.append(path)
+            return differ
+
+    def remember(self, items: Sequence[tuple[Path, str]]) -> None:
+        """Tell DVC's state database the md5 of files just written and verified."""
+        if not items:
+            return
+        with self._repo("record file digests") as repo:
+            from dvc_data.hashfile.hash_info import HashInfo
+
+            for path, md5 in items:
+                repo.state.save(str(path), repo.fs, HashInfo("md5", md5))
+
+    # --- moving bytes ------------------------------------------------------
+
+    def push(self, md5s: Sequence[str], remote: str | None, jobs: int | None = None) -> int:
+        """Copy these objects from the cache to the remote; return how many moved."""
+        wanted = sorted(set(md5s))
+        if not wanted:
+            return 0
+        with self._repo("push to the DVC remote") as repo:
+            from dvc_data.hashfile.hash_info import HashInfo
+
+            missing = [m for m in wanted if not os.path.exists(repo.cache.local.oid_to_path(m))]
+            if missing:
+                raise StorageError(
+                    f"{len(missing)} file(s) to push are not in the local DVC cache "
+                    f"(first: {missing[0]})",
+                    hint="run 'modelreg pull' or register the files again from a complete clone",
+                )
+            with (
+                _dvc_errors("push", remote),
+                self._callback(f"pushing {len(wanted)} file(s)") as cb,
+            ):
+                odb = repo.cloud.get_remote_odb(remote, "push")
+                result = repo.cloud.transfer(
+                    repo.cache.local,
+                    odb,
+                    [HashInfo("md5", m) for m in wanted],
+                    jobs=jobs,
+                    cache_odb=repo.cache.local,
+                    callback=cb,
+                )
+            if result.failed:
+                raise StorageError(f"{len(result.failed)} file(s) failed to push to the DVC remote")
+            return len(result.transferred)
+
+    def fetch(self, md5s: Sequence[str], remote: str | None, jobs: int | None = None) -> int:
+        """Make sure these objects are in the local cache, fetching the missing ones."""
+        with self._repo("fetch from the DVC remote") as repo:
+            from dvc_data.hashfile.hash_info import HashInfo
+
+            missing = sorted(
+                {m for m in md5s if not os.path.exists(repo.cache.local.oid_to_path(m))}
+            )
+            if not missing:
+                return 0
+            with (
+                _dvc_errors("fetch", remote),
+                self._callback(f"fetching {len(missing)} file(s)") as cb,
+            ):
+                odb = repo.cloud.get_remote_odb(remote, "pull")
+                result = repo.cloud.transfer(
+                    odb,
+                    repo.cache.local,
+                    [HashInfo("md5", m) for m in missing],
+                    jobs=jobs,
+                    verify=True,
+                    cache_odb=repo.cache.local,
+                    callback=cb,
+                )
+            still = [m for m in missing if not os.path.exists(repo.cache.local.oid_to_path(m))]
+            if still or result.failed:
+                raise StorageError(
+                    f"{len(still) or len(result.failed)} file(s) are neither in the local cache "
+                    f"nor on the DVC remote (first: {(still or ['?'])[0]})",
+                    hint="the version was registered without '--push'; run 'modelreg push' in "
+                    "the clone that registered it",
+                )
+            return len(result.transferred)
+
+    def workspace_modified(self, dvc_files: Sequence[Path]) -> list[str]:
+        """Tracked outputs whose work-tree bytes differ from their ``.dvc`` file."""
+        existing = [str(p) for p in dvc_files if p.exists()]
+        if not existing:
+            return []
+        with self._repo("compare files with DVC") as repo, _dvc_errors("dvc status"):
+            status = repo.status(targets=existing)
+        changed: list[str] = []
+        for stage_name, entries in status.items():
+            for entry in entries:
+                if isinstance(entry, dict) and "changed outs" in entry:
+                    outs = entry["changed outs"]
+                    changed.extend(
+                        name for name, what in outs.items() if what in ("modified", "not in cache")
+                    )
+            del stage_name
+        return changed
+
+    # --- plumbing ----------------------------------------------------------
+
+    @contextmanager
+    def _repo(self, doing: str) -> Iterator[Repo]:
+        with _dvc_errors(doing):
+            repo = _import_repo()(str(self.root))
+        try:
+            yield repo
+        finally:
+            repo.close()
+
+    @contextmanager
+    def _callback(self, description: str) -> Iterator[Any]:
+        from fsspec.callbacks import Callback  # type: ignore[import-untyped]
+
+        progress = self.progress
+
+        with progress.task(description, 0) as task:
+
+            class _Forward(Callback):  # type: ignore[misc]
+                def call(self, *args: Any, **kwargs: Any) -> None:
+                    pass
+
+                def relative_update(self, inc: int = 1) -> None:
+                    task.advance(inc)
+
+            yield _Forward()
+
+
+def _import_repo() -> Any:
+    from dvc.repo import Repo
+
+    _silence_dvc()
+    return Repo
+
+
+def _silence_dvc() -> None:
+    """DVC logs to stdout/stderr through its own handlers; modelreg speaks for it."""
+    logger = logging.getLogger("dvc")
+    logger.handlers = [logging.NullHandler()]
+    logger.propagate = False
+    logger.setLevel(logging.CRITICAL)
+
+
+@contextmanager
+def _dvc_errors(doing: str, remote: str | None = None) -> Iterator[None]:
+    """Turn DVC's exceptions into one-line :class:`StorageError`s with a hint."""
+    try:
+        yield
+    except StorageError:
+        raise
+    except Exception as exc:
+        name = type(exc).__name__
+        text = " ".join(str(exc).split()) or name
+        if name == "LockError":
+            raise LockTimeoutError(
+                f"cannot {doing}: another DVC process holds the lock ({text})",
+                hint="wait for it to finish, then try again",
+            ) from None
+        if name in ("NoRemoteError", "RemoteNotFoundError"):
+            raise StorageError(
+                f"cannot {doing}: no DVC remote is configured"
+                + (f" (asked for '{remote}')" if remote else ""),
+                hint="run 'modelreg init --remote URL' or 'dvc remote add -d NAME URL'",
+            ) from None
+        if name == "RemoteMissingDepsError" or isinstance(exc, ImportError):
+            raise StorageError(
+                f"cannot {doing}: {text}",
+                hint="install the DVC plugin for this remote, e.g. pip install 'dvc[s3]'",
+            ) from None
+        if name in ("NotDvcRepoError",):
+            raise StorageError(
+                f"cannot {doing}: this repository has no DVC set-up",
+                hint="run 'modelreg init'",
+            ) from None
+        if type(exc).__module__.split(".")[0] in (
+            "dvc",
+            "dvc_data",
+            "dvc_objects",
+            "scmrepo",
+        ) or isinstance(exc, OSError):
+            raise StorageError(f"cannot {doing}: {text}") from None
+        raise

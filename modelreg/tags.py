@@ -1,0 +1,216 @@
+"""The tag grammar shared with GTO, and the trailers in tag messages. Pure: no I/O.
+
+| event      | tag                          |
+|------------|------------------------------|
+| register   | ``<name>@v<semver>``         |
+| deregister | ``<name>@v<semver>!#<n>``    |
+| assign     | ``<name>#<stage>#<n>``       |
+| unassign   | ``<name>#<stage>!#<n>``      |
+| deprecate  | ``<name>@deprecated#<n>``    |
+
+Reading accepts everything GTO writes: tags without a counter, and names with
+GTO's ``dirname:`` prefix (spelt ``dirname=`` in tags).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+from .errors import InvalidNameError
+from .versions import SEMVER_PATTERN, Version
+
+
+class EventKind(StrEnum):
+    REGISTER = "register"
+    DEREGISTER = "deregister"
+    ASSIGN = "assign"
+    UNASSIGN = "unassign"
+    DEPRECATE = "deprecate"
+    CREATE = "create"
+
+
+# GTO's grammar for reading (any case, optional "dirname:" prefix).
+_GTO_NAME = r"[a-zA-Z0-9]([a-zA-Z0-9\-/_]*[a-zA-Z0-9])?"
+_GTO_DIRNAME = r"[a-zA-Z0-9\-_./]+"
+_SEMVER_NO_GROUPS = re.sub(r"\?P<\w+>", "", SEMVER_PATTERN)
+_TAG_RE = re.compile(
+    rf"^(?P<artifact>(?:{_GTO_DIRNAME}=)?{_GTO_NAME})"
+    rf"(?:(?:#(?P<stage>{_GTO_NAME})|@(?P<version>v{_SEMVER_NO_GROUPS}))(?P<cancel>!?)"
+    r"|@(?P<deprecated>deprecated)|@(?P<created>created))"
+    r"(?:#(?P<counter>[0-9]{1,9}))?$"
+)
+_GTO_NAME_RE = re.compile(rf"^(?:{_GTO_DIRNAME}:)?{_GTO_NAME}$")
+
+# Stricter grammar for names modelreg creates (lower case: one loose ref per name
+# on case-insensitive filesystems).
+NEW_NAME_RE = re.compile(r"^[a-z0-9]([a-z0-9_/-]*[a-z0-9])?$")
+MAX_NAME_LENGTH = 100
+STAGE_RE = re.compile(rf"^{_GTO_NAME}$")
+MAX_STAGE_LENGTH = 100
+
+
+def validate_new_name(name: str) -> str:
+    """Check a name for a model modelreg is about to create; return it unchanged."""
+    problem = _new_name_problem(name)
+    if problem:
+        raise InvalidNameError(
+            f"invalid model name '{name}': {problem}",
+            hint="use lower-case letters, digits, '-', '_' and '/' (for namespaces), "
+            "starting and ending with a letter or digit, e.g. 'team/fraud-detector'",
+        )
+    return name
+
+
+def _new_name_problem(name: str) -> str | None:
+    if not name:
+        return "it is empty"
+    if len(name) > MAX_NAME_LENGTH:
+        return f"longer than {MAX_NAME_LENGTH} characters"
+    if ".." in name or "//" in name:
+        return "'..' and '//' are not allowed"
+    if name != name.lower():
+        return "upper case is not allowed"
+    if NEW_NAME_RE.match(name) is None:
+        return "only a-z, 0-9, '-', '_', '/' are allowed, and it must start and end with a-z or 0-9"
+    return None
+
+
+def validate_read_name(name: str) -> str:
+    """Check a name given to a read command: anything GTO accepts."""
+    if not name or len(name) > 1000 or _GTO_NAME_RE.match(name) is None or "//" in name:
+        raise InvalidNameError(f"invalid model name '{name}'")
+    return name
+
+
+def validate_stage(stage: str) -> str:
+    if not stage or len(stage) > MAX_STAGE_LENGTH or STAGE_RE.match(stage) is None:
+        raise InvalidNameError(
+            f"invalid stage name '{stage}'",
+            hint="letters, digits, '-', '_' and '/', starting and ending with a letter or digit",
+        )
+    return stage
+
+
+def name_to_tag(name: str) -> str:
+    return name.replace(":", "=")
+
+
+def tag_to_name(text: str) -> str:
+    return text.replace("=", ":")
+
+
+@dataclass(frozen=True)
+class ParsedTag:
+    """What a tag's name says; ``version`` is None for stage and deprecation events."""
+
+    tag: str
+    name: str
+    kind: EventKind
+    version: Version | None = None
+    stage: str | None = None
+    counter: int | None = None
+
+
+def parse_tag_name(tag: str) -> ParsedTag | None:
+    """Parse one tag name; None when it is not a registry tag."""
+    if len(tag) > 1200:
+        return None
+    match = _TAG_RE.match(tag)
+    if match is None:
+        return None
+    name = tag_to_name(match["artifact"])
+    counter = int(match["counter"]) if match["counter"] else None
+    cancel = match["cancel"] == "!"
+    if match["version"]:
+        kind = EventKind.DEREGISTER if cancel else EventKind.REGISTER
+        return ParsedTag(tag, name, kind, version=Version.parse(match["version"]), counter=counter)
+    if match["stage"]:
+        kind = EventKind.UNASSIGN if cancel else EventKind.ASSIGN
+        return ParsedTag(tag, name, kind, stage=match["stage"], counter=counter)
+    if match["deprecated"]:
+        return ParsedTag(tag, name, EventKind.DEPRECATE, counter=counter)
+    return ParsedTag(tag, name, EventKind.CREATE, counter=counter)
+
+
+def format_tag_name(
+    kind: EventKind,
+    name: str,
+    *,
+    version: Version | None = None,
+    stage: str | None = None,
+    counter: int | None = None,
+) -> str:
+    base = name_to_tag(name)
+    if kind in (EventKind.REGISTER, EventKind.DEREGISTER):
+        if version is None:
+            raise ValueError(f"{kind} tag needs a version")
+        text = f"{base}@{version.tag_form}" + ("!" if kind is EventKind.DEREGISTER else "")
+    elif kind in (EventKind.ASSIGN, EventKind.UNASSIGN):
+        if stage is None:
+            raise ValueError(f"{kind} tag needs a stage")
+        text = f"{base}#{stage}" + ("!" if kind is EventKind.UNASSIGN else "")
+    elif kind is EventKind.DEPRECATE:
+        text = f"{base}@deprecated"
+    else:
+        raise ValueError(f"modelreg does not write {kind} tags")
+    if counter is not None:
+        text += f"#{counter}"
+    return text
+
+
+# --- tag messages ---------------------------------------------------------
+
+TRAILER_PREFIX = "Modelreg-"
+_TRAILER_RE = re.compile(r"^(Modelreg-[A-Za-z0-9-]+):[ \t]?(.*)$")
+MAX_TRAILER_VALUE = 1000
+
+
+def one_line(text: str, limit: int = MAX_TRAILER_VALUE) -> str:
+    """Collapse user text (a reason) to one line that fits a trailer."""
+    collapsed = " ".join(text.split())
+    return collapsed[:limit]
+
+
+def format_message(summary: str, trailers: dict[str, str]) -> str:
+    """One human line, a blank line, then ``Modelreg-*`` trailers."""
+    lines = [one_line(summary, 200), ""]
+    for key, value in trailers.items():
+        if not key.startswith(TRAILER_PREFIX):
+            key = TRAILER_PREFIX + key
+        lines.append(f"{key}: {one_line(value)}")
+    return "\n".join(lines) + "\n"
+
+
+@dataclass(frozen=True)
+class TagMessage:
+    subject: str
+    trailers: dict[str, str]
+    body: str
+
+    def get(self, key: str) -> str | None:
+        return self.trailers.get(TRAILER_PREFIX + key)
+
+
+def parse_message(message: str) -> TagMessage:
+    """Read the subject and ``Modelreg-*`` trailers of any tag message, defensively.
+
+    Messages written by GTO or by hand have no trailers; their text is kept as
+    the body. A signature block is ignored.
+    """
+    text = message[:100_000]
+    cut = text.find("-----BEGIN ")
+    if cut >= 0:
+        text = text[:cut]
+    lines = text.strip("\n").splitlines()
+    subject = lines[0].strip() if lines else ""
+    trailers: dict[str, str] = {}
+    body_lines: list[str] = []
+    for line in lines[1:]:
+        match = _TRAILER_RE.match(line)
+        if match:
+            trailers.setdefault(match.group(1), match.group(2).strip())
+        else:
+            body_lines.append(line)
+    return TagMessage(subject, trailers, "\n".join(body_lines).strip())
