@@ -68,6 +68,8 @@ def _new_name_problem(name: str) -> str | None:
         return "it is empty"
     if len(name) > MAX_NAME_LENGTH:
         return f"longer than {MAX_NAME_LENGTH} characters"
+    if name.startswith("-"):
+        return "it starts with '-' (git would read it as an option)"
     if ".." in name or "//" in name:
         return "'..' and '//' are not allowed"
     if name != name.lower():

@@ -1,0 +1,330 @@
+"""Every user mistake: one line on stderr, exit 1, and the repository exactly as it was
+(HEAD, refs, index, work tree including ignored files)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from .conftest import Cli, FileMaker, Result, git
+
+Unchanged = Callable[[Path], object]
+
+
+def assert_user_error(result: Result, *fragments: str) -> None:
+    assert result.exit_code == 1, result
+    assert result.stdout == "", result
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result
+    assert lines[0].startswith("modelreg: error: "), result
+    assert "Traceback" not in result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], result
+
+
+@pytest.fixture
+def populated(cli: Cli, repo: Path, files: FileMaker) -> Path:
+    cli.ok("-C", repo, "register", "m", files("model.pkl", b"one"))
+    cli.ok("-C", repo, "register", "m", files("model.pkl", b"two"))
+    cli.ok("-C", repo, "promote", "m@v0.2.0", "--to", "production")
+    # Unrelated user work in progress, which must survive every failure untouched.
+    (repo / "wip.py").write_text("staged\n")
+    git(repo, "add", "wip.py")
+    (repo / "scratch.txt").write_text("untracked\n")
+    return repo
+
+
+def test_not_a_git_repository(cli: Cli, tmp_path: Path) -> None:
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    for args in (["list"], ["show", "m"], ["history"], ["resolve", "m#production"]):
+        assert_user_error(cli("-C", plain, *args), "not inside a git repository")
+    assert list(plain.iterdir()) == []
+
+
+def test_registry_not_initialised(
+    cli: Cli, tmp_path: Path, files: FileMaker, assert_unchanged: Unchanged
+) -> None:
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    git(plain, "init", "-q")
+    with assert_unchanged(plain):
+        assert_user_error(cli("-C", plain, "register", "m", files()), "modelreg init")
+
+
+def test_reads_in_a_repository_without_registry_are_empty_not_errors(
+    cli: Cli, tmp_path: Path
+) -> None:
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    git(plain, "init", "-q")
+    assert cli.ok("-C", plain, "list", "--json").stdout.strip() == '{\n  "models": []\n}'
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["show", "nope"], "unknown model 'nope'"),
+        (["show", "m@v9.9.9"], "m has no version v9.9.9"),
+        (["resolve", "m#staging"], "no version of m holds stage 'staging'"),
+        (["resolve", "m@1.0"], "is not a SemVer version"),
+        (["history", "nope"], "unknown model 'nope'"),
+        (["promote", "m@v9.0.0", "--to", "production"], "m has no version v9.0.0"),
+        (["promote", "nope@v0.1.0", "--to", "production"], "unknown model 'nope'"),
+        (["promote", "m@v0.1.0", "--to", "prod"], "'prod' is not a stage of this registry"),
+        (["promote", "m@v0.1.0", "--to", "-x"], "invalid stage name"),
+        (["rollback", "m", "--stage", "production"], "no earlier version of m held production"),
+        (["rollback", "m", "--stage", "staging"], "no version of m holds staging"),
+        (["rollback", "m", "--stage", "production", "--to", "7.0.0"], "no version v7.0.0"),
+        (["deprecate", "m#production"], "deprecate takes NAME"),
+        (["checkout", "m@v3.0.0"], "no version v3.0.0"),
+        (["get", "ghost@v0.1.0"], "unknown model 'ghost'"),
+        (["show", "bad name"], "invalid model name"),
+        (["push"], "no git remote 'origin'"),
+        (["pull"], "no git remote 'origin'"),
+    ],
+)
+def test_unknown_things_and_refused_requests(
+    cli: Cli, populated: Path, assert_unchanged: Unchanged, args: list[str], fragment: str
+) -> None:
+    with assert_unchanged(populated):
+        assert_user_error(cli("-C", populated, *args), fragment)
+
+
+@pytest.mark.parametrize(
+    ("name", "fragment"),
+    [
+        ("a..b", "'..'"),
+        ("/abs", "must start and end"),
+        ("trailing/", "must start and end"),
+        ("has space", "only a-z"),
+        ("Upper", "upper case"),
+        ("-flag", "starts with '-'"),
+        ("a//b", "'//'"),
+        ("x" * 101, "longer than 100"),
+        ("emoji-\u2603", "only a-z"),
+    ],
+)
+def test_bad_model_names(
+    cli: Cli,
+    populated: Path,
+    files: FileMaker,
+    assert_unchanged: Unchanged,
+    name: str,
+    fragment: str,
+) -> None:
+    model = files()
+    with assert_unchanged(populated):
+        if name.startswith("-"):
+            result = cli("-C", populated, "register", "--", name, model)
+        else:
+            result = cli("-C", populated, "register", name, model)
+        assert_user_error(result, fragment)
+
+
+@pytest.mark.parametrize("version", ["1.0", "v1", "1.0.0.0", "01.0.0", "latest", "1.0.0-"])
+def test_version_not_semver(
+    cli: Cli, populated: Path, files: FileMaker, assert_unchanged: Unchanged, version: str
+) -> None:
+    model = files()
+    with assert_unchanged(populated):
+        assert_user_error(
+            cli("-C", populated, "register", "m", model, "--version", version), "SemVer"
+        )
+
+
+@pytest.mark.parametrize("version", ["0.2.0", "v0.1.0"])
+def test_registering_an_existing_version(
+    cli: Cli, populated: Path, files: FileMaker, assert_unchanged: Unchanged, version: str
+) -> None:
+    model = files()
+    with assert_unchanged(populated):
+        assert_user_error(
+            cli("-C", populated, "register", "m", model, "--version", version),
+            "already registered",
+        )
+
+
+def test_registering_a_deregistered_version_number_again(
+    cli: Cli, populated: Path, files: FileMaker, assert_unchanged: Unchanged
+) -> None:
+    cli.ok("-C", populated, "deprecate", "m@v0.1.0")
+    model = files()
+    with assert_unchanged(populated):
+        assert_user_error(
+            cli("-C", populated, "register", "m", model, "--version", "0.1.0"),
+            "already registered",
+        )
+
+
+def test_missing_path_and_empty_directory(
+    cli: Cli, populated: Path, tmp_path: Path, assert_unchanged: Unchanged
+) -> None:
+    empty = tmp_path / "empty"
+    (empty / "sub").mkdir(parents=True)
+    with assert_unchanged(populated):
+        assert_user_error(
+            cli("-C", populated, "register", "m", tmp_path / "missing.pkl"),
+            "no such file or directory",
+        )
+        assert_user_error(cli("-C", populated, "register", "m", empty), "no files to register")
+
+
+def test_two_files_with_one_name(
+    cli: Cli, populated: Path, files: FileMaker, assert_unchanged: Unchanged
+) -> None:
+    a, b = files("w.bin"), files("w.bin")
+    with assert_unchanged(populated):
+        assert_user_error(cli("-C", populated, "register", "m", a, b), "both be stored as 'w.bin'")
+
+
+def test_registering_files_from_inside_git_dir(
+    cli: Cli, populated: Path, assert_unchanged: Unchanged
+) -> None:
+    with assert_unchanged(populated):
+        assert_user_error(cli("-C", populated, "register", "m", populated / ".git" / "HEAD"), ".git")
+
+
+def test_register_refuses_uncommitted_changes_to_the_model_folder(
+    cli: Cli, populated: Path, files: FileMaker, assert_unchanged: Unchanged
+) -> None:
+    manifest = populated / "models" / "m" / "model.yaml"
+    manifest.write_text(manifest.read_text().replace("auc", "auc") + "# hand edit\n")
+    model = files()
+    with assert_unchanged(populated):
+        assert_user_error(cli("-C", populated, "register", "m", model), "uncommitted changes")
+
+
+def test_register_refuses_to_overwrite_unregistered_bytes(
+    cli: Cli, populated: Path, files: FileMaker, assert_unchanged: Unchanged
+) -> None:
+    data = populated / "models" / "m" / "model.pkl"
+    data.chmod(0o644)
+    data.write_bytes(b"edited in place, never registered")
+    model = files()
+    with assert_unchanged(populated):
+        assert_user_error(
+            cli("-C", populated, "register", "m", model), "changes that are not registered"
+        )
+
+
+def test_checkout_refuses_uncommitted_changes(
+    cli: Cli, populated: Path, assert_unchanged: Unchanged
+) -> None:
+    manifest = populated / "models" / "m" / "model.yaml"
+    manifest.write_text(manifest.read_text() + "# local note\n")
+    with assert_unchanged(populated):
+        assert_user_error(cli("-C", populated, "checkout", "m@v0.1.0"), "uncommitted changes")
+
+
+def test_checkout_refuses_modified_model_bytes(
+    cli: Cli, populated: Path, assert_unchanged: Unchanged
+) -> None:
+    data = populated / "models" / "m" / "model.pkl"
+    data.chmod(0o644)
+    data.write_bytes(b"fine-tuned locally")
+    with assert_unchanged(populated):
+        assert_user_error(
+            cli("-C", populated, "checkout", "m@v0.1.0"), "changes that are not registered"
+        )
+
+
+def _cache_object(repo: Path, content: bytes) -> Path:
+    import hashlib
+
+    md5 = hashlib.md5(content).hexdigest()
+    return repo / ".dvc" / "cache" / "files" / "md5" / md5[:2] / md5[2:]
+
+
+def test_get_refuses_bytes_that_do_not_match_the_manifest(
+    cli: Cli, populated: Path, tmp_path: Path, assert_unchanged: Unchanged
+) -> None:
+    obj = _cache_object(populated, b"one")
+    obj.chmod(0o644)
+    obj.write_bytes(b"ONE")  # same size, different bytes: a flipped cache object
+    out = tmp_path / "deploy"
+    out.mkdir()
+    (out / "keep.txt").write_text("already here\n")
+    with assert_unchanged(populated):
+        assert_user_error(cli("-C", populated, "get", "m@v0.1.0", "-o", out), "does not match its sha256")
+    assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]
+
+
+def test_checkout_refuses_bytes_that_do_not_match(
+    cli: Cli, populated: Path, assert_unchanged: Unchanged
+) -> None:
+    obj = _cache_object(populated, b"one")
+    obj.chmod(0o644)
+    obj.write_bytes(b"bad")
+    with assert_unchanged(populated):
+        assert_user_error(cli("-C", populated, "checkout", "m@v0.1.0"), "does not match its sha256")
+
+
+def _tag_a_hand_made_manifest(repo: Path, text: str, version: str) -> None:
+    """Commit a hand-edited manifest and tag it as GTO or a person could."""
+    folder = repo / "models" / "hand"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "model.yaml").write_text(text)
+    git(repo, "add", "models/hand/model.yaml")
+    git(repo, "commit", "-qm", "hand-made manifest")
+    git(repo, "tag", "-a", f"hand@v{version}", "-m", "registered by hand")
+
+
+GOOD = """schema: 1
+name: hand
+version: {version}
+artifacts:
+- path: w.bin
+  size: 1
+  sha256: {sha}
+  md5: {md5}
+created: '2026-11-22T00:00:00Z'
+"""
+
+
+@pytest.mark.parametrize(
+    ("edit", "fragment"),
+    [
+        (lambda t: t + "colour: blue\n", "colour: unknown key"),
+        (lambda t: t.replace("size: 1", "size: one"), "artifacts[0].size"),
+        (lambda t: t + "metrics: {auc: high}\n", "metrics.auc: must be a number"),
+        (lambda t: t + "labels: [a, b]\n", "labels: must be a mapping"),
+        (lambda t: t.replace("schema: 1", "schema: 1\n  oops: [unclosed"), "not valid YAML"),
+        (lambda t: t.replace("version: 1.0.0", "version: 1.0"), "version: must be a string"),
+    ],
+)
+def test_a_hand_edited_manifest_is_refused_with_file_and_field(
+    cli: Cli,
+    populated: Path,
+    assert_unchanged: Unchanged,
+    edit: Callable[[str], str],
+    fragment: str,
+) -> None:
+    text = GOOD.format(version="1.0.0", sha="0" * 64, md5="0" * 32)
+    _tag_a_hand_made_manifest(populated, edit(text), "1.0.0")
+    with assert_unchanged(populated):
+        for args in (["show", "hand@v1.0.0"], ["get", "hand@v1.0.0", "-o", "out"]):
+            assert_user_error(cli("-C", populated, *args), "models/hand/model.yaml", fragment)
+
+
+def test_lock_held_by_another_writer_times_out_cleanly(
+    cli: Cli, populated: Path, monkeypatch: pytest.MonkeyPatch, assert_unchanged: Unchanged
+) -> None:
+    import fcntl
+
+    monkeypatch.setenv("MODELREG_LOCK_TIMEOUT", "0.2")
+    lock = populated / ".git" / "modelreg.lock"
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        os.write(fd, b"pid 4242 on ci-runner: modelreg promote\n")
+        with assert_unchanged(populated):
+            result = cli("-C", populated, "promote", "m@v0.1.0", "--to", "staging")
+            assert_user_error(result, "another modelreg process", "pid 4242")
+            # Reads never wait for the writer.
+            assert cli("-C", populated, "resolve", "m#production").stdout == "0.2.0\n"
+    finally:
+        os.close(fd)
