@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING
 
 from .errors import (
     DirtyStateError,
@@ -24,12 +24,27 @@ from .errors import (
     UnknownVersionError,
     VersionExistsError,
 )
-from .registry import Registry
 
-try:
-    __version__ = version("modelreg")
-except PackageNotFoundError:  # running from a source tree
-    __version__ = "0.0.0"
+if TYPE_CHECKING:
+    from .registry import Registry
+
+
+def __getattr__(name: str) -> object:
+    # Loaded on first use: Registry pulls in GitPython and PyYAML, and the version
+    # needs importlib.metadata; 'modelreg --help' needs neither.
+    if name == "Registry":
+        from .registry import Registry
+
+        return Registry
+    if name == "__version__":
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return version("modelreg")
+        except PackageNotFoundError:  # running from a source tree
+            return "0.0.0"
+    raise AttributeError(f"module 'modelreg' has no attribute {name!r}")
+
 
 __all__ = [
     "DirtyStateError",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -139,6 +139,8 @@ class Storage:
                 path.unlink()
             except FileNotFoundError:
                 pass
+            with suppress(OSError):
+                path.parent.rmdir()  # the two-letter shard, when this was its only object
 
     def untrack(self, dvc_files: Sequence[Path]) -> None:
         """Stop tracking outputs: remove their ``.dvc`` files and ``.gitignore`` entries

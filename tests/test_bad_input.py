@@ -185,7 +185,9 @@ def test_registering_files_from_inside_git_dir(
     cli: Cli, populated: Path, assert_unchanged: Unchanged
 ) -> None:
     with assert_unchanged(populated):
-        assert_user_error(cli("-C", populated, "register", "m", populated / ".git" / "HEAD"), ".git")
+        assert_user_error(
+            cli("-C", populated, "register", "m", populated / ".git" / "HEAD"), ".git"
+        )
 
 
 def test_register_refuses_uncommitted_changes_to_the_model_folder(
@@ -249,7 +251,9 @@ def test_get_refuses_bytes_that_do_not_match_the_manifest(
     out.mkdir()
     (out / "keep.txt").write_text("already here\n")
     with assert_unchanged(populated):
-        assert_user_error(cli("-C", populated, "get", "m@v0.1.0", "-o", out), "does not match its sha256")
+        assert_user_error(
+            cli("-C", populated, "get", "m@v0.1.0", "-o", out), "does not match its sha256"
+        )
     assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]
 
 

@@ -98,7 +98,9 @@ def test_register_writes_manifest_dvc_files_commit_and_annotated_tag(
     assert git(repo, "status", "--porcelain") == ""
 
 
-def test_versions_bump_minor_by_default_and_as_asked(cli: Cli, repo: Path, files: FileMaker) -> None:
+def test_versions_bump_minor_by_default_and_as_asked(
+    cli: Cli, repo: Path, files: FileMaker
+) -> None:
     versions = []
     for extra in ((), (), ("--bump", "patch"), ("--bump", "major"), ("--version", "v3.0.0-rc.1")):
         versions.append(register(cli, repo, "m", files(), *extra)["version"])
@@ -300,7 +302,9 @@ def test_checkout_restores_a_version_and_back(cli: Cli, repo: Path, files: FileM
     assert git(repo, "status", "--porcelain") == ""
 
 
-def test_checkout_a_version_with_other_files(cli: Cli, repo: Path, files: FileMaker, tmp_path: Path) -> None:
+def test_checkout_a_version_with_other_files(
+    cli: Cli, repo: Path, files: FileMaker, tmp_path: Path
+) -> None:
     export = tmp_path / "export"
     export.mkdir()
     (export / "a.bin").write_bytes(b"a")
@@ -308,7 +312,12 @@ def test_checkout_a_version_with_other_files(cli: Cli, repo: Path, files: FileMa
     cli.ok("-C", repo, "register", "m", export)
     cli.ok("-C", repo, "register", "m", files("c.bin", b"c"))
     folder = repo / "models" / "m"
-    assert sorted(p.name for p in folder.iterdir()) == [".gitignore", "c.bin", "c.bin.dvc", "model.yaml"]
+    assert sorted(p.name for p in folder.iterdir()) == [
+        ".gitignore",
+        "c.bin",
+        "c.bin.dvc",
+        "model.yaml",
+    ]
     cli.ok("-C", repo, "checkout", "m@v0.1.0")
     assert sorted(p.name for p in folder.iterdir()) == [
         ".gitignore", "a.bin", "a.bin.dvc", "b.bin", "b.bin.dvc", "model.yaml",
@@ -326,7 +335,9 @@ def test_get_writes_verified_files(cli: Cli, repo: Path, files: FileMaker, tmp_p
     assert sorted(p.name for p in out.iterdir()) == ["model.pkl"]
 
 
-def test_get_from_another_registry_path(cli: Cli, repo: Path, files: FileMaker, tmp_path: Path) -> None:
+def test_get_from_another_registry_path(
+    cli: Cli, repo: Path, files: FileMaker, tmp_path: Path
+) -> None:
     cli.ok("-C", repo, "register", "m", files("model.pkl", b"remote bytes"))
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()

@@ -1,0 +1,158 @@
+"""The CLI's contract apart from any one command: help, exit codes, imports."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import pytest
+
+from modelreg.cli import cli as root_command
+
+from .conftest import Cli, FileMaker
+
+COMMANDS = [
+    "init", "register", "list", "show", "history", "promote", "rollback", "deprecate",
+    "checkout", "get", "resolve", "push", "pull",
+]  # fmt: skip
+
+
+def test_every_command_of_the_design_exists() -> None:
+    assert isinstance(root_command, click.Group)
+    assert set(COMMANDS) <= set(root_command.commands)
+
+
+@pytest.mark.parametrize("name", sorted(root_command.commands))  # type: ignore[attr-defined]
+def test_every_command_and_option_has_help_and_an_example(name: str) -> None:
+    command = root_command.commands[name]  # type: ignore[attr-defined]
+    assert command.help and len(command.help.split()) > 5, name
+    assert "Example: modelreg" in command.help or "Example: VERSION=$(modelreg" in command.help
+    for param in command.params:
+        if isinstance(param, click.Option):
+            assert param.help, f"{name} {param.opts} has no help"
+
+
+def test_group_options_have_help() -> None:
+    for param in root_command.params:
+        if isinstance(param, click.Option) and param.name != "version":
+            assert param.help, param.opts
+
+
+def _python(code: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=cwd, capture_output=True, text=True, check=False
+    )
+
+
+PROBE = """
+import sys
+from modelreg.cli import main
+try:
+    main({args!r})
+except SystemExit as exc:
+    code = exc.code
+loaded = sorted(m for m in sys.modules if m == 'dvc' or m.startswith(('dvc.', 'dvc_')))
+print('DVC-MODULES:', loaded, file=sys.stderr)
+sys.exit(code)
+"""
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--help"],
+        ["list", "--json"],
+        ["show", "m", "--json"],
+        ["history", "--json"],
+        ["resolve", "m#production"],
+    ],
+)
+def test_read_commands_import_no_dvc(
+    cli: Cli, repo: Path, files: FileMaker, args: list[str]
+) -> None:
+    cli.ok("-C", repo, "register", "m", files())
+    cli.ok("-C", repo, "promote", "m@v0.1.0", "--to", "production")
+    done = _python(PROBE.format(args=args), repo)
+    assert done.returncode == 0, done.stderr
+    assert "DVC-MODULES: []" in done.stderr, done.stderr
+    if args[0] == "list":
+        assert json.loads(done.stdout)["models"][0]["name"] == "m"
+
+
+def test_help_does_not_import_the_library() -> None:
+    code = (
+        "import sys\nfrom modelreg.cli import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "heavy = [m for m in ('git', 'rich', 'yaml', 'modelreg.registry') if m in sys.modules]\n"
+        "print('HEAVY:', heavy, file=sys.stderr)\n"
+    )
+    done = _python(code, Path.cwd())
+    assert "HEAVY: []" in done.stderr, done.stderr
+    assert "register" in done.stdout
+
+
+def test_usage_errors_exit_2(cli: Cli, repo: Path) -> None:
+    result = cli("-C", repo, "promote", "m@v0.1.0")
+    assert result.exit_code == 2
+    assert "Missing option '--to'" in result.stderr
+    assert cli("-C", repo, "no-such-command").exit_code == 2
+    bad_metric = cli("-C", repo, "register", "m", repo / ".modelreg.yaml", "--metric", "auc=high")
+    assert bad_metric.exit_code == 2 and "not a number" in bad_metric.stderr
+
+
+def test_a_bug_exits_3_with_the_traceback_in_a_file(
+    cli: Cli, repo: Path, monkeypatch: pytest.MonkeyPatch, isolated: Path
+) -> None:
+    from modelreg.registry import Registry
+
+    def broken(self: Registry, **kwargs: object) -> object:
+        raise RuntimeError("simulated bug")
+
+    monkeypatch.setattr(Registry, "list_models", broken)
+    result = cli("-C", repo, "list")
+    assert result.exit_code == 3
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1
+    assert "internal error (RuntimeError: simulated bug)" in lines[0]
+    log = isolated / "cache" / "modelreg" / "last-traceback.txt"
+    assert str(log) in lines[0]
+    assert "Traceback" in log.read_text() and "simulated bug" in log.read_text()
+
+    verbose = cli("-C", repo, "--traceback", "list")
+    assert verbose.exit_code == 3
+    assert "Traceback (most recent call last)" in verbose.stderr
+
+
+def test_keyboard_interrupt_exits_130(
+    cli: Cli, repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from modelreg.registry import Registry
+
+    def interrupted(self: Registry, **kwargs: object) -> object:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Registry, "list_models", interrupted)
+    result = cli("-C", repo, "list")
+    assert (result.exit_code, result.stderr.strip()) == (130, "modelreg: interrupted")
+
+
+def test_python_dash_m_runs_the_cli(repo: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "modelreg", "-C", str(repo), "list", "--json"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"models": []}
+
+
+def test_version_flag() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "modelreg", "--version"], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0
+    assert done.stdout.startswith("modelreg ")

@@ -1,0 +1,134 @@
+"""modelreg and GTO read one registry the same way, whichever tool wrote it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from modelreg import Registry
+
+from .conftest import Cli, Clock, FileMaker, git
+
+GTO = Path(sys.executable).parent / "gto"
+
+
+def gto(repo: Path, *args: str) -> str:
+    assert GTO.exists(), "GTO is a test dependency: pip install -e '.[test]'"
+    done = subprocess.run([str(GTO), *args], cwd=repo, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def gto_view(repo: Path) -> dict[str, tuple[str | None, dict[str, str]]]:
+    """GTO's answer: model -> (latest version, {stage: version}), versions without 'v'."""
+    shown = json.loads(gto(repo, "show", "--json"))
+    view = {}
+    for name, entry in shown.items():
+        latest = entry["version"][1:] if entry["version"] else None
+        stages = {s: v[1:] for s, v in entry["stage"].items() if v}
+        view[name] = (latest, stages)
+    return view
+
+
+def modelreg_view(cli: Cli, repo: Path) -> dict[str, tuple[str | None, dict[str, str]]]:
+    listed = json.loads(cli.ok("-C", repo, "list", "--json").stdout)["models"]
+    return {m["name"]: (m["latest"], m["stages"]) for m in listed}
+
+
+def test_a_registry_written_by_modelreg_reads_the_same_in_gto(
+    cli: Cli, repo: Path, files: FileMaker
+) -> None:
+    for _ in range(3):
+        cli.ok("-C", repo, "register", "fraud", files())
+    cli.ok("-C", repo, "register", "team/ranker", files())
+    cli.ok("-C", repo, "register", "team/ranker", files(), "--bump", "major")
+    cli.ok("-C", repo, "register", "retired", files())
+    cli.ok("-C", repo, "promote", "fraud@v0.1.0", "--to", "production")
+    cli.ok("-C", repo, "promote", "fraud@v0.2.0", "--to", "production")
+    cli.ok("-C", repo, "promote", "fraud@v0.3.0", "--to", "staging")
+    cli.ok("-C", repo, "promote", "fraud@v0.3.0", "--to", "production")
+    cli.ok("-C", repo, "rollback", "fraud", "--stage", "production")
+    cli.ok("-C", repo, "promote", "team/ranker@v1.0.0", "--to", "dev")
+    cli.ok("-C", repo, "promote", "team/ranker@v0.1.0", "--to", "production")
+    cli.ok("-C", repo, "deprecate", "team/ranker@v1.0.0")
+    cli.ok("-C", repo, "deprecate", "retired")
+
+    ours = modelreg_view(cli, repo)
+    assert ours == {
+        "fraud": ("0.3.0", {"production": "0.2.0", "staging": "0.3.0"}),
+        "team/ranker": ("0.1.0", {"production": "0.1.0"}),
+    }
+    assert gto_view(repo) == ours
+
+
+def test_a_registry_written_by_gto_reads_the_same_in_modelreg(cli: Cli, tmp_path: Path) -> None:
+    repo = tmp_path / "gto-repo"
+    repo.mkdir()
+    git(repo, "init", "-q")
+
+    def commit(text: str) -> None:
+        (repo / "model.txt").write_text(text)
+        git(repo, "add", "model.txt")
+        git(repo, "commit", "-qm", text)
+
+    commit("one")
+    gto(repo, "register", "gone", "--version", "v0.1.0")  # deprecated at the end, seconds later
+    gto(repo, "register", "churn", "--version", "v1.0.0")
+    gto(repo, "register", "Upper_Case", "--version", "v0.0.1")
+    commit("two")
+    gto(repo, "register", "churn", "--bump-minor", "-m", "better recall")
+    # GTO stamps its tags with the wall clock, to the second, and orders by that: keep
+    # at most one competing assignment per stage so the answer never rests on a tie.
+    gto(repo, "assign", "churn", "--version", "v1.0.0", "--stage", "canary")
+    gto(repo, "assign", "churn", "--version", "v1.1.0", "--stage", "prod", "-m", "ship it")
+    gto(repo, "assign", "churn", "--version", "v1.1.0", "--stage", "qa")
+    gto(repo, "deprecate", "churn", "v1.1.0", "qa")  # unassign
+    commit("three")
+    gto(repo, "register", "churn", "--bump-patch")
+    gto(repo, "assign", "churn", "--version", "v1.1.1", "--stage", "prod")
+    gto(repo, "deprecate", "churn", "v1.1.1")  # deregister: prod goes back to v1.1.0
+    gto(repo, "deprecate", "gone")
+
+    ours = modelreg_view(cli, repo)
+    assert ours == {
+        "Upper_Case": ("0.0.1", {}),
+        "churn": ("1.1.0", {"canary": "1.0.0", "prod": "1.1.0"}),
+    }
+    assert gto_view(repo) == ours
+
+    history = json.loads(cli.ok("-C", repo, "history", "churn", "--json").stdout)["events"]
+    kinds = [(e["event"], e["version"], e["stage"]) for e in history]
+    assert ("unassign", "1.1.0", "qa") in kinds
+    assert ("deregister", "1.1.1", None) in kinds
+    reasons = {e["reason"] for e in history}
+    assert "better recall" in reasons and "ship it" in reasons
+
+    # No manifest (GTO registers commits, not files): show says so, and reads still work.
+    info = Registry(repo).show("churn#prod")
+    assert (info.version, info.manifest) == ("1.1.0", None)
+    assert cli.ok("-C", repo, "resolve", "churn#prod").stdout == "1.1.0\n"
+    refused = cli("-C", repo, "get", "churn#prod", "-o", tmp_path / "out")
+    assert refused.exit_code == 1 and "has no manifest" in refused.stderr
+
+
+@pytest.mark.parametrize("stage", ["prod", "production"])
+def test_gto_reads_a_modelreg_promotion_made_after_its_own(
+    cli: Cli, clock: Clock, repo: Path, files: FileMaker, stage: str
+) -> None:
+    """GTO-written and modelreg-written events interleave in one registry."""
+    # GTO stamps tags with the real time and orders by it: move our clock past it.
+    clock.tick(int(time.time()) + 5 - clock.now)
+    (repo / ".modelreg.yaml").write_text(f"stages: [dev, {stage}]\n")
+    git(repo, "commit", "-qam", "stages")
+    cli.ok("-C", repo, "register", "m", files())
+    cli.ok("-C", repo, "register", "m", files())
+    gto(repo, "assign", "m", "--version", "v0.1.0", "--stage", stage)
+    cli.ok("-C", repo, "promote", "m@v0.2.0", "--to", stage)
+    assert git(repo, "tag", "-l", f"m#{stage}*").split() == [f"m#{stage}#1", f"m#{stage}#2"]
+    assert gto_view(repo)["m"][1] == {stage: "0.2.0"}
+    assert modelreg_view(cli, repo)["m"][1] == {stage: "0.2.0"}

@@ -1,0 +1,166 @@
+"""The library API: what a Python caller gets, and what a failed write leaves behind."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from modelreg import (
+    DirtyStateError,
+    ManifestError,
+    PolicyError,
+    Registry,
+    UnknownModelError,
+    VersionExistsError,
+)
+from modelreg.errors import GitError, StorageError
+from modelreg.gitrepo import GitRepo
+from modelreg.results import EventResult, ModelSummary, RegisterResult
+from modelreg.storage import Storage
+
+from .conftest import Clock, FileMaker, git
+
+Unchanged = Callable[[Path], object]
+
+
+def test_the_api_returns_frozen_dataclasses(
+    registry: Registry, files: FileMaker, clock: Clock
+) -> None:
+    result = registry.register(
+        "m", [files()], metrics={"auc": 0.9}, labels={"team": "risk"}, description="d"
+    )
+    assert isinstance(result, RegisterResult)
+    assert (result.name, result.version, result.tag) == ("m", "0.1.0", "m@v0.1.0")
+    assert result.manifest.metrics == {"auc": 0.9}
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        result.version = "9.9.9"  # type: ignore[misc]
+    clock.tick()
+    promoted = registry.promote("m@v0.1.0", "staging", message="smoke test passed")
+    assert isinstance(promoted, EventResult)
+    assert (promoted.tag, promoted.previous, promoted.changed) == ("m#staging#1", None, True)
+    [summary] = registry.list_models()
+    assert summary == ModelSummary("m", "0.1.0", {"staging": "0.1.0"}, 1, False)
+    assert registry.get_model("m#staging").version == "0.1.0"
+    assert registry.resolve("m@latest").commit == git(registry.root, "rev-parse", "HEAD").strip()
+    [first, second] = registry.history("m")
+    assert (first.event, second.event, second.reason) == ("register", "assign", "smoke test passed")
+
+
+def test_register_a_version_with_a_dependency(registry: Registry, files: FileMaker) -> None:
+    registry.register("embedder", [files()], version="2.1.0")
+    result = registry.register("classifier", [files()], dependencies=["embedder@>=2.0.0,<3.0.0"])
+    assert [(d.name, d.version) for d in result.manifest.dependencies] == [
+        ("embedder", ">=2.0.0,<3.0.0")
+    ]
+    with pytest.raises(PolicyError, match="no registered version of embedder satisfies '\\^3.0.0'"):
+        registry.register("classifier", [files()], dependencies=["embedder@^3.0.0"])
+    loose = registry.register(
+        "classifier", [files()], dependencies=["embedder@^3.0.0"], allow_unresolved=True
+    )
+    assert loose.version == "0.2.0"
+
+
+def test_register_records_lineage(registry: Registry, files: FileMaker, tmp_path: Path) -> None:
+    data = tmp_path / "train.csv"
+    data.write_text("a,b\n1,2\n")
+    result = registry.register("m", [files()], data=[data], code_commit="3f2a9c1")
+    lineage = result.manifest.lineage
+    assert lineage is not None
+    assert lineage.code_commit == "3f2a9c1"
+    assert lineage.data[0].path == str(data.resolve())
+    assert lineage.data[0].md5 == hashlib.md5(b"a,b\n1,2\n").hexdigest()
+
+
+def test_errors_are_typed(registry: Registry, files: FileMaker) -> None:
+    registry.register("m", [files()])
+    with pytest.raises(UnknownModelError):
+        registry.show("nope")
+    with pytest.raises(VersionExistsError):
+        registry.register("m", [files()], version="0.1.0")
+    with pytest.raises(PolicyError):
+        registry.promote("m@v0.1.0", "qa")
+
+
+@pytest.mark.parametrize(
+    ("where", "exception"),
+    [
+        ("create_tag", GitError("simulated: cannot create tag")),
+        ("advance_head", GitError("simulated: cannot move HEAD")),
+        ("commit_paths", GitError("simulated: cannot write the commit")),
+        ("add", StorageError("simulated: dvc add failed")),
+    ],
+)
+def test_a_register_that_fails_at_any_step_leaves_everything_as_it_was(
+    registry: Registry,
+    files: FileMaker,
+    monkeypatch: pytest.MonkeyPatch,
+    assert_unchanged: Unchanged,
+    where: str,
+    exception: Exception,
+) -> None:
+    registry.register("m", [files("model.pkl", b"first")])
+    (registry.root / "notes.txt").write_text("user's unstaged work\n")
+
+    def fail(*args: object, **kwargs: object) -> object:
+        raise exception
+
+    owner = Storage if where == "add" else GitRepo
+    monkeypatch.setattr(owner, where, fail)
+    new_model = files("model.pkl", b"second")
+    with assert_unchanged(registry.root):
+        with pytest.raises(type(exception), match="simulated"):
+            registry.register("m", [new_model])
+    cache = sorted(p.name for p in (registry.root / ".dvc" / "cache").rglob("*") if p.is_file())
+    assert len(cache) == 1, "the new version's object was removed from the cache"
+    monkeypatch.undo()
+    assert Registry(registry.root).register("m", [new_model]).version == "0.2.0"
+
+
+def test_a_promote_whose_tag_fails_writes_nothing(
+    registry: Registry,
+    files: FileMaker,
+    monkeypatch: pytest.MonkeyPatch,
+    assert_unchanged: Unchanged,
+) -> None:
+    registry.register("m", [files()])
+
+    def fail(*args: object, **kwargs: object) -> object:
+        raise GitError("simulated: disk full")
+
+    monkeypatch.setattr(GitRepo, "create_tag", fail)
+    with assert_unchanged(registry.root), pytest.raises(GitError):
+        registry.promote("m@v0.1.0", "production")
+
+
+def test_tag_counter_collision_takes_the_next_number(registry: Registry, files: FileMaker) -> None:
+    registry.register("m", [files()])
+    commit = git(registry.root, "rev-parse", "HEAD").strip()
+    # Another writer's tag appears with the counter this one is about to use.
+    registry.state(refresh=True)
+    git(registry.root, "tag", "-a", "m#dev#1", "-m", "another writer", commit)
+    stale = registry.state()  # modelreg read the tags before the other write
+    assert stale.model("m") is not None and stale.model("m").max_counter == 0  # type: ignore[union-attr]
+    result = registry.promote("m@v0.1.0", "staging")
+    assert result.tag == "m#staging#2"
+
+
+def test_checkout_over_a_deleted_manifest_is_refused(registry: Registry, files: FileMaker) -> None:
+    registry.register("m", [files()])
+    registry.register("m", [files()])
+    (registry.root / "models" / "m" / "model.yaml").unlink()
+    with pytest.raises(DirtyStateError):
+        registry.checkout("m@v0.1.0")
+
+
+def test_show_of_a_corrupt_manifest_names_the_file(registry: Registry, files: FileMaker) -> None:
+    registry.register("m", [files()])
+    manifest = registry.root / "models" / "m" / "model.yaml"
+    manifest.write_text(manifest.read_text().replace("schema: 1", "schema: 1\nextra: true"))
+    git(registry.root, "commit", "-qam", "hand edit")
+    git(registry.root, "tag", "-a", "m@v5.0.0", "-m", "by hand")
+    with pytest.raises(ManifestError, match=r"models/m/model.yaml:extra: unknown key"):
+        Registry(registry.root).show("m@v5.0.0")

@@ -1,0 +1,93 @@
+"""Two clones share one registry through a bare git remote and a local-folder DVC remote."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from modelreg import Registry
+
+from .conftest import Cli, FileMaker, git
+
+
+def test_two_clones_round_trip(cli: Cli, tmp_path: Path, files: FileMaker) -> None:
+    bare = tmp_path / "shared.git"
+    git(tmp_path, "init", "-q", "--bare", str(bare))
+    store = tmp_path / "dvc-store"
+    a = tmp_path / "a"
+    a.mkdir()
+    cli.ok("init", "--remote", store, cwd=a)
+    git(a, "remote", "add", "origin", str(bare))
+
+    # Clone A registers and pushes: the bytes go to the DVC remote, tags and commits to git.
+    cli.ok("-C", a, "register", "fraud", files("model.pkl", b"version one"))
+    cli.ok("-C", a, "register", "fraud", files("model.pkl", b"version two"))
+    pushed = cli.ok("-C", a, "push")
+    assert "2 new tag(s) sent, 2 file(s) transferred" in pushed.stdout
+    assert len(list(store.rglob("*"))) > 2
+    again = cli.ok("-C", a, "push")
+    assert "0 new tag(s) sent, 0 file(s) transferred" in again.stdout
+
+    # Clone B pulls, gets the bytes, promotes and pushes the event.
+    b = tmp_path / "b"
+    git(tmp_path, "clone", "-q", str(bare), str(b))
+    pulled = cli.ok("-C", b, "pull")
+    assert "1 file(s) transferred" in pulled.stdout
+    assert (b / "models" / "fraud" / "model.pkl").read_bytes() == b"version two"
+    cli.ok("-C", b, "get", "fraud@v0.1.0", "-o", tmp_path / "out")
+    assert (tmp_path / "out" / "model.pkl").read_bytes() == b"version one"
+    cli.ok("-C", b, "promote", "fraud@v0.1.0", "--to", "production", "--push", "-m", "from B")
+
+    # A pulls and sees B's event.
+    cli.ok("-C", a, "pull")
+    listed = json.loads(cli.ok("-C", a, "list", "--json").stdout)["models"]
+    assert listed[0]["stages"] == {"production": "0.1.0"}
+    history = json.loads(cli.ok("-C", a, "history", "fraud", "--json").stdout)["events"]
+    assert history[-1]["reason"] == "from B"
+
+    # The remote holds exactly the tags both clones wrote.
+    remote_tags = sorted(git(a, "ls-remote", "--tags", "--refs", "origin").split()[1::2])
+    assert remote_tags == [
+        "refs/tags/fraud#production#1",
+        "refs/tags/fraud@v0.1.0",
+        "refs/tags/fraud@v0.2.0",
+    ]
+
+
+def test_register_with_push_shares_one_event(cli: Cli, tmp_path: Path, files: FileMaker) -> None:
+    bare = tmp_path / "shared.git"
+    git(tmp_path, "init", "-q", "--bare", str(bare))
+    reg, _ = Registry.init(tmp_path / "a", remote=str(tmp_path / "store"))
+    git(reg.root, "remote", "add", "origin", str(bare))
+    cli.ok("-C", reg.root, "register", "m", files(), "--push")
+    assert git(reg.root, "ls-remote", "--tags", "--refs", "origin").split()[1::2] == [
+        "refs/tags/m@v0.1.0"
+    ]
+    assert (
+        git(reg.root, "ls-remote", "origin", "refs/heads/main").split()[0]
+        == git(reg.root, "rev-parse", "HEAD").strip()
+    )
+    # A fresh clone with no DVC cache gets the bytes from the remote.
+    c = tmp_path / "c"
+    git(tmp_path, "clone", "-q", str(bare), str(c))
+    result = Registry(c).get("m@v0.1.0", tmp_path / "out")
+    assert [f.path for f in result.files] == ["model.pkl"]
+    assert (tmp_path / "out" / "model.pkl").read_bytes() == b"weights 1\n"
+
+
+def test_a_push_that_is_rejected_leaves_the_event_local_and_says_so(
+    cli: Cli, tmp_path: Path, files: FileMaker
+) -> None:
+    bare = tmp_path / "shared.git"
+    git(tmp_path, "init", "-q", "--bare", str(bare))
+    a, _ = Registry.init(tmp_path / "a", remote=str(tmp_path / "store"))
+    git(a.root, "remote", "add", "origin", str(bare))
+    cli.ok("-C", a.root, "register", "m", files(), "--push")
+    b = tmp_path / "b"
+    git(tmp_path, "clone", "-q", str(bare), str(b))
+    cli.ok("-C", b, "register", "m", files(), "--push")  # B moves the remote branch ahead
+    result = cli("-C", a.root, "register", "n", files(), "--push")
+    assert result.exit_code == 1
+    assert "registered n@v0.1.0 locally, but the push failed" in result.stderr
+    assert "modelreg push" in result.stderr
+    assert git(a.root, "tag", "-l", "n@*").split() == ["n@v0.1.0"]
