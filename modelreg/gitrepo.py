@@ -285,6 +285,13 @@ class GitRepo:
                 hint="another process committed at the same time; run the command again",
             )
 
+    def reset_head(self, old: str | None, new: str) -> None:
+        """Undo :meth:`advance_head`: HEAD back to ``old`` (or unborn), if still at ``new``."""
+        if old is None:
+            self.run("update-ref", "-d", "HEAD", new)
+        else:
+            self.advance_head(old, new, "modelreg: undo")
+
     def sync_index(self, paths: Sequence[str]) -> None:
         """Make the user's index match HEAD for exactly ``paths``."""
         self.run("reset", "--quiet", "HEAD", "--", *paths, check=False)

@@ -46,6 +46,15 @@ out = _console(stderr=False)
 err = _console(stderr=True)
 
 
+def _print_table(table: Table) -> None:
+    """Print a table without the padding Rich leaves after the last column."""
+    with out.capture() as captured:
+        out.print(table)
+    text = "\n".join(line.rstrip() for line in captured.get().splitlines())
+    out.file.write(text + "\n")
+    out.file.flush()
+
+
 def _time(timestamp: int | None) -> str | None:
     if timestamp is None:
         return None
@@ -103,7 +112,7 @@ def models(summaries: Sequence[ModelSummary], stage_order: Sequence[str], as_jso
             *[_v(s.stages.get(stage)) for stage in stages],
             str(s.versions),
         )
-    out.print(table)
+    _print_table(table)
 
 
 def manifest_dict(manifest: Manifest | None) -> dict[str, Any] | None:
@@ -173,7 +182,7 @@ def version(info: VersionInfo, as_json: bool) -> None:
     grid.add_column()
     for key, value in rows:
         grid.add_row(key, escape(str(value)))
-    out.print(grid)
+    _print_table(grid)
     if m is not None and m.artifacts:
         files = Table(box=None, pad_edge=False, header_style="bold")
         files.add_column("file")
@@ -181,7 +190,7 @@ def version(info: VersionInfo, as_json: bool) -> None:
         files.add_column("sha256")
         for a in m.artifacts:
             files.add_row(escape(a.path), human_size(a.size), a.sha256[:16] + "…")
-        out.print(files)
+        _print_table(files)
 
 
 def history(entries: Sequence[HistoryEntry], as_json: bool) -> None:
@@ -222,7 +231,7 @@ def history(entries: Sequence[HistoryEntry], as_json: bool) -> None:
             escape(e.author),
             escape(e.reason or ""),
         )
-    out.print(table)
+    _print_table(table)
 
 
 def resolved(result: Resolved, as_json: bool) -> None:

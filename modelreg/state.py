@@ -224,3 +224,38 @@ def _event(parsed: ParsedTag, record: TagRecord, at_commit: dict[str, list[str]]
         reason=reason,
         trailers=message.trailers,
     )
+
+
+def previous_holder(model: ModelState, stage: str) -> VersionState | None:
+    """The version that held ``stage`` before the current holder, skipping versions
+    that were rolled back from (unless promoted again afterwards)."""
+    stage_events = sorted(
+        (e for e in model.events if e.stage == stage and e.version), key=lambda e: e.stage_key
+    )
+    holders: list[str] = []
+    assigned: dict[str, int] = {}
+    rolled_from: dict[str, int] = {}
+    active: dict[str, tuple[int, int, str]] = {}
+    for index, event in enumerate(stage_events):
+        assert event.version is not None
+        if event.kind is EventKind.ASSIGN:
+            active[event.version] = event.stage_key
+            assigned[event.version] = index
+            previous = event.trailers.get("Modelreg-Previous")
+            if event.trailers.get("Modelreg-Event") == "rollback" and previous:
+                rolled_from[previous] = index
+        elif event.kind is EventKind.UNASSIGN:
+            active.pop(event.version, None)
+        holder = max(active.items(), key=lambda kv: kv[1])[0] if active else None
+        if holder is not None and (not holders or holders[-1] != holder):
+            holders.append(holder)
+    current = model.stages.get(stage)
+    for candidate in reversed(holders):
+        if candidate == current:
+            continue
+        if rolled_from.get(candidate, -1) > assigned.get(candidate, -1):
+            continue
+        found = model.find(candidate)
+        if found is not None and found.registered and found.active:
+            return found
+    return None

@@ -1,0 +1,119 @@
+"""Model bytes in a directory: staged from the DVC cache, verified, then moved into place.
+
+Used by ``get`` (any directory), ``checkout`` and ``pull`` (the model folders of the
+work tree). Every file is copied into a hidden staging folder inside the target
+while its sha256 is computed; only when every file has verified are they renamed
+into place, so a failure never leaves a partial or unverified file behind.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from .errors import DirtyStateError, InputPathError, IntegrityError, ManifestError
+from .hashing import copy_file
+from .manifest import MANIFEST_FILE, ArtifactFile, Manifest, loads
+from .progress import Progress
+from .results import FileResult
+from .storage import Storage
+
+STAGING_PREFIX = ".modelreg-"
+
+
+class Staged:
+    """Verified copies waiting in a staging folder inside ``directory``."""
+
+    def __init__(self, directory: Path, staging: Path, files: tuple[FileResult, ...]) -> None:
+        self.directory = directory
+        self.staging = staging
+        self.files = files
+
+    def move_into_place(self) -> None:
+        for item in self.files:
+            final = self.directory / item.path
+            if final.is_dir():
+                raise InputPathError(f"{final}: is a directory")
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(self.staging / item.path, final)
+
+
+@contextmanager
+def staged(
+    storage: Storage,
+    progress: Progress,
+    manifest: Manifest,
+    directory: Path,
+    remote: str | None,
+    only: Sequence[ArtifactFile] | None = None,
+) -> Iterator[Staged]:
+    """Fetch a version's objects, copy them next to ``directory`` and verify them.
+
+    The staging folder is removed when the block ends, whether or not the files
+    were moved into place.
+    """
+    artifacts = list(only if only is not None else manifest.artifacts)
+    storage.fetch([a.md5 for a in artifacts], remote)
+    cache = storage.cache_objects([a.md5 for a in artifacts])
+    if directory.exists() and not directory.is_dir():
+        raise InputPathError(f"{directory}: exists and is not a directory")
+    directory.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=directory))
+    try:
+        files = []
+        for artifact in artifacts:
+            target = staging / artifact.path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with progress.task(f"writing {artifact.path}", artifact.size) as task:
+                got = copy_file(cache[artifact.md5], target, task).sha256
+            if got != artifact.sha256:
+                raise IntegrityError(
+                    f"{manifest.name} v{manifest.version}: {artifact.path} does not match its "
+                    f"sha256 (expected {artifact.sha256[:12]}…, got {got[:12]}…)",
+                    hint="the DVC cache or remote holds corrupt bytes; run 'modelreg verify'",
+                )
+            files.append(FileResult(artifact.path, artifact.size, got))
+        yield Staged(directory, staging, tuple(files))
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def read_manifest(path: Path, shown: str) -> Manifest | None:
+    """The manifest at ``path`` in the work tree, or None when there is none."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    return loads(data, shown)
+
+
+def manifests_under(root: Path, models_dir: str) -> list[Manifest]:
+    """Every readable manifest in the work tree's models folder (broken ones skipped)."""
+    base = root / models_dir
+    found = []
+    for path in sorted(base.rglob(MANIFEST_FILE)) if base.is_dir() else []:
+        try:
+            manifest = read_manifest(path, path.relative_to(root).as_posix())
+        except ManifestError:
+            continue
+        if manifest is not None:
+            found.append(manifest)
+    return found
+
+
+def refuse_unregistered_bytes(
+    storage: Storage, root: Path, folder: Path, artifacts: Sequence[ArtifactFile]
+) -> None:
+    """Stop if a model file in ``folder`` differs from the version that claims it."""
+    present = [(folder / a.path, a.md5) for a in artifacts if (folder / a.path).exists()]
+    differ = storage.differing(present)
+    if differ:
+        raise DirtyStateError(
+            f"{differ[0].relative_to(root)} has changes that are not registered",
+            hint="register the changed file as a new version, or restore it with "
+            "'modelreg checkout NAME@latest'",
+        )
