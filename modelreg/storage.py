@@ -205,10 +205,9 @@ class Storage:
                     f"(first: {missing[0]})",
                     hint="run 'modelreg pull' or register the files again from a complete clone",
                 )
-            with (
-                _dvc_errors("push", remote),
-                self._callback(f"pushing {len(wanted)} file(s)") as cb,
-            ):
+            size = sum(_size(repo.cache.local.oid_to_path(m)) for m in wanted)
+            label = f"pushing {len(wanted)} file(s)"
+            with _dvc_errors("push", remote), self._callback(label, size) as cb:
                 odb = repo.cloud.get_remote_odb(remote, "push")
                 result = repo.cloud.transfer(
                     repo.cache.local,
@@ -222,8 +221,15 @@ class Storage:
                 raise StorageError(f"{len(result.failed)} file(s) failed to push to the DVC remote")
             return len(result.transferred)
 
-    def fetch(self, md5s: Sequence[str], remote: str | None, jobs: int | None = None) -> int:
-        """Make sure these objects are in the local cache, fetching the missing ones."""
+    def fetch(
+        self,
+        md5s: Sequence[str],
+        remote: str | None,
+        jobs: int | None = None,
+        sizes: dict[str, int] | None = None,
+    ) -> int:
+        """Make sure these objects are in the local cache, fetching the missing ones
+        (``sizes``, when known, sizes the progress bar)."""
         with self._repo("fetch from the DVC remote") as repo:
             from dvc_data.hashfile.hash_info import HashInfo
 
@@ -232,10 +238,9 @@ class Storage:
             )
             if not missing:
                 return 0
-            with (
-                _dvc_errors("fetch", remote),
-                self._callback(f"fetching {len(missing)} file(s)") as cb,
-            ):
+            size = sum((sizes or {}).get(m, 0) for m in missing)
+            label = f"fetching {len(missing)} file(s)"
+            with _dvc_errors("fetch", remote), self._callback(label, size) as cb:
                 odb = repo.cloud.get_remote_odb(remote, "pull")
                 result = repo.cloud.transfer(
                     odb,
@@ -256,24 +261,6 @@ class Storage:
                 )
             return len(result.transferred)
 
-    def workspace_modified(self, dvc_files: Sequence[Path]) -> list[str]:
-        """Tracked outputs whose work-tree bytes differ from their ``.dvc`` file."""
-        existing = [str(p) for p in dvc_files if p.exists()]
-        if not existing:
-            return []
-        with self._repo("compare files with DVC") as repo, _dvc_errors("dvc status"):
-            status = repo.status(targets=existing)
-        changed: list[str] = []
-        for stage_name, entries in status.items():
-            for entry in entries:
-                if isinstance(entry, dict) and "changed outs" in entry:
-                    outs = entry["changed outs"]
-                    changed.extend(
-                        name for name, what in outs.items() if what in ("modified", "not in cache")
-                    )
-            del stage_name
-        return changed
-
     # --- plumbing ----------------------------------------------------------
 
     @contextmanager
@@ -286,21 +273,35 @@ class Storage:
             repo.close()
 
     @contextmanager
-    def _callback(self, description: str) -> Iterator[Any]:
+    def _callback(self, description: str, total: int) -> Iterator[Any]:
+        """A DVC transfer callback that reports bytes (DVC's per-file children) to
+        :attr:`progress`; DVC's own file counts are ignored."""
         from fsspec.callbacks import Callback  # type: ignore[import-untyped]
 
-        progress = self.progress
+        with self.progress.task(description, total) as task:
 
-        with progress.task(description, 0) as task:
-
-            class _Forward(Callback):  # type: ignore[misc]
+            class _Bytes(Callback):  # type: ignore[misc]
                 def call(self, *args: Any, **kwargs: Any) -> None:
                     pass
 
                 def relative_update(self, inc: int = 1) -> None:
                     task.advance(inc)
 
-            yield _Forward()
+            class _Files(Callback):  # type: ignore[misc]
+                def call(self, *args: Any, **kwargs: Any) -> None:
+                    pass
+
+                def branched(self, path_1: Any, path_2: Any, **kwargs: Any) -> Any:
+                    return _Bytes()
+
+            yield _Files()
+
+
+def _size(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
 
 
 def _import_repo() -> Any:

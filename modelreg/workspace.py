@@ -57,7 +57,7 @@ def staged(
     were moved into place.
     """
     artifacts = list(only if only is not None else manifest.artifacts)
-    storage.fetch([a.md5 for a in artifacts], remote)
+    storage.fetch([a.md5 for a in artifacts], remote, sizes={a.md5: a.size for a in artifacts})
     cache = storage.cache_objects([a.md5 for a in artifacts])
     if directory.exists() and not directory.is_dir():
         raise InputPathError(f"{directory}: exists and is not a directory")
