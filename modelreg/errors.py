@@ -14,12 +14,18 @@ class ModelregError(Exception):
     exit_code: int = 1
 
     def __init__(self, message: str, hint: str | None = None) -> None:
+        message = _one_line(message)
         super().__init__(message)
         self.message = message
-        self.hint = hint
+        self.hint = _one_line(hint) if hint is not None else None
 
     def __str__(self) -> str:
         return self.message
+
+
+def _one_line(text: str) -> str:
+    """Errors are one line on stderr: line breaks in user input are shown escaped."""
+    return text.replace("\r", "\\r").replace("\n", "\\n")
 
 
 class NotARepositoryError(ModelregError):

@@ -21,9 +21,10 @@ from .versions import Range, Version
 
 SCHEMA = 1
 MANIFEST_FILE = "model.yaml"
-_HEX64 = re.compile(r"^[0-9a-f]{64}$")
-_HEX32 = re.compile(r"^[0-9a-f]{32}$")
-_COMMIT = re.compile(r"^[0-9a-f]{4,64}$")
+# All patterns are used with fullmatch: "$" would also accept a trailing newline.
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+_HEX32 = re.compile(r"[0-9a-f]{32}")
+_COMMIT = re.compile(r"[0-9a-f]{4,64}")
 KEYS = (
     "schema",
     "name",
@@ -379,10 +380,10 @@ class _Validator:
             if not isinstance(size, int) or isinstance(size, bool) or size < 0:
                 self.problem(f"{where}.size", "must be a non-negative integer")
                 ok = False
-            if not isinstance(sha256, str) or not _HEX64.match(sha256):
+            if not isinstance(sha256, str) or not _HEX64.fullmatch(sha256):
                 self.problem(f"{where}.sha256", "must be 64 lower-case hex digits")
                 ok = False
-            if not isinstance(md5, str) or not _HEX32.match(md5):
+            if not isinstance(md5, str) or not _HEX32.fullmatch(md5):
                 self.problem(f"{where}.md5", "must be 32 lower-case hex digits")
                 ok = False
             if ok:
@@ -398,7 +399,7 @@ class _Validator:
             return None
         self._keys(value, "lineage", ("code_commit", "data"))
         commit = value.get("code_commit")
-        if commit is not None and (not isinstance(commit, str) or not _COMMIT.match(commit)):
+        if commit is not None and (not isinstance(commit, str) or not _COMMIT.fullmatch(commit)):
             self.problem("lineage.code_commit", "must be a git commit id (hex)")
             commit = None
         data = []
@@ -408,7 +409,7 @@ class _Validator:
             if not isinstance(path, str) or not path:
                 self.problem(f"{where}.path", "must be a string")
                 continue
-            if md5 is not None and (not isinstance(md5, str) or not _HEX32.match(md5)):
+            if md5 is not None and (not isinstance(md5, str) or not _HEX32.fullmatch(md5)):
                 self.problem(f"{where}.md5", "must be 32 lower-case hex digits")
                 continue
             data.append(DataRef(path, md5))
@@ -416,7 +417,11 @@ class _Validator:
 
     def created(self, value: object) -> str | None:
         if isinstance(value, dt.datetime):
-            value = format_time(value)
+            try:
+                value = format_time(value)
+            except (OverflowError, ValueError):
+                self.problem("created", f"'{value}' is out of range")
+                return None
         if not isinstance(value, str):
             self.problem("created", "missing" if value is None else "must be an ISO 8601 time")
             return None

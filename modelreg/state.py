@@ -103,11 +103,7 @@ def build(records: Iterable[TagRecord]) -> RegistryState:
     by_model: dict[str, list[tuple[ParsedTag, TagRecord]]] = defaultdict(list)
     skipped: list[str] = []
     for record in records:
-        try:
-            parsed = parse_tag_name(record.name)
-        except ValueError:
-            parsed = None
-            skipped.append(record.name)
+        parsed = parse_tag_name(record.name)
         if parsed is None:
             continue
         if not record.annotated:

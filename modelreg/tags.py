@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
-from .errors import InvalidNameError
+from .errors import InvalidNameError, InvalidVersionError
 from .versions import SEMVER_PATTERN, Version
 
 
@@ -35,19 +35,19 @@ class EventKind(StrEnum):
 _GTO_NAME = r"[a-zA-Z0-9]([a-zA-Z0-9\-/_]*[a-zA-Z0-9])?"
 _GTO_DIRNAME = r"[a-zA-Z0-9\-_./]+"
 _SEMVER_NO_GROUPS = re.sub(r"\?P<\w+>", "", SEMVER_PATTERN)
-_TAG_RE = re.compile(
-    rf"^(?P<artifact>(?:{_GTO_DIRNAME}=)?{_GTO_NAME})"
+_TAG_RE = re.compile(  # every pattern here is used with fullmatch ("$" accepts "\n")
+    rf"(?P<artifact>(?:{_GTO_DIRNAME}=)?{_GTO_NAME})"
     rf"(?:(?:#(?P<stage>{_GTO_NAME})|@(?P<version>v{_SEMVER_NO_GROUPS}))(?P<cancel>!?)"
     r"|@(?P<deprecated>deprecated)|@(?P<created>created))"
-    r"(?:#(?P<counter>[0-9]{1,9}))?$"
+    r"(?:#(?P<counter>[0-9]{1,9}))?"
 )
-_GTO_NAME_RE = re.compile(rf"^(?:{_GTO_DIRNAME}:)?{_GTO_NAME}$")
+_GTO_NAME_RE = re.compile(rf"(?:{_GTO_DIRNAME}:)?{_GTO_NAME}")
 
 # Stricter grammar for names modelreg creates (lower case: one loose ref per name
 # on case-insensitive filesystems).
-NEW_NAME_RE = re.compile(r"^[a-z0-9]([a-z0-9_/-]*[a-z0-9])?$")
+NEW_NAME_RE = re.compile(r"[a-z0-9]([a-z0-9_/-]*[a-z0-9])?")
 MAX_NAME_LENGTH = 100
-STAGE_RE = re.compile(rf"^{_GTO_NAME}$")
+STAGE_RE = re.compile(_GTO_NAME)
 MAX_STAGE_LENGTH = 100
 
 
@@ -74,20 +74,20 @@ def _new_name_problem(name: str) -> str | None:
         return "'..' and '//' are not allowed"
     if name != name.lower():
         return "upper case is not allowed"
-    if NEW_NAME_RE.match(name) is None:
+    if NEW_NAME_RE.fullmatch(name) is None:
         return "only a-z, 0-9, '-', '_', '/' are allowed, and it must start and end with a-z or 0-9"
     return None
 
 
 def validate_read_name(name: str) -> str:
     """Check a name given to a read command: anything GTO accepts."""
-    if not name or len(name) > 1000 or _GTO_NAME_RE.match(name) is None or "//" in name:
+    if not name or len(name) > 1000 or _GTO_NAME_RE.fullmatch(name) is None or "//" in name:
         raise InvalidNameError(f"invalid model name '{name}'")
     return name
 
 
 def validate_stage(stage: str) -> str:
-    if not stage or len(stage) > MAX_STAGE_LENGTH or STAGE_RE.match(stage) is None:
+    if not stage or len(stage) > MAX_STAGE_LENGTH or STAGE_RE.fullmatch(stage) is None:
         raise InvalidNameError(
             f"invalid stage name '{stage}'",
             hint="letters, digits, '-', '_' and '/', starting and ending with a letter or digit",
@@ -119,7 +119,7 @@ def parse_tag_name(tag: str) -> ParsedTag | None:
     """Parse one tag name; None when it is not a registry tag."""
     if len(tag) > 1200:
         return None
-    match = _TAG_RE.match(tag)
+    match = _TAG_RE.fullmatch(tag)
     if match is None:
         return None
     name = tag_to_name(match["artifact"])
@@ -127,7 +127,11 @@ def parse_tag_name(tag: str) -> ParsedTag | None:
     cancel = match["cancel"] == "!"
     if match["version"]:
         kind = EventKind.DEREGISTER if cancel else EventKind.REGISTER
-        return ParsedTag(tag, name, kind, version=Version.parse(match["version"]), counter=counter)
+        try:
+            version = Version.parse(match["version"])
+        except InvalidVersionError:
+            return None  # fits the grammar but not SemVer's limits: not ours to read
+        return ParsedTag(tag, name, kind, version=version, counter=counter)
     if match["stage"]:
         kind = EventKind.UNASSIGN if cancel else EventKind.ASSIGN
         return ParsedTag(tag, name, kind, stage=match["stage"], counter=counter)
@@ -165,7 +169,8 @@ def format_tag_name(
 # --- tag messages ---------------------------------------------------------
 
 TRAILER_PREFIX = "Modelreg-"
-_TRAILER_RE = re.compile(r"^(Modelreg-[A-Za-z0-9-]+):[ \t]?(.*)$")
+_TRAILER_RE = re.compile(r"(Modelreg-[A-Za-z0-9-]+):[ \t]?(.*)")
+_SIGNATURE_RE = re.compile(r"-----BEGIN (PGP|SSH|SIGNED) [A-Z ]*-----")
 MAX_TRAILER_VALUE = 1000
 
 
@@ -201,16 +206,18 @@ def parse_message(message: str) -> TagMessage:
     Messages written by GTO or by hand have no trailers; their text is kept as
     the body. A signature block is ignored.
     """
-    text = message[:100_000]
-    cut = text.find("-----BEGIN ")
-    if cut >= 0:
-        text = text[:cut]
-    lines = text.strip("\n").splitlines()
+    lines = message[:100_000].split("\n")
+    for index, line in enumerate(lines):
+        if _SIGNATURE_RE.fullmatch(line.rstrip("\r")):
+            lines = lines[:index]  # a signed tag's signature block ends the message
+            break
+    while lines and not lines[-1].strip():
+        lines.pop()
     subject = lines[0].strip() if lines else ""
     trailers: dict[str, str] = {}
     body_lines: list[str] = []
     for line in lines[1:]:
-        match = _TRAILER_RE.match(line)
+        match = _TRAILER_RE.fullmatch(line)
         if match:
             trailers.setdefault(match.group(1), match.group(2).strip())
         else:

@@ -16,15 +16,15 @@ from typing import Literal
 
 from .errors import InvalidVersionError
 
-_NUM = r"0|[1-9]\d*"
-_PRE_ID = r"0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*"
+_NUM = r"0|[1-9][0-9]*"
+_PRE_ID = r"0|[1-9][0-9]*|[0-9]*[a-zA-Z-][0-9a-zA-Z-]*"
 _BUILD_ID = r"[0-9a-zA-Z-]+"
 SEMVER_PATTERN = (
     rf"(?P<major>{_NUM})\.(?P<minor>{_NUM})\.(?P<patch>{_NUM})"
     rf"(?:-(?P<pre>(?:{_PRE_ID})(?:\.(?:{_PRE_ID}))*))?"
     rf"(?:\+(?P<build>{_BUILD_ID}(?:\.{_BUILD_ID})*))?"
 )
-_SEMVER_RE = re.compile(rf"^v?{SEMVER_PATTERN}$")
+_SEMVER_RE = re.compile(rf"v?{SEMVER_PATTERN}")  # used with fullmatch
 MAX_VERSION_LENGTH = 256
 
 BumpPart = Literal["major", "minor", "patch"]
@@ -53,7 +53,7 @@ class Version:
     def parse(cls, text: str) -> Version:
         if not isinstance(text, str) or len(text) > MAX_VERSION_LENGTH:
             raise InvalidVersionError(f"'{str(text)[:40]}' is not a SemVer version")
-        match = _SEMVER_RE.match(text)
+        match = _SEMVER_RE.fullmatch(text)
         if match is None:
             raise InvalidVersionError(
                 f"'{text}' is not a SemVer version",
@@ -71,7 +71,11 @@ class Version:
 
     @classmethod
     def is_valid(cls, text: str) -> bool:
-        return isinstance(text, str) and bool(_SEMVER_RE.match(text))
+        return (
+            isinstance(text, str)
+            and len(text) <= MAX_VERSION_LENGTH
+            and bool(_SEMVER_RE.fullmatch(text))
+        )
 
     def __str__(self) -> str:
         text = f"{self.major}.{self.minor}.{self.patch}"
@@ -117,7 +121,7 @@ class Version:
 FIRST_VERSION = Version(0, 1, 0)
 
 Operator = Literal[">=", ">", "<=", "<", "="]
-_COMPARATOR_RE = re.compile(r"^(>=|<=|>|<|=|\^|~)?\s*(.+)$")
+_COMPARATOR_RE = re.compile(r"(>=|<=|>|<|=|\^|~)?[ \t]*(.+)", re.DOTALL)  # fullmatch
 
 
 @dataclass(frozen=True)
@@ -173,7 +177,7 @@ class Range:
 def _parse_comparator(part: str, whole: str) -> list[Comparator]:
     if part in ("*", "x", "X"):
         return [Comparator(">=", Version(0, 0, 0))]
-    match = _COMPARATOR_RE.match(part)
+    match = _COMPARATOR_RE.fullmatch(part)
     if not part or match is None:
         raise InvalidVersionError(
             f"'{whole}' is not a version range",

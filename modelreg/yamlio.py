@@ -46,15 +46,30 @@ def load(text: str | bytes) -> Any:
         raise YamlError(f"{where}{exc.problem or exc}") from None
     except (yaml.YAMLError, RecursionError) as exc:
         raise YamlError(str(exc).splitlines()[0] if str(exc) else "invalid YAML") from None
+    except (ValueError, KeyError, AttributeError, IndexError, TypeError, OverflowError) as exc:
+        # PyYAML's constructors raise plain errors on values like 2026-13-45 or !!int x.
+        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise YamlError(f"a value cannot be read ({detail})") from None
 
 
 def dump(data: Any) -> str:
-    """Serialise with the caller's key order (stable diffs), block style, UTF-8."""
+    """Serialise with the caller's key order (stable diffs), block style, UTF-8.
+
+    PyYAML writes some characters (U+0085, U+2028...) as line breaks that read back
+    as spaces; a document that would not read back equal is written ASCII-escaped.
+    """
+    text = _dump(data, allow_unicode=True)
+    if text.isascii() or yaml.load(text, Loader=yaml.SafeLoader) == data:
+        return text
+    return _dump(data, allow_unicode=False)
+
+
+def _dump(data: Any, *, allow_unicode: bool) -> str:
     return yaml.dump(
         data,
         Dumper=yaml.SafeDumper,
         sort_keys=False,
         default_flow_style=False,
-        allow_unicode=True,
+        allow_unicode=allow_unicode,
         width=100,
     )

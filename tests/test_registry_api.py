@@ -56,7 +56,8 @@ def test_register_a_version_with_a_dependency(registry: Registry, files: FileMak
     assert [(d.name, d.version) for d in result.manifest.dependencies] == [
         ("embedder", ">=2.0.0,<3.0.0")
     ]
-    with pytest.raises(PolicyError, match="no registered version of embedder satisfies '\\^3.0.0'"):
+    refused = r"no registered version of embedder satisfies '\^3\.0\.0'"
+    with pytest.raises(PolicyError, match=refused):
         registry.register("classifier", [files()], dependencies=["embedder@^3.0.0"])
     loose = registry.register(
         "classifier", [files()], dependencies=["embedder@^3.0.0"], allow_unresolved=True
@@ -111,9 +112,8 @@ def test_a_register_that_fails_at_any_step_leaves_everything_as_it_was(
     owner = Storage if where == "add" else GitRepo
     monkeypatch.setattr(owner, where, fail)
     new_model = files("model.pkl", b"second")
-    with assert_unchanged(registry.root):
-        with pytest.raises(type(exception), match="simulated"):
-            registry.register("m", [new_model])
+    with assert_unchanged(registry.root), pytest.raises(type(exception), match="simulated"):
+        registry.register("m", [new_model])
     cache = sorted(p.name for p in (registry.root / ".dvc" / "cache").rglob("*") if p.is_file())
     assert len(cache) == 1, "the new version's object was removed from the cache"
     monkeypatch.undo()
