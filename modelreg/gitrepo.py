@@ -240,6 +240,11 @@ class GitRepo:
         status, _, _ = self.try_run("check-ignore", "-q", "--", path)
         return status == 0
 
+    def index_differs(self, rev: str, paths: Sequence[str]) -> bool:
+        """True when the index holds staged changes under ``paths`` relative to ``rev``."""
+        status, _, _ = self.try_run("diff", "--cached", "--quiet", rev, "--", *paths)
+        return status != 0
+
     def worktree_differs(self, rev: str, paths: Sequence[str]) -> bool:
         """True when tracked files under ``paths`` in the work tree differ from ``rev``."""
         status, _, _ = self.try_run("diff", "--quiet", rev, "--", *paths)

@@ -84,8 +84,10 @@ class Undo:
 class Registration:
     """Register ``version`` of ``name`` from ``sources`` on top of ``head``.
 
-    The caller holds the write lock and has checked names, the version and the
-    dependencies; this class moves files, commits and tags, or leaves no trace.
+    ``base`` is the commit whose model folder the work tree holds now: HEAD, or an
+    older version's commit after ``modelreg checkout``. The caller holds the write
+    lock and has checked names, the version and the dependencies; this class moves
+    files, commits and tags, or leaves no trace.
     """
 
     def __init__(
@@ -98,10 +100,12 @@ class Registration:
         model_dir: str,
         version: Version,
         head: str | None,
+        base: str | None,
     ) -> None:
         self.git, self.storage, self.progress = git, storage, progress
         self.root = git.root
-        self.name, self.model_dir, self.version, self.head = name, model_dir, version, head
+        self.name, self.model_dir, self.version = name, model_dir, version
+        self.head, self.base = head, base
         self.folder = self.root / model_dir
         self.undo = Undo()
 
@@ -123,7 +127,8 @@ class Registration:
         old = previous.artifacts if previous else ()
         self._refuse_overwrites(old, sources)
         in_place = {s.rel for s in sources if s.in_place}
-        tracked_before = self.git.tracked_files(self.head, self.model_dir) if self.head else []
+        tracked_before = self.git.tracked_files(self.base, self.model_dir) if self.base else []
+        at_head = self.git.tracked_files(self.head, self.model_dir) if self.head else []
 
         # 1. Move the previous version's bytes aside (they are in the DVC cache too).
         backup = Path(tempfile.mkdtemp(prefix="modelreg-txn-", dir=self.git.git_dir))
@@ -170,7 +175,7 @@ class Registration:
         write_atomic(self.folder / MANIFEST_FILE, data)
 
         # 6. Commit exactly the registry's files, move HEAD, then tag: the tag comes last.
-        paths = self._registry_paths(tracked_before)
+        paths = self._registry_paths(tracked_before + at_head)
         title = f"{self.name} {self.version.tag_form}"
         commit = self.git.commit_paths(paths, f"modelreg: register {title}", parent=self.head)
         self.git.advance_head(commit, self.head, f"modelreg register {self.name}")
@@ -206,10 +211,10 @@ class Registration:
         return digests
 
     def _previous_manifest(self) -> Manifest | None:
-        if self.head is None:
+        if self.base is None:
             return None
         path = f"{self.model_dir}/{MANIFEST_FILE}"
-        data = self.git.read_file(self.head, path)
+        data = self.git.read_file(self.base, path)
         return manifest_mod.loads(data, path) if data is not None else None
 
     def _refuse_overwrites(self, old: Sequence[ArtifactFile], sources: Sequence[Source]) -> None:
@@ -237,15 +242,15 @@ class Registration:
             )
 
     def _restore_tracked(self, tracked: list[str]) -> None:
-        """Undo step: the registry's own files back as they were at HEAD."""
+        """Undo step: the registry's own files back as they were (as at ``base``)."""
         now = set(self.git.tracked_files(None, self.model_dir))
         for path in self.folder.rglob("*"):
             rel = path.relative_to(self.root).as_posix()
             own = path.name.endswith(".dvc") or path.name in _REGISTRY_FILES
             if path.is_file() and own and rel not in tracked and rel not in now:
                 path.unlink()
-        if tracked and self.head:
-            self.git.restore_worktree(self.head, tracked)
+        if tracked and self.base:
+            self.git.restore_worktree(self.base, tracked)
         _remove_empty_dirs(self.folder, self.folder.parent)
 
     def _registry_paths(self, tracked_before: list[str]) -> list[str]:

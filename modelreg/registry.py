@@ -282,7 +282,7 @@ class Registry:
             tag = format_tag_name(EventKind.REGISTER, name, version=new_version)
             if self.git.tag_exists(tag):
                 raise VersionExistsError(f"{name}@{new_version.tag_form} is already registered")
-            self._require_clean(model_dir)
+            base, _current = self._worktree_base(name, model_dir)
             registration = Registration(
                 self.git,
                 self.storage,
@@ -291,6 +291,7 @@ class Registry:
                 model_dir=model_dir,
                 version=new_version,
                 head=self.git.head(),
+                base=base,
             )
             try:
                 done = registration.run(sources, metadata, tag, message)
@@ -439,7 +440,9 @@ class Registry:
         model_dir = self.model_dir(info.name)
         folder = self.root / model_dir
         with self._locked():
-            current = self._checked_out_version(info.name, model_dir)
+            _base, current = self._worktree_base(info.name, model_dir)
+            if current is not None:
+                refuse_unregistered_bytes(self.storage, self.root, folder, current.artifacts)
             wanted = {a.path for a in manifest.artifacts}
             stale = [a for a in (current.artifacts if current else ()) if a.path not in wanted]
             with staged(self.storage, self.progress, manifest, folder, self.config.remote) as new:
@@ -537,28 +540,37 @@ class Registry:
             )
         return info
 
-    def _checked_out_version(self, name: str, model_dir: str) -> manifest_mod.Manifest | None:
-        """The manifest in the work tree, after making sure that nothing there is
-        unregistered: tracked files match HEAD or a registered version, and model
-        bytes match the manifest that claims them."""
-        path = self.root / model_dir / MANIFEST_FILE
-        current = read_manifest(path, self.manifest_path(name))
+    def _worktree_base(
+        self, name: str, model_dir: str
+    ) -> tuple[str | None, manifest_mod.Manifest | None]:
+        """The commit whose ``model_dir`` the work tree holds, and the manifest there.
+
+        That is HEAD, or a registered version's commit after ``checkout``. Anything
+        else is a change nobody registered or committed: refuse to overwrite it.
+        """
         head = self.git.head()
-        if head and self.git.worktree_differs(head, [model_dir]):
-            version = self.state().model(name)
-            found = version.find(str(current.version)) if version and current else None
-            if (
-                found is None
-                or not found.registered
-                or self.git.worktree_differs(found.commit, [model_dir])
-            ):
-                raise DirtyStateError(
-                    f"{model_dir} has uncommitted changes",
-                    hint=f"commit or stash them, or restore it with 'git checkout -- {model_dir}'",
-                )
-        if current is not None:
-            refuse_unregistered_bytes(self.storage, self.root, path.parent, current.artifacts)
-        return current
+        current = read_manifest(self.root / model_dir / MANIFEST_FILE, self.manifest_path(name))
+        if head is None:
+            return None, current
+        staged = self.git.index_differs(head, [model_dir])
+        if not staged and not self.git.worktree_differs(head, [model_dir]):
+            return head, current
+        model = self.state().model(name)
+        found = model.find(str(current.version)) if model and current else None
+        if (
+            staged
+            or found is None
+            or not found.registered
+            or self.git.worktree_differs(found.commit, [model_dir])
+        ):
+            changed = self.git.changed_paths([model_dir]) or [model_dir]
+            more = f" (and {len(changed) - 1} more)" if len(changed) > 1 else ""
+            raise DirtyStateError(
+                f"{changed[0]} has uncommitted changes{more}",
+                hint="commit or stash them first, or restore with "
+                f"'git checkout -- {model_dir}'; modelreg commits only its own files",
+            )
+        return found.commit, current
 
     def _require_registry(self) -> None:
         if not self.config.exists or not is_initialised(self.root):
@@ -573,15 +585,6 @@ class Registry:
             raise PolicyError(
                 f"{model.name} is deprecated",
                 hint=f"register a new version of {model.name} to bring it back",
-            )
-
-    def _require_clean(self, model_dir: str) -> None:
-        changed = self.git.changed_paths([model_dir])
-        if changed:
-            more = f" (and {len(changed) - 1} more)" if len(changed) > 1 else ""
-            raise DirtyStateError(
-                f"{changed[0]} has uncommitted changes{more}",
-                hint="commit or stash them first; modelreg commits only its own files",
             )
 
     def _check_stage(self, stage: str) -> None:

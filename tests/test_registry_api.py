@@ -164,3 +164,49 @@ def test_show_of_a_corrupt_manifest_names_the_file(registry: Registry, files: Fi
     git(registry.root, "tag", "-a", "m@v5.0.0", "-m", "by hand")
     with pytest.raises(ManifestError, match=r"models/m/model.yaml:extra: unknown key"):
         Registry(registry.root).show("m@v5.0.0")
+
+
+def test_register_after_checking_out_an_older_version(registry: Registry, files: FileMaker) -> None:
+    registry.register("m", [files("model.pkl", b"one")])
+    registry.register("m", [files("model.pkl", b"two")])
+    registry.checkout("m@v0.1.0")
+    result = registry.register("m", [files("model.pkl", b"three")])
+    assert result.version == "0.3.0"
+    folder = registry.root / "models" / "m"
+    assert (folder / "model.pkl").read_bytes() == b"three"
+    assert git(registry.root, "status", "--porcelain") == ""
+    assert Registry(registry.root).show("m@v0.1.0").manifest is not None
+
+
+def test_a_failed_register_after_checkout_leaves_the_checked_out_version(
+    registry: Registry,
+    files: FileMaker,
+    monkeypatch: pytest.MonkeyPatch,
+    assert_unchanged: Unchanged,
+) -> None:
+    registry.register("m", [files("model.pkl", b"one")])
+    registry.register("m", [files("model.pkl", b"two")])
+    registry.checkout("m@v0.1.0")
+
+    def fail(*args: object, **kwargs: object) -> object:
+        raise GitError("simulated: cannot create tag")
+
+    monkeypatch.setattr(GitRepo, "create_tag", fail)
+    new_model = files("model.pkl", b"three")
+    with assert_unchanged(registry.root), pytest.raises(GitError):
+        registry.register("m", [new_model])
+    assert (registry.root / "models" / "m" / "model.pkl").read_bytes() == b"one"
+
+
+def test_register_refuses_staged_changes_in_the_model_folder(
+    registry: Registry, files: FileMaker, assert_unchanged: Unchanged
+) -> None:
+    registry.register("m", [files()])
+    manifest = registry.root / "models" / "m" / "model.yaml"
+    original = manifest.read_text()
+    manifest.write_text(original + "# staged note\n")
+    git(registry.root, "add", "models/m/model.yaml")
+    manifest.write_text(original)  # the work tree matches HEAD, the index does not
+    new_model = files()
+    with assert_unchanged(registry.root), pytest.raises(DirtyStateError, match="uncommitted"):
+        registry.register("m", [new_model])
