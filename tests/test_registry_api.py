@@ -210,3 +210,37 @@ def test_register_refuses_staged_changes_in_the_model_folder(
     new_model = files()
     with assert_unchanged(registry.root), pytest.raises(DirtyStateError, match="uncommitted"):
         registry.register("m", [new_model])
+
+
+def test_rollback_deprecate_push_and_pull_through_the_api(
+    registry: Registry, files: FileMaker, clock: Clock, tmp_path: Path
+) -> None:
+    bare = tmp_path / "shared.git"
+    git(tmp_path, "init", "-q", "--bare", str(bare))
+    git(registry.root, "remote", "add", "origin", str(bare))
+    for content in (b"a", b"b"):
+        registry.register("m", [files("w.bin", content)])
+        clock.tick()
+    registry.promote("m@v0.1.0", "production")
+    clock.tick()
+    registry.promote("m@v0.2.0", "production")
+    clock.tick()
+    back = registry.rollback("m", "production", message="canary failed")
+    assert (back.event, back.version, back.previous) == ("rollback", "0.1.0", "0.2.0")
+    clock.tick()
+    gone = registry.deprecate("m@v0.2.0")
+    assert (gone.event, gone.tag) == ("deregister", "m@v0.2.0!#4")
+    pushed = registry.push()
+    assert (pushed.tags, pushed.objects, pushed.branch) == (6, 2, "main")
+
+    other = tmp_path / "other"
+    git(tmp_path, "clone", "-q", str(bare), str(other))
+    clone = Registry(other)
+    pulled = clone.pull()
+    assert pulled.objects == 1  # the bytes of the version in the work tree
+    assert (other / "models" / "m" / "w.bin").read_bytes() == b"b"
+    assert clone.resolve("m#production").version == "0.1.0"
+    clock.tick()
+    clone.deprecate("m", message="replaced", push=True)
+    assert registry.pull().tags == 1
+    assert Registry(registry.root).list_models() == []
