@@ -98,19 +98,17 @@ class FileResult:
 
 
 @dataclass(frozen=True)
-class GetResult:
+class FilesWritten:
+    """A version's files written to a directory (``get``) or the work tree (``checkout``)."""
+
     name: str
     version: str
     directory: Path
     files: tuple[FileResult, ...]
 
 
-@dataclass(frozen=True)
-class CheckoutResult:
-    name: str
-    version: str
-    directory: Path
-    files: tuple[FileResult, ...]
+GetResult = FilesWritten
+CheckoutResult = FilesWritten
 
 
 @dataclass(frozen=True)
