@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -21,6 +21,7 @@ import click
 
 if TYPE_CHECKING:
     from .registry import Registry
+    from .results import EventResult
 
 
 @dataclass
@@ -51,10 +52,31 @@ json_option = click.option(
     help="Print JSON (a stable shape; see README) instead of a table.",
 )
 message_option = click.option(
-    "-m", "--message", help="Why: recorded in the tag as Modelreg-Reason and shown by history."
+    "-m",
+    "--message",
+    envvar="MODELREG_MESSAGE",
+    show_envvar=True,
+    help="Why: recorded in the tag as Modelreg-Reason and shown by history.",
 )
 push_option = click.option(
-    "--push", is_flag=True, help="Also push the event (and its files) to the git and DVC remotes."
+    "--push",
+    is_flag=True,
+    envvar="MODELREG_PUSH",
+    show_envvar=True,
+    help="Also push the event (and its files) to the git and DVC remotes.",
+)
+force_option = click.option(
+    "--force",
+    is_flag=True,
+    help="Override a refusing gate (needs -m REASON; recorded as Modelreg-Forced in the tag).",
+)
+yes_option = click.option(
+    "-y",
+    "--yes",
+    is_flag=True,
+    envvar="MODELREG_YES",
+    show_envvar=True,
+    help="Do not ask for confirmation (on a terminal, --force and deprecating a model ask).",
 )
 
 
@@ -71,10 +93,25 @@ class _Group(click.Group):
     "directory",
     type=click.Path(file_okay=False, path_type=Path),
     default=".",
+    envvar="MODELREG_DIR",
+    show_envvar=True,
     help="Run as if started in this directory (like git -C).",
 )
-@click.option("-q", "--quiet", is_flag=True, help="No progress bars or notes on stderr.")
-@click.option("--traceback", is_flag=True, help="On an internal error, print the full traceback.")
+@click.option(
+    "-q",
+    "--quiet",
+    is_flag=True,
+    envvar="MODELREG_QUIET",
+    show_envvar=True,
+    help="No progress bars or notes on stderr.",
+)
+@click.option(
+    "--traceback",
+    is_flag=True,
+    envvar="MODELREG_TRACEBACK",
+    show_envvar=True,
+    help="On an internal error, print the full traceback.",
+)
 @click.version_option(package_name="modelreg", message="modelreg %(version)s")
 @click.pass_context
 def cli(ctx: click.Context, directory: Path, quiet: bool, traceback: bool) -> None:
@@ -167,7 +204,12 @@ def _scalar(value: str) -> str | int | float | bool | None:
     type=click.Choice(["major", "minor", "patch"]),
     help="Bump the latest version instead of naming one.",
 )
-@click.option("--author", help="Author (default: git's user.name <user.email>).")
+@click.option(
+    "--author",
+    envvar="MODELREG_AUTHOR",
+    show_envvar=True,
+    help="Author (default: git's user.name <user.email>).",
+)
 @click.option("--license", "license_", metavar="SPDX", help="Licence, as an SPDX expression.")
 @click.option("--description", help="One line describing the model.")
 @click.option("--framework", help="sklearn, pytorch, onnx, ...")
@@ -313,20 +355,51 @@ def resolve(obj: _Context, ref: str, as_json: bool) -> None:
 # --- stages ----------------------------------------------------------------------
 
 
+def _gated(force: bool, yes: bool, change: Callable[[bool], EventResult]) -> None:
+    """Run a stage change; with --force, show what the gates refuse and (on a
+    terminal, without --yes) ask before overriding them."""
+    from . import render
+    from .errors import GateError
+
+    if not force:
+        render.event(change(False))
+        return
+    try:
+        result = change(False)
+    except GateError as refused:
+        for failure in refused.failures:
+            render.warning(f"gate '{failure.gate}' refuses: {failure.message}")
+        if not yes and sys.stdin.isatty() and not click.confirm("Override and record it?"):
+            raise click.exceptions.Abort() from None
+        result = change(True)
+    render.event(result)
+
+
 @cli.command()
 @click.argument("ref", metavar="NAME@vV")
 @click.option("--to", "stage", required=True, metavar="STAGE", help="Stage to assign.")
 @message_option
 @push_option
+@force_option
+@yes_option
 @pass_ctx
-def promote(obj: _Context, ref: str, stage: str, message: str | None, push: bool) -> None:
+def promote(
+    obj: _Context, ref: str, stage: str, message: str | None, push: bool, force: bool, yes: bool
+) -> None:
     """Assign a stage to a version (a new NAME#STAGE#N tag).
+
+    Gates: the stage is in .modelreg.yaml; with promotion_order, the version
+    holds the previous stage; its dependencies have satisfying versions in the
+    stage; models already in the stage keep theirs satisfied.
 
     Example: modelreg promote fraud-detector@v1.3.0 --to production -m "passed shadow test"
     """
-    from . import render
-
-    render.event(obj.registry().promote(ref, stage, message=message, push=push))
+    registry = obj.registry()
+    _gated(
+        force,
+        yes,
+        lambda forced: registry.promote(ref, stage, message=message, push=push, force=forced),
+    )
 
 
 @cli.command()
@@ -337,32 +410,129 @@ def promote(obj: _Context, ref: str, stage: str, message: str | None, push: bool
 )
 @message_option
 @push_option
+@force_option
+@yes_option
 @pass_ctx
 def rollback(
-    obj: _Context, name: str, stage: str, to: str | None, message: str | None, push: bool
+    obj: _Context,
+    name: str,
+    stage: str,
+    to: str | None,
+    message: str | None,
+    push: bool,
+    force: bool,
+    yes: bool,
 ) -> None:
     """Give STAGE back to the version that held it before (a new tag; none is moved).
 
+    The dependency gates of promote apply.
+
     Example: modelreg rollback fraud-detector --stage production -m "latency regression"
     """
-    from . import render
-
-    render.event(obj.registry().rollback(name, stage, to=to, message=message, push=push))
+    registry = obj.registry()
+    _gated(
+        force,
+        yes,
+        lambda forced: registry.rollback(
+            name, stage, to=to, message=message, push=push, force=forced
+        ),
+    )
 
 
 @cli.command()
 @click.argument("ref", metavar="NAME[@vV]")
 @message_option
 @push_option
+@yes_option
 @pass_ctx
-def deprecate(obj: _Context, ref: str, message: str | None, push: bool) -> None:
+def deprecate(obj: _Context, ref: str, message: str | None, push: bool, yes: bool) -> None:
     """Deprecate a model (NAME) or deregister one version (NAME@vV).
 
     Example: modelreg deprecate fraud-detector@v1.0.0 -m "trained on leaked labels"
     """
     from . import render
 
+    if "@" not in ref and not yes and sys.stdin.isatty():
+        click.confirm(f"Deprecate the whole model {ref}?", abort=True)
     render.event(obj.registry().deprecate(ref, message=message, push=push))
+
+
+@cli.command()
+@click.argument("ref", metavar="NAME[@vV]")
+@click.option("--reverse", is_flag=True, help="List the model versions that depend on NAME.")
+@click.option("--stage", metavar="STAGE", help="Resolve against what holds STAGE.")
+@json_option
+@pass_ctx
+def deps(obj: _Context, ref: str, reverse: bool, stage: str | None, as_json: bool) -> None:
+    """Dependency tree of a version: resolved versions, conflicts, cycles, missing models.
+
+    Each dependency resolves to the highest registered version in its range, or
+    with --stage to the version holding that stage. Exits 1 when something does
+    not resolve. --reverse lists every version that depends on NAME instead.
+
+    Example: modelreg deps fraud-detector --stage production
+    """
+    from . import render
+    from .errors import ModelregError
+
+    registry = obj.registry()
+    if reverse:
+        from .refs import parse_ref
+
+        name = parse_ref(ref).name
+        found = registry.dependents(name, stage=stage)
+        render.dependents(name, stage, found, as_json)
+        broken = [d for d in found if d.satisfied_by is None]
+        if broken:
+            raise ModelregError(f"{len(broken)} version(s) depending on {name} are not satisfied")
+        return
+    tree = registry.deps(ref, stage=stage)
+    render.dependency_tree(tree, as_json)
+    if not tree.ok:
+        broken_nodes = [n for n in tree.root.walk() if n.status not in ("root", "ok")]
+        count = len(broken_nodes) + len(tree.conflicts)
+        raise ModelregError(f"{ref}: {count} dependency problem(s)")
+
+
+@cli.command()
+@json_option
+@pass_ctx
+def check(obj: _Context, as_json: bool) -> None:
+    """Validate .modelreg.yaml and every manifest; exit 1 with one line per problem.
+
+    Checks schema, types, SemVer, SPDX licences, dependency ranges and that they
+    resolve, cycles, each artifact's .dvc file, and that registered manifests are
+    unchanged. Reads files and tags only: fast enough for a pre-commit hook.
+
+    Example: modelreg check
+    """
+    from . import render
+    from .errors import ModelregError
+
+    report = obj.registry().check()
+    render.check_report(report, as_json)
+    if not report.ok:
+        files = len({p.path for p in report.problems})
+        raise ModelregError(f"check found {len(report.problems)} problem(s) in {files} file(s)")
+
+
+@cli.command()
+@click.argument("a", metavar="A")
+@click.argument("b", metavar="B")
+@json_option
+@click.option("--markdown", is_flag=True, help="Print a Markdown table (for a pull request).")
+@pass_ctx
+def diff(obj: _Context, a: str, b: str, as_json: bool, markdown: bool) -> None:
+    """Compare two versions (or two stages): metadata, metrics with deltas, params,
+    dependencies and files.
+
+    Example: modelreg diff fraud-detector#production fraud-detector#staging --markdown
+    """
+    from . import render
+
+    if as_json and markdown:
+        raise click.UsageError("choose one of --json and --markdown")
+    render.version_diff(obj.registry().diff(a, b), as_json, markdown)
 
 
 # --- bytes -----------------------------------------------------------------------
@@ -389,10 +559,16 @@ def checkout(obj: _Context, ref: str) -> None:
     "-o",
     "--out",
     type=click.Path(path_type=Path),
+    envvar="MODELREG_OUT",
+    show_envvar=True,
     help="Directory to write the files to (default: ./NAME).",
 )
 @click.option(
-    "--repo", metavar="URL", help="Read from this registry (a clone path or git URL) instead."
+    "--repo",
+    metavar="URL",
+    envvar="MODELREG_REPO",
+    show_envvar=True,
+    help="Read from this registry (a clone path or git URL) instead.",
 )
 @pass_ctx
 def get(obj: _Context, ref: str, out: Path | None, repo: str | None) -> None:
@@ -418,9 +594,26 @@ def get(obj: _Context, ref: str, out: Path | None, repo: str | None) -> None:
 # --- sharing ---------------------------------------------------------------------
 
 
+git_remote_option = click.option(
+    "--remote",
+    default="origin",
+    show_default=True,
+    envvar="MODELREG_GIT_REMOTE",
+    show_envvar=True,
+    help="Git remote.",
+)
+dvc_remote_option = click.option(
+    "--dvc-remote",
+    metavar="NAME",
+    envvar="MODELREG_DVC_REMOTE",
+    show_envvar=True,
+    help="DVC remote (default: the registry's).",
+)
+
+
 @cli.command()
-@click.option("--remote", default="origin", show_default=True, help="Git remote.")
-@click.option("--dvc-remote", metavar="NAME", help="DVC remote (default: the registry's).")
+@git_remote_option
+@dvc_remote_option
 @pass_ctx
 def push(obj: _Context, remote: str, dvc_remote: str | None) -> None:
     """Push file bytes to the DVC remote, then commits and registry tags to git.
@@ -435,8 +628,8 @@ def push(obj: _Context, remote: str, dvc_remote: str | None) -> None:
 
 
 @cli.command()
-@click.option("--remote", default="origin", show_default=True, help="Git remote.")
-@click.option("--dvc-remote", metavar="NAME", help="DVC remote (default: the registry's).")
+@git_remote_option
+@dvc_remote_option
 @pass_ctx
 def pull(obj: _Context, remote: str, dvc_remote: str | None) -> None:
     """Fetch tags and commits, fast-forward the branch, and fetch the current files.

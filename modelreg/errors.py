@@ -7,6 +7,17 @@ the library is a bug (exit code 3), handled by the CLI's error boundary.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Protocol
+
+
+class GateFailureLike(Protocol):
+    @property
+    def gate(self) -> str: ...
+
+    @property
+    def message(self) -> str: ...
+
 
 class ModelregError(Exception):
     """A request that cannot be done: bad input, unknown object, policy refused."""
@@ -66,6 +77,19 @@ class ManifestError(ModelregError):
 
 class PolicyError(ModelregError):
     """A stage, promotion-order or rollback rule refused the request."""
+
+
+class GateError(PolicyError):
+    """One or more promotion gates refused a stage change (``--force`` overrides)."""
+
+    def __init__(self, failures: Sequence[GateFailureLike]) -> None:
+        self.failures = tuple(failures)
+        first = self.failures[0]
+        more = f" (and {len(self.failures) - 1} more gate(s))" if len(self.failures) > 1 else ""
+        super().__init__(
+            f"{first.message}{more}",
+            hint=f"fix the cause, or override with --force -m REASON (gate: {first.gate})",
+        )
 
 
 class DirtyStateError(ModelregError):

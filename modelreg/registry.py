@@ -13,14 +13,29 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 from . import config as config_mod
 from . import manifest as manifest_mod
+from .check import CheckReport
+from .check import check as check_registry
+from .deps import (
+    Dependent,
+    GateFailure,
+    StageChange,
+    Tree,
+    dependency_gate,
+    dependents_gate,
+)
+from .deps import dependents as dependents_of
+from .deps import resolve as resolve_deps
+from .diff import VersionDiff
+from .diff import diff as diff_manifests
 from .errors import (
     DirtyStateError,
+    GateError,
     InvalidReferenceError,
     ManifestError,
     NotARepositoryError,
@@ -231,6 +246,47 @@ class Registry:
         version = self._pick(model, ref)
         return Resolved(model.name, version.version, version.commit)
 
+    def deps(self, ref: str | Ref, *, stage: str | None = None) -> Tree:
+        """The dependency tree of a version (``NAME`` alone: its latest): each
+        dependency resolved to the highest active version in its range, or to the
+        holder of ``stage``; with conflicts and cycles."""
+        ref = parse_ref(ref) if isinstance(ref, str) else ref
+        if stage is not None:
+            validate_stage(stage)
+        model = self._model(ref.name)
+        version = self._pick(model, ref)
+        return resolve_deps(self.state(), self.manifest_at, model.name, version.version, stage)
+
+    def dependents(self, name: str, *, stage: str | None = None) -> list[Dependent]:
+        """Every active model version that depends on ``name``, and whether it is
+        satisfied (by any active version of ``name``, or by the ``stage`` holder)."""
+        validate_read_name(name)
+        if stage is not None:
+            validate_stage(stage)
+        state = self.state()
+        if state.model(name) is None:
+            self._model(name)  # raises UnknownModelError with the list of models
+        wanted = [
+            (m.name, v.version)
+            for m in state.models.values()
+            if m.name != name and not m.deprecated
+            for v in m.versions
+            if v.registered and v.active
+        ]
+        return dependents_of(state, self._manifests(wanted, mentioning=name), name, stage)
+
+    def check(self) -> CheckReport:
+        """Validate ``.modelreg.yaml`` and every manifest in the work tree (schema,
+        types, SemVer, SPDX licences, ranges, resolvable dependencies, cycles, the
+        ``.dvc`` files, registered manifests unchanged). Reads files and tags only."""
+        return check_registry(self.root, self.state())
+
+    def diff(self, a: str | Ref, b: str | Ref) -> VersionDiff:
+        """Two versions (or what two stages hold) side by side."""
+        first, second = self._version_with_manifest(a), self._version_with_manifest(b)
+        assert first.manifest is not None and second.manifest is not None
+        return diff_manifests(first.manifest, second.manifest)
+
     # ------------------------------------------------------------------ register
 
     def register(
@@ -307,16 +363,26 @@ class Registry:
     # ------------------------------------------------------------------ stages
 
     def promote(
-        self, ref: str | Ref, stage: str, *, message: str | None = None, push: bool = False
+        self,
+        ref: str | Ref,
+        stage: str,
+        *,
+        message: str | None = None,
+        push: bool = False,
+        force: bool = False,
     ) -> EventResult:
-        """Assign ``stage`` to a version: a new ``NAME#STAGE#N`` tag."""
+        """Assign ``stage`` to a version: a new ``NAME#STAGE#N`` tag.
+
+        The gates (stage allowed, promotion order, dependencies in the stage, and
+        the dependents already in it) refuse with a :class:`GateError`; ``force``
+        (with a ``message``) overrides them and records which in the tag.
+        """
         ref = parse_ref(ref) if isinstance(ref, str) else ref
         validate_stage(stage)
         with self._locked():
             model = self._model(ref.name, refresh=True)
             self._require_active(model)
             version = self._pick(model, ref)
-            self._check_stage(stage)
             previous = model.stages.get(stage)
             if previous == version.version:
                 note = f"{model.name} v{version.version} already holds {stage}; nothing to do"
@@ -324,9 +390,10 @@ class Registry:
                     model.name, "assign", version.version, stage, None, previous,
                     changed=False, notes=(note,),
                 )  # fmt: skip
-            self._check_promotion_order(model, version, stage)
+            failures = self.gate_failures(model, version, stage, order=True)
             summary = f"Promote {model.name} v{version.version} to {stage}"
             trailers = {"Event": "assign", "Version": version.version, "Stage": stage}
+            _apply_force(failures, force, message, trailers)
             tag = self._write_event(
                 model, EventKind.ASSIGN, version, stage, summary, trailers, message
             )
@@ -342,9 +409,11 @@ class Registry:
         to: str | None = None,
         message: str | None = None,
         push: bool = False,
+        force: bool = False,
     ) -> EventResult:
         """Give ``stage`` back to the version that held it before (or to ``to``), with a
-        new tag: no tag is ever moved or deleted."""
+        new tag: no tag is ever moved or deleted. The same gates as :meth:`promote`
+        apply, but for the promotion order (the version held the stage before)."""
         validate_read_name(name)
         validate_stage(stage)
         with self._locked():
@@ -365,7 +434,7 @@ class Registry:
                 target = earlier
             if target.version == current:
                 raise PolicyError(f"{name} v{current} already holds {stage}")
-            self._check_stage(stage)
+            failures = self.gate_failures(model, target, stage, order=False)
             summary = f"Roll back {name} {stage} from v{current} to v{target.version}"
             trailers = {
                 "Event": "rollback",
@@ -373,6 +442,7 @@ class Registry:
                 "Stage": stage,
                 "Previous": current,
             }
+            _apply_force(failures, force, message, trailers)
             tag = self._write_event(
                 model, EventKind.ASSIGN, target, stage, summary, trailers, message
             )
@@ -496,6 +566,37 @@ class Registry:
     def manifest_path(self, name: str) -> str:
         return f"{self.model_dir(name)}/{MANIFEST_FILE}"
 
+    def manifest_at(self, name: str, version: str) -> manifest_mod.Manifest | None:
+        """The manifest registered for ``name`` v``version`` (None: no manifest)."""
+        return self._manifests([(name, version)]).get((name, version))
+
+    def _manifests(
+        self, wanted: Iterable[tuple[str, str]], mentioning: str | None = None
+    ) -> dict[tuple[str, str], manifest_mod.Manifest]:
+        """Manifests of many versions through one ``cat-file --batch``.
+
+        With ``mentioning``, manifests whose bytes do not contain that name are not
+        parsed (they cannot depend on it). Broken manifests are left out: ``check``
+        and ``show`` report them.
+        """
+        state = self.state()
+        specs: dict[str, tuple[str, str]] = {}
+        for name, version in wanted:
+            model = state.model(name)
+            found = model.find(version) if model else None
+            if found is not None:
+                specs[f"{found.commit}:{self.manifest_path(name)}"] = (name, version)
+        needle = mentioning.encode() if mentioning else None
+        out = {}
+        for spec, data in self.git.read_files(list(specs)).items():
+            if data is None or (needle is not None and needle not in data):
+                continue
+            try:
+                out[specs[spec]] = manifest_mod.loads(data, spec)
+            except ManifestError:
+                continue
+        return out
+
     # ------------------------------------------------------------------ helpers
 
     def _model(self, name: str, refresh: bool = False) -> ModelState:
@@ -587,24 +688,46 @@ class Registry:
                 hint=f"register a new version of {model.name} to bring it back",
             )
 
-    def _check_stage(self, stage: str) -> None:
+    def gate_failures(
+        self, model: ModelState, version: VersionState, stage: str, *, order: bool
+    ) -> list[GateFailure]:
+        """Every promotion gate the change ``model`` v``version`` -> ``stage`` fails."""
+        failures = []
         if not self.config.stage_allowed(stage):
-            raise PolicyError(
-                f"'{stage}' is not a stage of this registry",
-                hint=f"stages in {config_mod.CONFIG_FILE}: {', '.join(self.config.stages)}",
+            failures.append(
+                GateFailure(
+                    "stage",
+                    f"'{stage}' is not a stage of this registry (stages in "
+                    f"{config_mod.CONFIG_FILE}: {', '.join(self.config.stages)})",
+                )
             )
-
-    def _check_promotion_order(self, model: ModelState, version: VersionState, stage: str) -> None:
         stages = self.config.stages
-        if not self.config.promotion_order or stage not in stages or stage == stages[0]:
-            return
-        before = stages[stages.index(stage) - 1]
-        if before not in version.stages:
-            raise PolicyError(
-                f"{model.name} v{version.version} must hold {before} before {stage} "
-                "(promotion_order is on)",
-                hint=f"promote it to {before} first",
-            )
+        if order and self.config.promotion_order and stage in stages and stage != stages[0]:
+            before = stages[stages.index(stage) - 1]
+            if before not in version.stages:
+                failures.append(
+                    GateFailure(
+                        "promotion-order",
+                        f"{model.name} v{version.version} must hold {before} before {stage} "
+                        "(promotion_order is on)",
+                    )
+                )
+        state = self.state()
+        holders = {
+            other.name: other.stages[stage]
+            for other in state.models.values()
+            if stage in other.stages and other.name != model.name
+        }
+        change = StageChange(
+            model.name,
+            version.version,
+            stage,
+            self.manifest_at(model.name, version.version),
+            {n: m for (n, _v), m in self._manifests(holders.items(), model.name).items()},
+        )
+        failures += dependency_gate(state, change)
+        failures += dependents_gate(state, change)
+        return failures
 
     def _check_dependencies(
         self, name: str, deps: Sequence[Dependency], state: RegistryState, allow: bool
@@ -690,3 +813,19 @@ def _history_entry(event: Event) -> HistoryEntry:
         tag=event.tag,
         commit=event.commit,
     )
+
+
+def _apply_force(
+    failures: list[GateFailure], force: bool, message: str | None, trailers: dict[str, str]
+) -> None:
+    """Refuse on the first failed gate, or record the overridden gates in the tag."""
+    if not failures:
+        return
+    if not force:
+        raise GateError(failures)
+    if not message or not message.strip():
+        raise PolicyError(
+            "--force needs a reason: add -m REASON (it is recorded in the tag)",
+            hint=f"the gate(s) being overridden: {', '.join(f.gate for f in failures)}",
+        )
+    trailers["Forced"] = ", ".join(dict.fromkeys(f.gate for f in failures))

@@ -18,6 +18,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from .check import CheckReport
+from .deps import Dependent, Node, Status, Tree
+from .diff import Change, VersionDiff
 from .manifest import Manifest
 from .results import (
     CheckoutResult,
@@ -313,6 +316,10 @@ def synced(result: SyncResult, verb: str) -> None:
     )
 
 
+def warning(message: str) -> None:
+    err.print(f"[yellow]{escape(message)}[/]")
+
+
 def error(message: str, hint: str | None) -> None:
     text = f"modelreg: error: {message}"
     if hint:
@@ -380,3 +387,213 @@ class RichProgress:
     def note(self, message: str) -> None:
         if self.enabled:
             err.print(message)
+
+
+# --- dependencies, check, diff -------------------------------------------------
+
+
+def _node_dict(node: Node) -> dict[str, Any]:
+    return {
+        "name": node.name,
+        "version": node.version,
+        "range": node.range,
+        "status": str(node.status),
+        "detail": node.detail or None,
+        "dependencies": [_node_dict(child) for child in node.children],
+    }
+
+
+def dependency_tree(tree: Tree, as_json: bool) -> None:
+    if as_json:
+        _json(
+            {
+                "name": tree.root.name,
+                "version": tree.root.version,
+                "stage": tree.stage,
+                "ok": tree.ok,
+                "tree": _node_dict(tree.root),
+                "conflicts": [
+                    {"name": c.name, "wanted": [{"by": by, "range": r} for by, r in c.wanted]}
+                    for c in tree.conflicts
+                ],
+                "cycles": [list(cycle) for cycle in tree.cycles],
+            }
+        )
+        return
+    from rich.tree import Tree as RichTree
+
+    root = tree.root
+    title = f"[bold]{escape(root.name)}[/] {_v(root.version)}"
+    if tree.stage:
+        title += f"  (dependencies as held by [green]#{escape(tree.stage)}[/])"
+    shown = RichTree(title)
+
+    def add(parent: Any, node: Node) -> None:
+        if node.status is Status.OK:
+            label = f"{escape(node.name)} {escape(node.range or '')} → {_v(node.version)}"
+        else:
+            label = (
+                f"[red]{escape(node.name)} {escape(node.range or '')} ✗ "
+                f"{escape(node.detail or str(node.status))}[/]"
+            )
+        branch = parent.add(label)
+        for child in node.children:
+            add(branch, child)
+
+    for child in root.children:
+        add(shown, child)
+    out.print(shown)
+    if not root.children:
+        out.print("  (no dependencies)")
+    for conflict in tree.conflicts:
+        wants = ", ".join(f"{by} wants {rng}" for by, rng in conflict.wanted)
+        out.print(f"[red]conflict[/]: {escape(conflict.name)}: {escape(wants)}")
+    for cycle in tree.cycles:
+        out.print(f"[red]cycle[/]: {escape(' -> '.join(cycle))}")
+
+
+def dependents(name: str, stage: str | None, found: Sequence[Dependent], as_json: bool) -> None:
+    if as_json:
+        _json(
+            {
+                "name": name,
+                "stage": stage,
+                "dependents": [
+                    {
+                        "name": d.name,
+                        "version": d.version,
+                        "range": d.range,
+                        "stages": list(d.stages),
+                        "satisfied_by": d.satisfied_by,
+                    }
+                    for d in found
+                ],
+            }
+        )
+        return
+    if not found:
+        out.print(f"No registered version depends on {escape(name)}.")
+        return
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for column in (
+        "model",
+        "version",
+        "needs",
+        "holds",
+        f"satisfied by{' #' + stage if stage else ''}",
+    ):
+        table.add_column(escape(column))
+    for d in found:
+        table.add_row(
+            escape(d.name),
+            _v(d.version),
+            escape(f"{name} {d.range}"),
+            " ".join(f"#{s}" for s in d.stages) or "-",
+            _v(d.satisfied_by) if d.satisfied_by else "[red]✗ nothing[/]",
+        )
+    _print_table(table)
+
+
+def check_report(report: CheckReport, as_json: bool) -> None:
+    if as_json:
+        _json(
+            {
+                "ok": report.ok,
+                "checked": list(report.checked),
+                "problems": [
+                    {"path": p.path, "field": p.field, "message": p.message}
+                    for p in report.problems
+                ],
+            }
+        )
+        return
+    for problem in report.problems:
+        sys.stdout.write(f"{problem}\n")
+    if report.ok:
+        out.print(f"checked {len(report.checked)} file(s): no problems")
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def _delta(change: Change) -> str:
+    if change.delta is None or change.status == "same":
+        return ""
+    text = f"{change.delta:+g}"
+    if isinstance(change.old, int | float) and change.old:
+        text += f" ({change.delta / abs(change.old):+.1%})"
+    return text
+
+
+def version_diff(result: VersionDiff, as_json: bool, markdown: bool) -> None:
+    a = f"{result.name_a} v{result.version_a}"
+    b = f"{result.name_b} v{result.version_b}"
+    if as_json:
+        _json(
+            {
+                "a": {"name": result.name_a, "version": result.version_a},
+                "b": {"name": result.name_b, "version": result.version_b},
+                "identical": result.identical,
+                "changes": [
+                    {
+                        "section": c.section,
+                        "key": c.key,
+                        "old": c.old,
+                        "new": c.new,
+                        "delta": c.delta,
+                        "status": c.status,
+                    }
+                    for c in result.changes
+                ],
+                "files": [
+                    {
+                        "path": f.path,
+                        "status": f.status,
+                        "old_size": f.old_size,
+                        "new_size": f.new_size,
+                        "old_sha256": f.old_sha256,
+                        "new_sha256": f.new_sha256,
+                    }
+                    for f in result.files
+                ],
+            }
+        )
+        return
+    rows = [
+        (f"{c.section}.{c.key}" if c.section != "metadata" else c.key, c)
+        for c in result.changes
+        if c.status != "same" or c.section == "metrics"
+    ]
+    if markdown:
+        lines = [f"### {a} → {b}", "", f"| | {a} | {b} | change |", "|---|---|---|---|"]
+        for key, c in rows:
+            lines.append(f"| `{key}` | {_cell(c.old)} | {_cell(c.new)} | {_delta(c) or c.status} |")
+        for f in result.files:
+            sizes = f"{human_size(f.old_size) if f.old_size is not None else '-'} | "
+            sizes += f"{human_size(f.new_size) if f.new_size is not None else '-'}"
+            lines.append(f"| file `{f.path}` | {sizes} | {f.status} |")
+        sys.stdout.write("\n".join(lines) + "\n")
+        return
+    out.print(f"[bold]{escape(a)}[/] → [bold]{escape(b)}[/]")
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for column in ("", a, b, "change"):
+        table.add_column(escape(column))
+    for key, c in rows:
+        table.add_row(
+            escape(key), escape(_cell(c.old)), escape(_cell(c.new)), _delta(c) or c.status
+        )
+    for f in result.files:
+        table.add_row(
+            escape(f"file {f.path}"),
+            human_size(f.old_size) if f.old_size is not None else "-",
+            human_size(f.new_size) if f.new_size is not None else "-",
+            f.status + (" (sha256 differs)" if f.status == "changed" else ""),
+        )
+    _print_table(table)
+    if result.identical:
+        out.print("identical")

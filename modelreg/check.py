@@ -1,0 +1,181 @@
+"""``modelreg check``: validate the config and every manifest in the work tree.
+
+For pre-commit hooks and CI: reads files and tags only (no DVC, no network) and
+reports every problem as ``path:field: message``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import config as config_mod
+from . import deps as deps_mod
+from . import manifest as manifest_mod
+from . import spdx, yamlio
+from .manifest import MANIFEST_FILE, Manifest
+from .state import RegistryState
+from .versions import Range
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    path: str
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return (
+            f"{self.path}:{self.field}: {self.message}"
+            if self.field
+            else (f"{self.path}: {self.message}")
+        )
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    checked: tuple[str, ...]  # files read
+    problems: tuple[Problem, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def _split(path: str, text: str) -> Problem:
+    """``field: message`` (as the validators write them) into a Problem."""
+    field, sep, message = text.partition(": ")
+    if not sep or " " in field:
+        return Problem(path, "", text)
+    return Problem(path, field, message)
+
+
+def check(root: Path, state: RegistryState) -> CheckReport:
+    checked: list[str] = []
+    problems: list[Problem] = []
+    config = _check_config(root, checked, problems)
+    base = root / config.models_dir
+    manifests: dict[str, tuple[str, Manifest]] = {}
+    for path in sorted(base.rglob(MANIFEST_FILE)) if base.is_dir() else []:
+        rel = path.relative_to(root).as_posix()
+        checked.append(rel)
+        found = _check_manifest(root, config, path, rel, state, problems)
+        if found is not None:
+            manifests[found.name] = (rel, found)
+    _check_dependencies(manifests, state, problems)
+    return CheckReport(tuple(checked), tuple(sorted(set(problems))))
+
+
+def _check_config(root: Path, checked: list[str], problems: list[Problem]) -> config_mod.Config:
+    path = root / config_mod.CONFIG_FILE
+    if not path.exists():
+        return config_mod.Config()
+    checked.append(config_mod.CONFIG_FILE)
+    try:
+        raw = yamlio.load(path.read_bytes())
+    except yamlio.YamlError as exc:
+        problems.append(Problem(config_mod.CONFIG_FILE, "", f"not valid YAML: {exc}"))
+        return config_mod.Config()
+    found = config_mod.validate(raw)
+    problems.extend(_split(config_mod.CONFIG_FILE, p) for p in found)
+    if found:
+        return config_mod.Config()
+    return config_mod.parse(path.read_bytes())
+
+
+def _check_manifest(
+    root: Path,
+    config: config_mod.Config,
+    path: Path,
+    rel: str,
+    state: RegistryState,
+    problems: list[Problem],
+) -> Manifest | None:
+    data = path.read_bytes()
+    try:
+        raw = yamlio.load(data)
+    except yamlio.YamlError as exc:
+        problems.append(Problem(rel, "", f"not valid YAML: {exc}"))
+        return None
+    manifest, found = manifest_mod.validate(raw)
+    problems.extend(_split(rel, p) for p in found)
+    if manifest is None:
+        return None
+    folder = path.parent.relative_to(root / config.models_dir).as_posix()
+    if manifest.name.replace(":", "/") != folder:
+        problems.append(
+            Problem(rel, "name", f"'{manifest.name}' does not match its folder models/{folder}/")
+        )
+    if manifest.license is not None:
+        issue = spdx.problem(manifest.license)
+        if issue:
+            problems.append(Problem(rel, "license", issue))
+    for index, artifact in enumerate(manifest.artifacts):
+        problems.extend(_check_dvc_file(path.parent, rel, index, artifact))
+    problems.extend(_check_registered_bytes(rel, manifest, data, state))
+    return manifest
+
+
+def _check_dvc_file(
+    folder: Path, rel: str, index: int, artifact: manifest_mod.ArtifactFile
+) -> Iterable[Problem]:
+    where = f"artifacts[{index}]"
+    dvc_file = folder / (artifact.path + ".dvc")
+    if not dvc_file.is_file():
+        yield Problem(
+            rel, where, f"{artifact.path}.dvc is missing (the file is not tracked by DVC)"
+        )
+        return
+    try:
+        raw: Any = yamlio.load(dvc_file.read_bytes())
+        out = raw["outs"][0]
+        md5, size = out.get("md5"), out.get("size")
+    except (yamlio.YamlError, KeyError, IndexError, TypeError, AttributeError):
+        yield Problem(rel, where, f"{artifact.path}.dvc cannot be read")
+        return
+    if md5 != artifact.md5:
+        yield Problem(rel, f"{where}.md5", f"differs from {artifact.path}.dvc ({md5})")
+    if size is not None and size != artifact.size:
+        yield Problem(rel, f"{where}.size", f"differs from {artifact.path}.dvc ({size})")
+
+
+def _check_registered_bytes(
+    rel: str, manifest: Manifest, data: bytes, state: RegistryState
+) -> Iterable[Problem]:
+    """A manifest whose version is registered must be the registered bytes."""
+    model = state.model(manifest.name)
+    if model is None:
+        return
+    recorded = None
+    for event in model.events:
+        if event.kind == "register" and event.version == str(manifest.version):
+            recorded = event.trailers.get("Modelreg-Manifest-Sha256")
+    if recorded and recorded != manifest_mod.digest(data):
+        yield Problem(
+            rel,
+            "",
+            f"differs from the manifest registered as v{manifest.version} "
+            "(a registered version never changes: register a new version)",
+        )
+
+
+def _check_dependencies(
+    manifests: dict[str, tuple[str, Manifest]], state: RegistryState, problems: list[Problem]
+) -> None:
+    for rel, manifest in manifests.values():
+        for index, dep in enumerate(manifest.dependencies):
+            where = f"dependencies[{index}]"
+            wanted = Range.parse(dep.version)
+            model = state.model(dep.name)
+            registered = model is not None and deps_mod.best_match(model, wanted) is not None
+            local = dep.name in manifests and wanted.contains(manifests[dep.name][1].version)
+            if not registered and not local:
+                problems.append(
+                    Problem(rel, where, f"no version of {dep.name} satisfies '{dep.version}'")
+                )
+    graph = {name: [d.name for d in m.dependencies] for name, (_rel, m) in manifests.items()}
+    for cycle in deps_mod.find_cycles(graph):
+        rel = manifests[cycle[0]][0]
+        problems.append(Problem(rel, "dependencies", "cycle: " + " -> ".join(cycle)))
