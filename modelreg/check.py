@@ -101,6 +101,11 @@ def _check_manifest(
         return None
     manifest, found = manifest_mod.validate(raw)
     problems.extend(_split(rel, p) for p in found)
+    licence = raw.get("license") if isinstance(raw, dict) else None
+    if isinstance(licence, str):
+        issue = spdx.problem(licence)
+        if issue:
+            problems.append(Problem(rel, "license", issue))
     if manifest is None:
         return None
     folder = path.parent.relative_to(root / config.models_dir).as_posix()
@@ -108,10 +113,6 @@ def _check_manifest(
         problems.append(
             Problem(rel, "name", f"'{manifest.name}' does not match its folder models/{folder}/")
         )
-    if manifest.license is not None:
-        issue = spdx.problem(manifest.license)
-        if issue:
-            problems.append(Problem(rel, "license", issue))
     for index, artifact in enumerate(manifest.artifacts):
         problems.extend(_check_dvc_file(path.parent, rel, index, artifact))
     problems.extend(_check_registered_bytes(rel, manifest, data, state))

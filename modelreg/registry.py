@@ -19,6 +19,7 @@ from pathlib import Path
 
 from . import config as config_mod
 from . import manifest as manifest_mod
+from . import spdx
 from .check import CheckReport
 from .check import check as check_registry
 from .deps import (
@@ -320,6 +321,8 @@ class Registry:
         model_dir = self.model_dir(name)
         private = [self.git.git_dir.resolve(), (self.root / ".dvc").resolve()]
         sources = collect_sources(paths, self.root / model_dir, private)
+        if license is not None and (issue := spdx.problem(license)):
+            raise ManifestError(f"--license '{license}': {issue}")
         metadata = Metadata(
             author=author or str(self.git.identity()),
             description=description,
