@@ -109,9 +109,24 @@ class Registry:
         self.git = GitRepo.discover(Path(path))
         self.root = self.git.root
         self.progress: Progress = progress or NullProgress()
-        self.config = config_mod.load(self.root)
         self.storage = Storage(self.root, self.progress)
         self._cached_state: RegistryState | None = None
+        self._load_config()
+
+    @property
+    def config(self) -> config_mod.Config:
+        """The registry's config; a broken ``.modelreg.yaml`` stops every command
+        here (but ``check``, which reports it with everything else)."""
+        if self._config_error is not None:
+            raise self._config_error
+        return self._config
+
+    def _load_config(self) -> None:
+        self._config, self._config_error = config_mod.Config(), None
+        try:
+            self._config = config_mod.load(self.root)
+        except ManifestError as exc:
+            self._config_error = exc
 
     # ------------------------------------------------------------------ set-up
 
@@ -546,7 +561,7 @@ class Registry:
         require_remote(self.git, remote)
         received, branch, notes = fetch_and_fast_forward(self.git, remote)
         self._cached_state = None
-        self.config = config_mod.load(self.root)
+        self._load_config()
         objects = 0
         if is_initialised(self.root):
             wanted = dvc_remote or self.config.remote

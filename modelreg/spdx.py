@@ -43,7 +43,10 @@ def problem(expression: str) -> str | None:
     try:
         parser.expression()
         if parser.index != len(tokens):
-            raise _Problem(f"unexpected '{tokens[parser.index]}'")
+            extra = tokens[parser.index]
+            if extra.lower() in ("and", "or", "with"):
+                raise _Problem(f"write the operator '{extra}' in upper case: {extra.upper()}")
+            raise _Problem(f"unexpected '{extra}' in licence expression")
     except _Problem as exc:
         return str(exc)
     return None
