@@ -72,7 +72,7 @@ def test_a_good_registry_passes(cli: Cli, good: Registry) -> None:
             ".modelreg.yaml",
             lambda t: t.replace("promotion_order: false", "promotion_order: 1"),
             ".modelreg.yaml:promotion_order: must be true or false",
-        ),  # fmt: skip
+        ),
         (".modelreg.yaml", lambda t: t.replace("- dev", "- Bad Stage"), "stages[0]"),
     ],
 )
