@@ -226,6 +226,9 @@ def test_gate_unknown_stage(registry: Registry, files: FileMaker) -> None:
     registry.register("m", [files()])
     with pytest.raises(GateError, match="'prod' is not a stage of this registry"):
         registry.promote("m@v0.1.0", "prod")
+    (registry.root / ".modelreg.yaml").write_text("stages: [dev, prod]\n")
+    git(registry.root, "commit", "-qam", "add the prod stage")
+    assert Registry(registry.root).promote("m@v0.1.0", "prod").tag == "m#prod#1"
 
 
 def test_force_overrides_and_is_recorded(stack: Registry, clock: Clock) -> None:
