@@ -70,6 +70,13 @@ force_option = click.option(
     is_flag=True,
     help="Override a refusing gate (needs -m REASON; recorded as Modelreg-Forced in the tag).",
 )
+sign_option = click.option(
+    "--sign",
+    is_flag=True,
+    envvar="MODELREG_SIGN",
+    show_envvar=True,
+    help="Sign the event's tag (git tag -s, with git's gpg.format and user.signingkey).",
+)
 yes_option = click.option(
     "-y",
     "--yes",
@@ -236,6 +243,7 @@ def _scalar(value: str) -> str | int | float | bool | None:
 @click.option("--code-commit", metavar="SHA", help="Commit the model was trained from (lineage).")
 @message_option
 @push_option
+@sign_option
 @pass_ctx
 def register(
     obj: _Context,
@@ -256,6 +264,7 @@ def register(
     code_commit: str | None,
     message: str | None,
     push: bool,
+    sign: bool,
 ) -> None:
     """Register files or a folder as a new version of NAME.
 
@@ -285,6 +294,7 @@ def register(
         code_commit=code_commit,
         message=message,
         push=push,
+        sign=sign,
     )
     render.registered(result)
 
@@ -380,11 +390,19 @@ def _gated(force: bool, yes: bool, change: Callable[[bool], EventResult]) -> Non
 @click.option("--to", "stage", required=True, metavar="STAGE", help="Stage to assign.")
 @message_option
 @push_option
+@sign_option
 @force_option
 @yes_option
 @pass_ctx
 def promote(
-    obj: _Context, ref: str, stage: str, message: str | None, push: bool, force: bool, yes: bool
+    obj: _Context,
+    ref: str,
+    stage: str,
+    message: str | None,
+    push: bool,
+    sign: bool,
+    force: bool,
+    yes: bool,
 ) -> None:
     """Assign a stage to a version (a new NAME#STAGE#N tag).
 
@@ -398,7 +416,9 @@ def promote(
     _gated(
         force,
         yes,
-        lambda forced: registry.promote(ref, stage, message=message, push=push, force=forced),
+        lambda forced: registry.promote(
+            ref, stage, message=message, push=push, force=forced, sign=sign
+        ),
     )
 
 
@@ -410,6 +430,7 @@ def promote(
 )
 @message_option
 @push_option
+@sign_option
 @force_option
 @yes_option
 @pass_ctx
@@ -420,6 +441,7 @@ def rollback(
     to: str | None,
     message: str | None,
     push: bool,
+    sign: bool,
     force: bool,
     yes: bool,
 ) -> None:
@@ -434,7 +456,7 @@ def rollback(
         force,
         yes,
         lambda forced: registry.rollback(
-            name, stage, to=to, message=message, push=push, force=forced
+            name, stage, to=to, message=message, push=push, force=forced, sign=sign
         ),
     )
 
@@ -443,9 +465,12 @@ def rollback(
 @click.argument("ref", metavar="NAME[@vV]")
 @message_option
 @push_option
+@sign_option
 @yes_option
 @pass_ctx
-def deprecate(obj: _Context, ref: str, message: str | None, push: bool, yes: bool) -> None:
+def deprecate(
+    obj: _Context, ref: str, message: str | None, push: bool, sign: bool, yes: bool
+) -> None:
     """Deprecate a model (NAME) or deregister one version (NAME@vV).
 
     Example: modelreg deprecate fraud-detector@v1.0.0 -m "trained on leaked labels"
@@ -454,7 +479,7 @@ def deprecate(obj: _Context, ref: str, message: str | None, push: bool, yes: boo
 
     if "@" not in ref and not yes and sys.stdin.isatty():
         click.confirm(f"Deprecate the whole model {ref}?", abort=True)
-    render.event(obj.registry().deprecate(ref, message=message, push=push))
+    render.event(obj.registry().deprecate(ref, message=message, push=push, sign=sign))
 
 
 @cli.command()
@@ -514,6 +539,33 @@ def check(obj: _Context, as_json: bool) -> None:
     if not report.ok:
         files = len({p.path for p in report.problems})
         raise ModelregError(f"check found {len(report.problems)} problem(s) in {files} file(s)")
+
+
+@cli.command()
+@click.argument("ref", metavar="[NAME[@vV]]", required=False)
+@click.option("--remote", is_flag=True, help="Also hash every file as the DVC remote holds it.")
+@click.option(
+    "--signatures", is_flag=True, help="Report unsigned events and check every signature."
+)
+@json_option
+@pass_ctx
+def verify(obj: _Context, ref: str | None, remote: bool, signatures: bool, as_json: bool) -> None:
+    """Check, offline, that nothing was tampered with; exit 1 with one line per finding.
+
+    Every tag's recorded manifest digest against the manifest at its commit (a
+    moved tag shows), every .dvc file against its manifest, every file's sha256 in
+    the work tree and the DVC cache (and with --remote on the DVC remote), and
+    signatures (all with --signatures; otherwise for stages in require_signed).
+
+    Example: modelreg verify fraud-detector --remote --signatures
+    """
+    from . import render
+    from .errors import ModelregError
+
+    report = obj.registry().verify(ref, remote=remote, signatures=signatures)
+    render.verify_report(report, as_json)
+    if not report.ok:
+        raise ModelregError(f"verify found {len(report.findings)} problem(s)")
 
 
 @cli.command()

@@ -19,7 +19,7 @@ from .tags import validate_stage
 
 CONFIG_FILE = ".modelreg.yaml"
 DEFAULT_STAGES = ("dev", "staging", "production")
-KEYS = ("models_dir", "stages", "promotion_order", "remote")
+KEYS = ("models_dir", "stages", "promotion_order", "remote", "sign", "require_signed")
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,8 @@ class Config:
     stages: tuple[str, ...] = DEFAULT_STAGES
     promotion_order: bool = False
     remote: str | None = None
+    sign: bool = False  # sign every event tag (git tag -s, with git's signing config)
+    require_signed: tuple[str, ...] = ()  # stages whose assignments must be signed
     # False when no .modelreg.yaml exists: any stage name is allowed (as in GTO).
     exists: bool = field(default=False, compare=False)
 
@@ -41,6 +43,8 @@ class Config:
                 "stages": list(self.stages),
                 "promotion_order": self.promotion_order,
                 "remote": self.remote,
+                "sign": self.sign,
+                "require_signed": list(self.require_signed),
             }
         )
 
@@ -73,6 +77,8 @@ def parse(data: bytes | str) -> Config:
         stages=tuple(raw["stages"]) if raw.get("stages") is not None else DEFAULT_STAGES,
         promotion_order=bool(raw.get("promotion_order", False)),
         remote=raw.get("remote"),
+        sign=bool(raw.get("sign", False)),
+        require_signed=tuple(raw.get("require_signed") or ()),
         exists=True,
     )
 
@@ -110,6 +116,13 @@ def validate(raw: Any) -> list[str]:
     remote = raw.get("remote")
     if remote is not None and not isinstance(remote, str):
         problems.append("remote: must be a DVC remote name")
+    if "sign" in raw and not isinstance(raw["sign"], bool):
+        problems.append("sign: must be true or false")
+    required = raw.get("require_signed")
+    if required is not None and (
+        not isinstance(required, list) or not all(isinstance(x, str) for x in required)
+    ):
+        problems.append("require_signed: must be a list of stage names")
     return problems
 
 
@@ -117,4 +130,6 @@ def _apply_env(config: Config, env: Mapping[str, str]) -> Config:
     remote = env.get("MODELREG_REMOTE")
     if remote:
         config = replace(config, remote=remote)
+    if env.get("MODELREG_SIGN", "").lower() in ("1", "true", "yes"):
+        config = replace(config, sign=True)
     return config

@@ -321,6 +321,13 @@ class GitRepo:
             raise GitError(f"cannot create tag {name}: {_short(err)}")
         return name
 
+    def verify_tag(self, name: str) -> tuple[bool, str]:
+        """Check a signed tag with git's own configuration (gpg, or
+        ``gpg.ssh.allowedSignersFile`` for SSH keys): (good, git's one-line verdict)."""
+        status, out, err = self.try_run("verify-tag", "--", name)
+        lines = [line.strip() for line in (err + "\n" + out).splitlines() if line.strip()]
+        return status == 0, (lines[0] if lines else ("good" if status == 0 else "bad"))
+
     def tag_exists(self, name: str) -> bool:
         status, _, _ = self.try_run("rev-parse", "--verify", "--quiet", f"refs/tags/{name}")
         return status == 0

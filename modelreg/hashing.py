@@ -42,6 +42,15 @@ def digest_file(path: Path, task: Task | None = None) -> Digests:
     return Digests(size, sha.hexdigest(), md5.hexdigest())
 
 
+def sha256_file(path: Path, task: Task | None = None) -> str:
+    sha = hashlib.sha256()
+    for chunk in _chunks(path):
+        sha.update(chunk)
+        if task is not None:
+            task.advance(len(chunk))
+    return sha.hexdigest()
+
+
 def copy_file(src: Path, dst: Path, task: Task | None = None, *, md5: bool = False) -> Digests:
     """Copy ``src`` to a new file ``dst`` (which must not exist), hashing the bytes
     as they are written: sha256 always, md5 when asked. One read pass."""

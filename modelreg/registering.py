@@ -110,10 +110,15 @@ class Registration:
         self.undo = Undo()
 
     def run(
-        self, sources: Sequence[Source], metadata: Metadata, tag: str, message: str | None
+        self,
+        sources: Sequence[Source],
+        metadata: Metadata,
+        tag: str,
+        message: str | None,
+        sign: bool = False,
     ) -> Registered:
         try:
-            done = self._run(sources, metadata, tag, message)
+            done = self._run(sources, metadata, tag, message, sign)
         except BaseException:
             self.undo.run()
             raise
@@ -121,7 +126,12 @@ class Registration:
         return done
 
     def _run(
-        self, sources: Sequence[Source], metadata: Metadata, tag: str, message: str | None
+        self,
+        sources: Sequence[Source],
+        metadata: Metadata,
+        tag: str,
+        message: str | None,
+        sign: bool,
     ) -> Registered:
         previous = self._previous_manifest()
         old = previous.artifacts if previous else ()
@@ -187,7 +197,8 @@ class Registration:
         }
         if message:
             trailers["Reason"] = message
-        self.git.create_tag(tag, commit, format_message(f"Register {title}", trailers))
+        text = format_message(f"Register {title}", trailers)
+        self.git.create_tag(tag, commit, text, sign=sign)
 
         # Done: the user's index learns the new commit for our paths only.
         self.git.sync_index(paths)

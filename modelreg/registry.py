@@ -89,6 +89,7 @@ from .tags import (
     validate_read_name,
     validate_stage,
 )
+from .verify import Scope, Verifier, VerifyReport
 from .versions import BumpPart, Version
 from .workspace import manifests_under, read_manifest, refuse_unregistered_bytes, staged
 
@@ -297,6 +298,33 @@ class Registry:
         ``.dvc`` files, registered manifests unchanged). Reads files and tags only."""
         return check_registry(self.root, self.state())
 
+    def verify(
+        self, ref: str | Ref | None = None, *, remote: bool = False, signatures: bool = False
+    ) -> VerifyReport:
+        """Tamper evidence for every version (or one model, or one version), offline
+        unless ``remote``: tags against the manifests they recorded, ``.dvc`` files
+        against manifests, bytes (work tree, DVC cache, remote) against sha256s,
+        and signatures (all of them with ``signatures``; else where required)."""
+        state = self.state(refresh=True)
+        models = list(state.models.values())
+        version = None
+        if ref is not None:
+            ref = parse_ref(ref) if isinstance(ref, str) else ref
+            model = self._model(ref.name)
+            models = [model]
+            if not ref.is_bare:
+                version = self._pick(model, ref).version
+        verifier = Verifier(
+            self.git,
+            self.storage if is_initialised(self.root) else None,
+            self.manifest_path,
+            remote=self.config.remote,
+            check_remote=remote,
+            signatures=signatures,
+            require_signed=self.config.require_signed,
+        )
+        return verifier.run(Scope(models, version))
+
     def diff(self, a: str | Ref, b: str | Ref) -> VersionDiff:
         """Two versions (or what two stages hold) side by side."""
         first, second = self._version_with_manifest(a), self._version_with_manifest(b)
@@ -325,6 +353,7 @@ class Registry:
         code_commit: str | None = None,
         message: str | None = None,
         push: bool = False,
+        sign: bool = False,
     ) -> RegisterResult:
         """Track ``paths`` (files or folders) with DVC as a new version of ``name``,
         commit its manifest and tag it ``NAME@vVERSION``."""
@@ -368,7 +397,7 @@ class Registry:
                 base=base,
             )
             try:
-                done = registration.run(sources, metadata, tag, message)
+                done = registration.run(sources, metadata, tag, message, sign or self.config.sign)
             finally:
                 self._cached_state = None
         if push:
@@ -388,6 +417,7 @@ class Registry:
         message: str | None = None,
         push: bool = False,
         force: bool = False,
+        sign: bool = False,
     ) -> EventResult:
         """Assign ``stage`` to a version: a new ``NAME#STAGE#N`` tag.
 
@@ -413,7 +443,7 @@ class Registry:
             trailers = {"Event": "assign", "Version": version.version, "Stage": stage}
             _apply_force(failures, force, message, trailers)
             tag = self._write_event(
-                model, EventKind.ASSIGN, version, stage, summary, trailers, message
+                model, EventKind.ASSIGN, version, stage, summary, trailers, message, sign
             )
         if push:
             self._push_event(tag, f"promoted ({tag})")
@@ -428,6 +458,7 @@ class Registry:
         message: str | None = None,
         push: bool = False,
         force: bool = False,
+        sign: bool = False,
     ) -> EventResult:
         """Give ``stage`` back to the version that held it before (or to ``to``), with a
         new tag: no tag is ever moved or deleted. The same gates as :meth:`promote`
@@ -462,14 +493,19 @@ class Registry:
             }
             _apply_force(failures, force, message, trailers)
             tag = self._write_event(
-                model, EventKind.ASSIGN, target, stage, summary, trailers, message
+                model, EventKind.ASSIGN, target, stage, summary, trailers, message, sign
             )
         if push:
             self._push_event(tag, f"rolled back ({tag})")
         return EventResult(name, "rollback", target.version, stage, tag, current, pushed=push)
 
     def deprecate(
-        self, ref: str | Ref, *, message: str | None = None, push: bool = False
+        self,
+        ref: str | Ref,
+        *,
+        message: str | None = None,
+        push: bool = False,
+        sign: bool = False,
     ) -> EventResult:
         """``NAME``: deprecate the model. ``NAME@vV``: deregister that version."""
         ref = parse_ref(ref) if isinstance(ref, str) else ref
@@ -484,7 +520,7 @@ class Registry:
                 anchor = model.latest or (model.versions[0] if model.versions else None)
                 tag = self._write_event(
                     model, EventKind.DEPRECATE, anchor, None, f"Deprecate {model.name}",
-                    {"Event": "deprecate"}, message,
+                    {"Event": "deprecate"}, message, sign,
                 )  # fmt: skip
                 result = EventResult(model.name, "deprecate", None, None, tag, pushed=push)
             else:
@@ -492,7 +528,7 @@ class Registry:
                 summary = f"Deregister {model.name} v{version.version}"
                 trailers = {"Event": "deregister", "Version": version.version}
                 tag = self._write_event(
-                    model, EventKind.DEREGISTER, version, None, summary, trailers, message
+                    model, EventKind.DEREGISTER, version, None, summary, trailers, message, sign
                 )
                 notes = tuple(f"v{version.version} no longer holds {s}" for s in version.stages)
                 result = EventResult(
@@ -566,7 +602,9 @@ class Registry:
         if is_initialised(self.root):
             wanted = dvc_remote or self.config.remote
             manifests = manifests_under(self.root, self.config.models_dir)
-            objects = self.storage.fetch([a.md5 for m in manifests for a in m.artifacts], wanted)
+            objects = len(
+                self.storage.fetch([a.md5 for m in manifests for a in m.artifacts], wanted)
+            )
             for found in manifests:
                 folder = self.root / self.model_dir(found.name)
                 missing = [a for a in found.artifacts if not (folder / a.path).exists()]
@@ -774,8 +812,18 @@ class Registry:
         summary: str,
         trailers: dict[str, str],
         message: str | None,
+        sign: bool,
     ) -> str:
-        """Tag an event at the version's commit with the next free counter."""
+        """Tag an event at the version's commit with the next free counter, signed
+        when asked or when the config says ``sign: true``; an unsigned assignment
+        to a stage listed in ``require_signed`` is refused."""
+        sign = sign or self.config.sign
+        required = kind is EventKind.ASSIGN and stage in self.config.require_signed
+        if required and not sign:
+            raise PolicyError(
+                f"{stage} requires signed events (require_signed in {config_mod.CONFIG_FILE})",
+                hint="pass --sign (git signs with user.signingkey; gpg.format ssh or openpgp)",
+            )
         commit = version.commit if version else model.events[-1].commit
         data = self.git.read_file(commit, self.manifest_path(model.name))
         if data is not None and version is not None:
@@ -789,7 +837,7 @@ class Registry:
             counter += 1
             tag = format_tag_name(kind, model.name, version=semver, stage=stage, counter=counter)
             try:
-                self.git.create_tag(tag, commit, text)
+                self.git.create_tag(tag, commit, text, sign=sign)
             except RaceLostError:
                 continue  # another writer took this counter: take the next one
             self._cached_state = None

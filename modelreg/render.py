@@ -34,6 +34,7 @@ from .results import (
     SyncResult,
     VersionInfo,
 )
+from .verify import VerifyReport
 
 PROGRESS_THRESHOLD = 4 * 1024 * 1024  # bars only for files bigger than a few MB
 
@@ -597,3 +598,24 @@ def version_diff(result: VersionDiff, as_json: bool, markdown: bool) -> None:
     _print_table(table)
     if result.identical:
         out.print("identical")
+
+
+def verify_report(report: VerifyReport, as_json: bool) -> None:
+    if as_json:
+        _json(
+            {
+                "ok": report.ok,
+                "tags": report.tags,
+                "versions": report.versions,
+                "files": report.files,
+                "findings": [{"subject": f.subject, "message": f.message} for f in report.findings],
+            }
+        )
+        return
+    for finding in report.findings:
+        sys.stdout.write(f"{finding}\n")
+    if report.ok:
+        out.print(
+            f"verified {report.tags} tag(s), {report.versions} version(s), "
+            f"{report.files} file copies: no findings"
+        )

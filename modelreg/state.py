@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from .gitrepo import TagRecord
-from .tags import EventKind, ParsedTag, parse_message, parse_tag_name
+from .tags import EventKind, ParsedTag, is_signed, parse_message, parse_tag_name
 from .versions import Version
 
 
@@ -36,6 +36,7 @@ class Event:
     summary: str = ""
     reason: str | None = None
     trailers: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
+    signed: bool = False  # the tag carries a signature (checked by ``verify``)
 
     @property
     def order_key(self) -> tuple[int, int, str]:
@@ -219,6 +220,7 @@ def _event(parsed: ParsedTag, record: TagRecord, at_commit: dict[str, list[str]]
         summary=message.subject,
         reason=reason,
         trailers=message.trailers,
+        signed=is_signed(record.message),
     )
 
 

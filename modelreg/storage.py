@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import LockTimeoutError, StorageError
+from .errors import IntegrityError, LockTimeoutError, StorageError
 from .progress import NullProgress, Progress
 
 if TYPE_CHECKING:
@@ -221,15 +221,40 @@ class Storage:
                 raise StorageError(f"{len(result.failed)} file(s) failed to push to the DVC remote")
             return len(result.transferred)
 
+    def remote_sha256(self, md5s: Sequence[str], remote: str | None) -> dict[str, str | None]:
+        """sha256 of each object as the DVC remote holds it (None: not there), read
+        as a stream; nothing is written to the cache."""
+        import hashlib
+
+        out: dict[str, str | None] = {}
+        with self._repo("read the DVC remote") as repo, _dvc_errors("read the remote", remote):
+            odb = repo.cloud.get_remote_odb(remote, "fetch")
+            for md5 in md5s:
+                path = odb.oid_to_path(md5)
+                if not odb.fs.exists(path):
+                    out[md5] = None
+                    continue
+                sha = hashlib.sha256()
+                with odb.fs.open(path, "rb") as handle:
+                    while chunk := handle.read(4 * 1024 * 1024):
+                        sha.update(chunk)
+                out[md5] = sha.hexdigest()
+        return out
+
     def fetch(
         self,
         md5s: Sequence[str],
         remote: str | None,
         jobs: int | None = None,
         sizes: dict[str, int] | None = None,
-    ) -> int:
-        """Make sure these objects are in the local cache, fetching the missing ones
-        (``sizes``, when known, sizes the progress bar)."""
+    ) -> list[str]:
+        """Make sure these objects are in the local cache, fetching the missing ones;
+        return the md5s fetched (``sizes``, when known, sizes the progress bar).
+
+        DVC does not verify here (its verification deletes a corrupt object from a
+        local remote, destroying the evidence): callers verify every byte against the
+        manifest's sha256 as they copy it out of the cache.
+        """
         with self._repo("fetch from the DVC remote") as repo:
             from dvc_data.hashfile.hash_info import HashInfo
 
@@ -237,21 +262,32 @@ class Storage:
                 {m for m in md5s if not os.path.exists(repo.cache.local.oid_to_path(m))}
             )
             if not missing:
-                return 0
+                return []
             size = sum((sizes or {}).get(m, 0) for m in missing)
             label = f"fetching {len(missing)} file(s)"
             with _dvc_errors("fetch", remote), self._callback(label, size) as cb:
                 odb = repo.cloud.get_remote_odb(remote, "pull")
+                # DVC deletes an object from a local-folder remote when it finds it
+                # corrupt: note what was there, to tell corrupt from never pushed.
+                present = {m for m in missing if odb.fs.exists(odb.oid_to_path(m))}
                 result = repo.cloud.transfer(
                     odb,
                     repo.cache.local,
                     [HashInfo("md5", m) for m in missing],
                     jobs=jobs,
-                    verify=True,
+                    verify=False,
                     cache_odb=repo.cache.local,
                     callback=cb,
                 )
             still = [m for m in missing if not os.path.exists(repo.cache.local.oid_to_path(m))]
+            corrupt = [m for m in still if m in present]
+            if corrupt:
+                raise IntegrityError(
+                    f"the DVC remote's copy of {len(corrupt)} file(s) does not match its md5 "
+                    f"(first: {corrupt[0]}), so it was refused",
+                    hint="push the files again from a clone whose cache holds them "
+                    "('modelreg verify' there first)",
+                )
             if still or result.failed:
                 raise StorageError(
                     f"{len(still) or len(result.failed)} file(s) are neither in the local cache "
@@ -259,7 +295,7 @@ class Storage:
                     hint="the version was registered without '--push'; run 'modelreg push' in "
                     "the clone that registered it",
                 )
-            return len(result.transferred)
+            return missing
 
     # --- plumbing ----------------------------------------------------------
 

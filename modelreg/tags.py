@@ -200,6 +200,11 @@ class TagMessage:
         return self.trailers.get(TRAILER_PREFIX + key)
 
 
+def is_signed(message: str) -> bool:
+    """Whether a tag message (as ``%(contents)`` gives it) ends in a signature block."""
+    return any(_SIGNATURE_RE.fullmatch(line.rstrip("\r")) for line in message.split("\n"))
+
+
 def parse_message(message: str) -> TagMessage:
     """Read the subject and ``Modelreg-*`` trailers of any tag message, defensively.
 

@@ -57,7 +57,9 @@ def staged(
     were moved into place.
     """
     artifacts = list(only if only is not None else manifest.artifacts)
-    storage.fetch([a.md5 for a in artifacts], remote, sizes={a.md5: a.size for a in artifacts})
+    fetched = storage.fetch(
+        [a.md5 for a in artifacts], remote, sizes={a.md5: a.size for a in artifacts}
+    )
     cache = storage.cache_objects([a.md5 for a in artifacts])
     if directory.exists() and not directory.is_dir():
         raise InputPathError(f"{directory}: exists and is not a directory")
@@ -71,10 +73,13 @@ def staged(
             with progress.task(f"writing {artifact.path}", artifact.size) as task:
                 got = copy_file(cache[artifact.md5], target, task).sha256
             if got != artifact.sha256:
+                if artifact.md5 in fetched:  # corrupt on the remote: keep no copy of it
+                    storage.remove_cache_objects([cache[artifact.md5]])
+                where = "DVC remote" if artifact.md5 in fetched else "DVC cache"
                 raise IntegrityError(
                     f"{manifest.name} v{manifest.version}: {artifact.path} does not match its "
                     f"sha256 (expected {artifact.sha256[:12]}…, got {got[:12]}…)",
-                    hint="the DVC cache or remote holds corrupt bytes; run 'modelreg verify'",
+                    hint=f"the {where} holds corrupt bytes; run 'modelreg verify --remote'",
                 )
             files.append(FileResult(artifact.path, artifact.size, got))
         yield Staged(directory, staging, tuple(files))
