@@ -185,6 +185,8 @@ def test_default_to_yaml_documents_every_key() -> None:
         "stages:\n- dev\n- staging\n- production\n"
         "promotion_order: false\n"
         "remote: null\n"
+        "sign: false\n"
+        "require_signed: []\n"
     )
 
 
