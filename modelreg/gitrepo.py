@@ -134,27 +134,40 @@ class GitRepo:
         env: dict[str, str] | None = None,
         check: bool = True,
         strip: bool = True,
+        stdin: bytes | None = None,
     ) -> str:
-        """Run ``git args...`` in the work tree; raise :class:`GitError` on failure."""
+        """Run ``git args...`` in the work tree; raise :class:`GitError` on failure.
+
+        Pathspecs are literal (``GIT_LITERAL_PATHSPECS``): a file named ``*.bin``
+        means that file. Long path lists go through ``stdin``, never argv.
+        """
         import git
 
-        try:
-            out = self._repo.git.execute(
-                ["git", *args],
-                env=env,
-                strip_newline_in_stdout=strip,
-                with_extended_output=False,
-            )
-        except git.GitCommandError as exc:
-            if not check:
-                return ""
-            raise GitError(f"git {args[0]} failed: {_short(str(exc.stderr))}") from None
+        with tempfile.TemporaryFile() as handle:
+            if stdin is not None:
+                handle.write(stdin)
+                handle.seek(0)
+            try:
+                out = self._repo.git.execute(
+                    ["git", *args],
+                    env={"GIT_LITERAL_PATHSPECS": "1", **(env or {})},
+                    strip_newline_in_stdout=strip,
+                    with_extended_output=False,
+                    istream=handle if stdin is not None else None,
+                )
+            except git.GitCommandError as exc:
+                if not check:
+                    return ""
+                raise GitError(f"git {args[0]} failed: {_short(str(exc.stderr))}") from None
         return str(out)
 
     def try_run(self, *args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
         """Run git and return (status, stdout, stderr) without raising."""
         status, out, err = self._repo.git.execute(
-            ["git", *args], env=env, with_extended_output=True, with_exceptions=False
+            ["git", *args],
+            env={"GIT_LITERAL_PATHSPECS": "1", **(env or {})},
+            with_extended_output=True,
+            with_exceptions=False,
         )
         return int(status), str(out), str(err)
 
@@ -240,6 +253,27 @@ class GitRepo:
         status, _, _ = self.try_run("check-ignore", "-q", "--", path)
         return status == 0
 
+    def worktree_matches(self, rev: str, paths: Sequence[str]) -> bool:
+        """True when each path's work-tree content equals its blob at ``rev`` (a path
+        absent from both counts as equal). Index and untracked state do not matter."""
+        if not paths:
+            return True
+        listed = self.run("ls-tree", "-z", rev, "--", *paths, strip=False)
+        at_rev = {}
+        for entry in listed.split("\0"):
+            if entry:
+                meta, _, name = entry.partition("\t")
+                at_rev[name] = meta.split()[2]
+        present = [p for p in paths if (self.root / p).is_file()]
+        if set(present) != set(at_rev):
+            return False
+        if not present:
+            return True
+        hashed = self.run(
+            "hash-object", "--stdin-paths", stdin="".join(p + "\n" for p in present).encode()
+        ).split()
+        return all(at_rev[p] == sha for p, sha in zip(present, hashed, strict=True))
+
     def index_differs(self, rev: str, paths: Sequence[str]) -> bool:
         """True when the index holds staged changes under ``paths`` relative to ``rev``."""
         status, _, _ = self.try_run("diff", "--cached", "--quiet", rev, "--", *paths)
@@ -274,7 +308,9 @@ class GitRepo:
         new commit; HEAD, the user's index and other files are not touched.
         """
         with self._private_index(parent) as env:
-            self.run("update-index", "--add", "--remove", "--", *paths, env=env)
+            self.run(
+                "update-index", "--add", "--remove", "-z", "--stdin", env=env, stdin=_nul(paths)
+            )
             tree = self.run("write-tree", env=env)
         args = ["commit-tree", tree, "-m", message]
         if parent is not None:
@@ -290,6 +326,11 @@ class GitRepo:
                 hint="another process committed at the same time; run the command again",
             )
 
+    def reset_head_if(self, old: str | None, new: str) -> None:
+        """Move HEAD back to ``old`` if it is still at ``new`` (a rollback step)."""
+        if self.head() == new:
+            self.reset_head(old, new)
+
     def reset_head(self, old: str | None, new: str) -> None:
         """Undo :meth:`advance_head`: HEAD back to ``old`` (or unborn), if still at ``new``."""
         if old is None:
@@ -299,12 +340,18 @@ class GitRepo:
 
     def sync_index(self, paths: Sequence[str]) -> None:
         """Make the user's index match HEAD for exactly ``paths``."""
-        self.run("reset", "--quiet", "HEAD", "--", *paths, check=False)
+        self.run(
+            "reset", "--quiet", "HEAD", "--pathspec-from-file=-", "--pathspec-file-nul",
+            check=False, stdin=_nul(paths),
+        )  # fmt: skip
 
     def restore_worktree(self, rev: str, paths: Sequence[str]) -> None:
         """Write ``paths`` as they are at ``rev`` into the work tree (index untouched)."""
         if paths:
-            self.run("restore", f"--source={rev}", "--worktree", "--", *paths)
+            self.run(
+                "restore", f"--source={rev}", "--worktree", "--pathspec-from-file=-",
+                "--pathspec-file-nul", stdin=_nul(paths),
+            )  # fmt: skip
 
     def create_tag(self, name: str, target: str, message: str, *, sign: bool = False) -> str:
         """Create an annotated tag; :class:`RaceLostError` if the name exists."""
@@ -440,3 +487,7 @@ def _porcelain_paths(out: str) -> list[str]:
                 i += 1  # the rename's source follows
         i += 1
     return paths
+
+
+def _nul(paths: Sequence[str]) -> bytes:
+    return b"".join(p.encode() + b"\0" for p in paths)

@@ -1,26 +1,29 @@
-"""Registering a version: one transaction that either completes or is taken back.
+"""Registering a version: one journaled transaction that completes or is taken back.
 
-The steps run in an order that can be undone, the tag last: move the previous
-version's bytes aside, untrack files the new version drops, copy the new files
-in while hashing them (sha256 and DVC's md5 in one read), hand them to DVC,
-write the manifest, commit exactly the registry's files, move HEAD, tag. Each
-step records how to take itself back; a failure runs those records newest first.
+The steps, the tag last: move the previous version's bytes aside, untrack files
+the new version drops, copy the new files in while hashing them (sha256 and
+DVC's md5 in one read), hand them to DVC, write the manifest, commit exactly the
+registry's own files, move HEAD, tag. Each step is journaled before it happens
+(:mod:`txn`), so a failure, Ctrl-C or ``kill -9`` can always be undone.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
-import shutil
-import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 
 from . import manifest as manifest_mod
-from .errors import DirtyStateError, InputPathError, InvalidReferenceError, VersionExistsError
+from .errors import (
+    DirtyStateError,
+    InputPathError,
+    InvalidReferenceError,
+    ModelregError,
+    VersionExistsError,
+)
 from .gitrepo import GitRepo
 from .hashing import Digests, copy_file, digest_file
 from .manifest import MANIFEST_FILE, ArtifactFile, DataRef, Dependency, Lineage, Manifest, Scalar
@@ -28,9 +31,8 @@ from .progress import Progress
 from .state import ModelState
 from .storage import Storage, StoredFile
 from .tags import format_message, validate_read_name
+from .txn import Transaction
 from .versions import FIRST_VERSION, BumpPart, Range, Version
-
-_REGISTRY_FILES = (MANIFEST_FILE, ".gitignore")
 
 
 @dataclass(frozen=True)
@@ -62,32 +64,14 @@ class Registered:
     manifest: Manifest
 
 
-class Undo:
-    """Steps to take back, run newest first when something fails."""
-
-    def __init__(self) -> None:
-        self._steps: list[Callable[[], object]] = []
-
-    def add(self, step: Callable[[], object]) -> None:
-        self._steps.append(step)
-
-    def run(self) -> None:
-        while self._steps:
-            step = self._steps.pop()
-            with suppress(Exception):
-                step()
-
-    def clear(self) -> None:
-        self._steps.clear()
-
-
 class Registration:
     """Register ``version`` of ``name`` from ``sources`` on top of ``head``.
 
     ``base`` is the commit whose model folder the work tree holds now: HEAD, or an
     older version's commit after ``modelreg checkout``. The caller holds the write
     lock and has checked names, the version and the dependencies; this class moves
-    files, commits and tags, or leaves no trace.
+    files, commits and tags inside a journaled :class:`Transaction`, so it either
+    completes or leaves no trace, even when killed.
     """
 
     def __init__(
@@ -107,7 +91,6 @@ class Registration:
         self.name, self.model_dir, self.version = name, model_dir, version
         self.head, self.base = head, base
         self.folder = self.root / model_dir
-        self.undo = Undo()
 
     def run(
         self,
@@ -117,55 +100,51 @@ class Registration:
         message: str | None,
         sign: bool = False,
     ) -> Registered:
-        try:
-            done = self._run(sources, metadata, tag, message, sign)
-        except BaseException:
-            self.undo.run()
-            raise
-        self.undo.clear()
-        return done
+        previous = self._previous_manifest()
+        old = previous.artifacts if previous else ()
+        self._refuse_overwrites(old, sources)
+        description = f"register {self.name} {self.version.tag_form}"
+        with Transaction.begin(self.git.common_dir, self.root, "register", description) as txn:
+            return self._run(txn, old, sources, metadata, tag, message, sign)
 
     def _run(
         self,
+        txn: Transaction,
+        old: Sequence[ArtifactFile],
         sources: Sequence[Source],
         metadata: Metadata,
         tag: str,
         message: str | None,
         sign: bool,
     ) -> Registered:
-        previous = self._previous_manifest()
-        old = previous.artifacts if previous else ()
-        self._refuse_overwrites(old, sources)
         in_place = {s.rel for s in sources if s.in_place}
-        tracked_before = self.git.tracked_files(self.base, self.model_dir) if self.base else []
-        at_head = self.git.tracked_files(self.head, self.model_dir) if self.head else []
+        new_rels = sorted(s.rel for s in sources)
+        old_files = registry_files(self.model_dir, [a.path for a in old])
+        new_files = registry_files(self.model_dir, new_rels)
+        txn.snapshot([self.root / p for p in sorted(set(old_files) | set(new_files))])
 
-        # 1. Move the previous version's bytes aside (they are in the DVC cache too).
-        backup = Path(tempfile.mkdtemp(prefix="modelreg-txn-", dir=self.git.git_dir))
-        self.undo.add(partial(shutil.rmtree, backup, ignore_errors=True))
-        for index, artifact in enumerate(old):
+        # 1. Move the previous version's bytes aside, keeping them until the end.
+        saved: list[tuple[ArtifactFile, Path]] = []
+        for artifact in old:
             current = self.folder / artifact.path
-            if artifact.path not in in_place and current.exists():
-                saved = backup / str(index)
-                os.replace(current, saved)
-                self.undo.add(partial(os.replace, saved, current))
+            if artifact.path not in in_place and (current.exists() or current.is_symlink()):
+                saved.append((artifact, txn.move_aside(current)))
 
         # 2. Untrack the files the new version no longer has.
-        self.undo.add(partial(self._restore_tracked, tracked_before))
-        kept = {s.rel for s in sources}
+        kept = set(new_rels)
         self.storage.untrack([self.folder / (a.path + ".dvc") for a in old if a.path not in kept])
 
         # 3. Put the new bytes in place, hashing them on the way.
-        digests = {source.rel: self._place(source) for source in sources}
+        digests = {source.rel: self._place(txn, source) for source in sources}
 
-        # 4. Track them with DVC, remembering which cache objects are new.
+        # 4. Track them with DVC (which may turn in-place files into cache links).
         cache = self.storage.cache_objects([d.md5 for d in digests.values()])
-        new_objects = [p for p in cache.values() if not p.exists()]
-        self.undo.add(partial(self.storage.remove_cache_objects, new_objects))
+        txn.will_create_objects(list(cache.values()))
+        txn.will_relink([self.folder / rel for rel in sorted(in_place)])
         ordered = sorted(digests.items())
         self.storage.add([StoredFile(self.folder / rel, d.md5, d.size) for rel, d in ordered])
 
-        # 5. Write the manifest.
+        # 5. Write the manifest, refusing one that would not read back.
         manifest = Manifest(
             name=self.name,
             version=self.version,
@@ -182,14 +161,18 @@ class Registration:
             lineage=metadata.lineage,
         )
         data = manifest_mod.dumps(manifest)
+        manifest_mod.loads(data, f"{self.model_dir}/{MANIFEST_FILE}")
         write_atomic(self.folder / MANIFEST_FILE, data)
 
-        # 6. Commit exactly the registry's files, move HEAD, then tag: the tag comes last.
-        paths = self._registry_paths(tracked_before + at_head)
+        # 6. The previous version's bytes leave the work tree: keep them in the cache.
+        self.storage.ensure_cached([(backup, artifact.md5) for artifact, backup in saved])
+
+        # 7. Commit exactly the registry's files, move HEAD, then tag: the tag comes last.
+        paths = sorted(set(old_files) | set(new_files))
         title = f"{self.name} {self.version.tag_form}"
         commit = self.git.commit_paths(paths, f"modelreg: register {title}", parent=self.head)
+        txn.will_move_head(self.head, commit)
         self.git.advance_head(commit, self.head, f"modelreg register {self.name}")
-        self.undo.add(partial(self.git.reset_head, self.head, commit))
         trailers = {
             "Event": "register",
             "Version": str(self.version),
@@ -197,28 +180,28 @@ class Registration:
         }
         if message:
             trailers["Reason"] = message
-        text = format_message(f"Register {title}", trailers)
-        self.git.create_tag(tag, commit, text, sign=sign)
+        txn.will_tag(tag)
+        self.git.create_tag(tag, commit, format_message(f"Register {title}", trailers), sign=sign)
+        txn.commit_point()
 
         # Done: the user's index learns the new commit for our paths only.
-        self.git.sync_index(paths)
-        shutil.rmtree(backup, ignore_errors=True)
+        with suppress(ModelregError):
+            self.git.sync_index(paths)
         return Registered(tag, commit, manifest)
 
-    def _place(self, source: Source) -> Digests:
+    def _place(self, txn: Transaction, source: Source) -> Digests:
         size = source.path.stat().st_size
         if source.in_place:
             with self.progress.task(f"hashing {source.rel}", size) as task:
                 return digest_file(source.path, task)
         target = self.folder / source.rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        self.undo.add(partial(_remove_empty_dirs, target.parent, self.folder.parent))
         partial_file = target.with_name(f".{target.name}.modelreg-{os.getpid()}")
-        self.undo.add(partial(partial_file.unlink, missing_ok=True))
+        txn.will_place(partial_file)
+        txn.will_place(target)
+        target.parent.mkdir(parents=True, exist_ok=True)
         with self.progress.task(f"copying {source.rel}", size) as task:
             digests = copy_file(source.path, partial_file, task, md5=True)
         os.replace(partial_file, target)
-        self.undo.add(partial(target.unlink, missing_ok=True))
         return digests
 
     def _previous_manifest(self) -> Manifest | None:
@@ -229,15 +212,23 @@ class Registration:
         return manifest_mod.loads(data, path) if data is not None else None
 
     def _refuse_overwrites(self, old: Sequence[ArtifactFile], sources: Sequence[Source]) -> None:
-        """Refuse to replace or remove bytes in the model folder that no version has."""
+        """Refuse to replace, remove or commit anything in the model folder that is
+        not the registry's: unregistered bytes, or a user's own ``.dvc`` file."""
         registered = {a.path: a for a in old}
         in_place = {s.rel for s in sources if s.in_place}
+        tracked = set(self.git.tracked_files(self.base, self.model_dir)) if self.base else set()
+        ours = set(registry_files(self.model_dir, list(registered)))
         for source in sources:
             target = self.folder / source.rel
             if not source.in_place and target.exists() and source.rel not in registered:
                 raise DirtyStateError(
                     f"{target.relative_to(self.root)} exists and is not part of any registered "
                     "version; move it away or register it in place",
+                )
+            dvc_file = f"{self.model_dir}/{source.rel}.dvc"
+            if (self.root / dvc_file).exists() and dvc_file not in ours | tracked:
+                raise DirtyStateError(
+                    f"{dvc_file} exists and is not the registry's; move it away first",
                 )
         check = [
             (self.folder / rel, a.md5)
@@ -252,24 +243,18 @@ class Registration:
                 "'modelreg checkout NAME@latest'",
             )
 
-    def _restore_tracked(self, tracked: list[str]) -> None:
-        """Undo step: the registry's own files back as they were (as at ``base``)."""
-        now = set(self.git.tracked_files(None, self.model_dir))
-        for path in self.folder.rglob("*"):
-            rel = path.relative_to(self.root).as_posix()
-            own = path.name.endswith(".dvc") or path.name in _REGISTRY_FILES
-            if path.is_file() and own and rel not in tracked and rel not in now:
-                path.unlink()
-        if tracked and self.base:
-            self.git.restore_worktree(self.base, tracked)
-        _remove_empty_dirs(self.folder, self.folder.parent)
 
-    def _registry_paths(self, tracked_before: list[str]) -> list[str]:
-        paths = set(tracked_before)
-        for path in self.folder.rglob("*"):
-            if path.is_file() and (path.name.endswith(".dvc") or path.name in _REGISTRY_FILES):
-                paths.add(path.relative_to(self.root).as_posix())
-        return sorted(paths)
+def registry_files(model_dir: str, artifact_paths: Sequence[str]) -> list[str]:
+    """The files the registry owns for a version (relative to the repository):
+    the manifest, one ``.dvc`` file per artifact, and the ``.gitignore`` DVC keeps
+    in each artifact's folder. Nothing else in the model folder is ever committed,
+    restored or removed by modelreg."""
+    files = {f"{model_dir}/{MANIFEST_FILE}"}
+    for rel in artifact_paths:
+        files.add(f"{model_dir}/{rel}.dvc")
+        folder = rel.rsplit("/", 1)[0] if "/" in rel else ""
+        files.add(f"{model_dir}/{folder}/.gitignore" if folder else f"{model_dir}/.gitignore")
+    return sorted(files)
 
 
 # --- checking what the user asked for -------------------------------------------------
@@ -381,15 +366,6 @@ def _skipped(rel: Path, is_model_folder: bool) -> bool:
     if rel.name.endswith(".dvc") or rel.name == ".gitignore":
         return True
     return is_model_folder and rel.as_posix() == MANIFEST_FILE
-
-
-def _remove_empty_dirs(path: Path, stop: Path) -> None:
-    while path != stop and stop in path.parents:
-        try:
-            path.rmdir()
-        except OSError:
-            return
-        path = path.parent
 
 
 def write_atomic(path: Path, data: bytes) -> None:

@@ -59,6 +59,7 @@ from .registering import (
     lineage,
     next_version,
     parse_dependency,
+    registry_files,
 )
 from .results import (
     CheckoutResult,
@@ -89,9 +90,10 @@ from .tags import (
     validate_read_name,
     validate_stage,
 )
+from .txn import Transaction
 from .verify import Scope, Verifier, VerifyReport
 from .versions import BumpPart, Version
-from .workspace import manifests_under, read_manifest, refuse_unregistered_bytes, staged
+from .workspace import Staged, manifests_under, read_manifest, refuse_unregistered_bytes, staged
 
 LOCK_FILE = "modelreg.lock"
 
@@ -556,7 +558,9 @@ class Registry:
     def checkout(self, ref: str | Ref) -> CheckoutResult:
         """Restore ``models/<name>/`` (manifest, ``.dvc`` files, bytes) to a version.
 
-        Refuses when the folder holds changes that no registered version has.
+        Only the registry's own files change; bytes that no registered version has
+        are never overwritten. The new bytes are fetched and verified first, then
+        swapped in inside a journaled transaction.
         """
         info = self._version_with_manifest(ref)
         manifest = info.manifest
@@ -565,17 +569,86 @@ class Registry:
         folder = self.root / model_dir
         with self._locked():
             _base, current = self._worktree_base(info.name, model_dir)
+            known = self._known_md5s(info.name)
+            now = current.artifacts if current else ()
             if current is not None:
-                refuse_unregistered_bytes(self.storage, self.root, folder, current.artifacts)
-            wanted = {a.path for a in manifest.artifacts}
-            stale = [a for a in (current.artifacts if current else ()) if a.path not in wanted]
+                refuse_unregistered_bytes(self.storage, self.root, folder, now, known)
+            self._refuse_clobbering(folder, now, manifest.artifacts, known)
             with staged(self.storage, self.progress, manifest, folder, self.config.remote) as new:
-                self.git.restore_worktree(info.commit, [model_dir])
-                for artifact in stale:
-                    (folder / artifact.path).unlink(missing_ok=True)
-                new.move_into_place()
+                description = f"checkout {info.name} v{info.version}"
+                with Transaction.begin(
+                    self.git.common_dir, self.root, "checkout", description
+                ) as txn:
+                    self._swap_in(txn, model_dir, info.commit, now, manifest, new)
             self.storage.remember([(folder / a.path, a.md5) for a in manifest.artifacts])
         return CheckoutResult(info.name, info.version, folder, new.files)
+
+    def _swap_in(
+        self,
+        txn: Transaction,
+        model_dir: str,
+        commit: str,
+        now: Sequence[manifest_mod.ArtifactFile],
+        manifest: manifest_mod.Manifest,
+        new: Staged,
+    ) -> None:
+        folder = self.root / model_dir
+        old_files = registry_files(model_dir, [a.path for a in now])
+        new_files = registry_files(model_dir, [a.path for a in manifest.artifacts])
+        txn.snapshot([self.root / p for p in sorted(set(old_files) | set(new_files))])
+        aside = []
+        for artifact in now:
+            path = folder / artifact.path
+            if path.is_file() or path.is_symlink():
+                aside.append((txn.move_aside(path), artifact.md5))
+        self.storage.ensure_cached(aside)
+        at_commit = set(self.git.tracked_files(commit, model_dir))
+        for rel in old_files:
+            if rel not in at_commit:
+                (self.root / rel).unlink(missing_ok=True)
+        self.git.restore_worktree(commit, [p for p in new_files if p in at_commit])
+        new.move_into_place(before=txn.will_place)
+
+    def _refuse_clobbering(
+        self,
+        folder: Path,
+        now: Sequence[manifest_mod.ArtifactFile],
+        wanted: Sequence[manifest_mod.ArtifactFile],
+        known: set[str],
+    ) -> None:
+        """Refuse to overwrite a file the version would write where the user keeps
+        something else: unregistered bytes, or a folder."""
+        current = {a.path for a in now}
+        for artifact in wanted:
+            path = folder / artifact.path
+            for parent in (p for p in path.relative_to(folder).parents if str(p) != "."):
+                if (folder / parent).is_file() and parent.as_posix() not in current:
+                    raise DirtyStateError(
+                        f"{(folder / parent).relative_to(self.root)} is a file in the way of "
+                        f"{artifact.path}; move it away first"
+                    )
+            if path.is_dir():
+                raise DirtyStateError(
+                    f"{path.relative_to(self.root)} is a folder in the way; move it away first"
+                )
+        clash = [
+            folder / a.path for a in wanted if a.path not in current and (folder / a.path).is_file()
+        ]
+        actual = self.storage.current_md5s(clash)
+        for path, md5 in actual.items():
+            if md5 not in known:
+                raise DirtyStateError(
+                    f"{path.relative_to(self.root)} exists and is not part of any registered "
+                    "version; move it away first"
+                )
+
+    def _known_md5s(self, name: str) -> set[str]:
+        """Every md5 any registered version of ``name`` lists (its bytes can be fetched)."""
+        model = self.state().model(name)
+        if model is None:
+            return set()
+        wanted = [(name, v.version) for v in model.versions if v.registered]
+        return {a.md5 for m in self._manifests(wanted).values() for a in m.artifacts}
 
     # ------------------------------------------------------------------ sharing
 
@@ -700,17 +773,26 @@ class Registry:
     def _worktree_base(
         self, name: str, model_dir: str
     ) -> tuple[str | None, manifest_mod.Manifest | None]:
-        """The commit whose ``model_dir`` the work tree holds, and the manifest there.
+        """The commit whose registry files the work tree holds, and the manifest there.
 
         That is HEAD, or a registered version's commit after ``checkout``. Anything
         else is a change nobody registered or committed: refuse to overwrite it.
+        Only the registry's own files count (manifest, ``.dvc``, ``.gitignore``).
         """
         head = self.git.head()
-        current = read_manifest(self.root / model_dir / MANIFEST_FILE, self.manifest_path(name))
+        path = self.manifest_path(name)
+        current = read_manifest(self.root / path, path)
         if head is None:
             return None, current
-        staged = self.git.index_differs(head, [model_dir])
-        if not staged and not self.git.worktree_differs(head, [model_dir]):
+        own = set(registry_files(model_dir, [a.path for a in current.artifacts] if current else []))
+        at_head = self._manifests_at(head, path)
+        own |= (
+            set(registry_files(model_dir, [a.path for a in at_head.artifacts]))
+            if at_head
+            else set()
+        )
+        staged = self.git.index_differs(head, sorted(own))
+        if not staged and self.git.worktree_matches(head, sorted(own)):
             return head, current
         model = self.state().model(name)
         found = model.find(str(current.version)) if model and current else None
@@ -718,9 +800,9 @@ class Registry:
             staged
             or found is None
             or not found.registered
-            or self.git.worktree_differs(found.commit, [model_dir])
+            or not self.git.worktree_matches(found.commit, sorted(own))
         ):
-            changed = self.git.changed_paths([model_dir]) or [model_dir]
+            changed = self.git.changed_paths(sorted(own)) or [path]
             more = f" (and {len(changed) - 1} more)" if len(changed) > 1 else ""
             raise DirtyStateError(
                 f"{changed[0]} has uncommitted changes{more}",
@@ -728,6 +810,15 @@ class Registry:
                 f"'git checkout -- {model_dir}'; modelreg commits only its own files",
             )
         return found.commit, current
+
+    def _manifests_at(self, commit: str, path: str) -> manifest_mod.Manifest | None:
+        data = self.git.read_file(commit, path)
+        if data is None:
+            return None
+        try:
+            return manifest_mod.loads(data, path)
+        except ManifestError:
+            return None
 
     def _require_registry(self) -> None:
         if not self.config.exists or not is_initialised(self.root):

@@ -131,6 +131,28 @@ class Storage:
         with self._repo("read the DVC cache") as repo:
             return {m: Path(repo.cache.local.oid_to_path(m)) for m in md5s}
 
+    def ensure_cached(self, items: Sequence[tuple[Path, str]]) -> None:
+        """Make sure the cache holds each object, copying the file in (verified
+        against its md5) where it does not: bytes about to leave the work tree must
+        stay retrievable."""
+        if not items:
+            return
+        from .hashing import copy_file
+
+        with self._repo("keep files in the DVC cache") as repo:
+            for path, md5 in items:
+                target = Path(repo.cache.local.oid_to_path(md5))
+                if target.exists():
+                    continue
+                target.parent.mkdir(parents=True, exist_ok=True)
+                staged = target.with_name(f".{target.name}.modelreg-{os.getpid()}")
+                got = copy_file(path, staged, md5=True).md5
+                if got != md5:
+                    staged.unlink()
+                    raise StorageError(f"{path} changed while modelreg was keeping it ({md5})")
+                staged.chmod(0o444)
+                os.replace(staged, target)
+
     def remove_cache_objects(self, paths: Sequence[Path]) -> None:
         """Undo helper: delete cache objects this operation created."""
         for path in paths:
@@ -153,30 +175,31 @@ class Storage:
             for target in existing:
                 repo.remove(target, outs=False)
 
-    def differing(self, items: Sequence[tuple[Path, str]]) -> list[Path]:
-        """The work-tree files whose md5 is not the expected one.
-
-        DVC's state database answers for files it has seen unchanged since (by
-        inode, size and mtime); the others are read and hashed once, and remembered.
-        """
-        if not items:
-            return []
+    def current_md5s(self, paths: Sequence[Path]) -> dict[Path, str]:
+        """The md5 of each work-tree file. DVC's state database answers for files it
+        has seen unchanged since (by inode, size and mtime); the others are read and
+        hashed once, and remembered."""
+        if not paths:
+            return {}
         with self._repo("compare files with the registry") as repo:
             from dvc_data.hashfile.hash_info import HashInfo
 
             from .hashing import digest_file
 
-            differ = []
-            for path, md5 in items:
+            out = {}
+            for path in paths:
                 _meta, known = repo.state.get(str(path), repo.fs)
                 if known is not None and known.name == "md5":
-                    actual = known.value
+                    out[path] = str(known.value)
                 else:
-                    actual = digest_file(path).md5
-                    repo.state.save(str(path), repo.fs, HashInfo("md5", actual))
-                if actual != md5:
-                    differ.append(path)
-            return differ
+                    out[path] = digest_file(path).md5
+                    repo.state.save(str(path), repo.fs, HashInfo("md5", out[path]))
+            return out
+
+    def differing(self, items: Sequence[tuple[Path, str]]) -> list[Path]:
+        """The work-tree files whose md5 is not the expected one."""
+        actual = self.current_md5s([path for path, _md5 in items])
+        return [path for path, md5 in items if actual[path] != md5]
 
     def remember(self, items: Sequence[tuple[Path, str]]) -> None:
         """Tell DVC's state database the md5 of files just written and verified."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -33,11 +33,14 @@ class Staged:
         self.staging = staging
         self.files = files
 
-    def move_into_place(self) -> None:
+    def move_into_place(self, before: Callable[[Path], None] | None = None) -> None:
+        """Rename every verified file into place (``before`` hears of each first)."""
         for item in self.files:
             final = self.directory / item.path
             if final.is_dir():
                 raise InputPathError(f"{final}: is a directory")
+            if before is not None:
+                before(final)
             final.parent.mkdir(parents=True, exist_ok=True)
             os.replace(self.staging / item.path, final)
 
@@ -111,14 +114,28 @@ def manifests_under(root: Path, models_dir: str) -> list[Manifest]:
 
 
 def refuse_unregistered_bytes(
-    storage: Storage, root: Path, folder: Path, artifacts: Sequence[ArtifactFile]
-) -> None:
-    """Stop if a model file in ``folder`` differs from the version that claims it."""
-    present = [(folder / a.path, a.md5) for a in artifacts if (folder / a.path).exists()]
-    differ = storage.differing(present)
-    if differ:
-        raise DirtyStateError(
-            f"{differ[0].relative_to(root)} has changes that are not registered",
-            hint="register the changed file as a new version, or restore it with "
-            "'modelreg checkout NAME@latest'",
-        )
+    storage: Storage,
+    root: Path,
+    folder: Path,
+    artifacts: Sequence[ArtifactFile],
+    known: set[str],
+) -> list[ArtifactFile]:
+    """Stop if a model file in ``folder`` holds bytes no registered version has.
+
+    Returns the artifacts whose file holds *another* registered version's bytes
+    (after a pull, say): nothing is lost by replacing those.
+    """
+    present = [a for a in artifacts if (folder / a.path).is_file()]
+    actual = storage.current_md5s([folder / a.path for a in present])
+    stale = []
+    for artifact in present:
+        md5 = actual[folder / artifact.path]
+        if md5 == artifact.md5:
+            continue
+        if md5 not in known:
+            raise DirtyStateError(
+                f"{(folder / artifact.path).relative_to(root)} has changes that are not registered",
+                hint="register the changed file as a new version, or move it away",
+            )
+        stale.append(artifact)
+    return stale

@@ -1,0 +1,296 @@
+"""A journaled transaction over the work tree, HEAD and the DVC cache.
+
+A write (register, checkout) records what it is about to do in a journal in the
+git directory *before* doing it, and each step can be taken back by looking at
+the files as they are. So a failure rolls everything back, and after a crash
+(even ``kill -9`` at any moment) ``modelreg doctor --repair`` reads the journal
+and either finishes the work (the tag exists: the event happened) or takes it
+all back. The same rollback code serves both.
+
+The journal never holds model bytes: files being replaced are moved aside into
+a backup folder next to them (same filesystem), and the registry's small text
+files (manifest, ``.dvc``, ``.gitignore``) are snapshotted into the journal.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shutil
+import stat
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import asdict, dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from .errors import ModelregError
+
+JOURNAL_DIR = "modelreg"
+BACKUP_PREFIX = ".modelreg-txn-"
+
+
+@dataclass
+class _Record:
+    op: str
+    pid: int
+    root: str
+    description: str
+    tag: str | None = None  # the tag whose creation is the commit point
+    snapshots: dict[str, str | None] = field(default_factory=dict)  # path -> b64 or None
+    moved: list[tuple[str, str]] = field(default_factory=list)  # (original, backup)
+    placed: list[str] = field(default_factory=list)  # files this transaction creates
+    relinked: list[tuple[str, int]] = field(default_factory=list)  # in-place files, mode
+    new_objects: list[str] = field(default_factory=list)  # cache objects it may create
+    backups: list[str] = field(default_factory=list)  # backup folders
+    head: tuple[str | None, str] | None = None  # (old, new) once HEAD is to move
+    committed: bool = False
+
+
+@dataclass(frozen=True)
+class Recovery:
+    """What ``doctor --repair`` did (or would do) with an interrupted transaction."""
+
+    journal: str
+    description: str
+    action: str  # "rolled back" or "completed"
+
+
+class Transaction:
+    """One journaled change. Use ``with Transaction.begin(...) as txn:``; an exception
+    inside rolls everything back unless :meth:`commit_point` was reached."""
+
+    def __init__(self, journal: Path, record: _Record) -> None:
+        self.journal = journal
+        self.record = record
+        self.root = Path(record.root)
+
+    @classmethod
+    @contextmanager
+    def begin(cls, git_dir: Path, root: Path, op: str, description: str) -> Iterator[Transaction]:
+        folder = git_dir / JOURNAL_DIR
+        folder.mkdir(exist_ok=True)
+        stale = sorted(folder.glob("journal-*.json"))
+        if stale:
+            raise ModelregError(
+                f"an earlier modelreg command was interrupted ({stale[0].name})",
+                hint="run 'modelreg doctor --repair' to finish or undo it",
+            )
+        journal = folder / f"journal-{op}-{uuid.uuid4().hex[:8]}.json"
+        txn = cls(journal, _Record(op, os.getpid(), str(root), description))
+        txn._save()
+        try:
+            yield txn
+        except BaseException as exc:
+            if txn.record.committed:
+                txn.finish()
+                raise
+            problems = txn.rollback()
+            if problems and isinstance(exc, ModelregError):
+                exc.message += (
+                    f" (undoing it also failed: {problems[0]}; run 'modelreg doctor --repair')"
+                )
+                exc.args = (exc.message,)
+            raise
+        else:
+            txn.finish()
+
+    # --- journaling -------------------------------------------------------------
+
+    def _save(self) -> None:
+        staged = self.journal.with_suffix(".tmp")
+        staged.write_text(json.dumps(asdict(self.record)), encoding="utf-8")
+        os.replace(staged, self.journal)
+
+    def _rel(self, path: Path) -> str:
+        return path.relative_to(self.root).as_posix()
+
+    def snapshot(self, paths: Sequence[Path]) -> None:
+        """Remember small files (or their absence) to restore them on rollback."""
+        for path in paths:
+            rel = self._rel(path)
+            if rel in self.record.snapshots:
+                continue
+            try:
+                data = path.read_bytes()
+            except FileNotFoundError:
+                self.record.snapshots[rel] = None
+            else:
+                self.record.snapshots[rel] = base64.b64encode(data).decode()
+        self._save()
+
+    def move_aside(self, path: Path) -> Path:
+        """Move a file into a backup folder next to it; rollback moves it back."""
+        backup = path.parent / f"{BACKUP_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        saved = backup / path.name
+        self.record.backups.append(self._rel(backup))
+        self.record.moved.append((self._rel(path), self._rel(saved)))
+        self._save()
+        backup.mkdir()
+        os.replace(path, saved)
+        return saved
+
+    def will_place(self, path: Path) -> None:
+        """A file this transaction is about to create (removed on rollback)."""
+        self.record.placed.append(self._rel(path))
+        self._save()
+
+    def will_relink(self, paths: Sequence[Path]) -> None:
+        """In-place files DVC may turn into links to its cache: on rollback they
+        become plain files again, with their old permissions."""
+        for path in paths:
+            mode = stat.S_IMODE(path.stat().st_mode)
+            self.record.relinked.append((self._rel(path), mode))
+        self._save()
+
+    def will_create_objects(self, paths: Sequence[Path]) -> None:
+        self.record.new_objects.extend(str(p) for p in paths if not p.exists())
+        self._save()
+
+    def will_move_head(self, old: str | None, new: str) -> None:
+        self.record.head = (old, new)
+        self._save()
+
+    def will_tag(self, tag: str) -> None:
+        self.record.tag = tag
+        self._save()
+
+    def commit_point(self) -> None:
+        """The event happened (its tag exists): from here on, finish, never undo."""
+        self.record.committed = True
+        self._save()
+
+    # --- ending -----------------------------------------------------------------
+
+    def finish(self) -> None:
+        """Drop the backups and the journal (the bytes moved aside are in the cache)."""
+        for backup in self.record.backups:
+            shutil.rmtree(self.root / backup, ignore_errors=True)
+        self.journal.unlink(missing_ok=True)
+
+    def rollback(self) -> list[str]:
+        """Take every step back, judging by the files as they are now. Returns the
+        steps that could not be taken back (empty when all went well)."""
+        r = self.record
+        problems: list[str] = []
+
+        def attempt(what: str, step: Callable[[], object]) -> None:
+            try:
+                step()
+            except Exception as exc:  # keep going: undo as much as possible
+                problems.append(f"{what}: {exc}")
+
+        if r.head is not None:
+            from .gitrepo import GitRepo
+
+            old, new = r.head
+            attempt("moving HEAD back", partial(_reset_head, GitRepo, self.root, old, new))
+        root = self.root
+        for rel, mode in r.relinked:
+            attempt(f"restoring {rel}", partial(_unlink_from_cache, root / rel, mode))
+        for obj in r.new_objects:
+            attempt(f"removing cache object {obj}", partial(_remove_object, Path(obj)))
+        for rel in reversed(r.placed):
+            attempt(f"removing {rel}", partial(_remove_placed, root / rel))
+        for original, saved in reversed(r.moved):
+            attempt(f"restoring {original}", partial(_move_back, root / original, root / saved))
+        for rel, data in r.snapshots.items():
+            attempt(f"restoring {rel}", partial(_restore_snapshot, root / rel, data))
+        for backup in r.backups:
+            with suppress(OSError):
+                (self.root / backup).rmdir()
+        for rel in list(r.snapshots) + r.placed:
+            _remove_empty_parents(self.root / rel, self.root)
+        if not problems:
+            self.journal.unlink(missing_ok=True)
+        return problems
+
+
+def pending(git_dir: Path) -> list[Path]:
+    folder = git_dir / JOURNAL_DIR
+    return sorted(folder.glob("journal-*.json")) if folder.is_dir() else []
+
+
+def recover(journal: Path, tag_exists: Callable[[str], bool], repair: bool) -> Recovery:
+    """Finish (the tag exists) or roll back (it does not) an interrupted transaction."""
+    raw = json.loads(journal.read_text(encoding="utf-8"))
+    raw["moved"] = [tuple(m) for m in raw.get("moved", [])]
+    raw["relinked"] = [tuple(m) for m in raw.get("relinked", [])]
+    raw["head"] = tuple(raw["head"]) if raw.get("head") else None
+    record = _Record(**raw)
+    txn = Transaction(journal, record)
+    done = record.committed or (record.tag is not None and tag_exists(record.tag))
+    action = "completed" if done else "rolled back"
+    if repair:
+        if done:
+            txn.finish()
+        else:
+            problems = txn.rollback()
+            if problems:
+                raise ModelregError(f"could not undo {record.description}: {problems[0]}")
+    return Recovery(journal.name, record.description, action)
+
+
+# --- idempotent steps: each looks at the files before acting ---------------------------
+
+
+def _reset_head(git_class: Any, root: Path, old: str | None, new: str) -> None:
+    git_class.discover(root).reset_head_if(old, new)
+
+
+def _unlink_from_cache(path: Path, mode: int) -> None:
+    if path.is_symlink():
+        target = path.resolve()
+        staged = path.with_name(f".{path.name}.modelreg-restore")
+        shutil.copyfile(target, staged)
+        os.replace(staged, path)
+    elif path.exists() and path.stat().st_nlink > 1:
+        staged = path.with_name(f".{path.name}.modelreg-restore")
+        shutil.copyfile(path, staged)
+        os.replace(staged, path)
+    if path.exists():
+        path.chmod(mode)
+
+
+def _remove_object(path: Path) -> None:
+    if path.exists():
+        path.chmod(0o644)
+        path.unlink()
+    with suppress(OSError):
+        path.parent.rmdir()
+
+
+def _remove_placed(path: Path) -> None:
+    path.unlink(missing_ok=True)
+
+
+def _move_back(original: Path, saved: Path) -> None:
+    if saved.exists():
+        original.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(saved, original)
+
+
+def _restore_snapshot(path: Path, data: str | None) -> None:
+    if data is None:
+        path.unlink(missing_ok=True)
+        return
+    content = base64.b64decode(data)
+    if path.exists() and path.read_bytes() == content:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staged = path.with_name(f".{path.name}.modelreg-restore")
+    staged.write_bytes(content)
+    os.replace(staged, path)
+
+
+def _remove_empty_parents(path: Path, stop: Path) -> None:
+    parent = path.parent
+    while parent != stop and stop in parent.parents:
+        try:
+            parent.rmdir()
+        except OSError:
+            return
+        parent = parent.parent
