@@ -784,13 +784,9 @@ class Registry:
         current = read_manifest(self.root / path, path)
         if head is None:
             return None, current
-        own = set(registry_files(model_dir, [a.path for a in current.artifacts] if current else []))
         at_head = self._manifests_at(head, path)
-        own |= (
-            set(registry_files(model_dir, [a.path for a in at_head.artifacts]))
-            if at_head
-            else set()
-        )
+        listed = [a.path for m in (current, at_head) if m is not None for a in m.artifacts]
+        own = set(registry_files(model_dir, listed))
         staged = self.git.index_differs(head, sorted(own))
         if not staged and self.git.worktree_matches(head, sorted(own)):
             return head, current
