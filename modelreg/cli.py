@@ -130,7 +130,12 @@ def cli(ctx: click.Context, directory: Path, quiet: bool, traceback: bool) -> No
 
     Example: modelreg init && modelreg register fraud model.pkl && modelreg list
     """
-    ctx.obj = _Context(directory, quiet, traceback)
+    if directory != Path("."):
+        # Like git -C: everything, relative paths included, happens from there.
+        if not directory.is_dir():
+            raise click.BadParameter(f"{directory}: no such directory", param_hint="-C")
+        os.chdir(directory)
+    ctx.obj = _Context(Path("."), quiet, traceback)
 
 
 # --- set-up ---------------------------------------------------------------------
@@ -315,7 +320,9 @@ def list_(obj: _Context, include_all: bool, as_json: bool) -> None:
 
     registry = obj.registry()
     render.models(
-        registry.list_models(include_deprecated=include_all), registry.config.stages, as_json
+        registry.list_models(include_deprecated=include_all),
+        registry.config.stages if registry.config.exists else (),
+        as_json,
     )
 
 
@@ -622,8 +629,9 @@ def checkout(obj: _Context, ref: str) -> None:
     show_envvar=True,
     help="Read from this registry (a clone path or git URL) instead.",
 )
+@click.option("--force", is_flag=True, help="Replace different files already in the directory.")
 @pass_ctx
-def get(obj: _Context, ref: str, out: Path | None, repo: str | None) -> None:
+def get(obj: _Context, ref: str, out: Path | None, repo: str | None, force: bool) -> None:
     """Fetch a version's files, verify every sha256, and write them to a directory.
 
     Example: modelreg get fraud-detector#production -o /srv/model --repo git@host:ml/registry
@@ -637,9 +645,9 @@ def get(obj: _Context, ref: str, out: Path | None, repo: str | None) -> None:
         from .remote import open_registry
 
         with open_registry(repo, progress=obj.progress()) as registry:
-            result = registry.get(parsed, target)
+            result = registry.get(parsed, target, force=force)
     else:
-        result = obj.registry().get(parsed, target)
+        result = obj.registry().get(parsed, target, force=force)
     render.files_written(result, "Fetched")
 
 
@@ -728,6 +736,14 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
         sys.exit(130)
     except BrokenPipeError:
         sys.exit(0)
+    except OSError as exc:
+        # The file system refused something the user named (a path too long, a
+        # folder where a file should be, no permission): their problem to fix.
+        from .render import error
+
+        where = f"{exc.filename}: " if exc.filename else ""
+        error(f"{where}{exc.strerror or exc}", None)
+        sys.exit(1)
     except Exception as exc:  # the bug boundary
         import traceback
 

@@ -249,10 +249,6 @@ class GitRepo:
             out = self.run("ls-tree", "-r", "-z", "--name-only", rev, "--", path, strip=False)
         return [p for p in out.split("\0") if p]
 
-    def is_ignored(self, path: str) -> bool:
-        status, _, _ = self.try_run("check-ignore", "-q", "--", path)
-        return status == 0
-
     def worktree_matches(self, rev: str, paths: Sequence[str]) -> bool:
         """True when each path's work-tree content equals its blob at ``rev`` (a path
         absent from both counts as equal). Index and untracked state do not matter."""

@@ -133,6 +133,10 @@ class Manifest:
         return out
 
 
+def is_commit_id(text: str) -> bool:
+    return _COMMIT.fullmatch(text.lower()) is not None
+
+
 def dumps(manifest: Manifest) -> bytes:
     return yamlio.dump(manifest.to_dict()).encode("utf-8")
 

@@ -16,10 +16,6 @@ class Progress(Protocol):
 
     def task(self, description: str, total: int) -> AbstractContextManager[Task]: ...
 
-    def note(self, message: str) -> None:
-        """A one-line status message (for example 'pushing 3 files')."""
-        ...
-
 
 class _NullTask:
     def advance(self, amount: int) -> None:
@@ -32,6 +28,3 @@ class NullProgress:
     @contextmanager
     def task(self, description: str, total: int) -> Iterator[Task]:
         yield _NullTask()
-
-    def note(self, message: str) -> None:
-        pass

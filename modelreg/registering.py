@@ -99,13 +99,14 @@ class Registration:
         tag: str,
         message: str | None,
         sign: bool = False,
+        sequence: int = 0,
     ) -> Registered:
         previous = self._previous_manifest()
         old = previous.artifacts if previous else ()
         self._refuse_overwrites(old, sources)
         description = f"register {self.name} {self.version.tag_form}"
         with Transaction.begin(self.git.common_dir, self.root, "register", description) as txn:
-            return self._run(txn, old, sources, metadata, tag, message, sign)
+            return self._run(txn, old, sources, metadata, tag, message, sign, sequence)
 
     def _run(
         self,
@@ -116,6 +117,7 @@ class Registration:
         tag: str,
         message: str | None,
         sign: bool,
+        sequence: int,
     ) -> Registered:
         in_place = {s.rel for s in sources if s.in_place}
         new_rels = sorted(s.rel for s in sources)
@@ -177,6 +179,7 @@ class Registration:
             "Event": "register",
             "Version": str(self.version),
             "Manifest-Sha256": manifest_mod.digest(data),
+            "Sequence": str(sequence),
         }
         if message:
             trailers["Reason"] = message
@@ -300,11 +303,7 @@ def collect_sources(
         if any(real == p or p in real.parents for p in private):
             raise InputPathError(f"{raw}: is inside .git or .dvc; register the model files")
         if real.is_dir():
-            files = [
-                p
-                for p in sorted(real.rglob("*"))
-                if p.is_file() and not _skipped(p.relative_to(real), real == home)
-            ]
+            files = _walk(real, real == home, private)
             if not files:
                 raise InputPathError(f"{raw}: the directory has no files to register")
             for file in files:
@@ -358,6 +357,37 @@ def lineage(root: Path, data: Sequence[str | Path], code_commit: str | None) -> 
 
 
 # --- small file helpers -------------------------------------------------------------
+
+
+def _walk(folder: Path, is_model_folder: bool, private: Sequence[Path]) -> list[Path]:
+    """The files of a folder to register, in order. Symlinks must stay inside the
+    folder and point at files; another model's folder inside it is left out."""
+    nested = {
+        p.parent
+        for p in folder.rglob(MANIFEST_FILE)
+        if p.parent != folder and not _skipped(p.relative_to(folder), False)
+    }
+    files = []
+    for entry in sorted(folder.rglob("*")):
+        rel = entry.relative_to(folder)
+        if _skipped(rel, is_model_folder) or any(n == entry or n in entry.parents for n in nested):
+            continue
+        if entry.is_symlink():
+            target = entry.resolve()
+            if not target.exists():
+                raise InputPathError(f"{entry}: a symlink to nothing ({os.readlink(entry)})")
+            if folder not in target.parents:
+                raise InputPathError(f"{entry}: a symlink pointing outside {folder}")
+            if target.is_dir():
+                raise InputPathError(
+                    f"{entry}: a symlink to a folder; register the folder it points to"
+                )
+        if entry.is_file():
+            real = entry.resolve()
+            if any(real == p or p in real.parents for p in private):
+                raise InputPathError(f"{entry}: is inside .git or .dvc")
+            files.append(entry)
+    return files
 
 
 def _skipped(rel: Path, is_model_folder: bool) -> bool:

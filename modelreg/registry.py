@@ -37,6 +37,7 @@ from .diff import diff as diff_manifests
 from .errors import (
     DirtyStateError,
     GateError,
+    InvalidNameError,
     InvalidReferenceError,
     ManifestError,
     NotARepositoryError,
@@ -48,6 +49,7 @@ from .errors import (
     VersionExistsError,
 )
 from .gitrepo import GitRepo
+from .hashing import sha256_file
 from .lock import write_lock
 from .manifest import MANIFEST_FILE, Dependency, Scalar
 from .progress import NullProgress, Progress
@@ -81,7 +83,13 @@ from .sharing import (
     require_remote,
 )
 from .state import Event, ModelState, RegistryState, VersionState, build, previous_holder
-from .storage import DEFAULT_REMOTE_NAME, Storage, is_initialised, normalise_remote_url
+from .storage import (
+    DEFAULT_REMOTE_NAME,
+    Storage,
+    is_initialised,
+    is_local_url,
+    normalise_remote_url,
+)
 from .tags import (
     EventKind,
     format_message,
@@ -150,6 +158,7 @@ class Registry:
         except NotARepositoryError:
             git = GitRepo.init(target)
             git_initialised = True
+        git.identity()  # fail before creating anything when git cannot commit
         root = git.root
         created: list[str] = []
         config_path = root / config_mod.CONFIG_FILE
@@ -166,6 +175,8 @@ class Registry:
             remote_name = DEFAULT_REMOTE_NAME
             if remote is not None:
                 remote_url = normalise_remote_url(remote, Path.cwd())
+                if is_local_url(remote_url):
+                    Path(remote_url).mkdir(parents=True, exist_ok=True)
             else:
                 remote_dir = default_remote_dir(root)
                 remote_dir.mkdir(parents=True, exist_ok=True)
@@ -360,10 +371,15 @@ class Registry:
         """Track ``paths`` (files or folders) with DVC as a new version of ``name``,
         commit its manifest and tag it ``NAME@vVERSION``."""
         self._require_registry()
-        if self.state(refresh=True).model(name) is None:
+        state = self.state(refresh=True)
+        if state.model(name) is None:
             validate_new_name(name)
+            self._refuse_nested_name(name, state)
         else:
             validate_read_name(name)
+        if push:
+            require_remote(self.git, "origin")
+        self.git.identity()  # fail before any work when git cannot commit
         model_dir = self.model_dir(name)
         private = [self.git.git_dir.resolve(), (self.root / ".dvc").resolve()]
         sources = collect_sources(paths, self.root / model_dir, private)
@@ -378,7 +394,7 @@ class Registry:
             metrics=dict(metrics or {}),
             params=dict(params or {}),
             dependencies=tuple(parse_dependency(d) for d in dependencies),
-            lineage=lineage(self.root, data, code_commit),
+            lineage=lineage(self.root, data, self._code_commit(code_commit)),
         )
         with self._locked():
             state = self.state(refresh=True)
@@ -399,7 +415,15 @@ class Registry:
                 base=base,
             )
             try:
-                done = registration.run(sources, metadata, tag, message, sign or self.config.sign)
+                model = state.model(name)
+                done = registration.run(
+                    sources,
+                    metadata,
+                    tag,
+                    message,
+                    sign or self.config.sign,
+                    sequence=model.max_counter if model else 0,
+                )
             finally:
                 self._cached_state = None
         if push:
@@ -429,6 +453,13 @@ class Registry:
         """
         ref = parse_ref(ref) if isinstance(ref, str) else ref
         validate_stage(stage)
+        if ref.is_bare:
+            raise InvalidReferenceError(
+                f"promote takes a version: {ref.name}@vVERSION, {ref.name}@latest or "
+                f"{ref.name}#STAGE, not '{ref.name}' alone"
+            )
+        if push:
+            require_remote(self.git, "origin")
         with self._locked():
             model = self._model(ref.name, refresh=True)
             self._require_active(model)
@@ -467,6 +498,8 @@ class Registry:
         apply, but for the promotion order (the version held the stage before)."""
         validate_read_name(name)
         validate_stage(stage)
+        if push:
+            require_remote(self.git, "origin")
         with self._locked():
             model = self._model(name, refresh=True)
             self._require_active(model)
@@ -515,6 +548,8 @@ class Registry:
             raise InvalidReferenceError(
                 f"'{ref}': deprecate takes NAME (the model) or NAME@vVERSION (one version)"
             )
+        if push:
+            require_remote(self.git, "origin")
         with self._locked():
             model = self._model(ref.name, refresh=True)
             if ref.version is None:
@@ -542,15 +577,25 @@ class Registry:
 
     # ------------------------------------------------------------------ bytes
 
-    def get(self, ref: str | Ref, out_dir: str | Path) -> GetResult:
+    def get(self, ref: str | Ref, out_dir: str | Path, *, force: bool = False) -> GetResult:
         """Write a version's files into ``out_dir``, each verified against its sha256.
 
         Files are staged in a hidden folder inside ``out_dir`` and moved into place
-        only when every one has verified; on any failure nothing is left behind.
+        only when every one has verified; on any failure nothing is left behind. A
+        different file already at a destination is refused unless ``force``.
         """
         info = self._version_with_manifest(ref)
         assert info.manifest is not None
         out = Path(out_dir)
+        if not force:
+            for artifact in info.manifest.artifacts:
+                existing = out / artifact.path
+                if existing.is_file() and sha256_file(existing) != artifact.sha256:
+                    raise DirtyStateError(
+                        f"{existing} exists and differs from {info.name} v{info.version}'s "
+                        f"{artifact.path}",
+                        hint="pass --force to replace it, or choose another -o DIR",
+                    )
         with staged(self.storage, self.progress, info.manifest, out, self.config.remote) as files:
             files.move_into_place()
         return GetResult(info.name, info.version, out.resolve(), files.files)
@@ -668,23 +713,36 @@ class Registry:
         """Fetch tags and commits, fast-forward the branch, and fetch the bytes of the
         versions now in the work tree."""
         require_remote(self.git, remote)
-        received, branch, notes = fetch_and_fast_forward(self.git, remote)
-        self._cached_state = None
-        self._load_config()
-        objects = 0
-        if is_initialised(self.root):
-            wanted = dvc_remote or self.config.remote
-            manifests = manifests_under(self.root, self.config.models_dir)
-            objects = len(
-                self.storage.fetch([a.md5 for m in manifests for a in m.artifacts], wanted)
-            )
-            for found in manifests:
-                folder = self.root / self.model_dir(found.name)
-                missing = [a for a in found.artifacts if not (folder / a.path).exists()]
-                if missing:
-                    with staged(self.storage, self.progress, found, folder, wanted, missing) as s:
-                        s.move_into_place()
+        with self._locked():
+            received, branch, notes = fetch_and_fast_forward(self.git, remote)
+            self._cached_state = None
+            self._load_config()
+            objects = 0
+            if is_initialised(self.root):
+                wanted = dvc_remote or self.config.remote
+                manifests = manifests_under(self.root, self.config.models_dir)
+                md5s = [a.md5 for m in manifests for a in m.artifacts]
+                objects = len(self.storage.fetch(md5s, wanted))
+                for found in manifests:
+                    notes += self._refresh_bytes(found, wanted)
         return SyncResult(remote, received, objects, branch, tuple(notes))
+
+    def _refresh_bytes(self, manifest: manifest_mod.Manifest, remote: str | None) -> list[str]:
+        """After a pull, write the files of the version now in the work tree: the
+        missing ones, and those still holding another registered version's bytes.
+        Bytes nobody registered are left alone (and reported)."""
+        folder = self.root / self.model_dir(manifest.name)
+        try:
+            stale = refuse_unregistered_bytes(
+                self.storage, self.root, folder, manifest.artifacts, self._known_md5s(manifest.name)
+            )
+        except DirtyStateError as exc:
+            return [f"{exc.message}: left as it is"]
+        redo = stale + [a for a in manifest.artifacts if not (folder / a.path).exists()]
+        if redo:
+            with staged(self.storage, self.progress, manifest, folder, remote, redo) as files:
+                files.move_into_place()
+        return []
 
     # ------------------------------------------------------------------ layout
 
@@ -769,6 +827,33 @@ class Registry:
                 f"v{info.manifest.version}, not {info.name} v{info.version}"
             )
         return info
+
+    def _code_commit(self, given: str | None) -> str | None:
+        """``--code-commit``: a revision of this repository becomes its full id; a
+        commit id from another repository (the training code's) is kept as given."""
+        if given is None:
+            return None
+        resolved = self.git.resolve(given) if not given.startswith("-") else None
+        if resolved:
+            return resolved
+        if manifest_mod.is_commit_id(given):
+            return given.lower()
+        raise InvalidReferenceError(
+            f"--code-commit '{given}': not a commit of this repository, nor a commit id",
+            hint="give a revision (HEAD, a branch, a tag) or a hexadecimal commit id",
+        )
+
+    def _refuse_nested_name(self, name: str, state: RegistryState) -> None:
+        """``team`` and ``team/fraud`` would share a folder: one model's walks and
+        commits would take in the other's files."""
+        folder = self.model_dir(name) + "/"
+        for other in state.models:
+            theirs = self.model_dir(other) + "/"
+            if theirs.startswith(folder) or folder.startswith(theirs):
+                raise InvalidNameError(
+                    f"model '{name}' would share the folder {folder} with model '{other}'",
+                    hint="choose a name that is not a folder of another model's name",
+                )
 
     def _worktree_base(
         self, name: str, model_dir: str
@@ -974,8 +1059,9 @@ def _apply_force(
     """Refuse on the first failed gate, or record the overridden gates in the tag."""
     if not failures:
         return
-    if not force:
-        raise GateError(failures)
+    unforceable = [f for f in failures if f.gate == "stage"]
+    if not force or unforceable:
+        raise GateError(unforceable or failures)
     if not message or not message.strip():
         raise PolicyError(
             "--force needs a reason: add -m REASON (it is recorded in the tag)",

@@ -275,7 +275,7 @@ def registered(result: RegisterResult) -> None:
 
 def event(result: EventResult) -> None:
     for note in result.notes:
-        err.print(note)
+        err.print(escape(note))
     if not result.changed or result.tag is None:
         return
     if result.event == "assign":
@@ -309,7 +309,7 @@ def files_written(result: GetResult | CheckoutResult, verb: str) -> None:
 
 def synced(result: SyncResult, verb: str) -> None:
     for note in result.notes:
-        err.print(note)
+        err.print(escape(note))
     what = "sent" if verb == "push" else "received"
     out.print(
         f"{verb}: {result.tags} new tag(s) {what}, {result.objects} file(s) transferred "
@@ -384,10 +384,6 @@ class RichProgress:
             transient=True,
         ) as progress:
             yield _Bar(progress, progress.add_task(escape(description), total=total))
-
-    def note(self, message: str) -> None:
-        if self.enabled:
-            err.print(message)
 
 
 # --- dependencies, check, diff -------------------------------------------------

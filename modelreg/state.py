@@ -40,8 +40,18 @@ class Event:
 
     @property
     def order_key(self) -> tuple[int, int, str]:
-        """Chronological order: time, then counter, then tag name."""
-        return (self.timestamp, -1 if self.counter is None else self.counter, self.tag)
+        """Chronological order: time, then the per-model sequence, then tag name.
+
+        Counters order events within one second; a registration tag has no counter,
+        so modelreg records the model's highest counter at that moment
+        (``Modelreg-Sequence``) to place it among them.
+        """
+        if self.counter is not None:
+            rank = 2 * self.counter
+        else:
+            sequence = self.trailers.get("Modelreg-Sequence", "")
+            rank = 2 * int(sequence) + 1 if sequence.isdigit() and len(sequence) < 10 else -1
+        return (self.timestamp, rank, self.tag)
 
     @property
     def stage_key(self) -> tuple[int, int, str]:

@@ -122,11 +122,6 @@ class Storage:
             with _dvc_errors("dvc add"):
                 repo.add([str(f.path) for f in files])
 
-    def cache_object(self, md5: str) -> Path:
-        """Where the object with this md5 lives in the local cache (may not exist)."""
-        with self._repo("read the DVC cache") as repo:
-            return Path(repo.cache.local.oid_to_path(md5))
-
     def cache_objects(self, md5s: Sequence[str]) -> dict[str, Path]:
         with self._repo("read the DVC cache") as repo:
             return {m: Path(repo.cache.local.oid_to_path(m)) for m in md5s}
@@ -231,7 +226,7 @@ class Storage:
             size = sum(_size(repo.cache.local.oid_to_path(m)) for m in wanted)
             label = f"pushing {len(wanted)} file(s)"
             with _dvc_errors("push", remote), self._callback(label, size) as cb:
-                odb = repo.cloud.get_remote_odb(remote, "push")
+                odb = _remote_odb(repo, remote, "push")
                 result = repo.cloud.transfer(
                     repo.cache.local,
                     odb,
@@ -251,7 +246,7 @@ class Storage:
 
         out: dict[str, str | None] = {}
         with self._repo("read the DVC remote") as repo, _dvc_errors("read the remote", remote):
-            odb = repo.cloud.get_remote_odb(remote, "fetch")
+            odb = _remote_odb(repo, remote, "fetch")
             for md5 in md5s:
                 path = odb.oid_to_path(md5)
                 if not odb.fs.exists(path):
@@ -289,7 +284,7 @@ class Storage:
             size = sum((sizes or {}).get(m, 0) for m in missing)
             label = f"fetching {len(missing)} file(s)"
             with _dvc_errors("fetch", remote), self._callback(label, size) as cb:
-                odb = repo.cloud.get_remote_odb(remote, "pull")
+                odb = _remote_odb(repo, remote, "pull")
                 # DVC deletes an object from a local-folder remote when it finds it
                 # corrupt: note what was there, to tell corrupt from never pushed.
                 present = {m for m in missing if odb.fs.exists(odb.oid_to_path(m))}
@@ -354,6 +349,21 @@ class Storage:
                     return _Bytes()
 
             yield _Files()
+
+
+def _remote_odb(repo: Any, remote: str | None, command: str) -> Any:
+    """DVC's object store for the remote, with a clear word when it is a local
+    folder that this machine does not have (the embedded default, cloned)."""
+    odb = repo.cloud.get_remote_odb(remote, command)
+    if odb.fs.protocol in ("local", "file"):
+        base = Path(str(odb.path)).parent.parent
+        if not base.exists():
+            raise StorageError(
+                f"the DVC remote is the folder {base}, which does not exist on this machine",
+                hint="a local-folder remote works on the machine that made it; share files "
+                "through one every clone reaches: modelreg init --remote URL (s3://, ssh://...)",
+            )
+    return odb
 
 
 def _size(path: str) -> int:
