@@ -116,7 +116,7 @@ class Transaction:
                 continue
             try:
                 data = path.read_bytes()
-            except FileNotFoundError:
+            except (FileNotFoundError, NotADirectoryError):
                 self.record.snapshots[rel] = None
             else:
                 self.record.snapshots[rel] = base64.b64encode(data).decode()
@@ -275,7 +275,8 @@ def _move_back(original: Path, saved: Path) -> None:
 
 def _restore_snapshot(path: Path, data: str | None) -> None:
     if data is None:
-        path.unlink(missing_ok=True)
+        with suppress(FileNotFoundError, NotADirectoryError):
+            path.unlink()
         return
     content = base64.b64decode(data)
     if path.exists() and path.read_bytes() == content:

@@ -173,13 +173,19 @@ def snapshot(root: Path) -> dict[str, object]:
             continue
         if path.is_file():
             files[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
-        elif path.is_dir():
-            files[rel + "/"] = "dir"
+        elif path.is_dir() and not rel.startswith(".dvc/cache"):
+            files[rel + "/"] = "dir"  # (the cache's empty folders hold nothing)
     return {
         "head": git(root, "rev-parse", "--verify", "-q", "HEAD", check=False),
         "refs": git(root, "for-each-ref", "--format=%(refname) %(objectname)"),
         "index": git(root, "ls-files", "-s"),
-        "status": git(root, "status", "--porcelain", "--ignored", "--untracked-files=all"),
+        "status": "".join(
+            line + "\n"
+            for line in git(
+                root, "status", "--porcelain", "--ignored", "--untracked-files=all"
+            ).splitlines()
+            if ".dvc/tmp" not in line  # DVC's own locks and state database
+        ),
         "files": files,
     }
 
