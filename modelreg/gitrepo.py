@@ -13,6 +13,7 @@ it committed.
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -380,33 +381,69 @@ class GitRepo:
     def remote_url(self, remote: str) -> str | None:
         return self.config_value(f"remote.{remote}.url")
 
-    def push(self, remote: str, refspecs: Iterable[str]) -> None:
-        """Push without force; a rejected ref is a :class:`GitError` naming it."""
+    def push(self, remote: str, refspecs: Iterable[str], *, atomic: bool = False) -> None:
+        """Push without force. A ref the remote already has differently (a tag
+        taken by another clone, a branch that moved on) is a :class:`RaceLostError`;
+        any other failure a :class:`GitError`."""
         refspecs = list(refspecs)
         if not refspecs:
             return
-        status, _, err = self.try_run("push", "--porcelain", "--quiet", remote, *refspecs)
-        if status != 0:
-            raise GitError(
-                f"git push to {remote} was rejected: {_short(err)}",
-                hint="run 'modelreg pull' to take the remote's events, then push again",
+        args = ["push", "--porcelain"] + (["--atomic"] if atomic else []) + [remote, *refspecs]
+        status, out, err = self.try_run(*args)
+        if status == 0:
+            return
+        rejected = [
+            line.split("\t")[1].split(":")[-1]
+            for line in out.splitlines()
+            if line.startswith("!") and line.count("\t") >= 2 and "atomic push failed" not in line
+        ]
+        text = out + err
+        if rejected and any(
+            word in text for word in ("already exists", "fetch first", "non-fast-forward", "stale")
+        ):
+            raise RaceLostError(
+                f"{remote} already has {', '.join(rejected[:3])} written differently",
+                hint="another clone wrote first; run 'modelreg pull', then try again",
             )
+        raise GitError(
+            f"git push to {remote} failed: {_short(err or out)}",
+            hint="check the remote with 'git ls-remote', then run 'modelreg push'",
+        )
 
-    def fetch(self, remote: str) -> None:
-        status, _, err = self.try_run(
+    def fetch(self, remote: str) -> list[str]:
+        """Fetch branches (as remote-tracking refs) and tags. A tag that exists here
+        with other content is never overwritten: it is returned, the rest fetched."""
+        status, _out, err = self.try_run(
             "fetch",
-            "--quiet",
             "--no-write-fetch-head",
             remote,
             f"+refs/heads/*:refs/remotes/{remote}/*",
             "refs/tags/*:refs/tags/*",
         )
-        if status != 0:
-            raise GitError(
-                f"git fetch from {remote} failed: {_short(err)}",
-                hint="a tag that differs between here and the remote is never overwritten; "
-                "compare them with 'git ls-remote --tags'",
-            )
+        conflicts = _rejected_tags(err)
+        if status != 0 and not conflicts:
+            raise GitError(f"git fetch from {remote} failed: {_short(err)}")
+        return conflicts
+
+    def fetch_tags(self, remote: str, names: Sequence[str]) -> list[str]:
+        """Fetch just these tags; return those that exist here with other content."""
+        if not names:
+            return []
+        specs = [f"refs/tags/{n}:refs/tags/{n}" for n in names]
+        status, _out, err = self.try_run("fetch", "--no-write-fetch-head", remote, *specs)
+        conflicts = _rejected_tags(err)
+        if status != 0 and not conflicts and "couldn't find remote ref" not in err:
+            raise GitError(f"git fetch from {remote} failed: {_short(err)}")
+        return conflicts
+
+    def tag_object(self, name: str) -> str | None:
+        status, out, _ = self.try_run("rev-parse", "--verify", "--quiet", f"refs/tags/{name}")
+        return out.strip() if status == 0 and out.strip() else None
+
+    def delete_unpublished_tag(self, name: str, object_sha: str) -> None:
+        """Take back a tag this command just made and could not publish (an event
+        that did not complete). Only if it is still exactly that tag object."""
+        self.run("update-ref", "-d", f"refs/tags/{name}", object_sha)
 
     def fast_forward(self, upstream: str) -> bool:
         """Fast-forward the current branch to ``upstream`` if that is possible."""
@@ -487,3 +524,11 @@ def _porcelain_paths(out: str) -> list[str]:
 
 def _nul(paths: Sequence[str]) -> bytes:
     return b"".join(p.encode() + b"\0" for p in paths)
+
+
+_REJECTED_RE = re.compile(r"^\s*!\s+\[rejected\]\s+\S+\s+->\s+(\S+)", re.MULTILINE)
+
+
+def _rejected_tags(stderr: str) -> list[str]:
+    """Tags ``git fetch`` refused to overwrite ("would clobber existing tag")."""
+    return [m.group(1) for m in _REJECTED_RE.finditer(stderr) if "clobber" in stderr]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +24,7 @@ from .errors import (
     ModelregError,
     VersionExistsError,
 )
+from .faults import checkpoint
 from .gitrepo import GitRepo
 from .hashing import Digests, copy_file, digest_file
 from .manifest import MANIFEST_FILE, ArtifactFile, DataRef, Dependency, Lineage, Manifest, Scalar
@@ -100,13 +101,23 @@ class Registration:
         message: str | None,
         sign: bool = False,
         sequence: int = 0,
+        publish: Callable[[str, Manifest], None] | None = None,
     ) -> Registered:
+        """``publish`` (a push) runs after the tag; if it fails, the whole
+        registration, tag included, is taken back: the event did not happen."""
         previous = self._previous_manifest()
         old = previous.artifacts if previous else ()
         self._refuse_overwrites(old, sources)
         description = f"register {self.name} {self.version.tag_form}"
         with Transaction.begin(self.git.common_dir, self.root, "register", description) as txn:
-            return self._run(txn, old, sources, metadata, tag, message, sign, sequence)
+            done = self._run(txn, old, sources, metadata, tag, message, sign, sequence)
+            if publish is not None:
+                checkpoint("register:before-push")
+                publish(tag, done.manifest)
+            txn.commit_point()
+        with suppress(ModelregError):
+            self.git.sync_index(txn.record.sync_paths)
+        return done
 
     def _run(
         self,
@@ -132,6 +143,7 @@ class Registration:
             if artifact.path not in in_place and (current.exists() or current.is_symlink()):
                 saved.append((artifact, txn.move_aside(current)))
 
+        checkpoint("register:after-move-aside")
         # 2. Untrack the files the new version no longer has.
         kept = set(new_rels)
         self.storage.untrack([self.folder / (a.path + ".dvc") for a in old if a.path not in kept])
@@ -139,6 +151,7 @@ class Registration:
         # 3. Put the new bytes in place, hashing them on the way.
         digests = {source.rel: self._place(txn, source) for source in sources}
 
+        checkpoint("register:after-copy")
         # 4. Track them with DVC (which may turn in-place files into cache links).
         cache = self.storage.cache_objects([d.md5 for d in digests.values()])
         txn.will_create_objects(list(cache.values()))
@@ -146,6 +159,7 @@ class Registration:
         ordered = sorted(digests.items())
         self.storage.add([StoredFile(self.folder / rel, d.md5, d.size) for rel, d in ordered])
 
+        checkpoint("register:after-dvc-add")
         # 5. Write the manifest, refusing one that would not read back.
         manifest = Manifest(
             name=self.name,
@@ -169,12 +183,15 @@ class Registration:
         # 6. The previous version's bytes leave the work tree: keep them in the cache.
         self.storage.ensure_cached([(backup, artifact.md5) for artifact, backup in saved])
 
+        checkpoint("register:after-manifest")
         # 7. Commit exactly the registry's files, move HEAD, then tag: the tag comes last.
         paths = sorted(set(old_files) | set(new_files))
         title = f"{self.name} {self.version.tag_form}"
         commit = self.git.commit_paths(paths, f"modelreg: register {title}", parent=self.head)
+        checkpoint("register:after-commit")
         txn.will_move_head(self.head, commit)
         self.git.advance_head(commit, self.head, f"modelreg register {self.name}")
+        checkpoint("register:after-head")
         trailers = {
             "Event": "register",
             "Version": str(self.version),
@@ -184,12 +201,13 @@ class Registration:
         if message:
             trailers["Reason"] = message
         txn.will_tag(tag)
+        txn.will_sync(paths)  # at the end, the user's index learns the commit for these only
+        checkpoint("register:before-tag")
         self.git.create_tag(tag, commit, format_message(f"Register {title}", trailers), sign=sign)
-        txn.commit_point()
-
-        # Done: the user's index learns the new commit for our paths only.
-        with suppress(ModelregError):
-            self.git.sync_index(paths)
+        object_sha = self.git.tag_object(tag)
+        if object_sha:
+            txn.tag_created(tag, object_sha)
+        checkpoint("register:after-tag")
         return Registered(tag, commit, manifest)
 
     def _place(self, txn: Transaction, source: Source) -> Digests:

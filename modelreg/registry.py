@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 from . import config as config_mod
@@ -48,6 +49,7 @@ from .errors import (
     UnknownVersionError,
     VersionExistsError,
 )
+from .faults import checkpoint
 from .gitrepo import GitRepo
 from .hashing import sha256_file
 from .lock import write_lock
@@ -104,6 +106,8 @@ from .versions import BumpPart, Version
 from .workspace import Staged, manifests_under, read_manifest, refuse_unregistered_bytes, staged
 
 LOCK_FILE = "modelreg.lock"
+PUSH_REMOTE = "origin"  # where --push sends an event
+PUSH_ATTEMPTS = 5
 
 
 def default_remote_dir(root: Path) -> Path:
@@ -378,7 +382,7 @@ class Registry:
         else:
             validate_read_name(name)
         if push:
-            require_remote(self.git, "origin")
+            require_remote(self.git, PUSH_REMOTE)
         self.git.identity()  # fail before any work when git cannot commit
         model_dir = self.model_dir(name)
         private = [self.git.git_dir.resolve(), (self.root / ".dvc").resolve()]
@@ -414,6 +418,14 @@ class Registry:
                 head=self.git.head(),
                 base=base,
             )
+
+            def publish(tag: str, manifest: manifest_mod.Manifest) -> None:
+                md5s = [a.md5 for a in manifest.artifacts]
+                push_event(
+                    self.git, self.storage, PUSH_REMOTE, tag, md5s, self.config.remote,
+                    with_branch=True,
+                )  # fmt: skip
+
             try:
                 model = state.model(name)
                 done = registration.run(
@@ -423,14 +435,10 @@ class Registry:
                     message,
                     sign or self.config.sign,
                     sequence=model.max_counter if model else 0,
+                    publish=publish if push else None,
                 )
             finally:
                 self._cached_state = None
-        if push:
-            md5s = [a.md5 for a in done.manifest.artifacts]
-            push_event(
-                self.git, self.storage, tag, md5s, self.config.remote, True, f"registered {tag}"
-            )
         return RegisterResult(name, str(new_version), tag, done.commit, done.manifest, push)
 
     # ------------------------------------------------------------------ stages
@@ -449,7 +457,8 @@ class Registry:
 
         The gates (stage allowed, promotion order, dependencies in the stage, and
         the dependents already in it) refuse with a :class:`GateError`; ``force``
-        (with a ``message``) overrides them and records which in the tag.
+        (with a ``message``) overrides them and records which in the tag. With
+        ``push`` the event counts only once it is on the remote (see :meth:`_event`).
         """
         ref = parse_ref(ref) if isinstance(ref, str) else ref
         validate_stage(stage)
@@ -458,9 +467,8 @@ class Registry:
                 f"promote takes a version: {ref.name}@vVERSION, {ref.name}@latest or "
                 f"{ref.name}#STAGE, not '{ref.name}' alone"
             )
-        if push:
-            require_remote(self.git, "origin")
-        with self._locked():
+
+        def once() -> EventResult:
             model = self._model(ref.name, refresh=True)
             self._require_active(model)
             version = self._pick(model, ref)
@@ -478,9 +486,9 @@ class Registry:
             tag = self._write_event(
                 model, EventKind.ASSIGN, version, stage, summary, trailers, message, sign
             )
-        if push:
-            self._push_event(tag, f"promoted ({tag})")
-        return EventResult(model.name, "assign", version.version, stage, tag, previous, pushed=push)
+            return EventResult(model.name, "assign", version.version, stage, tag, previous)
+
+        return self._event(push, once)
 
     def rollback(
         self,
@@ -498,9 +506,8 @@ class Registry:
         apply, but for the promotion order (the version held the stage before)."""
         validate_read_name(name)
         validate_stage(stage)
-        if push:
-            require_remote(self.git, "origin")
-        with self._locked():
+
+        def once() -> EventResult:
             model = self._model(name, refresh=True)
             self._require_active(model)
             current = model.stages.get(stage)
@@ -530,9 +537,9 @@ class Registry:
             tag = self._write_event(
                 model, EventKind.ASSIGN, target, stage, summary, trailers, message, sign
             )
-        if push:
-            self._push_event(tag, f"rolled back ({tag})")
-        return EventResult(name, "rollback", target.version, stage, tag, current, pushed=push)
+            return EventResult(name, "rollback", target.version, stage, tag, current)
+
+        return self._event(push, once)
 
     def deprecate(
         self,
@@ -548,9 +555,8 @@ class Registry:
             raise InvalidReferenceError(
                 f"'{ref}': deprecate takes NAME (the model) or NAME@vVERSION (one version)"
             )
-        if push:
-            require_remote(self.git, "origin")
-        with self._locked():
+
+        def once() -> EventResult:
             model = self._model(ref.name, refresh=True)
             if ref.version is None:
                 self._require_active(model)
@@ -559,21 +565,59 @@ class Registry:
                     model, EventKind.DEPRECATE, anchor, None, f"Deprecate {model.name}",
                     {"Event": "deprecate"}, message, sign,
                 )  # fmt: skip
-                result = EventResult(model.name, "deprecate", None, None, tag, pushed=push)
-            else:
-                version = self._pick(model, ref)
-                summary = f"Deregister {model.name} v{version.version}"
-                trailers = {"Event": "deregister", "Version": version.version}
-                tag = self._write_event(
-                    model, EventKind.DEREGISTER, version, None, summary, trailers, message, sign
-                )
-                notes = tuple(f"v{version.version} no longer holds {s}" for s in version.stages)
-                result = EventResult(
-                    model.name, "deregister", version.version, None, tag, pushed=push, notes=notes
-                )
+                return EventResult(model.name, "deprecate", None, None, tag)
+            version = self._pick(model, ref)
+            summary = f"Deregister {model.name} v{version.version}"
+            trailers = {"Event": "deregister", "Version": version.version}
+            tag = self._write_event(
+                model, EventKind.DEREGISTER, version, None, summary, trailers, message, sign
+            )
+            notes = tuple(f"v{version.version} no longer holds {s}" for s in version.stages)
+            return EventResult(model.name, "deregister", version.version, None, tag, notes=notes)
+
+        return self._event(push, once)
+
+    def _event(self, push: bool, once: Callable[[], EventResult]) -> EventResult:
+        """Write a tag-only event under the lock; with ``push``, publish it too.
+
+        Published or not at all: if the push fails the local tag is taken back
+        (it was never shared). If another clone took the same counter first, fetch
+        its events, check the gates again against them, and retry with the next
+        counter, a bounded number of times.
+        """
         if push:
-            self._push_event(tag, f"recorded {tag}")
-        return result
+            require_remote(self.git, PUSH_REMOTE)
+        with self._locked():
+            for _attempt in range(PUSH_ATTEMPTS):
+                result = once()
+                if not push or result.tag is None:
+                    return result
+                try:
+                    checkpoint("event:before-push")
+                    push_event(
+                        self.git, self.storage, PUSH_REMOTE, result.tag, [],
+                        self.config.remote, with_branch=False,
+                    )  # fmt: skip
+                except RaceLostError:
+                    self._take_back(result.tag)
+                    self.git.fetch(PUSH_REMOTE)
+                    self._cached_state = None
+                    continue
+                except BaseException:
+                    self._take_back(result.tag)
+                    raise
+                return replace(result, pushed=True)
+        raise RaceLostError(
+            f"{PUSH_REMOTE} kept taking the event counter first ({PUSH_ATTEMPTS} attempts)",
+            hint="other clones are writing right now; try again in a moment",
+        )
+
+    def _take_back(self, tag: str) -> None:
+        """Remove a tag this command made and could not publish."""
+        sha = self.git.tag_object(tag)
+        if sha:
+            self.git.delete_unpublished_tag(tag, sha)
+        self._cached_state = None
 
     # ------------------------------------------------------------------ bytes
 
@@ -705,6 +749,14 @@ class Registry:
         md5s, notes = registered_md5s(self.git, state, paths)
         storage = self.storage if is_initialised(self.root) else None
         pushed = push_all(self.git, storage, remote, dvc_remote or self.config.remote, md5s)
+        if pushed.conflicts:
+            shown = ", ".join(pushed.conflicts[:3])
+            raise RaceLostError(
+                f"pushed the rest, but {len(pushed.conflicts)} event tag(s) exist on {remote} "
+                f"with other content and were left as they are: {shown}",
+                hint="two clones wrote the same event number: keep the remote's "
+                "('git tag -d NAME' here, then 'modelreg pull') and record yours again",
+            )
         return SyncResult(
             remote, pushed.tags, pushed.objects, pushed.branch, tuple(notes) + pushed.notes
         )
@@ -1018,9 +1070,6 @@ class Registry:
             f"could not find a free event counter for {model.name}",
             hint="another process keeps writing events; try again",
         )
-
-    def _push_event(self, tag: str, done: str) -> None:
-        push_event(self.git, self.storage, tag, [], self.config.remote, False, done)
 
     @contextmanager
     def _locked(self) -> Iterator[None]:

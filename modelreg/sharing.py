@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from . import manifest as manifest_mod
-from .errors import GitError, ManifestError, ModelregError
+from .errors import GitError, ManifestError
 from .gitrepo import GitRepo
 from .state import RegistryState
 from .storage import Storage
@@ -25,6 +25,7 @@ class Pushed:
     objects: int
     branch: str | None
     notes: tuple[str, ...]
+    conflicts: tuple[str, ...]  # tags the remote has with other content: left alone
 
 
 def require_remote(git: GitRepo, remote: str) -> None:
@@ -80,54 +81,50 @@ def push_all(
         objects = storage.push(present, dvc_remote)
     branch = git.current_branch()
     remote_tags = git.remote_tags(remote)
-    new_tags = [
-        t.name
-        for t in git.tags()
-        if t.name not in remote_tags and parse_tag_name(t.name) is not None
-    ]
+    local = {t.name: t.object_sha for t in git.tags() if parse_tag_name(t.name) is not None}
+    new_tags = [name for name in local if name not in remote_tags]
+    conflicts = tuple(
+        sorted(name for name, sha in local.items() if remote_tags.get(name, sha) != sha)
+    )
     refspecs = [f"refs/tags/{t}:refs/tags/{t}" for t in new_tags]
     if branch:
         refspecs.insert(0, f"refs/heads/{branch}:refs/heads/{branch}")
     for start in range(0, len(refspecs), REFSPECS_PER_PUSH):
         git.push(remote, refspecs[start : start + REFSPECS_PER_PUSH])
-    return Pushed(len(new_tags), objects, branch, tuple(notes))
+    return Pushed(len(new_tags), objects, branch, tuple(notes), conflicts)
 
 
 def push_event(
     git: GitRepo,
     storage: Storage,
+    remote: str,
     tag: str,
     md5s: Sequence[str],
     dvc_remote: str | None,
     with_branch: bool,
-    done: str,
 ) -> None:
-    """Push one event: its bytes, then (for a registration) the branch, then the tag.
-
-    The event already stands locally; a failure here says so and how to retry.
-    """
-    try:
-        require_remote(git, "origin")
-        if md5s:
-            storage.push(md5s, dvc_remote)
-        refspecs = [f"refs/tags/{tag}:refs/tags/{tag}"]
-        branch = git.current_branch()
-        if with_branch and branch:
-            refspecs.insert(0, f"refs/heads/{branch}:refs/heads/{branch}")
-        git.push("origin", refspecs)
-    except ModelregError as exc:
-        raise type(exc)(
-            f"{done} locally, but the push failed: {exc.message}",
-            hint="run 'modelreg push' once the remote is reachable",
-        ) from None
+    """Push one event: its bytes first, then the tag (and for a registration the
+    branch, atomically with it). Raises :class:`RaceLostError` when another clone
+    wrote the same tag or moved the branch first."""
+    if md5s:
+        storage.push(md5s, dvc_remote)
+    refspecs = [f"refs/tags/{tag}:refs/tags/{tag}"]
+    branch = git.current_branch()
+    if with_branch and branch:
+        refspecs.insert(0, f"refs/heads/{branch}:refs/heads/{branch}")
+    git.push(remote, refspecs, atomic=True)
 
 
 def fetch_and_fast_forward(git: GitRepo, remote: str) -> tuple[int, str | None, list[str]]:
     """Fetch tags and branches; fast-forward the current branch when possible."""
     before = {t.name for t in git.tags()}
-    git.fetch(remote)
+    conflicts = git.fetch(remote)
     received = sum(1 for t in git.tags() if t.name not in before)
-    notes: list[str] = []
+    notes = [
+        f"tag {name} differs between here and {remote}; neither was changed "
+        "(compare them with 'git ls-remote --tags')"
+        for name in conflicts
+    ]
     branch = git.current_branch()
     if branch:
         upstream = git.upstream() or f"{remote}/{branch}"

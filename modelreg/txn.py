@@ -47,6 +47,8 @@ class _Record:
     new_objects: list[str] = field(default_factory=list)  # cache objects it may create
     backups: list[str] = field(default_factory=list)  # backup folders
     head: tuple[str | None, str] | None = None  # (old, new) once HEAD is to move
+    created_tag: tuple[str, str] | None = None  # (name, tag object) until published
+    sync_paths: list[str] = field(default_factory=list)  # index entries to refresh at the end
     committed: bool = False
 
 
@@ -158,6 +160,16 @@ class Transaction:
         self.record.tag = tag
         self._save()
 
+    def tag_created(self, name: str, object_sha: str) -> None:
+        """The tag exists but the event is not complete yet (it still has to be
+        pushed): a rollback takes this unpublished tag back."""
+        self.record.created_tag = (name, object_sha)
+        self._save()
+
+    def will_sync(self, paths: Sequence[str]) -> None:
+        self.record.sync_paths = list(paths)
+        self._save()
+
     def commit_point(self) -> None:
         """The event happened (its tag exists): from here on, finish, never undo."""
         self.record.committed = True
@@ -183,9 +195,12 @@ class Transaction:
             except Exception as exc:  # keep going: undo as much as possible
                 problems.append(f"{what}: {exc}")
 
-        if r.head is not None:
-            from .gitrepo import GitRepo
+        from .gitrepo import GitRepo
 
+        if r.created_tag is not None:
+            name, sha = r.created_tag
+            attempt(f"taking back tag {name}", partial(_untag, GitRepo, self.root, name, sha))
+        if r.head is not None:
             old, new = r.head
             attempt("moving HEAD back", partial(_reset_head, GitRepo, self.root, old, new))
         root = self.root
@@ -220,12 +235,17 @@ def recover(journal: Path, tag_exists: Callable[[str], bool], repair: bool) -> R
     raw["moved"] = [tuple(m) for m in raw.get("moved", [])]
     raw["relinked"] = [tuple(m) for m in raw.get("relinked", [])]
     raw["head"] = tuple(raw["head"]) if raw.get("head") else None
+    raw["created_tag"] = tuple(raw["created_tag"]) if raw.get("created_tag") else None
     record = _Record(**raw)
     txn = Transaction(journal, record)
     done = record.committed or (record.tag is not None and tag_exists(record.tag))
     action = "completed" if done else "rolled back"
     if repair:
         if done:
+            if record.sync_paths:
+                from .gitrepo import GitRepo
+
+                GitRepo.discover(txn.root).sync_index(record.sync_paths)
             txn.finish()
         else:
             problems = txn.rollback()
@@ -239,6 +259,12 @@ def recover(journal: Path, tag_exists: Callable[[str], bool], repair: bool) -> R
 
 def _reset_head(git_class: Any, root: Path, old: str | None, new: str) -> None:
     git_class.discover(root).reset_head_if(old, new)
+
+
+def _untag(git_class: Any, root: Path, name: str, sha: str) -> None:
+    git = git_class.discover(root)
+    if git.tag_object(name) == sha:
+        git.delete_unpublished_tag(name, sha)
 
 
 def _unlink_from_cache(path: Path, mode: int) -> None:

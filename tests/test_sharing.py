@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 from modelreg import Registry
@@ -75,8 +76,8 @@ def test_register_with_push_shares_one_event(cli: Cli, tmp_path: Path, files: Fi
     assert (tmp_path / "out" / "model.pkl").read_bytes() == b"weights 1\n"
 
 
-def test_a_push_that_is_rejected_leaves_the_event_local_and_says_so(
-    cli: Cli, tmp_path: Path, files: FileMaker
+def test_a_register_whose_push_is_rejected_did_not_happen(
+    cli: Cli, tmp_path: Path, files: FileMaker, assert_unchanged: Callable[[Path], object]
 ) -> None:
     bare = tmp_path / "shared.git"
     git(tmp_path, "init", "-q", "--bare", str(bare))
@@ -86,8 +87,15 @@ def test_a_push_that_is_rejected_leaves_the_event_local_and_says_so(
     b = tmp_path / "b"
     git(tmp_path, "clone", "-q", str(bare), str(b))
     cli.ok("-C", b, "register", "m", files(), "--push")  # B moves the remote branch ahead
-    result = cli("-C", a.root, "register", "n", files(), "--push")
+    model = files()
+    with assert_unchanged(a.root):
+        result = cli("-C", a.root, "register", "n", model, "--push")
     assert result.exit_code == 1
-    assert "registered n@v0.1.0 locally, but the push failed" in result.stderr
-    assert "modelreg push" in result.stderr
-    assert git(a.root, "tag", "-l", "n@*").split() == ["n@v0.1.0"]
+    assert "origin already has refs/heads/main written differently" in result.stderr
+    assert "modelreg pull" in result.stderr
+    assert git(a.root, "tag", "-l", "n@*").split() == []
+    assert git(bare, "tag", "-l", "n@*").split() == []
+    # Pull, then the same command succeeds.
+    cli.ok("-C", a.root, "pull")
+    cli.ok("-C", a.root, "register", "n", model, "--push")
+    assert git(bare, "tag", "-l", "n@*").split() == ["n@v0.1.0"]
