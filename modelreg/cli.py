@@ -576,6 +576,31 @@ def verify(obj: _Context, ref: str | None, remote: bool, signatures: bool, as_js
 
 
 @cli.command()
+@click.option("--repair", is_flag=True, help="Finish or take back what was interrupted.")
+@json_option
+@pass_ctx
+def doctor(obj: _Context, repair: bool, as_json: bool) -> None:
+    """Find work left half-done by a killed command; --repair finishes or undoes it.
+
+    An interrupted register or checkout is completed when its tag exists, and
+    taken back otherwise; modelreg's temporary files are removed. Nothing the
+    user wrote is touched. Exits 1 when something needs repair.
+
+    Example: modelreg doctor --repair
+    """
+    from . import render
+    from .errors import ModelregError
+
+    report = obj.registry().doctor(repair=repair)
+    render.doctor_report(report, as_json)
+    if not report.consistent:
+        raise ModelregError(
+            f"doctor found {len(report.findings)} problem(s)",
+            hint="run 'modelreg doctor --repair'" if not repair else None,
+        )
+
+
+@cli.command()
 @click.argument("a", metavar="A")
 @click.argument("b", metavar="B")
 @json_option

@@ -203,6 +203,13 @@ class GitRepo:
         status, out, _ = self.try_run("rev-parse", "--verify", "--quiet", "HEAD^{commit}")
         return out.strip() if status == 0 and out.strip() else None
 
+    def recent_commits(self, limit: int) -> list[tuple[str, str]]:
+        """(id, subject) of the last ``limit`` commits on HEAD's first-parent line."""
+        if self.head() is None:
+            return []
+        out = self.run("log", "--first-parent", f"-{limit}", "--format=%H %s")
+        return [tuple(line.split(" ", 1)) for line in out.splitlines() if " " in line]  # type: ignore[misc]
+
     def current_branch(self) -> str | None:
         status, out, _ = self.try_run("symbolic-ref", "--quiet", "--short", "HEAD")
         return out.strip() if status == 0 else None

@@ -41,6 +41,7 @@ from .errors import (
     InvalidNameError,
     InvalidReferenceError,
     ManifestError,
+    ModelregError,
     NotARepositoryError,
     NotInitialisedError,
     PolicyError,
@@ -67,6 +68,8 @@ from .registering import (
 )
 from .results import (
     CheckoutResult,
+    DoctorFinding,
+    DoctorReport,
     EventResult,
     GetResult,
     HistoryEntry,
@@ -101,6 +104,8 @@ from .tags import (
     validate_stage,
 )
 from .txn import Transaction
+from .txn import pending as pending_journals
+from .txn import recover as recover_journal
 from .verify import Scope, Verifier, VerifyReport
 from .versions import BumpPart, Version
 from .workspace import Staged, manifests_under, read_manifest, refuse_unregistered_bytes, staged
@@ -341,6 +346,49 @@ class Registry:
             require_signed=self.config.require_signed,
         )
         return verifier.run(Scope(models, version))
+
+    def doctor(self, *, repair: bool = False) -> DoctorReport:
+        """Find half-finished work left by a command that was killed, and with
+        ``repair`` finish it (its tag exists) or take it back; remove modelreg's
+        own leftovers. Never touches anything the user wrote."""
+        findings: list[DoctorFinding] = []
+        with self._locked(repairing=True):  # no other writer is running
+            for journal in pending_journals(self.git.common_dir):
+                found = recover_journal(journal, self.git.tag_exists, repair)
+                verb = found.action if repair else f"would be {found.action}"
+                findings.append(
+                    DoctorFinding(
+                        "journal", found.journal, f"interrupted {found.description}: {verb}", repair
+                    )
+                )
+            for path in _leftovers(self.git.git_dir, self.root / self.config.models_dir):
+                rel = path.relative_to(self.root) if self.root in path.parents else path
+                if repair:
+                    _remove(path)
+                findings.append(
+                    DoctorFinding("leftover", str(rel), "left by an interrupted command", repair)
+                )
+            findings += self._untagged_commits()
+        self._cached_state = None
+        return DoctorReport(tuple(findings))
+
+    def _untagged_commits(self) -> list[DoctorFinding]:
+        """Registry commits on this branch that no tag points at (history only reports
+        them: HEAD has moved on, and rewriting history is the user's call)."""
+        tagged = {t.target for t in self.git.tags()}
+        out = []
+        for sha, subject in self.git.recent_commits(50):
+            if subject.startswith("modelreg: register ") and sha not in tagged:
+                out.append(
+                    DoctorFinding(
+                        "untagged-commit",
+                        sha[:12],
+                        f"'{subject}' has no tag (the event never happened); "
+                        "revert it if you do not want its files",
+                        False,
+                    )
+                )
+        return out
 
     def diff(self, a: str | Ref, b: str | Ref) -> VersionDiff:
         """Two versions (or what two stages hold) side by side."""
@@ -691,12 +739,15 @@ class Registry:
             if path.is_file() or path.is_symlink():
                 aside.append((txn.move_aside(path), artifact.md5))
         self.storage.ensure_cached(aside)
+        checkpoint("checkout:after-move-aside")
         at_commit = set(self.git.tracked_files(commit, model_dir))
         for rel in old_files:
             if rel not in at_commit:
                 (self.root / rel).unlink(missing_ok=True)
         self.git.restore_worktree(commit, [p for p in new_files if p in at_commit])
+        checkpoint("checkout:after-restore")
         new.move_into_place(before=txn.will_place)
+        checkpoint("checkout:after-place")
 
     def _refuse_clobbering(
         self,
@@ -1060,6 +1111,7 @@ class Registry:
         for _attempt in range(10):
             counter += 1
             tag = format_tag_name(kind, model.name, version=semver, stage=stage, counter=counter)
+            checkpoint("event:before-tag")
             try:
                 self.git.create_tag(tag, commit, text, sign=sign)
             except RaceLostError:
@@ -1072,8 +1124,15 @@ class Registry:
         )
 
     @contextmanager
-    def _locked(self) -> Iterator[None]:
+    def _locked(self, *, repairing: bool = False) -> Iterator[None]:
+        """The write lock; a write also refuses to start on top of interrupted work."""
         with write_lock(self.git.common_dir / LOCK_FILE):
+            stale = [] if repairing else pending_journals(self.git.common_dir)
+            if stale:
+                raise ModelregError(
+                    f"an earlier modelreg command was interrupted ({stale[0].name})",
+                    hint="run 'modelreg doctor --repair' to finish or undo it",
+                )
             yield
 
 
@@ -1117,3 +1176,22 @@ def _apply_force(
             hint=f"the gate(s) being overridden: {', '.join(f.gate for f in failures)}",
         )
     trailers["Forced"] = ", ".join(dict.fromkeys(f.gate for f in failures))
+
+
+def _leftovers(git_dir: Path, models: Path) -> list[Path]:
+    """modelreg's temporary files that no running command owns (the caller holds
+    the lock): private indexes, and staging, backup and partial files."""
+    found = sorted(git_dir.glob("modelreg-index-*")) + sorted(git_dir.glob("modelreg-txn-*"))
+    if models.is_dir():
+        found += sorted(p for p in models.rglob("*.modelreg-*") if p.is_file())
+        found += sorted(p for p in models.rglob(".modelreg-*") if p.is_dir())
+    return found
+
+
+def _remove(path: Path) -> None:
+    import shutil
+
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)

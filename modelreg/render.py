@@ -24,6 +24,7 @@ from .diff import Change, VersionDiff
 from .manifest import Manifest
 from .results import (
     CheckoutResult,
+    DoctorReport,
     EventResult,
     GetResult,
     HistoryEntry,
@@ -615,3 +616,22 @@ def verify_report(report: VerifyReport, as_json: bool) -> None:
             f"verified {report.tags} tag(s), {report.versions} version(s), "
             f"{report.files} file copies: no findings"
         )
+
+
+def doctor_report(report: DoctorReport, as_json: bool) -> None:
+    if as_json:
+        _json(
+            {
+                "consistent": report.consistent,
+                "findings": [
+                    {"what": f.what, "path": f.path, "message": f.message, "repaired": f.repaired}
+                    for f in report.findings
+                ],
+            }
+        )
+        return
+    for f in report.findings:
+        mark = "repaired" if f.repaired else "found"
+        sys.stdout.write(f"{mark}: {f.path}: {f.message}\n")
+    if not report.findings:
+        out.print("the registry is consistent: nothing half-finished")

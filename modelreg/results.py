@@ -120,3 +120,20 @@ class SyncResult:
     objects: int  # DVC objects moved
     branch: str | None
     notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class DoctorFinding:
+    what: str  # journal, leftover, untagged-commit
+    path: str
+    message: str
+    repaired: bool
+
+
+@dataclass(frozen=True)
+class DoctorReport:
+    findings: tuple[DoctorFinding, ...]
+
+    @property
+    def consistent(self) -> bool:
+        return all(f.repaired for f in self.findings)
