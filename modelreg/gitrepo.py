@@ -388,14 +388,24 @@ class GitRepo:
     def remote_url(self, remote: str) -> str | None:
         return self.config_value(f"remote.{remote}.url")
 
-    def push(self, remote: str, refspecs: Iterable[str], *, atomic: bool = False) -> None:
+    def push(
+        self,
+        remote: str,
+        refspecs: Iterable[str],
+        *,
+        atomic: bool = False,
+        create_only: Sequence[str] = (),
+    ) -> None:
         """Push without force. A ref the remote already has differently (a tag
         taken by another clone, a branch that moved on) is a :class:`RaceLostError`;
         any other failure a :class:`GitError`."""
         refspecs = list(refspecs)
         if not refspecs:
             return
-        args = ["push", "--porcelain"] + (["--atomic"] if atomic else []) + [remote, *refspecs]
+        args = ["push", "--porcelain"] + (["--atomic"] if atomic else [])
+        # "--force-with-lease=REF:" with nothing expected: create REF, never replace it.
+        args += [f"--force-with-lease={ref}:" for ref in create_only]
+        args += [remote, *refspecs]
         status, out, err = self.try_run(*args)
         if status == 0:
             return

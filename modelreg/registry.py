@@ -12,6 +12,8 @@ command leaves the repository as it found it.
 from __future__ import annotations
 
 import os
+import random
+import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -112,7 +114,7 @@ from .workspace import Staged, manifests_under, read_manifest, refuse_unregister
 
 LOCK_FILE = "modelreg.lock"
 PUSH_REMOTE = "origin"  # where --push sends an event
-PUSH_ATTEMPTS = 5
+PUSH_ATTEMPTS = 10
 
 
 def default_remote_dir(root: Path) -> Path:
@@ -636,7 +638,7 @@ class Registry:
         if push:
             require_remote(self.git, PUSH_REMOTE)
         with self._locked():
-            for _attempt in range(PUSH_ATTEMPTS):
+            for attempt in range(PUSH_ATTEMPTS):
                 result = once()
                 if not push or result.tag is None:
                     return result
@@ -648,6 +650,9 @@ class Registry:
                     )  # fmt: skip
                 except RaceLostError:
                     self._take_back(result.tag)
+                    # Back off (randomly, so two writers stop colliding), then take in
+                    # the other clone's events and try again on top of them.
+                    time.sleep(random.uniform(0, 0.05 * 2 ** min(attempt, 5)))
                     self.git.fetch(PUSH_REMOTE)
                     self._cached_state = None
                     continue
@@ -803,10 +808,10 @@ class Registry:
         if pushed.conflicts:
             shown = ", ".join(pushed.conflicts[:3])
             raise RaceLostError(
-                f"pushed the rest, but {len(pushed.conflicts)} event tag(s) exist on {remote} "
-                f"with other content and were left as they are: {shown}",
-                hint="two clones wrote the same event number: keep the remote's "
-                "('git tag -d NAME' here, then 'modelreg pull') and record yours again",
+                f"pushed the rest, but {len(pushed.conflicts)} event(s) clash with events "
+                f"another clone published first (same tag or same counter): {shown}",
+                hint="keep the remote's: 'git tag -d NAME' here, 'modelreg pull', then record "
+                "the event again (it takes the next counter)",
             )
         return SyncResult(
             remote, pushed.tags, pushed.objects, pushed.branch, tuple(notes) + pushed.notes

@@ -10,11 +10,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from . import manifest as manifest_mod
-from .errors import GitError, ManifestError
+from .errors import GitError, ManifestError, RaceLostError
 from .gitrepo import GitRepo
 from .state import RegistryState
 from .storage import Storage
-from .tags import parse_tag_name
+from .tags import name_to_tag, parse_tag_name
 
 REFSPECS_PER_PUSH = 500
 
@@ -26,6 +26,28 @@ class Pushed:
     branch: str | None
     notes: tuple[str, ...]
     conflicts: tuple[str, ...]  # tags the remote has with other content: left alone
+
+
+COUNTER_REFS = "refs/modelreg/counters"
+
+
+def reservations(tags: Sequence[tuple[str, str]]) -> tuple[list[str], list[str]]:
+    """Refspecs and create-only refs that reserve each event's per-model counter on
+    the remote (``refs/modelreg/counters/<name>@<n>``, pointing at the tag).
+
+    Tag names differ by stage (``m#dev#7``, ``m#staging#7``), so git alone would
+    let two clones publish the same counter; a counter ref can only be created
+    once, and it travels in the same atomic push as its tag.
+    """
+    refspecs, refs = [], []
+    for name, sha in tags:
+        parsed = parse_tag_name(name)
+        if parsed is None or parsed.counter is None:
+            continue
+        ref = f"{COUNTER_REFS}/{name_to_tag(parsed.name)}@{parsed.counter}"
+        refspecs.append(f"{sha}:{ref}")
+        refs.append(ref)
+    return refspecs, refs
 
 
 def require_remote(git: GitRepo, remote: str) -> None:
@@ -86,12 +108,27 @@ def push_all(
     conflicts = tuple(
         sorted(name for name, sha in local.items() if remote_tags.get(name, sha) != sha)
     )
-    refspecs = [f"refs/tags/{t}:refs/tags/{t}" for t in new_tags]
     if branch:
-        refspecs.insert(0, f"refs/heads/{branch}:refs/heads/{branch}")
-    for start in range(0, len(refspecs), REFSPECS_PER_PUSH):
-        git.push(remote, refspecs[start : start + REFSPECS_PER_PUSH])
-    return Pushed(len(new_tags), objects, branch, tuple(notes), conflicts)
+        git.push(remote, [f"refs/heads/{branch}:refs/heads/{branch}"])
+    refused: list[str] = []
+    for start in range(0, len(new_tags), REFSPECS_PER_PUSH):
+        chunk = new_tags[start : start + REFSPECS_PER_PUSH]
+        try:
+            _push_tags(git, remote, [(t, local[t]) for t in chunk])
+        except RaceLostError:
+            for tag in chunk:  # find which ones: push them one by one
+                try:
+                    _push_tags(git, remote, [(tag, local[tag])])
+                except RaceLostError:
+                    refused.append(tag)
+    pushed = len(new_tags) - len(refused)
+    return Pushed(pushed, objects, branch, tuple(notes), tuple(sorted([*conflicts, *refused])))
+
+
+def _push_tags(git: GitRepo, remote: str, tags: Sequence[tuple[str, str]]) -> None:
+    counters, refs = reservations(tags)
+    refspecs = [f"refs/tags/{t}:refs/tags/{t}" for t, _sha in tags]
+    git.push(remote, refspecs + counters, atomic=True, create_only=refs)
 
 
 def push_event(
@@ -112,7 +149,9 @@ def push_event(
     branch = git.current_branch()
     if with_branch and branch:
         refspecs.insert(0, f"refs/heads/{branch}:refs/heads/{branch}")
-    git.push(remote, refspecs, atomic=True)
+    sha = git.tag_object(tag)
+    counters, refs = reservations([(tag, sha)] if sha else [])
+    git.push(remote, refspecs + counters, atomic=True, create_only=refs)
 
 
 def fetch_and_fast_forward(git: GitRepo, remote: str) -> tuple[int, str | None, list[str]]:
