@@ -319,6 +319,12 @@ def list_(obj: _Context, include_all: bool, as_json: bool) -> None:
     from . import render
 
     registry = obj.registry()
+    skipped = registry.state().skipped
+    if skipped:
+        render.warning(
+            f"skipped {len(skipped)} tag(s) shaped like registry events that cannot be read "
+            f"as one (lightweight or malformed): {', '.join(skipped[:3])}"
+        )
     render.models(
         registry.list_models(include_deprecated=include_all),
         registry.config.stages if registry.config.exists else (),

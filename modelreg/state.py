@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from .gitrepo import TagRecord
-from .tags import EventKind, ParsedTag, is_signed, parse_message, parse_tag_name
+from .tags import EventKind, ParsedTag, in_grammar, is_signed, parse_message, parse_tag_name
 from .versions import Version
 
 
@@ -116,6 +116,8 @@ def build(records: Iterable[TagRecord]) -> RegistryState:
     for record in records:
         parsed = parse_tag_name(record.name)
         if parsed is None:
+            if in_grammar(record.name):
+                skipped.append(record.name)  # shaped like an event, but not readable
             continue
         if not record.annotated:
             skipped.append(record.name)  # GTO ignores lightweight tags too

@@ -140,6 +140,11 @@ def parse_tag_name(tag: str) -> ParsedTag | None:
     return ParsedTag(tag, name, EventKind.CREATE, counter=counter)
 
 
+def in_grammar(tag: str) -> bool:
+    """Shaped like a registry tag, whether or not its parts are valid."""
+    return len(tag) <= 1200 and _TAG_RE.fullmatch(tag) is not None
+
+
 def format_tag_name(
     kind: EventKind,
     name: str,

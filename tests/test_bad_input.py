@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -332,3 +333,28 @@ def test_lock_held_by_another_writer_times_out_cleanly(
             assert cli("-C", populated, "resolve", "m#production").stdout == "0.2.0\n"
     finally:
         os.close(fd)
+
+
+def test_garbage_tags_are_skipped_with_a_warning(cli: Cli, populated: Path) -> None:
+    commit = git(populated, "rev-parse", "HEAD").strip()
+    git(populated, "tag", "m@v9.9.9", commit)  # lightweight: not an event
+    # A name past SemVer's limits, as a remote could send it (too long for a loose ref).
+    git(populated, "tag", "-a", "scratch", "-m", "too long", commit)
+    obj = git(populated, "rev-parse", "refs/tags/scratch").strip()
+    git(populated, "tag", "-d", "scratch")
+    with (populated / ".git" / "packed-refs").open("a") as packed:
+        packed.write(f"{obj} refs/tags/m@v1.0.0-{'x' * 300}\n^{commit}\n")
+    git(
+        populated,
+        "tag",
+        "-a",
+        "m#production#99",
+        "-m",
+        "\x01\x02 garbage\n\nModelreg-Stage",
+        commit,
+    )
+    result = cli("-C", populated, "list", "--json")
+    assert result.exit_code == 0, result
+    assert "skipped 2 tag(s)" in result.stderr
+    listed = json.loads(result.stdout)["models"]
+    assert listed[0]["latest"] == "0.2.0"  # the lightweight tag did not register a version
