@@ -358,3 +358,19 @@ def test_garbage_tags_are_skipped_with_a_warning(cli: Cli, populated: Path) -> N
     assert "skipped 2 tag(s)" in result.stderr
     listed = json.loads(result.stdout)["models"]
     assert listed[0]["latest"] == "0.2.0"  # the lightweight tag did not register a version
+
+
+def test_dvc_lock_held_elsewhere_is_a_clean_error(
+    cli: Cli, populated: Path, files: FileMaker, assert_unchanged: Unchanged
+) -> None:
+    from dvc.lock import Lock
+
+    model = files()
+    lock = Lock(str(populated / ".dvc" / "tmp" / "lock"))
+    lock.lock()  # as a running 'dvc' command would hold it
+    try:
+        with assert_unchanged(populated):
+            result = cli("-C", populated, "register", "m", model)
+            assert_user_error(result, "another DVC process holds the lock")
+    finally:
+        lock.unlock()
