@@ -732,6 +732,100 @@ def pull(obj: _Context, remote: str, dvc_remote: str | None) -> None:
     render.synced(obj.registry().pull(remote, dvc_remote=dvc_remote), "pull")
 
 
+# --- DVC remotes -----------------------------------------------------------------------
+
+
+@cli.group(cls=_Group)
+def remote() -> None:
+    """The DVC remotes that hold model files (S3, GCS, Azure, SSH, WebDAV, a folder).
+
+    Example: modelreg remote add store s3://ml-models/registry --default
+    """
+
+
+@remote.command("list")
+@json_option
+@pass_ctx
+def remote_list(obj: _Context, as_json: bool) -> None:
+    """List DVC remotes: URL, shared options, and which credentials are set locally.
+
+    Credential values are never printed.
+
+    Example: modelreg remote list
+    """
+    from . import render
+
+    render.remotes(obj.registry().remotes(), as_json)
+
+
+@remote.command("add")
+@click.argument("name")
+@click.argument("url")
+@click.option("--default", "make_default", is_flag=True, help="Make it the default remote.")
+@click.option("--endpoint-url", metavar="URL", help="For S3-compatible stores (MinIO, Ceph...).")
+@click.option(
+    "--option", "options", multiple=True, metavar="K=V", help="A DVC remote option (committed)."
+)
+@click.option(
+    "--local-option",
+    "local_options",
+    multiple=True,
+    metavar="K=V",
+    help="A credential or machine-specific option, kept in .dvc/config.local (never committed).",
+)
+@pass_ctx
+def remote_add(
+    obj: _Context,
+    name: str,
+    url: str,
+    make_default: bool,
+    endpoint_url: str | None,
+    options: tuple[str, ...],
+    local_options: tuple[str, ...],
+) -> None:
+    """Add a DVC remote (or replace one of that name) and commit .dvc/config.
+
+    Example: modelreg remote add store s3://bucket/models --endpoint-url http://minio:9000 --default
+    """
+    from . import render
+    from .storage import missing_plugin
+
+    added = obj.registry().remote_add(
+        name,
+        url,
+        default=make_default,
+        endpoint_url=endpoint_url,
+        options=_pairs(options, "--option"),
+        local_options=_pairs(local_options, "--local-option"),
+    )
+    render.remotes([added], False)
+    extra = missing_plugin(added.url)
+    if extra:
+        render.warning(f"this remote needs a DVC plugin: pip install 'modelreg[{extra}]'")
+
+
+@remote.command("remove")
+@click.argument("name")
+@pass_ctx
+def remote_remove(obj: _Context, name: str) -> None:
+    """Remove a DVC remote from the config (its files stay where they are).
+
+    Example: modelreg remote remove old-store
+    """
+    obj.registry().remote_remove(name)
+
+
+@remote.command("default")
+@click.argument("name")
+@pass_ctx
+def remote_default(obj: _Context, name: str) -> None:
+    """Make NAME the default DVC remote.
+
+    Example: modelreg remote default store
+    """
+    obj.registry().remote_default(name)
+
+
 # --- the error boundary ----------------------------------------------------------------
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -92,6 +93,7 @@ from .sharing import (
 from .state import Event, ModelState, RegistryState, VersionState, build, previous_holder
 from .storage import (
     DEFAULT_REMOTE_NAME,
+    RemoteSettings,
     Storage,
     is_initialised,
     is_local_url,
@@ -113,6 +115,15 @@ from .versions import BumpPart, Version
 from .workspace import Staged, manifests_under, read_manifest, refuse_unregistered_bytes, staged
 
 LOCK_FILE = "modelreg.lock"
+_REMOTE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,62}")
+_SECRET_WORDS = ("secret", "password", "passphrase", "token", "key_id", "account_key",
+                 "connection_string", "credential", "keyfile", "sas")  # fmt: skip
+
+
+def _is_secret(key: str) -> bool:
+    return any(word in key.lower() for word in _SECRET_WORDS)
+
+
 PUSH_REMOTE = "origin"  # where --push sends an event
 PUSH_ATTEMPTS = 10
 
@@ -851,6 +862,84 @@ class Registry:
             with staged(self.storage, self.progress, manifest, folder, remote, redo) as files:
                 files.move_into_place()
         return []
+
+    # ------------------------------------------------------------------ DVC remotes
+
+    def remotes(self) -> list[RemoteSettings]:
+        """The DVC remotes: URL and shared options; credentials only by name."""
+        self._require_registry()
+        return self.storage.remote_settings()
+
+    def remote_add(
+        self,
+        name: str,
+        url: str,
+        *,
+        default: bool = False,
+        endpoint_url: str | None = None,
+        options: dict[str, str] | None = None,
+        local_options: dict[str, str] | None = None,
+    ) -> RemoteSettings:
+        """Add (or replace) a DVC remote and commit ``.dvc/config``. Credentials go
+        to ``local_options`` (``.dvc/config.local``, never committed) or the
+        environment; putting them in ``options`` or in the URL is refused."""
+        self._require_registry()
+        if not _REMOTE_NAME.fullmatch(name):
+            raise InvalidNameError(f"invalid remote name '{name}': use letters, digits, - and _")
+        shared = dict(options or {})
+        if endpoint_url:
+            shared["endpointurl"] = endpoint_url
+        secret = sorted(k for k in shared if _is_secret(k))
+        if secret:
+            raise ModelregError(
+                f"'{secret[0]}' is a credential: it would be committed in .dvc/config",
+                hint=f"pass it as --local-option {secret[0]}=... (kept in .dvc/config.local) "
+                "or in the environment",
+            )
+        if (
+            "://" in url
+            and "@" in url.split("://", 1)[1].split("/", 1)[0]
+            and ":" in (url.split("://", 1)[1].split("@", 1)[0])
+        ):
+            raise ModelregError(
+                "the URL holds a password: it would be committed in .dvc/config",
+                hint="put the user in the URL and the password in --local-option password=...",
+            )
+        url = normalise_remote_url(url, Path.cwd())
+        if is_local_url(url):
+            Path(url).mkdir(parents=True, exist_ok=True)
+        with self._locked():
+            self.storage.configure_remote(
+                name, url, default=default, options=shared, local_options=dict(local_options or {})
+            )
+            self._commit_own([".dvc/config"], f"modelreg: DVC remote {name} -> {url}")
+        return next(r for r in self.storage.remote_settings() if r.name == name)
+
+    def remote_remove(self, name: str) -> None:
+        self._require_registry()
+        if name not in {r.name for r in self.storage.remote_settings()}:
+            raise ModelregError(f"no DVC remote named '{name}'", hint="see: modelreg remote list")
+        with self._locked():
+            self.storage.remove_remote(name)
+            self._commit_own([".dvc/config"], f"modelreg: remove DVC remote {name}")
+
+    def remote_default(self, name: str) -> None:
+        self._require_registry()
+        if name not in {r.name for r in self.storage.remote_settings()}:
+            raise ModelregError(f"no DVC remote named '{name}'", hint="see: modelreg remote list")
+        with self._locked():
+            self.storage.set_default_remote(name)
+            self._commit_own([".dvc/config"], f"modelreg: default DVC remote {name}")
+
+    def _commit_own(self, paths: list[str], message: str) -> str | None:
+        """Commit exactly these registry files (nothing when unchanged)."""
+        head = self.git.head()
+        if head is not None and not self.git.changed_paths(paths):
+            return None
+        commit = self.git.commit_paths(paths, message, parent=head)
+        self.git.advance_head(commit, head, message)
+        self.git.sync_index(paths)
+        return commit
 
     # ------------------------------------------------------------------ layout
 

@@ -35,6 +35,7 @@ from .results import (
     SyncResult,
     VersionInfo,
 )
+from .storage import RemoteSettings
 from .verify import VerifyReport
 
 PROGRESS_THRESHOLD = 4 * 1024 * 1024  # bars only for files bigger than a few MB
@@ -635,3 +636,36 @@ def doctor_report(report: DoctorReport, as_json: bool) -> None:
         sys.stdout.write(f"{mark}: {f.path}: {f.message}\n")
     if not report.findings:
         out.print("the registry is consistent: nothing half-finished")
+
+
+def remotes(found: Sequence[RemoteSettings], as_json: bool) -> None:
+    if as_json:
+        _json(
+            {
+                "remotes": [
+                    {
+                        "name": r.name,
+                        "url": r.url,
+                        "default": r.default,
+                        "options": r.options,
+                        "local_options": list(r.local_keys),
+                    }
+                    for r in found
+                ]
+            }
+        )
+        return
+    if not found:
+        out.print("No DVC remote. Add one with: modelreg remote add NAME URL --default")
+        return
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for column in ("remote", "url", "options", "local (values hidden)"):
+        table.add_column(column)
+    for r in found:
+        table.add_row(
+            escape(r.name + (" (default)" if r.default else "")),
+            escape(r.url),
+            escape(", ".join(f"{k}={v}" for k, v in r.options.items()) or "-"),
+            escape(", ".join(f"{k}=***" for k in r.local_keys) or "-"),
+        )
+    _print_table(table)

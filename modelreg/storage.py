@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -39,6 +40,46 @@ _URL_SCHEMES = (
     "oss",
     "gdrive",
 )
+
+
+# The DVC plugin each kind of remote needs, and this package's extra that brings it.
+PLUGIN_EXTRAS = {
+    "dvc-s3": "s3",
+    "dvc-ssh": "ssh",
+    "dvc-gs": "gs",
+    "dvc-azure": "azure",
+    "dvc-webdav": "webdav",
+}
+SCHEME_PLUGINS = {
+    "s3": "dvc-s3",
+    "ssh": "dvc-ssh",
+    "sftp": "dvc-ssh",
+    "gs": "dvc-gs",
+    "gcs": "dvc-gs",
+    "azure": "dvc-azure",
+    "webdav": "dvc-webdav",
+    "webdavs": "dvc-webdav",
+}
+
+
+@dataclass(frozen=True)
+class RemoteSettings:
+    name: str
+    url: str
+    default: bool
+    options: dict[str, str]  # committed (.dvc/config)
+    local_keys: tuple[str, ...]  # set in .dvc/config.local; values never shown
+
+
+def missing_plugin(url: str) -> str | None:
+    """The extra to install for this URL's scheme, when its DVC plugin is missing."""
+    import importlib.util
+
+    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+    plugin = SCHEME_PLUGINS.get(scheme)
+    if plugin is None or importlib.util.find_spec(plugin.replace("-", "_")) is not None:
+        return None
+    return PLUGIN_EXTRAS[plugin]
 
 
 @dataclass(frozen=True)
@@ -102,6 +143,62 @@ class Storage:
             conf["remote"][name] = {"url": url}
             if default:
                 conf["core"]["remote"] = name
+
+    def remote_settings(self) -> list[RemoteSettings]:
+        """Every DVC remote: URL and options from the committed config, and the
+        names (never the values) of options kept in the local, uncommitted one."""
+        with self._repo("read DVC config") as repo:
+            committed = repo.config.load_one("repo")
+            local = repo.config.load_one("local")
+        default = local.get("core", {}).get("remote") or committed.get("core", {}).get("remote")
+        out = []
+        names = sorted(set(committed.get("remote", {})) | set(local.get("remote", {})))
+        for name in names:
+            shared = dict(committed.get("remote", {}).get(name, {}))
+            private = dict(local.get("remote", {}).get(name, {}))
+            url = str(shared.pop("url", private.pop("url", "")))
+            out.append(
+                RemoteSettings(
+                    name=name,
+                    url=url,
+                    default=name == default,
+                    options={k: str(v) for k, v in sorted(shared.items())},
+                    local_keys=tuple(sorted(private)),
+                )
+            )
+        return out
+
+    def configure_remote(
+        self,
+        name: str,
+        url: str,
+        *,
+        default: bool,
+        options: dict[str, str],
+        local_options: dict[str, str],
+    ) -> None:
+        """Add or replace a remote: URL and options in the committed config,
+        credentials in DVC's local config (``.dvc/config.local``, never committed)."""
+        with self._repo("configure the DVC remote") as repo, _dvc_errors("configure the remote"):
+            with repo.config.edit("repo") as conf:
+                conf["remote"][name] = {"url": url, **options}
+                if default:
+                    conf["core"]["remote"] = name
+            if local_options:
+                with repo.config.edit("local") as conf:
+                    conf["remote"][name] = {**conf["remote"].get(name, {}), **local_options}
+
+    def remove_remote(self, name: str) -> None:
+        with self._repo("configure the DVC remote") as repo, _dvc_errors("remove the remote"):
+            for level in ("local", "repo"):
+                with repo.config.edit(level) as conf:
+                    conf["remote"].pop(name, None)
+                    if conf["core"].get("remote") == name:
+                        del conf["core"]["remote"]
+
+    def set_default_remote(self, name: str) -> None:
+        with self._repo("configure the DVC remote") as repo, repo.config.edit("repo") as conf:
+            conf["core"]["remote"] = name
 
     # --- tracking files ----------------------------------------------------
 
@@ -410,9 +507,12 @@ def _dvc_errors(doing: str, remote: str | None = None) -> Iterator[None]:
                 hint="run 'modelreg init --remote URL' or 'dvc remote add -d NAME URL'",
             ) from None
         if name == "RemoteMissingDepsError" or isinstance(exc, ImportError):
+            plugin = re.search(r"dvc-([a-z0-9]+)", text)
+            extra = PLUGIN_EXTRAS.get(plugin.group(0) if plugin else "", "all")
             raise StorageError(
-                f"cannot {doing}: {text}",
-                hint="install the DVC plugin for this remote, e.g. pip install 'dvc[s3]'",
+                f"cannot {doing}: the DVC remote needs "
+                f"{plugin.group(0) if plugin else 'a DVC plugin'}, which is not installed",
+                hint=f"pip install 'modelreg[{extra}]'",
             ) from None
         if name in ("NotDvcRepoError",):
             raise StorageError(
