@@ -81,9 +81,9 @@ def push_all(
     branch = git.current_branch()
     remote_tags = git.remote_tags(remote)
     new_tags = [
-        t.name
-        for t in git.tags()
-        if t.name not in remote_tags and parse_tag_name(t.name) is not None
+        name
+        for name, _oid in git.tag_refs()
+        if name not in remote_tags and parse_tag_name(name) is not None
     ]
     refspecs = [f"refs/tags/{t}:refs/tags/{t}" for t in new_tags]
     if branch:
@@ -124,9 +124,9 @@ def push_event(
 
 def fetch_and_fast_forward(git: GitRepo, remote: str) -> tuple[int, str | None, list[str]]:
     """Fetch tags and branches; fast-forward the current branch when possible."""
-    before = {t.name for t in git.tags()}
+    before = {name for name, _oid in git.tag_refs()}
     git.fetch(remote)
-    received = sum(1 for t in git.tags() if t.name not in before)
+    received = sum(1 for name, _oid in git.tag_refs() if name not in before)
     notes: list[str] = []
     branch = git.current_branch()
     if branch:
