@@ -11,6 +11,7 @@ command leaves the repository as it found it.
 
 from __future__ import annotations
 
+import gc
 import os
 import uuid
 from collections.abc import Iterator, Sequence
@@ -63,12 +64,15 @@ from .sharing import (
     registered_md5s,
     require_remote,
 )
-from .state import Event, ModelState, RegistryState, VersionState, build, previous_holder
+from .state import Event, ModelState, RegistryState, VersionState, build_parsed, previous_holder
 from .storage import DEFAULT_REMOTE_NAME, Storage, is_initialised, normalise_remote_url
 from .tags import (
     EventKind,
+    ParsedTag,
     format_message,
     format_tag_name,
+    parse_tag_name,
+    tag_patterns,
     validate_new_name,
     validate_read_name,
     validate_stage,
@@ -77,6 +81,21 @@ from .versions import BumpPart, Version
 from .workspace import manifests_under, read_manifest, refuse_unregistered_bytes, staged
 
 LOCK_FILE = "modelreg.lock"
+_STAGE_EVENTS = (EventKind.ASSIGN, EventKind.UNASSIGN)
+
+
+@contextmanager
+def _no_gc() -> Iterator[None]:
+    """Reading 100,000 tags makes a million small objects and no reference cycles;
+    the cyclic collector would walk them again and again for nothing (a third of
+    ``list``'s time at that size)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def default_remote_dir(root: Path) -> Path:
@@ -96,6 +115,7 @@ class Registry:
         self.config = config_mod.load(self.root)
         self.storage = Storage(self.root, self.progress)
         self._cached_state: RegistryState | None = None
+        self._cached_models: dict[str, ModelState | None] = {}
 
     # ------------------------------------------------------------------ set-up
 
@@ -163,13 +183,65 @@ class Registry:
     def state(self, refresh: bool = False) -> RegistryState:
         """Every model's state, from one read of all tags."""
         if self._cached_state is None or refresh:
-            self._cached_state = build(self.git.tags())
+            self._cached_state = self._read_state(None)
         return self._cached_state
+
+    def _read_state(self, names: Sequence[str] | None, *, messages: bool = True) -> RegistryState:
+        """The state of every model, or of ``names`` only: git then reads only
+        their tags, so the cost does not grow with the registry. Two git
+        processes either way (tag names, then tag objects).
+
+        Without ``messages`` only stage events keep theirs (they may be needed to
+        tell versions at one commit apart): enough for ``list``, not for history.
+        """
+        patterns: list[str] | None = None
+        if names is not None:
+            globs = [tag_patterns(name) for name in names]
+            patterns = None if None in globs else [p for g in globs if g for p in g]
+        wanted = None if names is None else set(names)
+        with _no_gc():
+            parsed: dict[str, ParsedTag] = {}
+            refs = []
+            for tag, oid in self.git.tag_refs(patterns):
+                found = parse_tag_name(tag)
+                if found is not None and (wanted is None or found.name in wanted):
+                    parsed[tag] = found
+                    refs.append((tag, oid))
+            keep = None
+            if not messages:
+                keep = {tag for tag, found in parsed.items() if found.kind in _STAGE_EVENTS}
+            records = self.git.tag_records(refs, messages=keep)
+            return build_parsed((parsed.pop(record.name), record) for record in records)
+
+    def _find_model(self, name: str, refresh: bool = False) -> ModelState | None:
+        """One model's state (None: no tags), read on its own unless every model's
+        state is at hand already."""
+        if refresh:
+            self._forget()
+        if self._cached_state is not None:
+            return self._cached_state.model(name)
+        if name not in self._cached_models:
+            self._read_models([name])
+        return self._cached_models[name]
+
+    def _read_models(self, names: Sequence[str]) -> RegistryState:
+        """A fresh read of these models' tags alone, remembered for :meth:`_find_model`."""
+        self._forget()
+        state = self._read_state(names)
+        for name in names:
+            self._cached_models[name] = state.model(name)
+        return state
+
+    def _forget(self) -> None:
+        """Drop what was read from tags: an event was written, or may have been."""
+        self._cached_state = None
+        self._cached_models.clear()
 
     def list_models(self, *, include_deprecated: bool = False) -> list[ModelSummary]:
         """Models with their latest version and who holds each stage."""
         out = []
-        for model in self.state().models.values():
+        state = self._cached_state or self._read_state(None, messages=False)
+        for model in state.models.values():
             if model.deprecated and not include_deprecated:
                 continue
             latest = model.latest
@@ -257,7 +329,7 @@ class Registry:
         """Track ``paths`` (files or folders) with DVC as a new version of ``name``,
         commit its manifest and tag it ``NAME@vVERSION``."""
         self._require_registry()
-        if self.state(refresh=True).model(name) is None:
+        if self._find_model(name, refresh=True) is None:
             validate_new_name(name)
         else:
             validate_read_name(name)
@@ -276,7 +348,8 @@ class Registry:
             lineage=lineage(self.root, data, code_commit),
         )
         with self._locked():
-            state = self.state(refresh=True)
+            # Only this model and its dependencies: registering costs the same in any registry.
+            state = self._read_models([name, *(d.name for d in metadata.dependencies)])
             new_version = next_version(state.model(name), version, bump)
             self._check_dependencies(name, metadata.dependencies, state, allow_unresolved)
             tag = format_tag_name(EventKind.REGISTER, name, version=new_version)
@@ -296,7 +369,7 @@ class Registry:
             try:
                 done = registration.run(sources, metadata, tag, message)
             finally:
-                self._cached_state = None
+                self._forget()
         if push:
             md5s = [a.md5 for a in done.manifest.artifacts]
             push_event(
@@ -472,7 +545,7 @@ class Registry:
         versions now in the work tree."""
         require_remote(self.git, remote)
         received, branch, notes = fetch_and_fast_forward(self.git, remote)
-        self._cached_state = None
+        self._forget()
         self.config = config_mod.load(self.root)
         objects = 0
         if is_initialised(self.root):
@@ -499,7 +572,7 @@ class Registry:
     # ------------------------------------------------------------------ helpers
 
     def _model(self, name: str, refresh: bool = False) -> ModelState:
-        model = self.state(refresh).model(name)
+        model = self._find_model(name, refresh)
         if model is None:
             known = sorted(self.state().models)
             hint = f"registered: {', '.join(known[:10])}" if known else "nothing is registered"
@@ -555,7 +628,7 @@ class Registry:
         staged = self.git.index_differs(head, [model_dir])
         if not staged and not self.git.worktree_differs(head, [model_dir]):
             return head, current
-        model = self.state().model(name)
+        model = self._find_model(name)
         found = model.find(str(current.version)) if model and current else None
         if (
             staged
@@ -651,7 +724,7 @@ class Registry:
                 self.git.create_tag(tag, commit, text)
             except RaceLostError:
                 continue  # another writer took this counter: take the next one
-            self._cached_state = None
+            self._forget()
             return tag
         raise RaceLostError(
             f"could not find a free event counter for {model.name}",
