@@ -22,11 +22,11 @@ from pathlib import Path
 from . import manifest as manifest_mod
 from .errors import DirtyStateError, InputPathError, InvalidReferenceError, VersionExistsError
 from .gitrepo import GitRepo
-from .hashing import Digests, copy_file, digest_file
+from .hashing import Digests, copy_to, digest_file
 from .manifest import MANIFEST_FILE, ArtifactFile, DataRef, Dependency, Lineage, Manifest, Scalar
 from .progress import Progress
 from .state import ModelState
-from .storage import Storage, StoredFile
+from .storage import LocalCache, Storage, StoredFile, link_file
 from .tags import format_message, validate_read_name
 from .versions import FIRST_VERSION, BumpPart, Range, Version
 
@@ -145,13 +145,14 @@ class Registration:
         kept = {s.rel for s in sources}
         self.storage.untrack([self.folder / (a.path + ".dvc") for a in old if a.path not in kept])
 
-        # 3. Put the new bytes in place, hashing them on the way.
-        digests = {source.rel: self._place(source) for source in sources}
+        # 3. Put the new bytes in the DVC cache and in place, hashing them on the way.
+        cache = self.storage.local_cache()
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.undo.add(partial(_remove_empty_dirs, self.folder, self.folder.parent))
+        kind = cache.link_kind(self.folder)
+        digests = {source.rel: self._place(source, cache, kind) for source in sources}
 
-        # 4. Track them with DVC, remembering which cache objects are new.
-        cache = self.storage.cache_objects([d.md5 for d in digests.values()])
-        new_objects = [p for p in cache.values() if not p.exists()]
-        self.undo.add(partial(self.storage.remove_cache_objects, new_objects))
+        # 4. Track them with DVC (metafiles only: the bytes are where they belong).
         ordered = sorted(digests.items())
         self.storage.add([StoredFile(self.folder / rel, d.md5, d.size) for rel, d in ordered])
 
@@ -194,21 +195,50 @@ class Registration:
         shutil.rmtree(backup, ignore_errors=True)
         return Registered(tag, commit, manifest)
 
-    def _place(self, source: Source) -> Digests:
+    def _place(self, source: Source, cache: LocalCache, kind: str) -> Digests:
+        """Read the source once: into the DVC cache (and, when the cache cannot be
+        linked from, into the model folder too), hashing sha256 and md5 on the way.
+
+        A file already in the model folder stays where it is, and goes into the
+        cache as a reflink where the filesystem has them (no bytes written), else
+        as a copy (never a hardlink: that would make the user's file read-only).
+        Any other file lands in the folder as DVC's link type says: a reflink,
+        hardlink or symlink to the cache object, or a second copy written in the
+        same pass. Each step is undone if the registration fails.
+        """
         size = source.path.stat().st_size
+        staged = cache.staging_file()
+        self.undo.add(partial(staged.unlink, missing_ok=True))
         if source.in_place:
             with self.progress.task(f"hashing {source.rel}", size) as task:
-                return digest_file(source.path, task)
+                if kind == "reflink" and _try_reflink(source.path, staged):
+                    digests = digest_file(staged, task)
+                else:
+                    digests = copy_to(source.path, [staged], task, md5=True)
+            self._commit_object(cache, staged, digests.md5)
+            return digests
         target = self.folder / source.rel
         target.parent.mkdir(parents=True, exist_ok=True)
         self.undo.add(partial(_remove_empty_dirs, target.parent, self.folder.parent))
         partial_file = target.with_name(f".{target.name}.modelreg-{os.getpid()}")
         self.undo.add(partial(partial_file.unlink, missing_ok=True))
+        copies = [staged, partial_file] if kind == "copy" else [staged]
         with self.progress.task(f"copying {source.rel}", size) as task:
-            digests = copy_file(source.path, partial_file, task, md5=True)
+            digests = copy_to(source.path, copies, task, md5=True)
+        self._commit_object(cache, staged, digests.md5)
+        if kind != "copy":
+            try:
+                cache.link(kind, digests.md5, partial_file)
+            except OSError:  # a link that worked on the probe failed here: copy instead
+                copy_to(cache.object_path(digests.md5), [partial_file])
         os.replace(partial_file, target)
         self.undo.add(partial(target.unlink, missing_ok=True))
         return digests
+
+    def _commit_object(self, cache: LocalCache, staged: Path, md5: str) -> None:
+        final, new = cache.commit(staged, md5)
+        if new:
+            self.undo.add(partial(self.storage.remove_cache_objects, [final]))
 
     def _previous_manifest(self) -> Manifest | None:
         if self.base is None:
@@ -370,6 +400,14 @@ def _skipped(rel: Path, is_model_folder: bool) -> bool:
     if rel.name.endswith(".dvc") or rel.name == ".gitignore":
         return True
     return is_model_folder and rel.as_posix() == MANIFEST_FILE
+
+
+def _try_reflink(source: Path, target: Path) -> bool:
+    try:
+        link_file("reflink", source, target)
+    except OSError:
+        return False
+    return True
 
 
 def _remove_empty_dirs(path: Path, stop: Path) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -105,27 +106,41 @@ class Storage:
 
     # --- tracking files ----------------------------------------------------
 
-    def add(self, files: Sequence[StoredFile]) -> None:
-        """Track files with DVC (``.dvc`` files, ``.gitignore`` entries, cache objects).
+    def local_cache(self) -> LocalCache:
+        """The local DVC cache: where its objects go and which links DVC may use."""
+        with self._repo("read the DVC cache") as repo:
+            odb = repo.cache.local
+            return LocalCache(Path(odb.path), tuple(odb.cache_types))
 
-        The md5 computed by the caller is handed to DVC's state database first, so
-        DVC does not read the bytes a second time to hash them.
+    def add(self, files: Sequence[StoredFile]) -> None:
+        """Track files whose objects are in the local cache already (put there by
+        :meth:`LocalCache.commit`): DVC writes the ``.dvc`` files and ``.gitignore``
+        entries, exactly what ``dvc add --no-commit`` writes.
+
+        DVC is handed the md5 (its state database), so it never reads the bytes,
+        and it moves none: ``dvc add`` would copy each file into the cache and, on
+        a filesystem without reflinks, back out again (two copies of every byte).
+        Nor does it look at the repository's other ``.dvc`` files, which its
+        ``add`` parses to check for overlapping outputs (12 s with 10,000 models):
+        each of ours is one file in its own model folder.
         """
         if not files:
             return
-        with self._repo("track the files with DVC") as repo:
+        with self._repo("track the files with DVC") as repo, _dvc_errors("dvc add"):
+            from dvc.repo import lock_repo
+            from dvc.utils import resolve_paths
             from dvc_data.hashfile.hash_info import HashInfo
 
             repo.scm_context.quiet = True
-            for item in files:
-                repo.state.save(str(item.path), repo.fs, HashInfo("md5", item.md5))
-            with _dvc_errors("dvc add"):
-                repo.add([str(f.path) for f in files])
-
-    def cache_object(self, md5: str) -> Path:
-        """Where the object with this md5 lives in the local cache (may not exist)."""
-        with self._repo("read the DVC cache") as repo:
-            return Path(repo.cache.local.oid_to_path(md5))
+            with lock_repo(repo):
+                for item in files:
+                    repo.state.save(str(item.path), repo.fs, HashInfo("md5", item.md5))
+                    path, wdir, out = resolve_paths(repo, str(item.path))
+                    stage = repo.stage.create(
+                        single_stage=True, validate=False, fname=path, wdir=wdir, outs=[out]
+                    )
+                    stage.add_outs(no_commit=True)
+                    stage.dump()
 
     def cache_objects(self, md5s: Sequence[str]) -> dict[str, Path]:
         with self._repo("read the DVC cache") as repo:
@@ -295,6 +310,84 @@ class Storage:
                     return _Bytes()
 
             yield _Files()
+
+
+class LocalCache:
+    """The local DVC cache's objects (``<cache>/files/md5/ab/cdef...``), written
+    here without DVC: bytes are copied once, straight into it, while they are
+    hashed, then put in place under their md5 and made read-only as DVC does."""
+
+    def __init__(self, objects: Path, link_types: Sequence[str]) -> None:
+        self.objects = objects
+        self.link_types = tuple(link_types) or ("reflink", "copy")
+
+    def object_path(self, md5: str) -> Path:
+        return self.objects / md5[:2] / md5[2:]
+
+    def staging_file(self) -> Path:
+        """A new name in the cache's folder for bytes whose md5 is not known yet."""
+        self.objects.mkdir(parents=True, exist_ok=True)
+        return self.objects / f".modelreg-{os.getpid()}-{uuid.uuid4().hex[:12]}.tmp"
+
+    def commit(self, staged: Path, md5: str) -> tuple[Path, bool]:
+        """Make ``staged`` the object ``md5``; (its path, whether it is new). An
+        object already there is kept (same bytes) and ``staged`` removed."""
+        final = self.object_path(md5)
+        if final.exists():
+            staged.unlink(missing_ok=True)
+            return final, False
+        final.parent.mkdir(parents=True, exist_ok=True)
+        os.chmod(staged, _CACHE_MODE)
+        os.replace(staged, final)
+        return final, True
+
+    def link_kind(self, folder: Path) -> str:
+        """The first of DVC's ``cache.type`` entries that works from the cache to
+        ``folder`` (tried on a small probe file, as DVC does): ``reflink``,
+        ``hardlink``, ``symlink``, else ``copy``."""
+        for kind in self.link_types:
+            if kind == "copy":
+                return kind
+            probe = self.staging_file()
+            target = folder / f".{probe.name}"
+            try:
+                probe.write_bytes(b"modelreg link probe\n")
+                link_file(kind, probe, target)
+                return kind
+            except OSError:
+                continue
+            finally:
+                probe.unlink(missing_ok=True)
+                target.unlink(missing_ok=True)
+        return "copy"
+
+    def link(self, kind: str, md5: str, target: Path) -> None:
+        """Create ``target`` (which must not exist) as a ``kind`` link to the object."""
+        link_file(kind, self.object_path(md5), target)
+
+
+_CACHE_MODE = 0o444  # DVC's mode for cache objects (dvc_data LocalHashFileDB.CACHE_MODE)
+_FICLONE = 0x40049409  # Linux ioctl: share the extents of another file (reflink)
+
+
+def link_file(kind: str, source: Path, target: Path) -> None:
+    """Create ``target`` as a ``reflink``, ``hardlink`` or ``symlink`` of ``source``."""
+    if kind == "hardlink":
+        os.link(source, target)
+    elif kind == "symlink":
+        os.symlink(source, target)
+    elif kind == "reflink":
+        import fcntl
+
+        with open(source, "rb") as src, open(target, "xb") as dst:
+            try:
+                fcntl.ioctl(dst.fileno(), _FICLONE, src.fileno())
+            except OSError:
+                dst.close()
+                target.unlink(missing_ok=True)
+                raise
+    else:
+        raise OSError(f"unknown link type {kind}")
 
 
 def _size(path: str) -> int:

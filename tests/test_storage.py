@@ -1,0 +1,104 @@
+"""Model bytes and DVC: register writes each byte once into the cache (and the model
+folder), leaves DVC's metafiles exactly as ``dvc add`` would, and never walks the
+repository's other ``.dvc`` files."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from modelreg import Registry
+from modelreg.storage import LocalCache
+
+from .conftest import FileMaker, git
+
+
+def _object(root: Path, data: bytes) -> Path:
+    md5 = hashlib.md5(data).hexdigest()
+    return root / ".dvc" / "cache" / "files" / "md5" / md5[:2] / md5[2:]
+
+
+def _dvc_status(root: Path) -> dict[str, object]:
+    from dvc.repo import Repo
+
+    with Repo(str(root)) as repo:
+        return dict(repo.status())
+
+
+def test_register_leaves_what_dvc_add_leaves(registry: Registry, files: FileMaker) -> None:
+    data = os.urandom(50_000)
+    registry.register("m", [files("model.bin", data)])
+    folder = registry.root / "models" / "m"
+    assert (folder / "model.bin").read_bytes() == data
+    assert not (folder / "model.bin").is_symlink()
+    obj = _object(registry.root, data)
+    assert obj.read_bytes() == data
+    assert stat.S_IMODE(obj.stat().st_mode) == 0o444  # DVC's mode for cache objects
+    assert (folder / "model.bin.dvc").read_text() == (
+        f"outs:\n- md5: {hashlib.md5(data).hexdigest()}\n  size: 50000\n  hash: md5\n"
+        "  path: model.bin\n"
+    )
+    assert (folder / ".gitignore").read_text() == "/model.bin\n"
+    assert _dvc_status(registry.root) == {}
+    assert list(obj.parent.parent.glob(".modelreg-*")) == []  # no staging file left
+
+
+def test_register_in_place_copies_into_the_cache_only(registry: Registry) -> None:
+    folder = registry.root / "models" / "m"
+    folder.mkdir(parents=True)
+    data = os.urandom(30_000)
+    (folder / "weights.bin").write_bytes(data)
+    registry.register("m", [folder / "weights.bin"])
+    assert (folder / "weights.bin").read_bytes() == data
+    assert _object(registry.root, data).read_bytes() == data
+    assert _dvc_status(registry.root) == {}
+
+
+@pytest.mark.parametrize("kind", ["hardlink", "symlink"])
+def test_register_links_the_work_tree_file_as_the_cache_type_says(
+    registry: Registry, files: FileMaker, kind: str
+) -> None:
+    with open(registry.root / ".dvc" / "config", "a") as handle:
+        handle.write(f"[cache]\n    type = {kind}\n")
+    git(registry.root, "commit", "-qam", f"cache type {kind}")
+    data = os.urandom(10_000)
+    registry.register("m", [files("model.bin", data)])
+    placed = registry.root / "models" / "m" / "model.bin"
+    obj = _object(registry.root, data)
+    if kind == "hardlink":
+        assert placed.stat().st_ino == obj.stat().st_ino
+    else:
+        assert placed.is_symlink() and placed.resolve() == obj.resolve()
+    assert placed.read_bytes() == data
+    assert _dvc_status(registry.root) == {}
+
+
+def test_link_kind_falls_back_to_copy(tmp_path: Path) -> None:
+    cache = LocalCache(tmp_path / "cache", ["reflink", "copy"])
+    (tmp_path / "work").mkdir()
+    kind = cache.link_kind(tmp_path / "work")
+    assert kind in ("reflink", "copy")  # reflink only where the filesystem has it
+    assert list((tmp_path / "work").iterdir()) == []  # the probe is gone
+    assert LocalCache(tmp_path / "cache", ["hardlink"]).link_kind(tmp_path / "work") == "hardlink"
+
+
+def test_register_does_not_read_other_models_dvc_files(
+    registry: Registry, files: FileMaker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DVC's own add collects every stage of the repository (seconds at 10,000 models)."""
+    from dvc.repo import Repo
+
+    registry.register("a", [files()])
+
+    def walk(*args: object, **kwargs: object) -> object:
+        raise AssertionError("DVC walked the repository's .dvc files")
+
+    monkeypatch.setattr(Repo, "find_outs_by_path", walk)
+    monkeypatch.setattr(Repo, "check_graph", walk)
+    registry.register("b", [files()])
+    registry.register("a", [files()])
+    assert [m.name for m in registry.list_models()] == ["a", "b"]
