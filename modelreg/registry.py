@@ -498,7 +498,10 @@ class Registry:
         info = self._version_with_manifest(ref)
         assert info.manifest is not None
         out = Path(out_dir)
-        with staged(self.storage, self.progress, info.manifest, out, self.config.remote) as files:
+        remote = self.config.remote
+        with staged(
+            self.storage, self.progress, info.manifest, out, remote, fill_cache=False
+        ) as files:
             files.move_into_place()
         return GetResult(info.name, info.version, out.resolve(), files.files)
 

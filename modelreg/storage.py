@@ -11,11 +11,12 @@ from __future__ import annotations
 import logging
 import os
 import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from .errors import LockTimeoutError, StorageError
 from .progress import NullProgress, Progress
@@ -275,6 +276,48 @@ class Storage:
                     "the clone that registered it",
                 )
             return len(result.transferred)
+
+    @contextmanager
+    def sources(
+        self, md5s: Sequence[str], remote: str | None
+    ) -> Iterator[dict[str, Path | Callable[[], BinaryIO]]]:
+        """Where to read each object: the local cache when it holds it, else the
+        DVC remote itself (a path when the remote is a local folder, else an opener
+        of a stream), so the bytes are read once and the cache is left as it is.
+        For ``get``, whose files go to a folder outside the registry."""
+        with self._repo("read the DVC cache") as repo:
+            found: dict[str, Path | Callable[[], BinaryIO]] = {}
+            missing = []
+            for md5 in dict.fromkeys(md5s):
+                cached = Path(repo.cache.local.oid_to_path(md5))
+                if cached.exists():
+                    found[md5] = cached
+                else:
+                    missing.append(md5)
+            if missing:
+                with _dvc_errors("read from the DVC remote", remote):
+                    odb = repo.cloud.get_remote_odb(remote, "pull")
+                    paths = {md5: odb.oid_to_path(md5) for md5 in missing}
+                    absent = [md5 for md5, path in paths.items() if not odb.fs.exists(path)]
+                if absent:
+                    raise StorageError(
+                        f"{len(absent)} file(s) are neither in the local cache nor on the "
+                        f"DVC remote (first: {absent[0]})",
+                        hint="the version was registered without '--push'; run 'modelreg "
+                        "push' in the clone that registered it",
+                    )
+                for md5, path in paths.items():
+                    if odb.fs.protocol == "local":
+                        found[md5] = Path(path)
+                    else:
+                        found[md5] = partial(odb.fs.open, path, "rb")
+            yield found
+
+    @staticmethod
+    def remote_errors(remote: str | None) -> AbstractContextManager[None]:
+        """Around reading a stream from :meth:`sources`: DVC's and the network's
+        errors become one-line :class:`StorageError` s."""
+        return _dvc_errors("read from the DVC remote", remote)
 
     # --- plumbing ----------------------------------------------------------
 

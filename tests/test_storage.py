@@ -1,6 +1,7 @@
 """Model bytes and DVC: register writes each byte once into the cache (and the model
 folder), leaves DVC's metafiles exactly as ``dvc add`` would, and never walks the
-repository's other ``.dvc`` files."""
+repository's other ``.dvc`` files; get reads a remote's object once, without
+filling the cache."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from modelreg import Registry
+from modelreg import IntegrityError, Registry
 from modelreg.storage import LocalCache
 
 from .conftest import FileMaker, git
@@ -102,3 +103,26 @@ def test_register_does_not_read_other_models_dvc_files(
     registry.register("b", [files()])
     registry.register("a", [files()])
     assert [m.name for m in registry.list_models()] == ["a", "b"]
+
+
+def test_get_reads_the_remote_once_and_leaves_the_cache_alone(
+    registry: Registry, files: FileMaker, tmp_path: Path
+) -> None:
+    data = os.urandom(40_000)
+    registry.register("m", [files("model.bin", data)])
+    registry.storage.push([hashlib.md5(data).hexdigest()], None)
+    obj = _object(registry.root, data)
+    os.chmod(obj, 0o644)
+    obj.unlink()
+    got = registry.get("m@v0.1.0", tmp_path / "out")
+    assert (tmp_path / "out" / "model.bin").read_bytes() == data
+    assert got.files[0].sha256 == hashlib.sha256(data).hexdigest()
+    assert not obj.exists(), "get filled the cache"
+
+    remote = tmp_path / "dvc-remote"
+    [stored] = [p for p in remote.rglob("*") if p.is_file()]
+    os.chmod(stored, 0o644)
+    stored.write_bytes(b"x" * len(data))
+    with pytest.raises(IntegrityError, match="does not match its sha256"):
+        registry.get("m@v0.1.0", tmp_path / "again")
+    assert list((tmp_path / "again").iterdir()) == []
