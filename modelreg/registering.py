@@ -126,6 +126,7 @@ class Registration:
         previous = self._previous_manifest()
         old = previous.artifacts if previous else ()
         self._refuse_overwrites(old, sources)
+        self._refuse_git_tracked(sources)
         in_place = {s.rel for s in sources if s.in_place}
         tracked_before = self.git.tracked_files(self.base, self.model_dir) if self.base else []
         at_head = self.git.tracked_files(self.head, self.model_dir) if self.head else []
@@ -270,6 +271,17 @@ class Registration:
                 hint="register the changed file as a new version, or restore it with "
                 "'modelreg checkout NAME@latest'",
             )
+
+    def _refuse_git_tracked(self, sources: Sequence[Source]) -> None:
+        """A file git tracks cannot be DVC's too (``dvc add`` refuses it as well)."""
+        in_git = set(self.git.tracked_files(None, self.model_dir))
+        for source in sources:
+            rel = f"{self.model_dir}/{source.rel}"
+            if rel in in_git:
+                raise InputPathError(
+                    f"{rel} is tracked by git; model files go to DVC",
+                    hint=f"stop tracking it in git first: git rm --cached {rel}",
+                )
 
     def _restore_tracked(self, tracked: list[str]) -> None:
         """Undo step: the registry's own files back as they were (as at ``base``)."""

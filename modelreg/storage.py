@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import stat
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, suppress
@@ -18,6 +19,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+from . import yamlio
 from .errors import LockTimeoutError, StorageError
 from .progress import NullProgress, Progress
 
@@ -115,33 +117,21 @@ class Storage:
 
     def add(self, files: Sequence[StoredFile]) -> None:
         """Track files whose objects are in the local cache already (put there by
-        :meth:`LocalCache.commit`): DVC writes the ``.dvc`` files and ``.gitignore``
-        entries, exactly what ``dvc add --no-commit`` writes.
+        :meth:`LocalCache.commit`): write the ``.dvc`` file and ``.gitignore``
+        entry ``dvc add`` writes for a file (DVC's documented format), and hand
+        the md5 to DVC's state database so DVC never hashes the bytes again.
 
-        DVC is handed the md5 (its state database), so it never reads the bytes,
-        and it moves none: ``dvc add`` would copy each file into the cache and, on
-        a filesystem without reflinks, back out again (two copies of every byte).
-        Nor does it look at the repository's other ``.dvc`` files, which its
-        ``add`` parses to check for overlapping outputs (12 s with 10,000 models):
-        each of ours is one file in its own model folder.
+        Not ``dvc add`` itself: it would copy each file into the cache and, on a
+        filesystem without reflinks, back out again (two more copies of every
+        byte); it parses every ``.dvc`` file of the repository to check for
+        overlapping outputs (12 s with 10,000 models); and its check that git
+        does not track the file reads git's whole index in Python (0.5 s at
+        30,000 files). The caller has made those checks that matter here: each
+        file is alone in its model folder, and not tracked by git.
         """
-        if not files:
-            return
-        with self._repo("track the files with DVC") as repo, _dvc_errors("dvc add"):
-            from dvc.repo import lock_repo
-            from dvc.utils import resolve_paths
-            from dvc_data.hashfile.hash_info import HashInfo
-
-            repo.scm_context.quiet = True
-            with lock_repo(repo):
-                for item in files:
-                    repo.state.save(str(item.path), repo.fs, HashInfo("md5", item.md5))
-                    path, wdir, out = resolve_paths(repo, str(item.path))
-                    stage = repo.stage.create(
-                        single_stage=True, validate=False, fname=path, wdir=wdir, outs=[out]
-                    )
-                    stage.add_outs(no_commit=True)
-                    stage.dump()
+        for item in files:
+            write_dvc_file(item.path, item.md5, item.size)
+        self.remember([(item.path, item.md5) for item in files])
 
     def cache_objects(self, md5s: Sequence[str]) -> dict[str, Path]:
         with self._repo("read the DVC cache") as repo:
@@ -160,14 +150,20 @@ class Storage:
 
     def untrack(self, dvc_files: Sequence[Path]) -> None:
         """Stop tracking outputs: remove their ``.dvc`` files and ``.gitignore`` entries
-        (the bytes stay in the cache, and the work-tree files are left alone)."""
-        existing = [str(p) for p in dvc_files if p.exists()]
-        if not existing:
-            return
-        with self._repo("untrack files with DVC") as repo, _dvc_errors("dvc remove"):
-            repo.scm_context.quiet = True
-            for target in existing:
-                repo.remove(target, outs=False)
+        (the bytes stay in the cache, and the work-tree files are left alone), as
+        ``dvc remove --keep-outs`` would, without DVC's walk over the work tree."""
+        for dvc_file in dvc_files:
+            try:
+                data = yamlio.load(dvc_file.read_bytes())
+            except FileNotFoundError:
+                continue
+            except yamlio.YamlError as exc:
+                raise StorageError(f"cannot read {dvc_file}: {exc}") from None
+            outs = data.get("outs") if isinstance(data, dict) else None
+            for out in outs if isinstance(outs, list) else []:
+                if isinstance(out, dict) and isinstance(out.get("path"), str):
+                    _ignore_remove(dvc_file.parent / out["path"])
+            dvc_file.unlink()
 
     def differing(self, items: Sequence[tuple[Path, str]]) -> list[Path]:
         """The work-tree files whose md5 is not the expected one.
@@ -353,6 +349,53 @@ class Storage:
                     return _Bytes()
 
             yield _Files()
+
+
+def write_dvc_file(path: Path, md5: str, size: int) -> Path:
+    """``PATH.dvc`` and the ``/PATH`` line in its folder's ``.gitignore``, as
+    ``dvc add PATH`` writes them for a file (keys in DVC's order)."""
+    out: dict[str, object] = {"md5": md5, "size": size}
+    if path.stat().st_mode & (stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH):
+        out["isexec"] = True
+    out["hash"] = "md5"
+    out["path"] = path.name
+    dvc_file = path.with_name(path.name + ".dvc")
+    dvc_file.write_text(yamlio.dump({"outs": [out]}), encoding="utf-8")
+    _ignore_add(path)
+    return dvc_file
+
+
+def _gitignore_entry(path: Path) -> str:
+    # As DVC (scmrepo) writes it: anchored, with gitignore's wildcards escaped.
+    return "/" + "".join("\\" + c if c in "[]!*#?" else c for c in path.name)
+
+
+def _ignore_add(path: Path) -> None:
+    gitignore = path.parent / ".gitignore"
+    entry = _gitignore_entry(path)
+    try:
+        text = gitignore.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        text = ""
+    if entry in text.splitlines():
+        return
+    prefix = "\n" if text and not text.endswith("\n") else ""
+    with open(gitignore, "a", encoding="utf-8") as handle:
+        handle.write(f"{prefix}{entry}\n")
+
+
+def _ignore_remove(path: Path) -> None:
+    gitignore = path.parent / ".gitignore"
+    try:
+        lines = gitignore.read_text(encoding="utf-8").splitlines(keepends=True)
+    except FileNotFoundError:
+        return
+    entries = {_gitignore_entry(path), "/" + path.name}
+    kept = [line for line in lines if line.strip() not in entries]
+    if not kept:
+        gitignore.unlink()
+    elif kept != lines:
+        gitignore.write_text("".join(kept), encoding="utf-8")
 
 
 class LocalCache:

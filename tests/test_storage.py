@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from modelreg import IntegrityError, Registry
+from modelreg.errors import InputPathError
 from modelreg.storage import LocalCache
 
 from .conftest import FileMaker, git
@@ -46,6 +47,40 @@ def test_register_leaves_what_dvc_add_leaves(registry: Registry, files: FileMake
     assert (folder / ".gitignore").read_text() == "/model.bin\n"
     assert _dvc_status(registry.root) == {}
     assert list(obj.parent.parent.glob(".modelreg-*")) == []  # no staging file left
+
+
+def test_an_executable_file_is_recorded_as_dvc_does(registry: Registry, files: FileMaker) -> None:
+    folder = registry.root / "models" / "m"
+    folder.mkdir(parents=True)
+    tool = folder / "run[1].sh"
+    tool.write_bytes(b"#!/bin/sh\necho hi\n")
+    tool.chmod(0o755)
+    registry.register("m", [tool])
+    assert "  isexec: true\n" in (folder / "run[1].sh.dvc").read_text()
+    assert (folder / ".gitignore").read_text() == "/run\\[1\\].sh\n"
+    assert git(registry.root, "status", "--porcelain", "--ignored", "models").strip() == (
+        "!! models/m/run[1].sh"
+    )
+    assert _dvc_status(registry.root) == {}
+
+
+def test_a_file_git_tracks_is_refused(registry: Registry) -> None:
+    folder = registry.root / "models" / "m"
+    folder.mkdir(parents=True)
+    (folder / "model.pkl").write_bytes(b"in git")
+    git(registry.root, "add", "models/m/model.pkl")
+    git(registry.root, "commit", "-qm", "model in git")
+    with pytest.raises(InputPathError, match="is tracked by git"):
+        registry.register("m", [folder / "model.pkl"])
+
+
+def test_a_dropped_file_is_untracked(registry: Registry, files: FileMaker) -> None:
+    registry.register("m", [files("a.bin", b"a"), files("b.bin", b"b")])
+    registry.register("m", [files("a.bin", b"a2")])
+    folder = registry.root / "models" / "m"
+    assert not (folder / "b.bin.dvc").exists()
+    assert (folder / ".gitignore").read_text() == "/a.bin\n"
+    assert _dvc_status(registry.root) == {}
 
 
 def test_register_in_place_copies_into_the_cache_only(registry: Registry) -> None:
