@@ -281,6 +281,10 @@ class Storage:
         DVC remote itself (a path when the remote is a local folder, else an opener
         of a stream), so the bytes are read once and the cache is left as it is.
         For ``get``, whose files go to a folder outside the registry."""
+        local = self._local_sources(md5s, remote)
+        if local is not None:
+            yield local
+            return
         with self._repo("read the DVC cache") as repo:
             found: dict[str, Path | Callable[[], BinaryIO]] = {}
             missing = []
@@ -303,11 +307,50 @@ class Storage:
                         "push' in the clone that registered it",
                     )
                 for md5, path in paths.items():
-                    if odb.fs.protocol == "local":
+                    if _is_local(odb.fs):
                         found[md5] = Path(path)
                     else:
                         found[md5] = partial(odb.fs.open, path, "rb")
             yield found
+
+    def _local_sources(
+        self, md5s: Sequence[str], remote: str | None
+    ) -> dict[str, Path | Callable[[], BinaryIO]] | None:
+        """:meth:`sources` from DVC's config alone, when the cache and the remote
+        are local folders: every object is then a path, and importing and opening
+        DVC's Repo (0.3 s, a third of a 1 GiB get) is not needed. None otherwise."""
+        with _dvc_errors("read DVC's config"):
+            from dvc.config import Config
+
+            config = Config(dvc_dir=str(self.root / DVC_DIR))
+            cache = config["cache"]
+            name = remote or config["core"].get("remote")
+            section = config["remote"].get(name) if name else None
+        if cache.get("local") or section is None:
+            return None  # a named cache remote, or no remote: let DVC's Repo decide
+        url = str(section.get("url", ""))
+        if not url or not is_local_url(url):
+            return None
+        objects = Path(cache.get("dir") or self.root / DVC_DIR / "cache") / "files" / "md5"
+        store = Path(url.removeprefix("file://")) / "files" / "md5"
+        found: dict[str, Path | Callable[[], BinaryIO]] = {}
+        absent = []
+        for md5 in dict.fromkeys(md5s):
+            for base in (objects, store):
+                candidate = base / md5[:2] / md5[2:]
+                if candidate.is_file():
+                    found[md5] = candidate
+                    break
+            else:
+                absent.append(md5)
+        if absent:
+            raise StorageError(
+                f"{len(absent)} file(s) are neither in the local cache nor on the "
+                f"DVC remote (first: {absent[0]})",
+                hint="the version was registered without '--push'; run 'modelreg "
+                "push' in the clone that registered it",
+            )
+        return found
 
     @staticmethod
     def remote_errors(remote: str | None) -> AbstractContextManager[None]:
@@ -474,6 +517,10 @@ def link_file(kind: str, source: Path, target: Path) -> None:
                 raise
     else:
         raise OSError(f"unknown link type {kind}")
+
+
+def _is_local(fs: Any) -> bool:
+    return bool(fs.protocol == "local")
 
 
 def _size(path: str) -> int:

@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 
 from modelreg import IntegrityError, Registry
+from modelreg import storage as storage_mod
 from modelreg.errors import InputPathError
-from modelreg.storage import LocalCache
+from modelreg.storage import LocalCache, Storage
 
 from .conftest import FileMaker, git
 
@@ -140,9 +141,20 @@ def test_register_does_not_read_other_models_dvc_files(
     assert [m.name for m in registry.list_models()] == ["a", "b"]
 
 
+@pytest.mark.parametrize("path", ["dvc config only", "dvc repo", "stream"])
 def test_get_reads_the_remote_once_and_leaves_the_cache_alone(
-    registry: Registry, files: FileMaker, tmp_path: Path
+    registry: Registry,
+    files: FileMaker,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    path: str,
 ) -> None:
+    """A local-folder remote is read from DVC's config alone; any other through
+    DVC's Repo (forced here, as for an s3:// remote), as a path or as a stream."""
+    if path != "dvc config only":
+        monkeypatch.setattr(Storage, "_local_sources", lambda *args: None)
+    if path == "stream":
+        monkeypatch.setattr(storage_mod, "_is_local", lambda fs: False)
     data = os.urandom(40_000)
     registry.register("m", [files("model.bin", data)])
     registry.storage.push([hashlib.md5(data).hexdigest()], None)
