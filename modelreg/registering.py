@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Callable, Sequence
 from contextlib import suppress
@@ -201,18 +202,22 @@ class Registration:
         linked from, into the model folder too), hashing sha256 and md5 on the way.
 
         A file already in the model folder stays where it is, and goes into the
-        cache as a reflink where the filesystem has them (no bytes written), else
-        as a copy (never a hardlink: that would make the user's file read-only).
-        Any other file lands in the folder as DVC's link type says: a reflink,
-        hardlink or symlink to the cache object, or a second copy written in the
-        same pass. Each step is undone if the registration fails.
+        cache as a reflink or hardlink when DVC's cache type says so and the
+        filesystem allows it (no bytes written; a hardlinked file turns read-only,
+        as with DVC), else as a copy. Any other file lands in the folder as DVC's
+        link type says: a reflink, hardlink or symlink to the cache object, or a
+        second copy written in the same pass. Each step is undone if the
+        registration fails (a hardlinked file gets its mode back).
         """
         size = source.path.stat().st_size
         staged = cache.staging_file()
         self.undo.add(partial(staged.unlink, missing_ok=True))
         if source.in_place:
+            if kind == "hardlink":
+                mode = stat.S_IMODE(source.path.stat().st_mode)
+                self.undo.add(partial(_chmod, source.path, mode))
             with self.progress.task(f"hashing {source.rel}", size) as task:
-                if kind == "reflink" and _try_reflink(source.path, staged):
+                if kind in ("reflink", "hardlink") and _try_link(kind, source.path, staged):
                     digests = digest_file(staged, task)
                 else:
                     digests = copy_to(source.path, [staged], task, md5=True)
@@ -414,12 +419,17 @@ def _skipped(rel: Path, is_model_folder: bool) -> bool:
     return is_model_folder and rel.as_posix() == MANIFEST_FILE
 
 
-def _try_reflink(source: Path, target: Path) -> bool:
+def _try_link(kind: str, source: Path, target: Path) -> bool:
     try:
-        link_file("reflink", source, target)
+        link_file(kind, source, target)
     except OSError:
         return False
     return True
+
+
+def _chmod(path: Path, mode: int) -> None:
+    with suppress(FileNotFoundError):
+        os.chmod(path, mode)
 
 
 def _remove_empty_dirs(path: Path, stop: Path) -> None:

@@ -114,6 +114,47 @@ def test_register_links_the_work_tree_file_as_the_cache_type_says(
     assert _dvc_status(registry.root) == {}
 
 
+def test_register_in_place_with_hardlinks_writes_no_bytes(registry: Registry) -> None:
+    with open(registry.root / ".dvc" / "config", "a") as handle:
+        handle.write("[cache]\n    type = hardlink\n")
+    git(registry.root, "commit", "-qam", "cache type hardlink")
+    folder = registry.root / "models" / "m"
+    folder.mkdir(parents=True)
+    data = os.urandom(10_000)
+    (folder / "model.bin").write_bytes(data)
+    registry.register("m", [folder / "model.bin"])
+    obj = _object(registry.root, data)
+    assert (folder / "model.bin").stat().st_ino == obj.stat().st_ino
+    assert _dvc_status(registry.root) == {}
+
+
+def test_a_failed_hardlinked_registration_gives_the_file_its_mode_back(
+    registry: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from modelreg.errors import GitError
+    from modelreg.gitrepo import GitRepo
+
+    with open(registry.root / ".dvc" / "config", "a") as handle:
+        handle.write("[cache]\n    type = hardlink\n")
+    git(registry.root, "commit", "-qam", "cache type hardlink")
+    folder = registry.root / "models" / "m"
+    folder.mkdir(parents=True)
+    data = os.urandom(10_000)
+    (folder / "model.bin").write_bytes(data)
+    (folder / "model.bin").chmod(0o640)
+
+    def fail(*args: object, **kwargs: object) -> object:
+        raise GitError("simulated: cannot create tag")
+
+    monkeypatch.setattr(GitRepo, "create_tag", fail)
+    with pytest.raises(GitError, match="simulated"):
+        registry.register("m", [folder / "model.bin"])
+    assert stat.S_IMODE((folder / "model.bin").stat().st_mode) == 0o640
+    assert (folder / "model.bin").stat().st_nlink == 1
+    assert (folder / "model.bin").read_bytes() == data
+    assert not _object(registry.root, data).exists()
+
+
 def test_link_kind_falls_back_to_copy(tmp_path: Path) -> None:
     cache = LocalCache(tmp_path / "cache", ["reflink", "copy"])
     (tmp_path / "work").mkdir()
