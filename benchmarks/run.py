@@ -98,16 +98,36 @@ class Run:
     stdout: str
 
 
+def _gnu_time() -> str | None:
+    """GNU time, to read a command's peak RSS (see :func:`run_once`)."""
+    found = shutil.which("time") or ("/usr/bin/time" if Path("/usr/bin/time").exists() else None)
+    if found is None:
+        return None
+    done = subprocess.run([found, "--version"], capture_output=True, text=True, check=False)
+    return found if "GNU" in done.stdout + done.stderr else None
+
+
+GNU_TIME = _gnu_time()
+
+
 def run_once(argv: Sequence[str], cwd: Path, env: dict[str, str], capture: bool = False) -> Run:
     """Run one process: wall and CPU seconds, peak RSS, stdout if captured.
 
-    CPU time and peak RSS come from wait4(): the process and the children it
-    waited for (git, for modelreg), as ``/usr/bin/time -v`` reports them.
+    CPU time comes from wait4(): the process and the children it waited for
+    (git, for modelreg). Peak RSS too, but a child forked from this (large)
+    Python process starts with its RSS as its high-water mark; so, where GNU
+    time is installed, the command runs under it and its %M (the command's own
+    peak, or that of a child it waited for) is the figure.
     """
-    with tempfile.TemporaryFile() as err, tempfile.TemporaryFile() as out:
+    with (
+        tempfile.TemporaryFile() as err,
+        tempfile.TemporaryFile() as out,
+        tempfile.NamedTemporaryFile("r") as rss,
+    ):
+        wrapped = [GNU_TIME, "-f", "%M", "-o", rss.name, *argv] if GNU_TIME else list(argv)
         start = time.perf_counter()
         process = subprocess.Popen(
-            list(argv),
+            wrapped,
             cwd=cwd,
             env=env,
             stdin=subprocess.DEVNULL,
@@ -124,11 +144,9 @@ def run_once(argv: Sequence[str], cwd: Path, env: dict[str, str], capture: bool 
                 f"{err.read().decode(errors='replace')[-2000:]}"
             )
         out.seek(0)
+        peak = int(rss.read().split()[-1]) if GNU_TIME else int(usage.ru_maxrss)
         return Run(
-            elapsed,
-            usage.ru_utime + usage.ru_stime,
-            int(usage.ru_maxrss),
-            out.read().decode(errors="replace"),
+            elapsed, usage.ru_utime + usage.ru_stime, peak, out.read().decode(errors="replace")
         )
 
 
@@ -272,6 +290,7 @@ def machine(work: Path) -> dict[str, object]:
         "dvc": _first_line([*dvc, "--version"]) if dvc else "-",
         "gto": _first_line([*gto, "--version"]).split(":")[-1].strip() if gto else "-",
         "loadavg": os.getloadavg(),
+        "peak_rss_from": "GNU time %M" if GNU_TIME else "wait4 (includes this runner's RSS)",
     }
 
 
