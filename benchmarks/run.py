@@ -693,7 +693,14 @@ def bench_big(
     for key, what in (("register (outside)", "outside"), ("register (in place)", "in place")):
         command = f"register (file {what})"
         if dvc_add is not None:
-            rows.append(Row.of(label, command, m[key], dvc_add, "dvc add"))
+            # A file outside the repository must be copied in before 'dvc add'.
+            row = Row.of(label, command, m[key])
+            if what == "outside":
+                row.baseline = "cp + dvc add"
+                row.baseline_seconds = m["cp"].median + dvc_add.median
+            else:
+                row.baseline, row.baseline_seconds = "dvc add", dvc_add.median
+            rows.append(row)
         row = Row.of(label, command, m[key], rss=False)
         row.baseline, row.baseline_seconds = "md5sum + cp", floor
         rows.append(row)
@@ -794,15 +801,15 @@ def targets(rows: Sequence[Row], shapes: Sequence[Shape]) -> list[Target]:
     else:
         out.append(Target("list --json at 10,000 x 10", "completes, ~linear", "-", None))
         out.append(Target("peak memory of list at 10,000 x 10", "<= 200 MB", "-", None))
-    for what in ("outside", "in place"):
-        by_dvc = find("", f"register (file {what})", "dvc add")
+    for what, dvc_way in (("outside", "cp + dvc add"), ("in place", "dvc add")):
+        by_dvc = find("", f"register (file {what})", dvc_way)
         by_floor = find("", f"register (file {what})", "md5sum + cp")
         if by_dvc and by_floor and by_dvc.ratio is not None and by_floor.ratio is not None:
             out.append(
                 Target(
                     f"register of a big file (file {what})",
-                    "<= 1.1x dvc add and <= 1.6x md5sum + cp",
-                    f"{by_dvc.ratio:.2f}x dvc add; {by_floor.ratio:.2f}x md5sum + cp",
+                    f"<= 1.1x {dvc_way} and <= 1.6x md5sum + cp",
+                    f"{by_dvc.ratio:.2f}x {dvc_way}; {by_floor.ratio:.2f}x md5sum + cp",
                     by_dvc.ratio <= 1.1 and by_floor.ratio <= 1.6,
                 )
             )
