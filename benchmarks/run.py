@@ -36,6 +36,7 @@ import datetime as dt
 import json
 import os
 import platform
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -910,7 +911,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         verdict = {True: "holds", False: "FAILS", None: "not measured"}[goal.holds]
         print(f"  {verdict:<12} {goal.figure}: {goal.value} (target {goal.target})")
 
-    command = "python benchmarks/run.py " + " ".join(sys.argv[1:] if argv is None else argv)
+    command = shlex.join(["python", "benchmarks/run.py", *(sys.argv[1:] if argv is None else argv)])
     report = {
         "command": command.strip(),
         "started": started.isoformat(timespec="seconds"),
