@@ -415,6 +415,7 @@ def bench_size(
     print(f"\n  {shape}: {shape.tags:,} tags, generated in {built:.1f} s", flush=True)
     name = model_name(shape.models // 2)
     production = version_text(shape.versions - 1)
+    latest = version_text(shape.versions)
     section = f"{shape} ({shape.tags:,} tags)"
 
     def listed(out: str) -> None:
@@ -425,6 +426,16 @@ def bench_size(
     def resolved(out: str) -> None:
         if out.strip() != production:
             raise Failed(f"resolve: {out.strip()!r}, expected {production}")
+
+    def gto_sees_every_model(out: str) -> None:
+        missing = [i for i in range(shape.models) if model_name(i) not in out]
+        if missing:
+            raise Failed(f"gto show does not list {model_name(missing[0])}")
+
+    def gto_sees_the_stages(out: str) -> None:
+        for stage, version in (("production", production), ("staging", latest)):
+            if not any(stage in line and f"v{version}" in line for line in out.splitlines()):
+                raise Failed(f"gto show {name}: no {stage} at v{version}")
 
     small = work / "small" / ARTIFACT
     small.parent.mkdir(exist_ok=True)
@@ -469,8 +480,13 @@ def bench_size(
     with_gto = gto is not None and not args.skip_gto
     if with_gto and gto is not None and shape.tags <= Shape.parse(args.gto_max).tags:
         specs += [
-            Spec("gto show", lambda _r: [*gto, "show"], root),
-            Spec("gto show NAME", lambda _r: [*gto, "show", name], root),
+            Spec("gto show", lambda _r: [*gto, "show"], root, check=gto_sees_every_model),
+            Spec(
+                "gto show NAME",
+                lambda _r: [*gto, "show", name],
+                root,
+                check=gto_sees_the_stages,
+            ),
             Spec(
                 "gto assign",
                 lambda r: [
