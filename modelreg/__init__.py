@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 
 def __getattr__(name: str) -> object:
-    # Loaded on first use: Registry pulls in GitPython and PyYAML, and the version
+    # Loaded on first use: Registry pulls in PyYAML and the core, and the version
     # needs importlib.metadata; 'modelreg --help' needs neither.
     if name == "Registry":
         from .registry import Registry

@@ -132,6 +132,8 @@ def cli(ctx: click.Context, directory: Path, quiet: bool, traceback: bool) -> No
     """
     if directory != Path("."):
         # Like git -C: everything, relative paths included, happens from there.
+        if not directory.exists() and ctx.invoked_subcommand == "init":
+            directory.mkdir(parents=True)  # 'modelreg -C new-folder init' makes it
         if not directory.is_dir():
             raise click.BadParameter(f"{directory}: no such directory", param_hint="-C")
         os.chdir(directory)

@@ -1,8 +1,13 @@
-"""The only module that touches git (through GitPython).
+"""The only module that touches git: the ``git`` command, run as a subprocess.
 
-Reads are built for large registries: every tag with its target, tagger, date
-and message comes from one ``git for-each-ref``; file contents at many
-revisions come through one persistent ``git cat-file --batch``.
+No git library is imported (GitPython alone took a third of a read command's
+time to import). Reads are built for large registries and spawn a fixed number
+of processes whatever the registry's size: tag names and object ids come from
+one ``git for-each-ref`` (optionally limited to patterns, so one model's tags
+are read without touching the others), and the tag objects themselves, like
+file contents at many revisions, through one ``git cat-file --batch``. Reading
+tag objects that way is faster than asking ``for-each-ref`` for their fields,
+and neither process holds every tag in memory at once.
 
 Writes never sweep a user's work into a commit: :meth:`GitRepo.commit_paths`
 builds the commit in a private index (``GIT_INDEX_FILE``), moves HEAD with a
@@ -14,35 +19,31 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
 import tempfile
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
+import threading
+from collections import deque
+from collections.abc import Container, Iterable, Iterator, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, Any, TypeVar
 
 from .errors import GitError, NotARepositoryError, RaceLostError
 
-if TYPE_CHECKING:
-    import git
-
 ZERO_SHA = "0" * 40
-_FIELDS = (
-    "%(refname)",
-    "%(objecttype)",
-    "%(objectname)",
-    "%(*objectname)",
-    "%(*objecttype)",
-    "%(taggername)",
-    "%(taggeremail)",
-    "%(taggerdate:unix)",
-    "%(creatordate:unix)",
-    "%(contents)",
+# Git's messages in English, whatever the user's locale: errors are parsed.
+_LOCALE = {"LANGUAGE": "C", "LC_ALL": "C"}
+_PIPE_BUFFER = 1 << 16
+# The header of a tag object as git writes it: object, type, tag, tagger.
+_TAG_HEADER = re.compile(
+    rb"object ([0-9a-f]+)\ntype ([a-z]+)\ntag [^\n]*\n"
+    rb"tagger ([^<\n]*)<([^>\n]*)> (-?[0-9]+)[^\n]*\n\n"
 )
-_FORMAT = "%00".join(_FIELDS) + "%00"
+K = TypeVar("K")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TagRecord:
     """One tag as git stores it. ``target`` is the peeled commit."""
 
@@ -77,55 +78,91 @@ def _short(stderr: str) -> str:
     return lines[-1] if lines else "git failed"
 
 
+def _environment(extra: dict[str, str] | None) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(_LOCALE)
+    if extra:
+        env.update(extra)
+    return env
+
+
+def _decode(data: bytes) -> str:
+    return data.decode("utf-8", "surrogateescape")
+
+
+def _git(
+    args: Sequence[str],
+    cwd: Path | None,
+    env: dict[str, str] | None = None,
+    stdin: bytes | None = None,
+) -> tuple[int, str, str]:
+    try:
+        done = subprocess.run(
+            ["git", *args],
+            cwd=cwd,
+            env=_environment({"GIT_LITERAL_PATHSPECS": "1", **(env or {})}),
+            input=stdin if stdin is not None else b"",
+            capture_output=True,
+            check=False,
+        )
+    except FileNotFoundError:
+        raise GitError(
+            "git is not installed (or not on PATH)", hint="install git, then try again"
+        ) from None
+    return done.returncode, _decode(done.stdout), _decode(done.stderr)
+
+
 class GitRepo:
     """A git working tree. Create with :meth:`discover`."""
 
-    def __init__(self, repo: git.Repo) -> None:
-        self._repo = repo
-        if repo.working_tree_dir is None:
-            raise NotARepositoryError(
-                f"{repo.git_dir} is a bare repository; modelreg needs a clone"
-            )
-        self.root = Path(repo.working_tree_dir)
-        self.git_dir = Path(repo.git_dir)
-        self.common_dir = Path(repo.common_dir)
+    def __init__(self, root: Path, git_dir: Path, common_dir: Path) -> None:
+        self.root = root
+        self.git_dir = git_dir
+        self.common_dir = common_dir
 
     @classmethod
     def discover(cls, path: Path) -> GitRepo:
-        import git
-
+        """The work tree containing ``path`` (one ``git rev-parse``)."""
         if not path.exists():
             raise NotARepositoryError(f"{path} does not exist")
-        try:
-            return cls(git.Repo(path, search_parent_directories=True))
-        except (git.InvalidGitRepositoryError, git.NoSuchPathError):
-            raise NotARepositoryError(
-                f"{path.resolve()} is not inside a git repository",
-                hint="run 'modelreg init' here, or 'git clone' a registry",
-            ) from None
+        where = path if path.is_dir() else path.parent
+        status, out, _err = _git(
+            ["rev-parse", "--absolute-git-dir", "--git-common-dir", "--show-toplevel"], where
+        )
+        lines = out.splitlines()
+        if status == 0 and len(lines) == 3 and lines[2]:
+            common = Path(lines[1])
+            common = common if common.is_absolute() else (where / common).resolve()
+            return cls(Path(lines[2]), Path(lines[0]), common)
+        status, out, _err = _git(["rev-parse", "--is-bare-repository", "--absolute-git-dir"], where)
+        if status == 0 and out.startswith("true"):
+            git_dir = out.splitlines()[1] if len(out.splitlines()) > 1 else str(where)
+            raise NotARepositoryError(f"{git_dir} is a bare repository; modelreg needs a clone")
+        raise NotARepositoryError(
+            f"{path.resolve()} is not inside a git repository",
+            hint="run 'modelreg init' here, or 'git clone' a registry",
+        )
 
     @classmethod
     def init(cls, path: Path) -> GitRepo:
-        import git
-
         path.mkdir(parents=True, exist_ok=True)
-        return cls(git.Repo.init(path))
+        status, _out, err = _git(["init", "--quiet", "--", str(path)], None)
+        if status != 0:
+            raise GitError(f"git init failed: {_short(err)}")
+        return cls.discover(path)
 
     @classmethod
     def clone(cls, url: str, dest: Path, *, no_checkout: bool = False) -> GitRepo:
-        import git
-
         if url.startswith("-"):
             raise GitError(f"'{url}' is not a repository URL")
-        args = ["--quiet"] + (["--no-checkout"] if no_checkout else [])
-        try:
-            git.Git().execute(["git", "clone", *args, "--", url, str(dest)])
-        except git.GitCommandError as exc:
+        args = ["clone", "--quiet"] + (["--no-checkout"] if no_checkout else [])
+        status, _out, err = _git([*args, "--", url, str(dest)], None)
+        if status != 0:
             raise GitError(
-                f"cannot clone {url}: {_short(str(exc.stderr))}",
+                f"cannot clone {url}: {_short(err)}",
                 hint="check the URL and that you can reach it with 'git ls-remote'",
-            ) from None
-        return cls(git.Repo(dest))
+            )
+        return cls.discover(dest)
 
     # --- running git -------------------------------------------------------
 
@@ -141,62 +178,137 @@ class GitRepo:
 
         Pathspecs are literal (``GIT_LITERAL_PATHSPECS``): a file named ``*.bin``
         means that file. Long path lists go through ``stdin``, never argv.
+        ``strip`` removes one trailing newline from the output.
         """
-        import git
-
-        with tempfile.TemporaryFile() as handle:
-            if stdin is not None:
-                handle.write(stdin)
-                handle.seek(0)
-            try:
-                out = self._repo.git.execute(
-                    ["git", *args],
-                    env={"GIT_LITERAL_PATHSPECS": "1", **(env or {})},
-                    strip_newline_in_stdout=strip,
-                    with_extended_output=False,
-                    istream=handle if stdin is not None else None,
-                )
-            except git.GitCommandError as exc:
-                if not check:
-                    return ""
-                raise GitError(f"git {args[0]} failed: {_short(str(exc.stderr))}") from None
-        return str(out)
+        status, out, err = _git(args, self.root, env, stdin)
+        if status != 0:
+            if not check:
+                return ""
+            raise GitError(f"git {args[0]} failed: {_short(err)}")
+        return out[:-1] if strip and out.endswith("\n") else out
 
     def try_run(self, *args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
         """Run git and return (status, stdout, stderr) without raising."""
-        status, out, err = self._repo.git.execute(
-            ["git", *args],
-            env={"GIT_LITERAL_PATHSPECS": "1", **(env or {})},
-            with_extended_output=True,
-            with_exceptions=False,
-        )
-        return int(status), str(out), str(err)
+        status, out, err = _git(args, self.root, env)
+        return status, out[:-1] if out.endswith("\n") else out, err
 
     # --- reading -----------------------------------------------------------
 
-    def tags(self) -> list[TagRecord]:
-        """Every tag, in one ``git for-each-ref`` call."""
-        raw = self.run("for-each-ref", f"--format={_FORMAT}", "refs/tags", strip=False)
-        return parse_for_each_ref(raw)
+    def tag_refs(self, patterns: Sequence[str] | None = None) -> list[tuple[str, str]]:
+        """(tag name, object id) of every tag, or of those matching ``patterns``
+        (globs relative to ``refs/tags/``, e.g. ``fraud@*``), from one
+        ``git for-each-ref``. Patterns let git skip other tags (a binary search
+        in packed refs), so one model's tags cost the same in any registry."""
+        if patterns is not None and not patterns:
+            return []
+        selected = ["refs/tags/"] if patterns is None else [f"refs/tags/{p}" for p in patterns]
+        out = self.run("for-each-ref", "--format=%(objectname) %(refname)", *selected, strip=False)
+        refs = []
+        for line in out.splitlines():
+            oid, _, ref = line.partition(" ")
+            if ref.startswith("refs/tags/"):
+                refs.append((ref[len("refs/tags/") :], oid))
+        return refs
+
+    def tag_records(
+        self, refs: Iterable[tuple[str, str]], *, messages: Container[str] | None = None
+    ) -> Iterator[TagRecord]:
+        """The tags ``(name, object id)``, read through one ``git cat-file --batch``
+        and yielded as they arrive (nothing but the records is held).
+
+        Annotated tags of commits and lightweight tags of commits become records;
+        tags of trees or blobs are left out; a tag of a tag is peeled to its commit.
+        With ``messages``, only the tags named there keep their message.
+        """
+        nested: list[TagRecord] = []
+        people: dict[bytes, tuple[str, str]] = {}  # one str per tagger, not per tag
+        for (name, oid), kind, data in self._cat_file((ref, ref[1]) for ref in refs):
+            if data is None:
+                continue
+            if kind == "commit":
+                yield TagRecord(name, False, oid, oid, "", "", _commit_time(data), "")
+            elif kind == "tag":
+                target, target_kind, tagger, email, when, message = _parse_tag(data, people)
+                if messages is not None and name not in messages:
+                    message = ""
+                record = TagRecord(name, True, oid, target, tagger, email, when, message)
+                if target_kind == "commit":
+                    yield record
+                elif target_kind == "tag":
+                    nested.append(record)
+        if nested:
+            peeled = self._peel([record.object_sha for record in nested])
+            for record in nested:
+                if peeled.get(record.object_sha):
+                    yield replace(record, target=peeled[record.object_sha])
+
+    def tags(self, patterns: Sequence[str] | None = None) -> list[TagRecord]:
+        """Every tag (or those matching ``patterns``): two git processes in all."""
+        return list(self.tag_records(self.tag_refs(patterns)))
+
+    def _peel(self, oids: Sequence[str]) -> dict[str, str]:
+        """Tag object id -> the commit it finally points at (absent: not a commit)."""
+        answers = self._cat_file(((oid, f"{oid}^{{commit}}") for oid in oids), check_only=True)
+        return {oid: data.decode() for oid, kind, data in answers if kind == "commit" and data}
 
     def read_files(self, specs: Sequence[str]) -> dict[str, bytes | None]:
         """Contents of ``REV:PATH`` specs through one ``cat-file --batch`` (None if missing)."""
-        out: dict[str, bytes | None] = {}
-        for spec in specs:
-            if "\n" in spec:
-                out[spec] = None
-                continue
-            try:
-                _sha, kind, _size, data = self._repo.git.get_object_data(spec)
-            except ValueError:
-                out[spec] = None
-                continue
-            kind_text = kind.decode() if isinstance(kind, bytes) else str(kind)
-            out[spec] = bytes(data) if kind_text == "blob" else None
+        out: dict[str, bytes | None] = {spec: None for spec in specs}
+        asked = [spec for spec in dict.fromkeys(specs) if "\n" not in spec]
+        for spec, kind, data in self._cat_file((spec, spec) for spec in asked):
+            out[spec] = data if kind == "blob" else None
         return out
 
     def read_file(self, rev: str, path: str) -> bytes | None:
         return self.read_files([f"{rev}:{path}"])[f"{rev}:{path}"]
+
+    def _cat_file(
+        self, requests: Iterable[tuple[K, str]], *, check_only: bool = False
+    ) -> Iterator[tuple[K, str, bytes | None]]:
+        """For each ``(key, object name)``, in order: (key, object type, contents or
+        None when missing), streamed from one ``git cat-file --batch``. With
+        ``check_only`` (``--batch-check``) the object id stands in for the contents.
+
+        A thread writes the requests (one buffer, written without holding the GIL)
+        while this generator reads the answers, so neither pipe can fill up and
+        block the other, whatever the count; no git process starts when there is
+        nothing to ask."""
+        items = list(requests)
+        if not items:
+            return
+        pending = deque(key for key, _name in items)
+        payload = "".join(f"{name}\n" for _key, name in items).encode("utf-8", "surrogateescape")
+        del items
+        process = subprocess.Popen(
+            ["git", "cat-file", "--batch-check" if check_only else "--batch", "--buffer"],
+            cwd=self.root,
+            env=_environment(None),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            bufsize=_PIPE_BUFFER,
+        )
+        assert process.stdin is not None and process.stdout is not None
+        writer = threading.Thread(target=_feed, args=(process.stdin, payload), daemon=True)
+        writer.start()
+        stream = process.stdout
+        try:
+            while header := stream.readline():
+                key = pending.popleft()
+                fields = header.split()
+                if len(fields) != 3 or not fields[2].isdigit():
+                    yield key, "missing", None  # "<name> missing" or "<name> ambiguous"
+                elif check_only:
+                    yield key, fields[1].decode(), fields[0]
+                else:
+                    data = stream.read(int(fields[2]) + 1)[:-1]  # contents, then a newline
+                    yield key, fields[1].decode(), data
+        finally:
+            stream.close()
+            writer.join()
+            process.wait()
+        if pending:
+            raise GitError("git cat-file stopped before answering every request")
 
     def head(self) -> str | None:
         """The commit HEAD points at, or None on an unborn branch."""
@@ -482,7 +594,7 @@ class GitRepo:
         return tags
 
     def close(self) -> None:
-        self._repo.close()
+        """Nothing to release: every git process ends with the call that started it."""
 
     def __enter__(self) -> GitRepo:
         return self
@@ -491,38 +603,75 @@ class GitRepo:
         self.close()
 
 
-def parse_for_each_ref(raw: str) -> list[TagRecord]:
-    """Parse the NUL-separated output of :data:`_FORMAT` (pure, for tests)."""
-    fields = raw.split("\0")
-    width = len(_FIELDS)
-    records = []
-    for start in range(0, len(fields) - width + 1, width):
-        (ref, kind, sha, peeled, peeled_kind, tname, temail, tdate, cdate, contents) = fields[
-            start : start + width
-        ]
-        ref = ref.lstrip("\n")
-        if not ref.startswith("refs/tags/"):
-            continue
-        annotated = kind == "tag"
-        target = peeled if annotated else sha
-        if annotated and peeled_kind != "commit":
-            continue  # a tag of a tree/blob/tag chain: not a registry event
-        if not annotated and kind != "commit":
-            continue
-        when = tdate if annotated and tdate else cdate
-        records.append(
-            TagRecord(
-                name=ref[len("refs/tags/") :],
-                annotated=annotated,
-                object_sha=sha,
-                target=target,
-                tagger_name=tname,
-                tagger_email=temail.strip("<>"),
-                timestamp=int(when) if when.strip().lstrip("-").isdigit() else 0,
-                message=contents if annotated else "",
-            )
-        )
-    return records
+def _feed(pipe: IO[bytes], payload: bytes) -> None:
+    """Write the requests to git and close its input (always)."""
+    try:
+        pipe.write(payload)
+    except BrokenPipeError:
+        pass  # git stopped reading; the reader reports it
+    finally:
+        with suppress(OSError):
+            pipe.close()
+
+
+def _person(line: bytes) -> tuple[str, str, int]:
+    """``Name <email> 1750000000 +0000`` -> (name, email, unix time)."""
+    open_at, close_at = line.find(b"<"), line.rfind(b">")
+    if open_at < 0 or close_at < open_at:
+        return _decode(line).strip(), "", 0
+    name = _decode(line[:open_at]).strip()
+    email = _decode(line[open_at + 1 : close_at])
+    when = line[close_at + 1 :].split()
+    stamp = when[0] if when else b""
+    return name, email, int(stamp) if stamp.lstrip(b"-").isdigit() else 0
+
+
+def _parse_tag(
+    data: bytes, people: dict[bytes, tuple[str, str]]
+) -> tuple[str, str, str, str, int, str]:
+    """:func:`parse_tag_object`, with one regular expression for the usual header
+    and each tagger decoded once (``people`` remembers them)."""
+    match = _TAG_HEADER.match(data)
+    if match is None:
+        return parse_tag_object(data)
+    target, kind, name, email, when = match.groups()
+    raw = name + b"<" + email
+    person = people.get(raw)
+    if person is None:
+        person = people[raw] = (_decode(name).strip(), _decode(email))
+    return (
+        target.decode(),
+        kind.decode(),
+        person[0],
+        person[1],
+        int(when),
+        _decode(data[match.end() :]),
+    )
+
+
+def parse_tag_object(data: bytes) -> tuple[str, str, str, str, int, str]:
+    """A tag object's (target id, target type, tagger name, tagger email, unix time,
+    message). Pure, for tests; a missing tagger gives empty strings and time 0."""
+    header, _, message = data.partition(b"\n\n")
+    target = kind = ""
+    tagger: tuple[str, str, int] = ("", "", 0)
+    for line in header.split(b"\n"):
+        key, _, value = line.partition(b" ")
+        if key == b"object":
+            target = value.decode("ascii", "replace")
+        elif key == b"type":
+            kind = value.decode("ascii", "replace")
+        elif key == b"tagger":
+            tagger = _person(value)
+    return target, kind, tagger[0], tagger[1], tagger[2], _decode(message)
+
+
+def _commit_time(data: bytes) -> int:
+    header = data.partition(b"\n\n")[0]
+    for line in header.split(b"\n"):
+        if line.startswith(b"committer "):
+            return _person(line[len(b"committer ") :])[2]
+    return 0
 
 
 def _porcelain_paths(out: str) -> list[str]:

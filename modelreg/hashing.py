@@ -1,16 +1,29 @@
-"""Reading file bytes once: digests, and copies verified as they are written."""
+"""Reading file bytes once: digests, and copies verified as they are written.
+
+Each byte is read once, however many digests and copies are wanted. For big
+files each digest runs in its own thread (hashlib releases the GIL on large
+buffers) while the calling thread reads and writes, so on two cores md5 (DVC's
+address, ~0.7 GB/s) and sha256 (~1.8 GB/s) cost about as much as md5 alone.
+A ring of a few buffers lets the next read start before the digests of the
+previous chunk are done; a buffer is reused only once every digest is past it.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO, Protocol
 
 from .progress import Task
 
-CHUNK = 4 * 1024 * 1024
+CHUNK = 8 * 1024 * 1024
+RING = 3  # buffers in flight: one being read, two being digested
+THREADED_FROM = 2 * CHUNK  # smaller files are digested inline: threads would cost more
 
 
 @dataclass(frozen=True)
@@ -20,56 +33,136 @@ class Digests:
     md5: str
 
 
-def _chunks(path: Path) -> Iterator[memoryview]:
-    """The file's bytes in large chunks, reusing one buffer (no copies)."""
-    buffer = bytearray(CHUNK)
-    view = memoryview(buffer)
-    with open(path, "rb", buffering=0) as handle:
-        while n := handle.readinto(buffer):
-            yield view[:n]
+class _Hash(Protocol):
+    def update(self, data: memoryview, /) -> None: ...
+
+    def hexdigest(self) -> str: ...
+
+
+Source = Path | BinaryIO
 
 
 def digest_file(path: Path, task: Task | None = None) -> Digests:
     """sha256 and md5 (DVC's content address) of a file, in one read pass."""
-    sha, md5 = hashlib.sha256(), hashlib.md5(usedforsecurity=False)
-    size = 0
-    for chunk in _chunks(path):
-        sha.update(chunk)
-        md5.update(chunk)
-        size += len(chunk)
-        if task is not None:
-            task.advance(len(chunk))
-    return Digests(size, sha.hexdigest(), md5.hexdigest())
+    return copy_to(path, [], task, md5=True)
 
 
 def sha256_file(path: Path, task: Task | None = None) -> str:
-    sha = hashlib.sha256()
-    for chunk in _chunks(path):
-        sha.update(chunk)
-        if task is not None:
-            task.advance(len(chunk))
-    return sha.hexdigest()
+    """The sha256 of a file (to verify bytes already in place)."""
+    return copy_to(path, [], task).sha256
 
 
-def copy_file(src: Path, dst: Path, task: Task | None = None, *, md5: bool = False) -> Digests:
+def copy_file(src: Source, dst: Path, task: Task | None = None, *, md5: bool = False) -> Digests:
     """Copy ``src`` to a new file ``dst`` (which must not exist), hashing the bytes
     as they are written: sha256 always, md5 when asked. One read pass."""
+    return copy_to(src, [dst], task, md5=md5)
+
+
+def copy_to(
+    src: Source, targets: Sequence[Path], task: Task | None = None, *, md5: bool = False
+) -> Digests:
+    """Copy ``src`` (a path or a readable binary file) to every new file in
+    ``targets`` (none may exist), with its sha256 and, when asked, its md5, all in
+    one read pass. Files created here are removed if the copy fails."""
     sha = hashlib.sha256()
+    hashers: list[_Hash] = [sha]
     md5_hash = hashlib.md5(usedforsecurity=False) if md5 else None
-    size = 0
+    if md5_hash is not None:
+        hashers.append(md5_hash)
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    fd = os.open(dst, flags, 0o644)
-    try:
-        for chunk in _chunks(src):
-            sha.update(chunk)
-            if md5_hash is not None:
-                md5_hash.update(chunk)
-            written = 0
-            while written < len(chunk):
-                written += os.write(fd, chunk[written:])
-            size += len(chunk)
-            if task is not None:
-                task.advance(len(chunk))
-    finally:
-        os.close(fd)
+    created: list[Path] = []
+    with ExitStack() as stack:
+        if isinstance(src, Path):
+            handle: BinaryIO = stack.enter_context(open(src, "rb", buffering=0))
+            size_hint = os.fstat(handle.fileno()).st_size
+        else:
+            handle, size_hint = src, -1
+        fds = []
+        try:
+            for target in targets:
+                fds.append(os.open(target, flags, 0o644))
+                created.append(target)
+                stack.callback(os.close, fds[-1])
+            threaded = size_hint < 0 or size_hint >= THREADED_FROM
+            size = _pump(handle, fds, hashers, task, threaded)
+        except BaseException:
+            stack.close()
+            for path in created:
+                path.unlink(missing_ok=True)
+            raise
     return Digests(size, sha.hexdigest(), md5_hash.hexdigest() if md5_hash else "")
+
+
+def _pump(
+    handle: BinaryIO,
+    fds: Sequence[int],
+    hashers: Sequence[_Hash],
+    task: Task | None,
+    threaded: bool,
+) -> int:
+    """Read ``handle`` to its end into a ring of buffers, writing each chunk to
+    ``fds`` and feeding it to every hasher (each in its own thread if ``threaded``,
+    so their order of updates is kept)."""
+    read = _reader(handle)
+    size = 0
+    if not threaded:
+        buffer = memoryview(bytearray(CHUNK))
+        while n := read(buffer):
+            chunk = buffer[:n]
+            for hasher in hashers:
+                hasher.update(chunk)
+            _write_all(fds, chunk)
+            size += n
+            if task is not None:
+                task.advance(n)
+        return size
+    ring = [memoryview(bytearray(CHUNK)) for _ in range(RING)]
+    busy: list[list[Future[None]]] = [[] for _ in range(RING)]
+    with ExitStack() as stack:
+        pools = [stack.enter_context(ThreadPoolExecutor(1)) for _ in hashers]
+        index = 0
+        while True:
+            slot = index % RING
+            for future in busy[slot]:
+                future.result()  # the digests are past this buffer: reuse it
+            n = read(ring[slot])
+            if not n:
+                break
+            chunk = ring[slot][:n]
+            busy[slot] = [
+                pool.submit(hasher.update, chunk)
+                for pool, hasher in zip(pools, hashers, strict=True)
+            ]
+            _write_all(fds, chunk)
+            size += n
+            index += 1
+            if task is not None:
+                task.advance(n)
+        for futures in busy:
+            for future in futures:
+                future.result()
+    return size
+
+
+def _reader(handle: BinaryIO) -> Callable[[memoryview], int]:
+    readinto = getattr(handle, "readinto", None)
+    if readinto is not None:
+
+        def read_into(buffer: memoryview) -> int:
+            return int(readinto(buffer) or 0)
+
+        return read_into
+
+    def read_copy(buffer: memoryview) -> int:
+        data = handle.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    return read_copy
+
+
+def _write_all(fds: Sequence[int], chunk: memoryview) -> None:
+    for fd in fds:
+        written = 0
+        while written < len(chunk):
+            written += os.write(fd, chunk[written:])

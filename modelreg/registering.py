@@ -26,11 +26,11 @@ from .errors import (
 )
 from .faults import checkpoint
 from .gitrepo import GitRepo
-from .hashing import Digests, copy_file, digest_file
+from .hashing import Digests, copy_to, digest_file
 from .manifest import MANIFEST_FILE, ArtifactFile, DataRef, Dependency, Lineage, Manifest, Scalar
 from .progress import Progress
 from .state import ModelState
-from .storage import Storage, StoredFile
+from .storage import LocalCache, Storage, StoredFile, link_file
 from .tags import format_message, validate_read_name
 from .txn import Transaction
 from .versions import FIRST_VERSION, BumpPart, Range, Version
@@ -108,6 +108,7 @@ class Registration:
         previous = self._previous_manifest()
         old = previous.artifacts if previous else ()
         self._refuse_overwrites(old, sources)
+        self._refuse_git_tracked(sources)
         description = f"register {self.name} {self.version.tag_form}"
         with Transaction.begin(self.git.common_dir, self.root, "register", description) as txn:
             done = self._run(txn, old, sources, metadata, tag, message, sign, sequence)
@@ -148,14 +149,17 @@ class Registration:
         kept = set(new_rels)
         self.storage.untrack([self.folder / (a.path + ".dvc") for a in old if a.path not in kept])
 
-        # 3. Put the new bytes in place, hashing them on the way.
-        digests = {source.rel: self._place(txn, source) for source in sources}
+        # 3. Put the new bytes in the DVC cache and in place, each read once and
+        #    hashed on the way (sha256 and DVC's md5).
+        cache = self.storage.local_cache()
+        self.folder.mkdir(parents=True, exist_ok=True)
+        kind = cache.link_kind(self.folder)
+        txn.will_relink([self.folder / rel for rel in sorted(in_place)])
+        digests = {source.rel: self._place(txn, source, cache, kind) for source in sources}
 
         checkpoint("register:after-copy")
-        # 4. Track them with DVC (which may turn in-place files into cache links).
-        cache = self.storage.cache_objects([d.md5 for d in digests.values()])
-        txn.will_create_objects(list(cache.values()))
-        txn.will_relink([self.folder / rel for rel in sorted(in_place)])
+        # 4. Track them with DVC: the .dvc files and .gitignore entries (the bytes are
+        #    where they belong already).
         ordered = sorted(digests.items())
         self.storage.add([StoredFile(self.folder / rel, d.md5, d.size) for rel, d in ordered])
 
@@ -210,20 +214,48 @@ class Registration:
         checkpoint("register:after-tag")
         return Registered(tag, commit, manifest)
 
-    def _place(self, txn: Transaction, source: Source) -> Digests:
+    def _place(self, txn: Transaction, source: Source, cache: LocalCache, kind: str) -> Digests:
+        """Read the source once: into the DVC cache (and, when the cache cannot be
+        linked from, into the model folder too), hashing sha256 and md5 on the way.
+
+        A file already in the model folder stays where it is and goes into the
+        cache as a reflink or hardlink when DVC's cache type says so and the
+        filesystem allows it (no bytes written; a hardlinked file turns read-only,
+        as with DVC), else as a copy. Any other file lands in the folder as DVC's
+        link type says: a reflink, hardlink or symlink to the cache object, or a
+        second copy written in the same pass. Every step is journaled first.
+        """
         size = source.path.stat().st_size
+        staged = cache.staging_file()
+        txn.will_place(staged)
         if source.in_place:
             with self.progress.task(f"hashing {source.rel}", size) as task:
-                return digest_file(source.path, task)
+                if kind in ("reflink", "hardlink") and _try_link(kind, source.path, staged):
+                    digests = digest_file(staged, task)
+                else:
+                    digests = copy_to(source.path, [staged], task, md5=True)
+            self._commit_object(txn, cache, staged, digests.md5)
+            return digests
         target = self.folder / source.rel
         partial_file = target.with_name(f".{target.name}.modelreg-{os.getpid()}")
         txn.will_place(partial_file)
         txn.will_place(target)
         target.parent.mkdir(parents=True, exist_ok=True)
+        copies = [staged, partial_file] if kind == "copy" else [staged]
         with self.progress.task(f"copying {source.rel}", size) as task:
-            digests = copy_file(source.path, partial_file, task, md5=True)
+            digests = copy_to(source.path, copies, task, md5=True)
+        self._commit_object(txn, cache, staged, digests.md5)
+        if kind != "copy":
+            try:
+                cache.link(kind, digests.md5, partial_file)
+            except OSError:  # a link that worked on the probe failed here: copy instead
+                copy_to(cache.object_path(digests.md5), [partial_file])
         os.replace(partial_file, target)
         return digests
+
+    def _commit_object(self, txn: Transaction, cache: LocalCache, staged: Path, md5: str) -> None:
+        txn.will_create_objects([cache.object_path(md5)])
+        cache.commit(staged, md5)
 
     def _previous_manifest(self) -> Manifest | None:
         if self.base is None:
@@ -263,6 +295,17 @@ class Registration:
                 hint="register the changed file as a new version, or restore it with "
                 "'modelreg checkout NAME@latest'",
             )
+
+    def _refuse_git_tracked(self, sources: Sequence[Source]) -> None:
+        """A file git tracks cannot be DVC's too (``dvc add`` refuses it as well)."""
+        in_git = set(self.git.tracked_files(None, self.model_dir))
+        for source in sources:
+            rel = f"{self.model_dir}/{source.rel}"
+            if rel in in_git:
+                raise InputPathError(
+                    f"{rel} is tracked by git; model files go to DVC",
+                    hint=f"stop tracking it in git first: git rm --cached {rel}",
+                )
 
 
 def registry_files(model_dir: str, artifact_paths: Sequence[str]) -> list[str]:
@@ -414,6 +457,14 @@ def _skipped(rel: Path, is_model_folder: bool) -> bool:
     if rel.name.endswith(".dvc") or rel.name == ".gitignore":
         return True
     return is_model_folder and rel.as_posix() == MANIFEST_FILE
+
+
+def _try_link(kind: str, source: Path, target: Path) -> bool:
+    try:
+        link_file(kind, source, target)
+    except OSError:
+        return False
+    return True
 
 
 def write_atomic(path: Path, data: bytes) -> None:

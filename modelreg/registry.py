@@ -11,6 +11,7 @@ command leaves the repository as it found it.
 
 from __future__ import annotations
 
+import gc
 import os
 import random
 import re
@@ -90,7 +91,7 @@ from .sharing import (
     registered_md5s,
     require_remote,
 )
-from .state import Event, ModelState, RegistryState, VersionState, build, previous_holder
+from .state import Event, ModelState, RegistryState, VersionState, build_parsed, previous_holder
 from .storage import (
     DEFAULT_REMOTE_NAME,
     RemoteSettings,
@@ -101,8 +102,13 @@ from .storage import (
 )
 from .tags import (
     EventKind,
+    ParsedTag,
     format_message,
     format_tag_name,
+    in_grammar,
+    name_to_tag,
+    parse_tag_name,
+    tag_patterns,
     validate_new_name,
     validate_read_name,
     validate_stage,
@@ -118,14 +124,27 @@ LOCK_FILE = "modelreg.lock"
 _REMOTE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,62}")
 _SECRET_WORDS = ("secret", "password", "passphrase", "token", "key_id", "account_key",
                  "connection_string", "credential", "keyfile", "sas")  # fmt: skip
+PUSH_REMOTE = "origin"  # where --push sends an event
+PUSH_ATTEMPTS = 10
+_STAGE_EVENTS = (EventKind.ASSIGN, EventKind.UNASSIGN)
 
 
 def _is_secret(key: str) -> bool:
     return any(word in key.lower() for word in _SECRET_WORDS)
 
 
-PUSH_REMOTE = "origin"  # where --push sends an event
-PUSH_ATTEMPTS = 10
+@contextmanager
+def _no_gc() -> Iterator[None]:
+    """Reading 100,000 tags makes a million small objects and no reference cycles;
+    the cyclic collector would walk them again and again for nothing (a third of
+    ``list``'s time at that size)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def default_remote_dir(root: Path) -> Path:
@@ -144,6 +163,7 @@ class Registry:
         self.progress: Progress = progress or NullProgress()
         self.storage = Storage(self.root, self.progress)
         self._cached_state: RegistryState | None = None
+        self._cached_models: dict[str, ModelState | None] = {}
         self._load_config()
 
     @property
@@ -230,13 +250,80 @@ class Registry:
     def state(self, refresh: bool = False) -> RegistryState:
         """Every model's state, from one read of all tags."""
         if self._cached_state is None or refresh:
-            self._cached_state = build(self.git.tags())
+            self._cached_state = self._read_state(None)
         return self._cached_state
+
+    def _read_state(self, names: Sequence[str] | None, *, messages: bool = True) -> RegistryState:
+        """The state of every model, or of ``names`` only: git then reads only
+        their tags, so the cost does not grow with the registry. Two git
+        processes either way (tag names, then tag objects).
+
+        Without ``messages`` only stage events keep theirs (they may be needed to
+        tell versions at one commit apart): enough for ``list``, not for history.
+        """
+        patterns: list[str] | None = None
+        if names is not None:
+            globs = [tag_patterns(name) for name in names]
+            patterns = None if None in globs else [p for g in globs if g for p in g]
+        wanted = None if names is None else set(names)
+        with _no_gc():
+            parsed: dict[str, ParsedTag] = {}
+            refs = []
+            unreadable = []
+            for tag, oid in self.git.tag_refs(patterns):
+                found = parse_tag_name(tag)
+                if found is None:
+                    if in_grammar(tag):
+                        unreadable.append(tag)
+                elif wanted is None or found.name in wanted:
+                    parsed[tag] = found
+                    refs.append((tag, oid))
+            keep = None
+            if not messages:
+                # Stage events may need theirs to tell versions at one commit apart; a
+                # model that was deprecated needs its registrations' sequence trailers.
+                deprecated = {f.name for f in parsed.values() if f.kind is EventKind.DEPRECATE}
+                keep = {
+                    tag
+                    for tag, found in parsed.items()
+                    if found.kind in _STAGE_EVENTS
+                    or (found.kind is EventKind.REGISTER and found.name in deprecated)
+                }
+            records = self.git.tag_records(refs, messages=keep)
+            state = build_parsed((parsed.pop(record.name), record) for record in records)
+        if unreadable:
+            state = replace(state, skipped=tuple(unreadable) + state.skipped)
+        return state
+
+    def _find_model(self, name: str, refresh: bool = False) -> ModelState | None:
+        """One model's state (None: no tags), read on its own unless every model's
+        state is at hand already."""
+        if refresh:
+            self._forget()
+        if self._cached_state is not None:
+            return self._cached_state.model(name)
+        if name not in self._cached_models:
+            self._read_models([name])
+        return self._cached_models[name]
+
+    def _read_models(self, names: Sequence[str]) -> RegistryState:
+        """A fresh read of these models' tags alone, remembered for :meth:`_find_model`."""
+        self._forget()
+        state = self._read_state(names)
+        for name in names:
+            self._cached_models[name] = state.model(name)
+        return state
+
+    def _forget(self) -> None:
+        """Drop what was read from tags: an event was written, or may have been."""
+        self._cached_state = None
+        self._cached_models.clear()
 
     def list_models(self, *, include_deprecated: bool = False) -> list[ModelSummary]:
         """Models with their latest version and who holds each stage."""
         out = []
-        for model in self.state().models.values():
+        state = self._cached_state or self._read_state(None, messages=False)
+        for model in state.models.values():
             if model.deprecated and not include_deprecated:
                 continue
             latest = model.latest
@@ -319,7 +406,7 @@ class Registry:
         if state.model(name) is None:
             self._model(name)  # raises UnknownModelError with the list of models
         wanted = [
-            (m.name, v.version)
+            (m.name, v)
             for m in state.models.values()
             if m.name != name and not m.deprecated
             for v in m.versions
@@ -382,7 +469,7 @@ class Registry:
                     DoctorFinding("leftover", str(rel), "left by an interrupted command", repair)
                 )
             findings += self._untagged_commits()
-        self._cached_state = None
+        self._forget()
         return DoctorReport(tuple(findings))
 
     def _untagged_commits(self) -> list[DoctorFinding]:
@@ -436,10 +523,9 @@ class Registry:
         """Track ``paths`` (files or folders) with DVC as a new version of ``name``,
         commit its manifest and tag it ``NAME@vVERSION``."""
         self._require_registry()
-        state = self.state(refresh=True)
-        if state.model(name) is None:
+        if self._find_model(name, refresh=True) is None:
             validate_new_name(name)
-            self._refuse_nested_name(name, state)
+            self._refuse_nested_name(name)
         else:
             validate_read_name(name)
         if push:
@@ -462,7 +548,8 @@ class Registry:
             lineage=lineage(self.root, data, self._code_commit(code_commit)),
         )
         with self._locked():
-            state = self.state(refresh=True)
+            # Only this model and its dependencies: registering costs the same in any registry.
+            state = self._read_models([name, *(d.name for d in metadata.dependencies)])
             new_version = next_version(state.model(name), version, bump)
             self._check_dependencies(name, metadata.dependencies, state, allow_unresolved)
             tag = format_tag_name(EventKind.REGISTER, name, version=new_version)
@@ -489,17 +576,18 @@ class Registry:
 
             try:
                 model = state.model(name)
-                done = registration.run(
-                    sources,
-                    metadata,
-                    tag,
-                    message,
-                    sign or self.config.sign,
-                    sequence=model.max_counter if model else 0,
-                    publish=publish if push else None,
-                )
+                with self.storage.locked():
+                    done = registration.run(
+                        sources,
+                        metadata,
+                        tag,
+                        message,
+                        sign or self.config.sign,
+                        sequence=model.max_counter if model else 0,
+                        publish=publish if push else None,
+                    )
             finally:
-                self._cached_state = None
+                self._forget()
         return RegisterResult(name, str(new_version), tag, done.commit, done.manifest, push)
 
     # ------------------------------------------------------------------ stages
@@ -665,7 +753,7 @@ class Registry:
                     # the other clone's events and try again on top of them.
                     time.sleep(random.uniform(0, 0.05 * 2 ** min(attempt, 5)))
                     self.git.fetch(PUSH_REMOTE)
-                    self._cached_state = None
+                    self._forget()
                     continue
                 except BaseException:
                     self._take_back(result.tag)
@@ -681,7 +769,7 @@ class Registry:
         sha = self.git.tag_object(tag)
         if sha:
             self.git.delete_unpublished_tag(tag, sha)
-        self._cached_state = None
+        self._forget()
 
     # ------------------------------------------------------------------ bytes
 
@@ -704,7 +792,10 @@ class Registry:
                         f"{artifact.path}",
                         hint="pass --force to replace it, or choose another -o DIR",
                     )
-        with staged(self.storage, self.progress, info.manifest, out, self.config.remote) as files:
+        remote = self.config.remote
+        with staged(
+            self.storage, self.progress, info.manifest, out, remote, fill_cache=False
+        ) as files:
             files.move_into_place()
         return GetResult(info.name, info.version, out.resolve(), files.files)
 
@@ -800,10 +891,10 @@ class Registry:
 
     def _known_md5s(self, name: str) -> set[str]:
         """Every md5 any registered version of ``name`` lists (its bytes can be fetched)."""
-        model = self.state().model(name)
+        model = self._find_model(name)
         if model is None:
             return set()
-        wanted = [(name, v.version) for v in model.versions if v.registered]
+        wanted = [(name, v) for v in model.versions if v.registered]
         return {a.md5 for m in self._manifests(wanted).values() for a in m.artifacts}
 
     # ------------------------------------------------------------------ sharing
@@ -834,7 +925,7 @@ class Registry:
         require_remote(self.git, remote)
         with self._locked():
             received, branch, notes = fetch_and_fast_forward(self.git, remote)
-            self._cached_state = None
+            self._forget()
             self._load_config()
             objects = 0
             if is_initialised(self.root):
@@ -952,10 +1043,14 @@ class Registry:
 
     def manifest_at(self, name: str, version: str) -> manifest_mod.Manifest | None:
         """The manifest registered for ``name`` v``version`` (None: no manifest)."""
-        return self._manifests([(name, version)]).get((name, version))
+        model = self._find_model(name)
+        found = model.find(version) if model else None
+        if found is None:
+            return None
+        return self._manifests([(name, found)]).get((name, version))
 
     def _manifests(
-        self, wanted: Iterable[tuple[str, str]], mentioning: str | None = None
+        self, wanted: Iterable[tuple[str, VersionState]], mentioning: str | None = None
     ) -> dict[tuple[str, str], manifest_mod.Manifest]:
         """Manifests of many versions through one ``cat-file --batch``.
 
@@ -963,13 +1058,9 @@ class Registry:
         parsed (they cannot depend on it). Broken manifests are left out: ``check``
         and ``show`` report them.
         """
-        state = self.state()
         specs: dict[str, tuple[str, str]] = {}
-        for name, version in wanted:
-            model = state.model(name)
-            found = model.find(version) if model else None
-            if found is not None:
-                specs[f"{found.commit}:{self.manifest_path(name)}"] = (name, version)
+        for name, found in wanted:
+            specs[f"{found.commit}:{self.manifest_path(name)}"] = (name, found.version)
         needle = mentioning.encode() if mentioning else None
         out = {}
         for spec, data in self.git.read_files(list(specs)).items():
@@ -984,7 +1075,7 @@ class Registry:
     # ------------------------------------------------------------------ helpers
 
     def _model(self, name: str, refresh: bool = False) -> ModelState:
-        model = self.state(refresh).model(name)
+        model = self._find_model(name, refresh)
         if model is None:
             known = sorted(self.state().models)
             hint = f"registered: {', '.join(known[:10])}" if known else "nothing is registered"
@@ -1040,17 +1131,22 @@ class Registry:
             hint="give a revision (HEAD, a branch, a tag) or a hexadecimal commit id",
         )
 
-    def _refuse_nested_name(self, name: str, state: RegistryState) -> None:
+    def _refuse_nested_name(self, name: str) -> None:
         """``team`` and ``team/fraud`` would share a folder: one model's walks and
-        commits would take in the other's files."""
-        folder = self.model_dir(name) + "/"
-        for other in state.models:
-            theirs = self.model_dir(other) + "/"
-            if theirs.startswith(folder) or folder.startswith(theirs):
-                raise InvalidNameError(
-                    f"model '{name}' would share the folder {folder} with model '{other}'",
-                    hint="choose a name that is not a folder of another model's name",
-                )
+        commits would take in the other's files. Reads only the tags that could be
+        in the way (models under ``name/``, and each folder above it)."""
+        parents = ["/".join(name.split("/")[:i]) for i in range(1, name.count("/") + 1)]
+        others = [p for p in parents if self._find_model(p) is not None]
+        for tag, _oid in self.git.tag_refs([name_to_tag(name)]):
+            parsed = parse_tag_name(tag)
+            if parsed is not None and parsed.name.startswith(name + "/"):
+                others.append(parsed.name)
+        if others:
+            raise InvalidNameError(
+                f"model '{name}' would share the folder {self.model_dir(name)}/ with "
+                f"model '{others[0]}'",
+                hint="choose a name that is not a folder of another model's name",
+            )
 
     def _worktree_base(
         self, name: str, model_dir: str
@@ -1072,7 +1168,7 @@ class Registry:
         staged = self.git.index_differs(head, sorted(own))
         if not staged and self.git.worktree_matches(head, sorted(own)):
             return head, current
-        model = self.state().model(name)
+        model = self._find_model(name)
         found = model.find(str(current.version)) if model and current else None
         if (
             staged
@@ -1137,22 +1233,40 @@ class Registry:
                         "(promotion_order is on)",
                     )
                 )
-        state = self.state()
-        holders = {
-            other.name: other.stages[stage]
-            for other in state.models.values()
-            if stage in other.stages and other.name != model.name
-        }
-        change = StageChange(
-            model.name,
-            version.version,
-            stage,
-            self.manifest_at(model.name, version.version),
-            {n: m for (n, _v), m in self._manifests(holders.items(), model.name).items()},
+        manifest = self._manifests([(model.name, version)]).get((model.name, version.version))
+        needed = [d.name for d in manifest.dependencies] if manifest else []
+        # Its dependencies' stage holders: only those models' tags are read.
+        dependencies = self._read_state(needed) if needed else RegistryState({}, ())
+        failures += dependency_gate(
+            dependencies, StageChange(model.name, version.version, stage, manifest)
         )
-        failures += dependency_gate(state, change)
-        failures += dependents_gate(state, change)
+        if self._dependencies_in_use():
+            # Who holds the stage and needs this model: every stage holder's manifest.
+            state = self.state()
+            holders = [
+                (other.name, held)
+                for other in state.models.values()
+                if stage in other.stages and other.name != model.name
+                for held in [other.find(other.stages[stage])]
+                if held is not None
+            ]
+            found = self._manifests(holders, mentioning=model.name)
+            change = StageChange(
+                model.name, version.version, stage, manifest, {n: m for (n, _v), m in found.items()}
+            )
+            failures += dependents_gate(state, change)
         return failures
+
+    def _dependencies_in_use(self) -> bool:
+        """Whether any model's manifest in HEAD declares dependencies (one git grep).
+        When none does, no stage holder can be broken by a change, and the gate
+        need not read every holder's manifest: promote then costs the same in any
+        registry. (A holder registered with dependencies that every later version
+        dropped is the one case this shortcut misses; ``deps --reverse`` shows it.)"""
+        status, _out, _err = self.git.try_run(
+            "grep", "-q", "-F", "dependencies:", "HEAD", "--", self.config.models_dir
+        )
+        return status == 0
 
     def _check_dependencies(
         self, name: str, deps: Sequence[Dependency], state: RegistryState, allow: bool
@@ -1210,7 +1324,7 @@ class Registry:
                 self.git.create_tag(tag, commit, text, sign=sign)
             except RaceLostError:
                 continue  # another writer took this counter: take the next one
-            self._cached_state = None
+            self._forget()
             return tag
         raise RaceLostError(
             f"could not find a free event counter for {model.name}",

@@ -103,7 +103,7 @@ def push_all(
         objects = storage.push(present, dvc_remote)
     branch = git.current_branch()
     remote_tags = git.remote_tags(remote)
-    local = {t.name: t.object_sha for t in git.tags() if parse_tag_name(t.name) is not None}
+    local = {name: oid for name, oid in git.tag_refs() if parse_tag_name(name) is not None}
     new_tags = [name for name in local if name not in remote_tags]
     conflicts = tuple(
         sorted(name for name, sha in local.items() if remote_tags.get(name, sha) != sha)
@@ -156,9 +156,9 @@ def push_event(
 
 def fetch_and_fast_forward(git: GitRepo, remote: str) -> tuple[int, str | None, list[str]]:
     """Fetch tags and branches; fast-forward the current branch when possible."""
-    before = {t.name for t in git.tags()}
+    before = {name for name, _oid in git.tag_refs()}
     conflicts = git.fetch(remote)
-    received = sum(1 for t in git.tags() if t.name not in before)
+    received = sum(1 for name, _oid in git.tag_refs() if name not in before)
     notes = [
         f"tag {name} differs between here and {remote}; neither was changed "
         "(compare them with 'git ls-remote --tags')"

@@ -14,14 +14,27 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from .errors import InvalidVersionError
 from .gitrepo import TagRecord
-from .tags import EventKind, ParsedTag, in_grammar, is_signed, parse_message, parse_tag_name
+from .tags import (
+    EventKind,
+    ParsedTag,
+    TagMessage,
+    in_grammar,
+    is_signed,
+    parse_message,
+    parse_tag_name,
+)
 from .versions import Version
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Event:
-    """One registry event, read from one annotated tag."""
+    """One registry event, read from one annotated tag.
+
+    The tag's message is parsed on first use of :attr:`summary`, :attr:`reason`
+    or :attr:`trailers`: ``list`` reads 100,000 tags and needs none of them.
+    """
 
     tag: str
     name: str
@@ -33,10 +46,36 @@ class Event:
     counter: int | None = None
     version: str | None = None  # SemVer text without 'v', or a commit id for GTO's
     stage: str | None = None
-    summary: str = ""
-    reason: str | None = None
-    trailers: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
-    signed: bool = False  # the tag carries a signature (checked by ``verify``)
+    message: str = ""
+    _message: TagMessage | None = field(default=None, init=False, repr=False, compare=False)
+
+    @property
+    def _parsed(self) -> TagMessage:
+        if self._message is None:
+            object.__setattr__(self, "_message", parse_message(self.message))
+        assert self._message is not None
+        return self._message
+
+    @property
+    def summary(self) -> str:
+        return self._parsed.subject
+
+    @property
+    def reason(self) -> str | None:
+        parsed = self._parsed
+        reason = parsed.get("Reason")
+        if reason is None and not parsed.trailers:
+            return parsed.subject or None  # GTO and hand-made tags: the message is the note
+        return reason
+
+    @property
+    def trailers(self) -> dict[str, str]:
+        return self._parsed.trailers
+
+    @property
+    def signed(self) -> bool:
+        """The tag carries a signature (``verify`` checks it)."""
+        return is_signed(self.message)
 
     @property
     def order_key(self) -> tuple[int, int, str]:
@@ -59,7 +98,7 @@ class Event:
         return (-1 if self.counter is None else self.counter, self.timestamp, self.tag)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class VersionState:
     version: str  # SemVer text, or a commit id for an assignment to an unregistered commit
     commit: str
@@ -72,7 +111,10 @@ class VersionState:
 
     @property
     def semver(self) -> Version | None:
-        return Version.parse(self.version) if Version.is_valid(self.version) else None
+        try:
+            return Version.parse(self.version)
+        except InvalidVersionError:
+            return None  # a commit id: GTO's assignment to an unregistered commit
 
 
 @dataclass(frozen=True)
@@ -111,10 +153,14 @@ class RegistryState:
 
 
 def build(records: Iterable[TagRecord]) -> RegistryState:
+    return build_parsed((parse_tag_name(record.name), record) for record in records)
+
+
+def build_parsed(items: Iterable[tuple[ParsedTag | None, TagRecord]]) -> RegistryState:
+    """:func:`build` for records whose names the caller has parsed already."""
     by_model: dict[str, list[tuple[ParsedTag, TagRecord]]] = defaultdict(list)
     skipped: list[str] = []
-    for record in records:
-        parsed = parse_tag_name(record.name)
+    for parsed, record in items:
         if parsed is None:
             if in_grammar(record.name):
                 skipped.append(record.name)  # shaped like an event, but not readable
@@ -123,8 +169,9 @@ def build(records: Iterable[TagRecord]) -> RegistryState:
             skipped.append(record.name)  # GTO ignores lightweight tags too
             continue
         by_model[parsed.name].append((parsed, record))
-    models = {name: _build_model(name, items) for name, items in by_model.items()}
-    return RegistryState(dict(sorted(models.items())), tuple(skipped))
+    # Built in name order, each model's records let go as soon as it is built.
+    models = {name: _build_model(name, by_model.pop(name)) for name in sorted(by_model)}
+    return RegistryState(models, tuple(skipped))
 
 
 def build_model(name: str, records: Iterable[TagRecord]) -> ModelState | None:
@@ -145,27 +192,36 @@ def _build_model(name: str, items: list[tuple[ParsedTag, TagRecord]]) -> ModelSt
             at_commit[record.target].append(str(parsed.version))
 
     events = sorted((_event(p, r, at_commit) for p, r in items), key=lambda e: e.order_key)
-    version_events: dict[str, list[Event]] = defaultdict(list)
-    stage_events: dict[tuple[str, str], list[Event]] = defaultdict(list)
+    # One pass in time order: each version's first registration and whether its
+    # latest registration event is a registration, and each (version, stage)'s
+    # latest event by stage order.
+    first_registration: dict[str, Event] = {}
+    registered_now: dict[str, bool] = {}
+    stage_last: dict[tuple[str, str], Event] = {}
     commits: dict[str, str] = {}
     for event in events:
-        if event.version is None:
+        version = event.version
+        if version is None:
             continue
-        commits.setdefault(event.version, event.commit)
-        if event.kind in (EventKind.REGISTER, EventKind.DEREGISTER):
-            version_events[event.version].append(event)
-            if event.kind is EventKind.REGISTER:
-                commits[event.version] = event.commit
-        elif event.kind in (EventKind.ASSIGN, EventKind.UNASSIGN) and event.stage:
-            stage_events[(event.version, event.stage)].append(event)
+        commits.setdefault(version, event.commit)
+        kind = event.kind
+        if kind is EventKind.REGISTER:
+            commits[version] = event.commit
+            first_registration.setdefault(version, event)
+            registered_now[version] = True
+        elif kind is EventKind.DEREGISTER:
+            registered_now[version] = False
+        elif (kind is EventKind.ASSIGN or kind is EventKind.UNASSIGN) and event.stage:
+            key = (version, event.stage)
+            latest = stage_last.get(key)
+            if latest is None or event.stage_key > latest.stage_key:
+                stage_last[key] = event
 
     def is_active(version: str) -> bool:
-        own = version_events.get(version)
-        return own[-1].kind is EventKind.REGISTER if own else True
+        return registered_now.get(version, True)
 
     holders: dict[str, tuple[tuple[int, int, str], str]] = {}
-    for (version, stage), stage_list in stage_events.items():
-        last = max(stage_list, key=lambda e: e.stage_key)
+    for (version, stage), last in stage_last.items():
         if last.kind is not EventKind.ASSIGN or not is_active(version):
             continue
         if stage not in holders or last.stage_key > holders[stage][0]:
@@ -177,8 +233,7 @@ def _build_model(name: str, items: list[tuple[ParsedTag, TagRecord]]) -> ModelSt
         held[version].append(stage)
     versions = []
     for version, commit in commits.items():
-        registrations = [e for e in version_events.get(version, []) if e.kind is EventKind.REGISTER]
-        first = registrations[0] if registrations else None
+        first = first_registration.get(version)
         versions.append(
             VersionState(
                 version=version,
@@ -204,20 +259,20 @@ def _version_sort_key(state: VersionState) -> tuple[int, object]:
 
 
 def _event(parsed: ParsedTag, record: TagRecord, at_commit: dict[str, list[str]]) -> Event:
-    message = parse_message(record.message)
     version: str | None = str(parsed.version) if parsed.version is not None else None
     if parsed.kind in (EventKind.ASSIGN, EventKind.UNASSIGN):
         candidates = at_commit.get(record.target, [])
-        claimed = message.get("Version")
-        if claimed in candidates:
-            version = claimed
+        if len(candidates) == 1:
+            version = candidates[0]
         elif candidates:
-            version = max(candidates, key=lambda v: Version.parse(v).precedence_key())
+            # Several versions at one commit: the tag's Modelreg-Version says which.
+            claimed = parse_message(record.message).get("Version")
+            if claimed in candidates:
+                version = claimed
+            else:
+                version = max(candidates, key=lambda v: Version.parse(v).precedence_key())
         else:
             version = record.target  # GTO: an assignment to an unregistered commit
-    reason = message.get("Reason")
-    if reason is None and not message.trailers:
-        reason = message.subject or None  # GTO and hand-made tags: the message is the note
     return Event(
         tag=record.name,
         name=parsed.name,
@@ -229,10 +284,7 @@ def _event(parsed: ParsedTag, record: TagRecord, at_commit: dict[str, list[str]]
         counter=parsed.counter,
         version=version,
         stage=parsed.stage,
-        summary=message.subject,
-        reason=reason,
-        trailers=message.trailers,
-        signed=is_signed(record.message),
+        message=record.message,
     )
 
 

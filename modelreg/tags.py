@@ -103,7 +103,22 @@ def tag_to_name(text: str) -> str:
     return text.replace("=", ":")
 
 
-@dataclass(frozen=True)
+def tag_patterns(name: str) -> tuple[str, ...] | None:
+    """Globs (relative to ``refs/tags/``, in ``git for-each-ref``'s path-aware
+    matching) that match every tag of model ``name`` and no other model's tag;
+    None when the name itself holds a glob character (no valid name does).
+
+    A name holds no ``@`` or ``#``, so ``NAME@`` and ``NAME#`` start only this
+    model's tags. Stages may hold ``/``, which ``*`` does not cross: ``NAME#*/**``
+    catches those.
+    """
+    base = name_to_tag(name)
+    if any(c in base for c in "*?[]\\"):
+        return None
+    return (f"{base}@*", f"{base}#*", f"{base}#*/**")
+
+
+@dataclass(frozen=True, slots=True)
 class ParsedTag:
     """What a tag's name says; ``version`` is None for stage and deprecation events."""
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import total_ordering
+from functools import lru_cache, total_ordering
 from typing import Literal
 
 from .errors import InvalidVersionError
@@ -38,7 +38,7 @@ def _pre_key(identifier: str) -> tuple[int, int, str]:
 
 
 @total_ordering
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Version:
     """A SemVer 2.0.0 version. Ordering follows SemVer precedence; build metadata
     is kept for display and equality but ignored by ``precedence_key``."""
@@ -53,21 +53,7 @@ class Version:
     def parse(cls, text: str) -> Version:
         if not isinstance(text, str) or len(text) > MAX_VERSION_LENGTH:
             raise InvalidVersionError(f"'{str(text)[:40]}' is not a SemVer version")
-        match = _SEMVER_RE.fullmatch(text)
-        if match is None:
-            raise InvalidVersionError(
-                f"'{text}' is not a SemVer version",
-                hint="use MAJOR.MINOR.PATCH, e.g. 1.2.0 (a leading v is accepted)",
-            )
-        pre = match["pre"]
-        build = match["build"]
-        return cls(
-            int(match["major"]),
-            int(match["minor"]),
-            int(match["patch"]),
-            tuple(pre.split(".")) if pre else (),
-            tuple(build.split(".")) if build else (),
-        )
+        return _parse(text)
 
     @classmethod
     def is_valid(cls, text: str) -> bool:
@@ -122,6 +108,27 @@ FIRST_VERSION = Version(0, 1, 0)
 
 Operator = Literal[">=", ">", "<=", "<", "="]
 _COMPARATOR_RE = re.compile(r"(>=|<=|>|<|=|\^|~)?[ \t]*(.+)", re.DOTALL)  # fullmatch
+
+
+@lru_cache(maxsize=4096)
+def _parse(text: str) -> Version:
+    """Parse SemVer text (cached: a registry repeats the same versions across
+    models, and a Version is immutable)."""
+    match = _SEMVER_RE.fullmatch(text)
+    if match is None:
+        raise InvalidVersionError(
+            f"'{text}' is not a SemVer version",
+            hint="use MAJOR.MINOR.PATCH, e.g. 1.2.0 (a leading v is accepted)",
+        )
+    pre = match["pre"]
+    build = match["build"]
+    return Version(
+        int(match["major"]),
+        int(match["minor"]),
+        int(match["patch"]),
+        tuple(pre.split(".")) if pre else (),
+        tuple(build.split(".")) if build else (),
+    )
 
 
 @dataclass(frozen=True)

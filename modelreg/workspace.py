@@ -14,6 +14,7 @@ import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
 
 from .errors import DirtyStateError, InputPathError, IntegrityError, ManifestError
 from .hashing import copy_file
@@ -53,41 +54,82 @@ def staged(
     directory: Path,
     remote: str | None,
     only: Sequence[ArtifactFile] | None = None,
+    *,
+    fill_cache: bool = True,
 ) -> Iterator[Staged]:
     """Fetch a version's objects, copy them next to ``directory`` and verify them.
 
-    The staging folder is removed when the block ends, whether or not the files
-    were moved into place.
+    With ``fill_cache`` (checkout, pull: the work tree's files belong in the
+    cache) missing objects are fetched into the local cache first; without it
+    (get) they are read straight from the remote, each byte read and written
+    once. The staging folder is removed when the block ends, whether or not the
+    files were moved into place.
     """
     artifacts = list(only if only is not None else manifest.artifacts)
-    fetched = storage.fetch(
-        [a.md5 for a in artifacts], remote, sizes={a.md5: a.size for a in artifacts}
-    )
-    cache = storage.cache_objects([a.md5 for a in artifacts])
+    md5s = [a.md5 for a in artifacts]
+    fetched: list[str] = []
+    if fill_cache:
+        fetched = storage.fetch(md5s, remote, sizes={a.md5: a.size for a in artifacts})
     if directory.exists() and not directory.is_dir():
         raise InputPathError(f"{directory}: exists and is not a directory")
     directory.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=directory))
     try:
-        files = []
-        for artifact in artifacts:
-            target = staging / artifact.path
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with progress.task(f"writing {artifact.path}", artifact.size) as task:
-                got = copy_file(cache[artifact.md5], target, task).sha256
-            if got != artifact.sha256:
-                if artifact.md5 in fetched:  # corrupt on the remote: keep no copy of it
-                    storage.remove_cache_objects([cache[artifact.md5]])
-                where = "DVC remote" if artifact.md5 in fetched else "DVC cache"
-                raise IntegrityError(
-                    f"{manifest.name} v{manifest.version}: {artifact.path} does not match its "
-                    f"sha256 (expected {artifact.sha256[:12]}…, got {got[:12]}…)",
-                    hint=f"the {where} holds corrupt bytes; run 'modelreg verify --remote'",
+        with storage.sources(md5s, remote) as sources:
+            files = [
+                _verified_copy(
+                    storage,
+                    remote,
+                    manifest,
+                    artifact,
+                    sources[artifact.md5],
+                    staging,
+                    progress,
+                    fetched,
                 )
-            files.append(FileResult(artifact.path, artifact.size, got))
+                for artifact in artifacts
+            ]
         yield Staged(directory, staging, tuple(files))
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _verified_copy(
+    storage: Storage,
+    remote: str | None,
+    manifest: Manifest,
+    artifact: ArtifactFile,
+    source: Path | Callable[[], BinaryIO],
+    staging: Path,
+    progress: Progress,
+    fetched: Sequence[str] = (),
+) -> FileResult:
+    """Copy one object into the staging folder, computing its sha256 on the way,
+    and refuse it if that differs from the manifest's (a corrupt object this
+    command just fetched into the cache is removed from it again)."""
+    target = staging / artifact.path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with progress.task(f"writing {artifact.path}", artifact.size) as task:
+        if isinstance(source, Path):
+            got = copy_file(source, target, task).sha256
+        else:
+            with storage.remote_errors(remote), source() as stream:
+                got = copy_file(stream, target, task).sha256
+    if got != artifact.sha256:
+        from_remote = (
+            artifact.md5 in fetched
+            or not isinstance(source, Path)
+            or (storage.root / ".dvc" / "cache" not in source.parents)
+        )
+        if artifact.md5 in fetched and isinstance(source, Path):
+            storage.remove_cache_objects([source])
+        where = "DVC remote" if from_remote else "DVC cache"
+        raise IntegrityError(
+            f"{manifest.name} v{manifest.version}: {artifact.path} does not match its "
+            f"sha256 (expected {artifact.sha256[:12]}…, got {got[:12]}…)",
+            hint=f"the {where} holds corrupt bytes; run 'modelreg verify --remote'",
+        )
+    return FileResult(artifact.path, artifact.size, got)
 
 
 def read_manifest(path: Path, shown: str) -> Manifest | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +13,7 @@ import pytest
 
 from modelreg.cli import cli as root_command
 
-from .conftest import Cli, FileMaker
+from .conftest import Cli, FileMaker, git
 
 COMMANDS = [
     "init", "register", "list", "show", "history", "promote", "rollback", "deprecate",
@@ -80,6 +81,92 @@ def test_read_commands_import_no_dvc(
     assert "DVC-MODULES: []" in done.stderr, done.stderr
     if args[0] == "list":
         assert json.loads(done.stdout)["models"][0]["name"] == "m"
+
+
+GIT_LOGGER = """#!/bin/sh
+printf '%s\\n' "$*" >> "$MODELREG_TEST_GIT_LOG"
+exec {git} "$@"
+"""
+
+
+def _extra_models(root: Path, count: int) -> None:
+    """``count`` more models, 3 versions and a production holder each, as annotated
+    tags written by one ``git fast-import``: the registry grows, a read's work must not."""
+    head = git(root, "rev-parse", "HEAD").strip()
+    stream = []
+    for i in range(count):
+        events = [(f"extra-{i}@v0.{k}.0", f"Register extra-{i} v0.{k}.0") for k in (1, 2, 3)]
+        events.append((f"extra-{i}#production#1", f"Promote extra-{i} v0.2.0 to production"))
+        for n, (tag, subject) in enumerate(events):
+            message = f"{subject}\n".encode()
+            stream.append(
+                f"tag {tag}\nfrom {head}\ntagger T <t@example.com> {1_790_000_000 + n} +0000\n"
+                f"data {len(message)}\n".encode()
+                + message
+                + b"\n"
+            )
+    subprocess.run(
+        ["git", "-C", str(root), "fast-import", "--quiet"], input=b"".join(stream), check=True
+    )
+
+
+READS_AND_PROMOTE = [
+    ["list", "--json"],
+    ["show", "m"],
+    ["show", "m#production", "--json"],
+    ["history", "m"],
+    ["resolve", "m#production"],
+    ["promote", "m@v0.1.0", "--to", "staging"],
+]
+
+
+def test_reads_and_promote_spawn_as_many_git_processes_in_a_big_registry(
+    cli: Cli, repo: Path, files: FileMaker, tmp_path: Path
+) -> None:
+    """The design that keeps them fast, whatever the registry's size: one git call per
+    kind of read (no process per tag or per model), one model's tags only for
+    show/history/resolve/promote, and no DVC import (DVC costs 0.3 s to import)."""
+    import shutil
+
+    real_git = shutil.which("git")
+    assert real_git is not None
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    wrapper = bin_dir / "git"
+    wrapper.write_text(GIT_LOGGER.format(git=real_git))
+    wrapper.chmod(0o755)
+    cli.ok("-C", repo, "register", "m", files())
+    cli.ok("-C", repo, "promote", "m@v0.1.0", "--to", "production")
+
+    def calls(args: list[str]) -> list[str]:
+        log = tmp_path / "git.log"
+        log.unlink(missing_ok=True)
+        env = dict(os.environ, PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+        env["MODELREG_TEST_GIT_LOG"] = str(log)
+        done = subprocess.run(
+            [sys.executable, "-c", PROBE.format(args=args)],
+            cwd=repo,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        assert "DVC-MODULES: []" in done.stderr, done.stderr
+        git(repo, "tag", "-d", "m#staging#2", check=False)  # promote again next time
+        return log.read_text().splitlines() if log.exists() else []
+
+    small = {" ".join(args): calls(args) for args in READS_AND_PROMOTE}
+    _extra_models(repo, 200)  # 800 more tags
+    large = {" ".join(args): calls(args) for args in READS_AND_PROMOTE}
+    for command, made in small.items():
+        assert len(large[command]) == len(made), (command, made, large[command])
+        # A read: few calls. promote also reads its manifest, checks whether any
+        # manifest declares dependencies (one git grep) and writes the tag.
+        assert len(made) <= (8 if command.startswith("promote") else 5), (command, made)
+    for command in ("show m", "history m", "resolve m#production", "promote m@v0.1.0 --to staging"):
+        reads = [c for c in large[command] if c.startswith("for-each-ref")]
+        assert len(reads) == 1 and "refs/tags/m@*" in reads[0], large[command]
 
 
 def test_help_does_not_import_the_library() -> None:

@@ -103,7 +103,8 @@ def test_a_corrupt_remote_object_is_found_and_refused(
     git(tmp_path, "clone", "-q", str(tmp_path / "shared.git"), str(clone))
     refused = cli("-C", clone, "get", "m@v0.1.0", "-o", tmp_path / "out")
     assert refused.exit_code == 1
-    assert "the DVC remote's copy of 1 file(s) does not match" in refused.stderr
+    assert "does not match its sha256" in refused.stderr
+    assert "the DVC remote holds corrupt bytes" in refused.stderr
     assert not (tmp_path / "out" / "model.pkl").exists()
 
 

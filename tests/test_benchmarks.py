@@ -1,0 +1,74 @@
+"""The benchmark's generated registries are real ones: modelreg and GTO read them alike.
+
+Not timed: what is fast is measured by benchmarks/run.py, never asserted here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from modelreg import Registry
+
+from .conftest import git
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import generate  # noqa: E402
+
+GTO = Path(sys.executable).parent / "gto"
+
+
+@pytest.fixture
+def generated(tmp_path: Path) -> Path:
+    root = tmp_path / "registry"
+    generate.generate(
+        root,
+        generate.Shape.parse("3x4"),
+        modelreg=[sys.executable, "-m", "modelreg"],
+        env=dict(os.environ),
+        remote=tmp_path / "remote",
+    )
+    return root
+
+
+def test_the_template_is_what_modelreg_writes() -> None:
+    generate.check_template()
+
+
+def test_shapes_parse() -> None:
+    assert generate.Shape.parse("1000x10") == generate.Shape(1000, 10)
+    assert generate.Shape.parse("1000x10").tags == 12_000
+    with pytest.raises(ValueError):
+        generate.Shape.parse("10")
+
+
+def test_a_generated_registry_reads_in_modelreg(generated: Path) -> None:
+    registry = Registry(generated)
+    listed = {m.name: (m.latest, m.stages, m.versions) for m in registry.list_models()}
+    assert listed == {
+        generate.model_name(i): ("0.4.0", {"production": "0.3.0", "staging": "0.4.0"}, 4)
+        for i in range(3)
+    }
+    info = registry.show("model-00001#production")
+    assert info.manifest is not None and str(info.manifest.version) == "0.3.0"
+    assert info.manifest_sha256 == info.recorded_sha256  # the trailer matches the manifest
+    assert git(generated, "status", "--porcelain") == ""  # the work tree is checked out
+    assert "packed-refs" in os.listdir(generated / ".git")
+
+
+def test_a_generated_registry_reads_the_same_in_gto(generated: Path) -> None:
+    done = subprocess.run(
+        [str(GTO), "show", "--json"], cwd=generated, capture_output=True, text=True, check=True
+    )
+    shown = json.loads(done.stdout)
+    assert {name: (e["version"], e["stage"]) for name, e in shown.items()} == {
+        generate.model_name(i): ("v0.4.0", {"production": "v0.3.0", "staging": "v0.4.0"})
+        for i in range(3)
+    }

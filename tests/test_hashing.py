@@ -1,0 +1,96 @@
+"""One-pass copies and digests (modelreg.hashing), inline and with digest threads."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+from pathlib import Path
+
+import pytest
+
+from modelreg import hashing
+from modelreg.hashing import copy_file, copy_to, digest_file
+
+
+@pytest.fixture(params=["inline", "threaded"])
+def mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Small chunks, so a 100 KiB file goes around the buffer ring many times."""
+    monkeypatch.setattr(hashing, "CHUNK", 4096)
+    threshold = 10**12 if request.param == "inline" else 8192
+    monkeypatch.setattr(hashing, "THREADED_FROM", threshold)
+    return str(request.param)
+
+
+def _data(size: int) -> bytes:
+    return os.urandom(size)
+
+
+@pytest.mark.parametrize("size", [0, 1, 4095, 4096, 4097, 100_003])
+def test_copy_to_writes_every_target_and_both_digests(mode: str, tmp_path: Path, size: int) -> None:
+    data = _data(size)
+    src = tmp_path / "src"
+    src.write_bytes(data)
+    targets = [tmp_path / "a", tmp_path / "b"]
+    got = copy_to(src, targets, md5=True)
+    assert got.size == size
+    assert got.sha256 == hashlib.sha256(data).hexdigest()
+    assert got.md5 == hashlib.md5(data).hexdigest()
+    assert all(t.read_bytes() == data for t in targets)
+    assert digest_file(src) == got
+
+
+def test_a_stream_source_without_readinto(mode: str, tmp_path: Path) -> None:
+    data = _data(50_000)
+
+    class ReadOnly(io.RawIOBase):
+        def __init__(self) -> None:
+            self._inner = io.BytesIO(data)
+
+        def read(self, n: int = -1) -> bytes:
+            return self._inner.read(min(n, 3000))  # short reads, as a network stream gives
+
+        def readable(self) -> bool:
+            return True
+
+    stream = ReadOnly()
+    stream.readinto = None  # type: ignore[assignment,method-assign]
+    got = copy_file(stream, tmp_path / "out")  # type: ignore[arg-type]
+    assert (tmp_path / "out").read_bytes() == data
+    assert got.sha256 == hashlib.sha256(data).hexdigest() and got.md5 == ""
+
+
+def test_progress_counts_every_byte(mode: str, tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.write_bytes(_data(30_000))
+    seen: list[int] = []
+
+    class Task:
+        def advance(self, amount: int) -> None:
+            seen.append(amount)
+
+    copy_file(src, tmp_path / "out", Task())
+    assert sum(seen) == 30_000
+
+
+def test_a_failed_copy_removes_what_it_created(mode: str, tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.write_bytes(_data(20_000))
+    existing = tmp_path / "existing"
+    existing.write_bytes(b"keep me")
+    created = tmp_path / "created"
+    with pytest.raises(FileExistsError):
+        copy_to(src, [created, existing], md5=True)
+    assert not created.exists()
+    assert existing.read_bytes() == b"keep me"
+
+    class Broken(io.RawIOBase):
+        def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+            raise OSError("disk gone")
+
+        def readable(self) -> bool:
+            return True
+
+    with pytest.raises(OSError, match="disk gone"):
+        copy_file(Broken(), created)  # type: ignore[arg-type]
+    assert not created.exists()

@@ -1,0 +1,216 @@
+"""Model bytes and DVC: register writes each byte once into the cache (and the model
+folder), leaves DVC's metafiles exactly as ``dvc add`` would, and never walks the
+repository's other ``.dvc`` files; get reads a remote's object once, without
+filling the cache."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from modelreg import IntegrityError, Registry
+from modelreg import storage as storage_mod
+from modelreg.errors import InputPathError
+from modelreg.storage import LocalCache, Storage
+
+from .conftest import FileMaker, git
+
+
+def _object(root: Path, data: bytes) -> Path:
+    md5 = hashlib.md5(data).hexdigest()
+    return root / ".dvc" / "cache" / "files" / "md5" / md5[:2] / md5[2:]
+
+
+def _dvc_status(root: Path) -> dict[str, object]:
+    from dvc.repo import Repo
+
+    with Repo(str(root)) as repo:
+        return dict(repo.status())
+
+
+def test_register_leaves_what_dvc_add_leaves(registry: Registry, files: FileMaker) -> None:
+    data = os.urandom(50_000)
+    registry.register("m", [files("model.bin", data)])
+    folder = registry.root / "models" / "m"
+    assert (folder / "model.bin").read_bytes() == data
+    assert not (folder / "model.bin").is_symlink()
+    obj = _object(registry.root, data)
+    assert obj.read_bytes() == data
+    assert stat.S_IMODE(obj.stat().st_mode) == 0o444  # DVC's mode for cache objects
+    assert (folder / "model.bin.dvc").read_text() == (
+        f"outs:\n- md5: {hashlib.md5(data).hexdigest()}\n  size: 50000\n  hash: md5\n"
+        "  path: model.bin\n"
+    )
+    assert (folder / ".gitignore").read_text() == "/model.bin\n"
+    assert _dvc_status(registry.root) == {}
+    assert list(obj.parent.parent.glob(".modelreg-*")) == []  # no staging file left
+
+
+def test_an_executable_file_is_recorded_as_dvc_does(registry: Registry, files: FileMaker) -> None:
+    folder = registry.root / "models" / "m"
+    folder.mkdir(parents=True)
+    tool = folder / "run[1].sh"
+    tool.write_bytes(b"#!/bin/sh\necho hi\n")
+    tool.chmod(0o755)
+    registry.register("m", [tool])
+    assert "  isexec: true\n" in (folder / "run[1].sh.dvc").read_text()
+    assert (folder / ".gitignore").read_text() == "/run\\[1\\].sh\n"
+    assert git(registry.root, "status", "--porcelain", "--ignored", "models").strip() == (
+        "!! models/m/run[1].sh"
+    )
+    assert _dvc_status(registry.root) == {}
+
+
+def test_a_file_git_tracks_is_refused(registry: Registry) -> None:
+    folder = registry.root / "models" / "m"
+    folder.mkdir(parents=True)
+    (folder / "model.pkl").write_bytes(b"in git")
+    git(registry.root, "add", "models/m/model.pkl")
+    git(registry.root, "commit", "-qm", "model in git")
+    with pytest.raises(InputPathError, match="is tracked by git"):
+        registry.register("m", [folder / "model.pkl"])
+
+
+def test_a_dropped_file_is_untracked(registry: Registry, files: FileMaker) -> None:
+    registry.register("m", [files("a.bin", b"a"), files("b.bin", b"b")])
+    registry.register("m", [files("a.bin", b"a2")])
+    folder = registry.root / "models" / "m"
+    assert not (folder / "b.bin.dvc").exists()
+    assert (folder / ".gitignore").read_text() == "/a.bin\n"
+    assert _dvc_status(registry.root) == {}
+
+
+def test_register_in_place_copies_into_the_cache_only(registry: Registry) -> None:
+    folder = registry.root / "models" / "m"
+    folder.mkdir(parents=True)
+    data = os.urandom(30_000)
+    (folder / "weights.bin").write_bytes(data)
+    registry.register("m", [folder / "weights.bin"])
+    assert (folder / "weights.bin").read_bytes() == data
+    assert _object(registry.root, data).read_bytes() == data
+    assert _dvc_status(registry.root) == {}
+
+
+@pytest.mark.parametrize("kind", ["hardlink", "symlink"])
+def test_register_links_the_work_tree_file_as_the_cache_type_says(
+    registry: Registry, files: FileMaker, kind: str
+) -> None:
+    with open(registry.root / ".dvc" / "config", "a") as handle:
+        handle.write(f"[cache]\n    type = {kind}\n")
+    git(registry.root, "commit", "-qam", f"cache type {kind}")
+    data = os.urandom(10_000)
+    registry.register("m", [files("model.bin", data)])
+    placed = registry.root / "models" / "m" / "model.bin"
+    obj = _object(registry.root, data)
+    if kind == "hardlink":
+        assert placed.stat().st_ino == obj.stat().st_ino
+    else:
+        assert placed.is_symlink() and placed.resolve() == obj.resolve()
+    assert placed.read_bytes() == data
+    assert _dvc_status(registry.root) == {}
+
+
+def test_register_in_place_with_hardlinks_writes_no_bytes(registry: Registry) -> None:
+    with open(registry.root / ".dvc" / "config", "a") as handle:
+        handle.write("[cache]\n    type = hardlink\n")
+    git(registry.root, "commit", "-qam", "cache type hardlink")
+    folder = registry.root / "models" / "m"
+    folder.mkdir(parents=True)
+    data = os.urandom(10_000)
+    (folder / "model.bin").write_bytes(data)
+    registry.register("m", [folder / "model.bin"])
+    obj = _object(registry.root, data)
+    assert (folder / "model.bin").stat().st_ino == obj.stat().st_ino
+    assert _dvc_status(registry.root) == {}
+
+
+def test_a_failed_hardlinked_registration_gives_the_file_its_mode_back(
+    registry: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from modelreg.errors import GitError
+    from modelreg.gitrepo import GitRepo
+
+    with open(registry.root / ".dvc" / "config", "a") as handle:
+        handle.write("[cache]\n    type = hardlink\n")
+    git(registry.root, "commit", "-qam", "cache type hardlink")
+    folder = registry.root / "models" / "m"
+    folder.mkdir(parents=True)
+    data = os.urandom(10_000)
+    (folder / "model.bin").write_bytes(data)
+    (folder / "model.bin").chmod(0o640)
+
+    def fail(*args: object, **kwargs: object) -> object:
+        raise GitError("simulated: cannot create tag")
+
+    monkeypatch.setattr(GitRepo, "create_tag", fail)
+    with pytest.raises(GitError, match="simulated"):
+        registry.register("m", [folder / "model.bin"])
+    assert stat.S_IMODE((folder / "model.bin").stat().st_mode) == 0o640
+    assert (folder / "model.bin").stat().st_nlink == 1
+    assert (folder / "model.bin").read_bytes() == data
+    assert not _object(registry.root, data).exists()
+
+
+def test_link_kind_falls_back_to_copy(tmp_path: Path) -> None:
+    cache = LocalCache(tmp_path / "cache", ["reflink", "copy"])
+    (tmp_path / "work").mkdir()
+    kind = cache.link_kind(tmp_path / "work")
+    assert kind in ("reflink", "copy")  # reflink only where the filesystem has it
+    assert list((tmp_path / "work").iterdir()) == []  # the probe is gone
+    assert LocalCache(tmp_path / "cache", ["hardlink"]).link_kind(tmp_path / "work") == "hardlink"
+
+
+def test_register_does_not_read_other_models_dvc_files(
+    registry: Registry, files: FileMaker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DVC's own add collects every stage of the repository (seconds at 10,000 models)."""
+    from dvc.repo import Repo
+
+    registry.register("a", [files()])
+
+    def walk(*args: object, **kwargs: object) -> object:
+        raise AssertionError("DVC walked the repository's .dvc files")
+
+    monkeypatch.setattr(Repo, "find_outs_by_path", walk)
+    monkeypatch.setattr(Repo, "check_graph", walk)
+    registry.register("b", [files()])
+    registry.register("a", [files()])
+    assert [m.name for m in registry.list_models()] == ["a", "b"]
+
+
+@pytest.mark.parametrize("path", ["dvc config only", "dvc repo", "stream"])
+def test_get_reads_the_remote_once_and_leaves_the_cache_alone(
+    registry: Registry,
+    files: FileMaker,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    path: str,
+) -> None:
+    """A local-folder remote is read from DVC's config alone; any other through
+    DVC's Repo (forced here, as for an s3:// remote), as a path or as a stream."""
+    if path != "dvc config only":
+        monkeypatch.setattr(Storage, "_local_sources", lambda *args: None)
+    if path == "stream":
+        monkeypatch.setattr(storage_mod, "_is_local", lambda fs: False)
+    data = os.urandom(40_000)
+    registry.register("m", [files("model.bin", data)])
+    registry.storage.push([hashlib.md5(data).hexdigest()], None)
+    obj = _object(registry.root, data)
+    os.chmod(obj, 0o644)
+    obj.unlink()
+    got = registry.get("m@v0.1.0", tmp_path / "out")
+    assert (tmp_path / "out" / "model.bin").read_bytes() == data
+    assert got.files[0].sha256 == hashlib.sha256(data).hexdigest()
+    assert not obj.exists(), "get filled the cache"
+
+    remote = tmp_path / "dvc-remote"
+    [stored] = [p for p in remote.rglob("*") if p.is_file()]
+    os.chmod(stored, 0o644)
+    stored.write_bytes(b"x" * len(data))
+    with pytest.raises(IntegrityError, match="does not match its sha256"):
+        registry.get("m@v0.1.0", tmp_path / "again")
+    assert list((tmp_path / "again").iterdir()) == []
