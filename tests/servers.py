@@ -141,7 +141,9 @@ def start_process(
         if not proc.alive():
             raise ServerError(f"{name} exited with {popen.returncode}:\n{proc.tail()}")
         try:
-            if ready():
+            # Alive after answering too: a server that lost its port to another
+            # process must not pass for ready because that process answered.
+            if ready() and proc.alive():
                 return proc
         except OSError:
             pass

@@ -15,9 +15,9 @@ import os
 import subprocess
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import pytest
 
@@ -26,7 +26,12 @@ from ..conftest import git
 
 DVC_REMOTE = "modelreg"  # the name `modelreg init --remote URL` gives the DVC remote
 
-S = TypeVar("S")
+
+class _Server(Protocol):
+    process: servers.Process
+
+
+S = TypeVar("S", bound=_Server)
 
 
 def _serve(
@@ -41,7 +46,7 @@ def _serve(
     try:
         yield server
     finally:
-        server.process.stop()  # type: ignore[attr-defined]
+        server.process.stop()
 
 
 @pytest.fixture(scope="session")
@@ -110,14 +115,10 @@ class Remotes:
 
     request: pytest.FixtureRequest
     monkeypatch: pytest.MonkeyPatch
-    made: list[str] = field(default_factory=list)
 
     def __call__(self, kind: str) -> Remote:
-        name = f"t-{uuid.uuid4().hex[:12]}"
-        make = getattr(self, f"_{kind}")
-        remote: Remote = make(name)
-        self.made.append(remote.url)
-        return remote
+        make: Callable[[str], Remote] = getattr(self, f"_{kind}")
+        return make(f"t-{uuid.uuid4().hex[:12]}")
 
     def server(self, fixture: str) -> Any:
         return self.request.getfixturevalue(fixture)
