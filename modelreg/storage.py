@@ -45,15 +45,71 @@ _URL_SCHEMES = (
     "gdrive",
 )
 
-
-# The DVC plugin each kind of remote needs, and this package's extra that brings it.
-PLUGIN_EXTRAS = {
+# Errors raised by these libraries are about the remote (unreachable, refused,
+# misconfigured), not bugs in modelreg: DVC itself, its plugins and the
+# filesystem and HTTP libraries beneath them.
+_STORAGE_LIBRARIES = frozenset(
+    {
+        "dvc",
+        "dvc_data",
+        "dvc_objects",
+        "scmrepo",
+        "dvc_s3",
+        "dvc_gs",
+        "dvc_azure",
+        "dvc_ssh",
+        "dvc_webdav",
+        "dvc_http",
+        "fsspec",
+        "s3fs",
+        "aiobotocore",
+        "botocore",
+        "gcsfs",
+        "google",
+        "adlfs",
+        "azure",
+        "sshfs",
+        "asyncssh",
+        "webdav4",
+        "httpx",
+        "httpcore",
+        "aiohttp",
+    }
+)
+# This package's extra that installs each DVC plugin: pip install 'modelreg[s3]'.
+_PLUGIN_EXTRAS = {
     "dvc-s3": "s3",
     "dvc-ssh": "ssh",
     "dvc-gs": "gs",
     "dvc-azure": "azure",
     "dvc-webdav": "webdav",
 }
+# Exception class names (anywhere in the class's MRO) by what they mean.
+_CREDENTIAL_ERRORS = frozenset(
+    {
+        "NoCredentialsError",  # botocore
+        "PartialCredentialsError",  # botocore
+        "AuthError",  # dvc_objects (dvc-azure's AzureAuthError, ...)
+        "ClientAuthenticationError",  # azure.core
+        "DefaultCredentialsError",  # google.auth
+        "PermissionDenied",  # asyncssh: the server refused every key
+    }
+)
+_CONNECTION_ERRORS = frozenset(
+    {
+        "EndpointConnectionError",  # botocore
+        "ConnectTimeoutError",  # botocore
+        "ServiceRequestError",  # azure.core
+        "NetworkError",  # httpx (ConnectError, ...)
+        "TimeoutException",  # httpx
+        "ClientConnectorError",  # aiohttp
+        "ConnectionError",  # the builtin, and botocore's
+        "TimeoutError",
+    }
+)
+
+
+# The DVC plugin each kind of remote needs.
 SCHEME_PLUGINS = {
     "s3": "dvc-s3",
     "ssh": "dvc-ssh",
@@ -83,7 +139,7 @@ def missing_plugin(url: str) -> str | None:
     plugin = SCHEME_PLUGINS.get(scheme)
     if plugin is None or importlib.util.find_spec(plugin.replace("-", "_")) is not None:
         return None
-    return PLUGIN_EXTRAS[plugin]
+    return _PLUGIN_EXTRAS[plugin]
 
 
 @dataclass(frozen=True)
@@ -376,7 +432,7 @@ class Storage:
             odb = _remote_odb(repo, remote, "fetch")
             for md5 in md5s:
                 path = odb.oid_to_path(md5)
-                if not odb.fs.exists(path):
+                if not _on_remote(odb, path):
                     out[md5] = None
                     continue
                 sha = hashlib.sha256()
@@ -414,7 +470,7 @@ class Storage:
                 odb = _remote_odb(repo, remote, "pull")
                 # DVC deletes an object from a local-folder remote when it finds it
                 # corrupt: note what was there, to tell corrupt from never pushed.
-                present = {m for m in missing if odb.fs.exists(odb.oid_to_path(m))}
+                present = {m for m in missing if _on_remote(odb, odb.oid_to_path(m))}
                 result = repo.cloud.transfer(
                     odb,
                     repo.cache.local,
@@ -467,7 +523,7 @@ class Storage:
                 with _dvc_errors("read from the DVC remote", remote):
                     odb = _remote_odb(repo, remote, "pull")
                     paths = {md5: odb.oid_to_path(md5) for md5 in missing}
-                    absent = [md5 for md5, path in paths.items() if not odb.fs.exists(path)]
+                    absent = [md5 for md5, path in paths.items() if not _on_remote(odb, path)]
                 if absent:
                     raise StorageError(
                         f"{len(absent)} file(s) are neither in the local cache nor on the "
@@ -714,6 +770,17 @@ def _is_local(fs: Any) -> bool:
     return bool(fs.protocol == "local")
 
 
+def _on_remote(odb: Any, path: str) -> bool:
+    """Whether the remote holds ``path``. fsspec's ``exists`` answers False for any
+    error, an unreachable server included, which would report every object as
+    missing; only "not found" means missing here, other errors propagate."""
+    try:
+        odb.fs.info(path)
+    except FileNotFoundError:
+        return False
+    return True
+
+
 def _size(path: str) -> int:
     try:
         return os.path.getsize(path)
@@ -758,23 +825,65 @@ def _dvc_errors(doing: str, remote: str | None = None) -> Iterator[None]:
                 hint="run 'modelreg init --remote URL' or 'dvc remote add -d NAME URL'",
             ) from None
         if name == "RemoteMissingDepsError" or isinstance(exc, ImportError):
-            plugin = re.search(r"dvc-([a-z0-9]+)", text)
-            extra = PLUGIN_EXTRAS.get(plugin.group(0) if plugin else "", "all")
+            plugin = _missing_plugin(exc, text)
+            if plugin is None:
+                raise StorageError(
+                    f"cannot {doing}: {text}",
+                    hint="install the DVC plugin for this remote, e.g. pip install 'modelreg[s3]'",
+                ) from None
+            extra = _PLUGIN_EXTRAS.get(plugin)
             raise StorageError(
-                f"cannot {doing}: the DVC remote needs "
-                f"{plugin.group(0) if plugin else 'a DVC plugin'}, which is not installed",
-                hint=f"pip install 'modelreg[{extra}]'",
+                f"cannot {doing}: this DVC remote needs the plugin {plugin}, "
+                "which is not installed",
+                hint=f"pip install 'modelreg[{extra}]'" if extra else f"pip install '{plugin}'",
             ) from None
         if name in ("NotDvcRepoError",):
             raise StorageError(
                 f"cannot {doing}: this repository has no DVC set-up",
                 hint="run 'modelreg init'",
             ) from None
-        if type(exc).__module__.split(".")[0] in (
-            "dvc",
-            "dvc_data",
-            "dvc_objects",
-            "scmrepo",
-        ) or isinstance(exc, OSError):
-            raise StorageError(f"cannot {doing}: {text}") from None
-        raise
+        about_remote = type(exc).__module__.split(".")[0] in _STORAGE_LIBRARIES
+        if not (about_remote or isinstance(exc, OSError)):
+            raise
+        which = f"the DVC remote '{remote}'" if remote else "the DVC remote"
+        kinds = _kinds(exc)
+        if kinds & _CREDENTIAL_ERRORS:
+            raise StorageError(
+                f"cannot {doing}: no valid credentials for {which} ({text})",
+                hint="give them in DVC's local config, which is never committed "
+                "('dvc remote modify --local NAME keyfile|access_key_id|secret_access_key|"
+                "connection_string VALUE'), or in the environment (AWS_ACCESS_KEY_ID and "
+                "AWS_SECRET_ACCESS_KEY, AZURE_STORAGE_CONNECTION_STRING, "
+                "GOOGLE_APPLICATION_CREDENTIALS)",
+            ) from None
+        if kinds & _CONNECTION_ERRORS:
+            raise StorageError(
+                f"cannot {doing}: {which} cannot be reached ({text})",
+                hint="check that its server is up and that the URL or endpointurl in "
+                ".dvc/config is right ('dvc remote list')",
+            ) from None
+        raise StorageError(f"cannot {doing}: {text}") from None
+
+
+def _kinds(exc: BaseException) -> set[str]:
+    """Class names of ``exc`` and of the errors it was raised from (sshfs turns
+    asyncssh's PermissionDenied into a plain PermissionError, for one)."""
+    names: set[str] = set()
+    seen: BaseException | None = exc
+    for _depth in range(5):
+        if seen is None:
+            break
+        names.update(cls.__name__ for cls in type(seen).__mro__)
+        seen = seen.__cause__ or seen.__context__
+    return names
+
+
+def _missing_plugin(exc: BaseException, text: str) -> str | None:
+    """The DVC plugin package whose absence ``exc`` reports, when it names one."""
+
+    protocol = getattr(exc, "protocol", None)
+    if isinstance(protocol, str) and protocol:
+        aliases = {"gcs": "gs", "sftp": "ssh", "webdavs": "webdav", "https": "http"}
+        return "dvc-" + aliases.get(protocol, protocol)
+    found = re.search(r"requires '(dvc-[a-z0-9-]+)'", text)
+    return found.group(1) if found else None

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -33,7 +34,10 @@ def test_failed_register_keeps_an_in_place_file_with_symlink_cache(
 ) -> None:
     root = registry.root
     subprocess.run(
-        ["dvc", "config", "cache.type", "symlink"], cwd=root, check=True, capture_output=True
+        [sys.executable, "-m", "dvc", "config", "cache.type", "symlink"],
+        cwd=root,
+        check=True,
+        capture_output=True,
     )
     git(root, "commit", "-qam", "symlink cache")
     folder = root / "models" / "fr"
@@ -55,7 +59,10 @@ def test_register_neither_commits_nor_deletes_a_users_own_dvc_files(
     calib.mkdir()
     (calib / "t.csv").write_text("a,b\n")
     subprocess.run(
-        ["dvc", "add", "models/fr/calib/t.csv"], cwd=root, check=True, capture_output=True
+        [sys.executable, "-m", "dvc", "add", "models/fr/calib/t.csv"],
+        cwd=root,
+        check=True,
+        capture_output=True,
     )
     git(root, "reset", "-q")  # the user's own DVC-tracked file, not committed yet
     registry.register("fr", [files()])

@@ -1,0 +1,82 @@
+"""One registry shared through each kind of real DVC remote: init with the URL,
+register, push, a fresh clone gets verified bytes, pull, and ``verify --remote``
+passes until an object on the server is corrupted, which nobody then hands over."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+from ..conftest import Cli, git
+from .conftest import KINDS, Remotes, clone, model_bytes
+
+pytestmark = pytest.mark.integration
+
+
+def _file(folder: Path, data: bytes) -> Path:
+    folder.mkdir(parents=True)
+    path = folder / "model.bin"
+    path.write_bytes(data)
+    return path
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_registry_shared_through_a_real_remote(
+    kind: str, remotes: Remotes, cli: Cli, tmp_path: Path
+) -> None:
+    remote = remotes(kind)
+    if kind == "ssh":  # the same sshd is the git server too
+        _path, origin = remotes.server("sshd").bare_repo(f"shared-{tmp_path.name}")
+    else:
+        origin = str(tmp_path / "shared.git")
+        git(tmp_path, "init", "-q", "--bare", origin)
+
+    # A data scientist sets up the registry on this remote and shares version 1.
+    a = tmp_path / "a"
+    a.mkdir()
+    cli.ok("init", "--remote", remote.url, cwd=a)
+    remote.configure(a, commit=True)
+    git(a, "remote", "add", "origin", origin)
+    one, two = model_bytes(1), model_bytes(2)
+    cli.ok("-C", a, "register", "fraud", _file(tmp_path / "v1", one))
+    pushed = cli.ok("-C", a, "push")
+    assert "1 new tag(s) sent, 1 file(s) transferred" in pushed.stdout
+    remote.assert_no_secret_committed(a)
+
+    # A teammate's fresh clone, with its own credentials, gets verified bytes.
+    b = clone(origin, tmp_path / "b")
+    remote.configure(b, commit=False)
+    got = cli.ok("-C", b, "get", "fraud@v0.1.0", "-o", tmp_path / "out1")
+    assert "sha256 verified" in got.stdout
+    assert (tmp_path / "out1" / "model.bin").read_bytes() == one
+
+    # Version 2 is registered and shared at once; the teammate pulls it.
+    cli.ok("-C", a, "register", "fraud", _file(tmp_path / "v2", two), "--push")
+    pulled = cli.ok("-C", b, "pull")
+    assert "1 new tag(s) received, 1 file(s) transferred" in pulled.stdout
+    assert (b / "models" / "fraud" / "model.bin").read_bytes() == two
+
+    # Every byte on the remote matches the manifests...
+    verified = json.loads(cli.ok("-C", a, "verify", "--remote", "--json").stdout)
+    assert verified["ok"] is True, verified
+
+    # ...until the server's copy of version 2 is replaced.
+    remote.corrupt(hashlib.md5(two).hexdigest(), b"not the model")
+    bad = cli("-C", a, "verify", "--remote")
+    assert bad.exit_code == 1, bad
+    assert "the DVC remote's copy of model.bin" in bad.stdout, bad
+    assert "verify found 1 problem(s)" in bad.stderr
+
+    # A clone with an empty cache refuses the corrupt copy and writes nothing.
+    c = clone(origin, tmp_path / "c")
+    remote.configure(c, commit=False)
+    refused = cli("-C", c, "get", "fraud@v0.2.0", "-o", tmp_path / "out2")
+    assert refused.exit_code == 1, refused
+    assert "does not match" in refused.stderr, refused
+    assert not (tmp_path / "out2" / "model.bin").exists()
+    # Version 1 is intact and still arrives.
+    cli.ok("-C", c, "get", "fraud@v0.1.0", "-o", tmp_path / "out3")
+    assert (tmp_path / "out3" / "model.bin").read_bytes() == one
