@@ -38,6 +38,14 @@ class _Context:
             self._registry = Registry(self.directory, progress=self.progress())
         return self._registry
 
+    def reader(self, repo: str | None) -> Registry:
+        """The registry to read: this one, or the one at ``--repo``."""
+        if repo is None:
+            return self.registry()
+        from .remote import registry_at
+
+        return registry_at(repo, progress=self.progress())
+
     def progress(self) -> Any:
         from .render import RichProgress
 
@@ -45,6 +53,13 @@ class _Context:
 
 
 pass_ctx = click.make_pass_decorator(_Context)
+repo_option = click.option(
+    "--repo",
+    metavar="URL",
+    envvar="MODELREG_REPO",
+    show_envvar=True,
+    help="Read the registry at this git URL (or clone path) instead, without a clone.",
+)
 json_option = click.option(
     "--json",
     "as_json",
@@ -311,70 +326,90 @@ def register(
 
 @cli.command("list")
 @click.option("-a", "--all", "include_all", is_flag=True, help="Include deprecated models.")
+@repo_option
 @json_option
 @pass_ctx
-def list_(obj: _Context, include_all: bool, as_json: bool) -> None:
+def list_(obj: _Context, include_all: bool, repo: str | None, as_json: bool) -> None:
     """List models with their latest version and who holds each stage.
 
     Example: modelreg list --json
     """
     from . import render
 
-    registry = obj.registry()
-    skipped = registry.state().skipped
+    registry = obj.reader(repo)
+    models = registry.list_models(include_deprecated=include_all)
+    _warn(registry)
+    render.models(models, registry.config.stages if registry.config.exists else (), as_json)
+
+
+def _warn(registry: Registry) -> None:
+    from . import render
+
+    for warning in registry.warnings:
+        render.warning(warning)
+    skipped = registry.skipped_tags
     if skipped:
         render.warning(
             f"skipped {len(skipped)} tag(s) shaped like registry events that cannot be read "
             f"as one (lightweight or malformed): {', '.join(skipped[:3])}"
         )
-    render.models(
-        registry.list_models(include_deprecated=include_all),
-        registry.config.stages if registry.config.exists else (),
-        as_json,
-    )
 
 
 @cli.command()
 @click.argument("ref", metavar="NAME[@vV|#STAGE]")
+@repo_option
 @json_option
 @pass_ctx
-def show(obj: _Context, ref: str, as_json: bool) -> None:
+def show(obj: _Context, ref: str, repo: str | None, as_json: bool) -> None:
     """Show one version: manifest, stages, files and digests (NAME alone: latest).
 
     Example: modelreg show fraud-detector#production
     """
     from . import render
 
-    render.version(obj.registry().show(ref), as_json)
+    registry = obj.reader(repo)
+    shown = registry.show(ref)
+    _warn(registry)
+    render.version(shown, as_json)
 
 
 @cli.command()
 @click.argument("name", required=False)
 @click.option("--reverse", is_flag=True, help="Newest first.")
+@repo_option
 @json_option
 @pass_ctx
-def history(obj: _Context, name: str | None, reverse: bool, as_json: bool) -> None:
+def history(
+    obj: _Context, name: str | None, reverse: bool, repo: str | None, as_json: bool
+) -> None:
     """Every event of one model (or all): time, who, event, version, stage, reason.
 
     Example: modelreg history fraud-detector
     """
     from . import render
 
-    render.history(obj.registry().history(name, reverse=reverse), as_json)
+    registry = obj.reader(repo)
+    events = registry.history(name, reverse=reverse)
+    _warn(registry)
+    render.history(events, as_json)
 
 
 @cli.command()
 @click.argument("ref", metavar="NAME#STAGE|NAME@latest|NAME@vV")
+@repo_option
 @json_option
 @pass_ctx
-def resolve(obj: _Context, ref: str, as_json: bool) -> None:
+def resolve(obj: _Context, ref: str, repo: str | None, as_json: bool) -> None:
     """Print the version a reference means (for scripts).
 
     Example: VERSION=$(modelreg resolve fraud-detector#production)
     """
     from . import render
 
-    render.resolved(obj.registry().resolve(ref), as_json)
+    registry = obj.reader(repo)
+    resolved = registry.resolve(ref)
+    _warn(registry)
+    render.resolved(resolved, as_json)
 
 
 # --- stages ----------------------------------------------------------------------
@@ -655,13 +690,7 @@ def checkout(obj: _Context, ref: str) -> None:
     show_envvar=True,
     help="Directory to write the files to (default: ./NAME).",
 )
-@click.option(
-    "--repo",
-    metavar="URL",
-    envvar="MODELREG_REPO",
-    show_envvar=True,
-    help="Read from this registry (a clone path or git URL) instead.",
-)
+@repo_option
 @click.option("--force", is_flag=True, help="Replace different files already in the directory.")
 @pass_ctx
 def get(obj: _Context, ref: str, out: Path | None, repo: str | None, force: bool) -> None:
@@ -674,13 +703,9 @@ def get(obj: _Context, ref: str, out: Path | None, repo: str | None, force: bool
 
     parsed = parse_ref(ref)
     target = out if out is not None else Path(parsed.name.rsplit("/", 1)[-1])
-    if repo is not None:
-        from .remote import open_registry
-
-        with open_registry(repo, progress=obj.progress()) as registry:
-            result = registry.get(parsed, target, force=force)
-    else:
-        result = obj.registry().get(parsed, target, force=force)
+    registry = obj.reader(repo)
+    result = registry.get(parsed, target, force=force)
+    _warn(registry)
     render.files_written(result, "Fetched")
 
 

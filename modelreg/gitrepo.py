@@ -152,6 +152,20 @@ class GitRepo:
         return cls.discover(path)
 
     @classmethod
+    def init_bare(cls, path: Path) -> GitRepo:
+        path.mkdir(parents=True, exist_ok=True)
+        status, _out, err = _git(["init", "--quiet", "--bare", "--", str(path)], None)
+        if status != 0:
+            raise GitError(f"git init failed: {_short(err)}")
+        return cls.bare(path)
+
+    @classmethod
+    def bare(cls, path: Path) -> GitRepo:
+        """A bare repository, for reading (a mirror of a remote registry): git runs
+        in it, and ``root`` is the repository itself (there is no work tree)."""
+        return cls(path, path, path)
+
+    @classmethod
     def clone(cls, url: str, dest: Path, *, no_checkout: bool = False) -> GitRepo:
         if url.startswith("-"):
             raise GitError(f"'{url}' is not a repository URL")

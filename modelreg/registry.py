@@ -164,7 +164,33 @@ class Registry:
         self.storage = Storage(self.root, self.progress)
         self._cached_state: RegistryState | None = None
         self._cached_models: dict[str, ModelState | None] = {}
+        self.warnings: list[str] = []  # things the caller should tell the user
+        self.skipped_tags: tuple[str, ...] = ()  # unreadable event tags seen by the last read
         self._load_config()
+
+    @classmethod
+    def from_git(
+        cls,
+        git: GitRepo,
+        config: config_mod.Config,
+        storage: Storage,
+        *,
+        progress: Progress | None = None,
+    ) -> Registry:
+        """A registry read from a bare mirror (see :mod:`remote`): reads and ``get``
+        work; there is no work tree to write to."""
+        self = cls.__new__(cls)
+        self.git = git
+        self.root = git.root
+        self.progress = progress or NullProgress()
+        self.storage = storage
+        storage.progress = self.progress
+        self._cached_state = None
+        self._cached_models = {}
+        self.warnings = []
+        self.skipped_tags = ()
+        self._config, self._config_error = config, None
+        return self
 
     @property
     def config(self) -> config_mod.Config:
@@ -293,6 +319,7 @@ class Registry:
             state = build_parsed((parsed.pop(record.name), record) for record in records)
         if unreadable:
             state = replace(state, skipped=tuple(unreadable) + state.skipped)
+        self.skipped_tags = state.skipped
         return state
 
     def _find_model(self, name: str, refresh: bool = False) -> ModelState | None:

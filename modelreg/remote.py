@@ -1,34 +1,111 @@
-"""Registries that are not the current directory: a clone path or a git URL."""
+"""Registries that are not the current directory: a clone path, or a git URL read
+without a clone.
+
+A git URL is mirrored into ``$XDG_CACHE_HOME/modelreg/repos/`` (``~/.cache``): a
+bare repository holding the registry's tags and, shallowly, the commits they
+point at, plus the default branch's tip for the config. It is refreshed on each
+use and reused between uses, so a deploy job reads ``NAME#production`` with one
+small fetch. For ``get``, a private DVC folder next to the mirror holds the
+registry's DVC config and a cache of the files fetched so far.
+"""
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
+import hashlib
+import os
 from pathlib import Path
 
-from .errors import NotARepositoryError
+from . import config as config_mod
+from .errors import GitError, ModelregError, NotARepositoryError
 from .gitrepo import GitRepo
+from .lock import write_lock
 from .progress import Progress
 from .registry import Registry
+from .storage import Storage
+
+HEAD_REF = "refs/modelreg/remote-head"
 
 
-@contextmanager
-def open_registry(url: str, *, progress: Progress | None = None) -> Iterator[Registry]:
-    """A local clone is used where it stands (with its own DVC cache); anything
-    else is cloned into a temporary directory, removed afterwards, and its files
-    come from the DVC remote its configuration names."""
+def cache_root() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "modelreg" / "repos"
+
+
+def mirror_path(url: str) -> Path:
+    digest = hashlib.sha256(url.encode()).hexdigest()[:16]
+    tail = url.rstrip("/").rsplit("/", 1)[-1].removesuffix(".git") or "registry"
+    safe = "".join(c if c.isalnum() or c in "-_." else "-" for c in tail)[:40]
+    return cache_root() / f"{safe}-{digest}.git"
+
+
+def registry_at(url: str, *, progress: Progress | None = None) -> Registry:
+    """The registry at ``url``: a local clone is used where it stands (with its own
+    DVC cache); anything else is read through the mirror in the cache."""
     local = Path(url).expanduser()
     if "://" not in url and local.is_dir():
         try:
-            yield Registry(local, progress=progress)
-            return
+            return Registry(local, progress=progress)
         except NotARepositoryError:
-            pass  # perhaps a bare repository: clone it
-    workdir = Path(tempfile.mkdtemp(prefix="modelreg-remote-"))
-    try:
-        GitRepo.clone(url, workdir / "registry").close()
-        yield Registry(workdir / "registry", progress=progress)
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+            pass  # a bare repository: mirror it like any URL
+    return mirror_registry(url, progress=progress)
+
+
+def mirror_registry(url: str, *, progress: Progress | None = None) -> Registry:
+    if url.startswith("-"):
+        raise GitError(f"'{url}' is not a repository URL")
+    path = mirror_path(url)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with write_lock(path.with_suffix(".lock")):
+        git, stale = _refresh(url, path)
+        config = _config(git)
+        storage = _storage(git, path)
+    registry = Registry.from_git(git, config, storage, progress=progress)
+    if stale:
+        registry.warnings.append(f"cannot reach {url}: showing the copy from the last fetch")
+    return registry
+
+
+def _refresh(url: str, path: Path) -> tuple[GitRepo, bool]:
+    """Fetch the remote's tags and default branch tip into the mirror (shallow)."""
+    if not path.exists():
+        GitRepo.init_bare(path)
+    git = GitRepo.bare(path)
+    status, _out, err = git.try_run(
+        "fetch",
+        "--quiet",
+        "--no-write-fetch-head",
+        "--prune",
+        "--depth=1",
+        "--no-tags",
+        "--",
+        url,
+        f"+HEAD:{HEAD_REF}",
+        "+refs/tags/*:refs/tags/*",
+    )
+    if status != 0 and git.resolve(HEAD_REF) is None:
+        last = err.strip().splitlines()[-1] if err.strip() else "git fetch failed"
+        raise GitError(
+            f"cannot read the registry at {url}: {last}",
+            hint="check the URL, and that 'git ls-remote URL' works from here",
+        )
+    return git, status != 0
+
+
+def _config(git: GitRepo) -> config_mod.Config:
+    data = git.read_file(HEAD_REF, config_mod.CONFIG_FILE)
+    return config_mod.parse(data) if data is not None else config_mod.Config()
+
+
+def _storage(git: GitRepo, path: Path) -> Storage:
+    """A private DVC folder (no git) holding the registry's DVC config."""
+    folder = path.with_suffix(".dvc")
+    dvc_dir = folder / ".dvc"
+    dvc_dir.mkdir(parents=True, exist_ok=True)
+    data = git.read_file(HEAD_REF, ".dvc/config")
+    if data is None:
+        raise ModelregError(
+            "the registry has no DVC config (.dvc/config) on its default branch",
+            hint="it was set up without modelreg init: its files cannot be fetched",
+        )
+    (dvc_dir / "config").write_bytes(data)
+    return Storage(folder, overrides={"core": {"no_scm": True}})

@@ -173,9 +173,16 @@ def is_local_url(url: str) -> bool:
 class Storage:
     """DVC operations for one registry work tree."""
 
-    def __init__(self, root: Path, progress: Progress | None = None) -> None:
+    def __init__(
+        self,
+        root: Path,
+        progress: Progress | None = None,
+        *,
+        overrides: dict[str, Any] | None = None,
+    ) -> None:
         self.root = root
         self.progress = progress or NullProgress()
+        self.overrides = overrides  # DVC config on top of the files (e.g. no_scm)
 
     # --- set-up ------------------------------------------------------------
 
@@ -595,7 +602,7 @@ class Storage:
     @contextmanager
     def _repo(self, doing: str) -> Iterator[Repo]:
         with _dvc_errors(doing):
-            repo = _import_repo()(str(self.root))
+            repo = _import_repo()(str(self.root), config=self.overrides)
         try:
             yield repo
         finally:

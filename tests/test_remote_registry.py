@@ -1,0 +1,97 @@
+"""Reading a registry by URL, without a clone: a shallow, tags-only mirror under
+~/.cache/modelreg, refreshed on each use, and the files of one version."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from modelreg import Registry
+from modelreg.remote import mirror_path
+
+from .conftest import Cli, Clock, FileMaker, git
+
+
+@pytest.fixture
+def published(registry: Registry, files: FileMaker, clock: Clock, tmp_path: Path) -> str:
+    """A registry pushed to a bare repository; returns its URL."""
+    bare = tmp_path / "shared.git"
+    git(tmp_path, "init", "-q", "--bare", str(bare))
+    git(registry.root, "remote", "add", "origin", str(bare))
+    registry.register("fraud", [files("model.pkl", b"one")], metrics={"auc": 0.8})
+    clock.tick()
+    registry.register("fraud", [files("model.pkl", b"two")], metrics={"auc": 0.9})
+    clock.tick()
+    registry.promote("fraud@v0.1.0", "production", message="first release")
+    registry.push()
+    return f"file://{bare}"
+
+
+def test_reads_by_url(cli: Cli, published: str, tmp_path: Path) -> None:
+    elsewhere = tmp_path / "deploy-box"
+    elsewhere.mkdir()
+    listed = json.loads(cli.ok("list", "--repo", published, "--json", cwd=elsewhere).stdout)
+    assert listed["models"][0]["stages"] == {"production": "0.1.0"}
+    assert cli.ok("resolve", "fraud#production", "--repo", published, cwd=elsewhere).stdout == (
+        "0.1.0\n"
+    )
+    shown = json.loads(cli.ok("show", "fraud", "--repo", published, "--json", cwd=elsewhere).stdout)
+    assert shown["manifest"]["metrics"] == {"auc": 0.9}
+    events = json.loads(
+        cli.ok("history", "fraud", "--repo", published, "--json", cwd=elsewhere).stdout
+    )["events"]
+    assert events[-1]["reason"] == "first release"
+    mirror = mirror_path(published)
+    assert mirror.is_dir()
+    # Shallow: the mirror holds the tagged commits, not the history behind them.
+    assert (mirror / "shallow").is_file()
+
+
+def test_the_mirror_is_refreshed_and_reused(
+    cli: Cli, published: str, registry: Registry, clock: Clock, tmp_path: Path
+) -> None:
+    assert cli.ok("resolve", "fraud#production", "--repo", published).stdout == "0.1.0\n"
+    clock.tick()
+    registry.promote("fraud@v0.2.0", "production", push=True)
+    assert cli.ok("resolve", "fraud#production", "--repo", published).stdout == "0.2.0\n"
+    # The remote is gone: the last copy is used, and the user is told.
+    bare = Path(published.removeprefix("file://"))
+    bare.rename(bare.with_name("moved.git"))
+    stale = cli("resolve", "fraud#production", "--repo", published)
+    assert stale.exit_code == 0 and stale.stdout == "0.2.0\n"
+    assert "showing the copy from the last fetch" in stale.stderr
+    never = cli("list", "--repo", f"file://{tmp_path / 'nowhere.git'}")
+    assert never.exit_code == 1 and "cannot read the registry at" in never.stderr
+
+
+def test_get_by_url_fetches_only_that_version(cli: Cli, published: str, tmp_path: Path) -> None:
+    out = tmp_path / "serving"
+    cli.ok("get", "fraud#production", "--repo", published, "-o", out, cwd=tmp_path)
+    assert (out / "model.pkl").read_bytes() == b"one"
+    import hashlib
+
+    # No clone: the mirror is bare, and only the DVC config sits beside it.
+    mirror = mirror_path(published)
+    assert not (mirror / "models").exists()
+    dvc_folder = mirror.with_suffix(".dvc")
+    assert sorted(p.name for p in dvc_folder.iterdir()) == [".dvc"]
+    other = hashlib.md5(b"two").hexdigest()
+    assert not list(dvc_folder.rglob(other[2:]))  # v0.2.0's bytes were not fetched
+
+
+def test_reads_by_url_import_no_dvc(published: str, tmp_path: Path) -> None:
+    code = (
+        "import sys\nfrom modelreg.cli import main\n"
+        f"try:\n    main(['list', '--repo', {published!r}, '--json'])\n"
+        "except SystemExit as e:\n    code = e.code\n"
+        "print([m for m in sys.modules if m == 'dvc' or m.startswith('dvc.')], file=sys.stderr)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=False
+    )
+    assert done.stderr.strip().endswith("[]"), done.stderr
+    assert json.loads(done.stdout)["models"][0]["name"] == "fraud"
