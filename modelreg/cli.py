@@ -729,11 +729,22 @@ dvc_remote_option = click.option(
 )
 
 
+jobs_option = click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(1, 256),
+    envvar="MODELREG_JOBS",
+    show_envvar=True,
+    help="Files to transfer at once (default: DVC's, 4 x CPUs for most remotes).",
+)
+
+
 @cli.command()
 @git_remote_option
 @dvc_remote_option
+@jobs_option
 @pass_ctx
-def push(obj: _Context, remote: str, dvc_remote: str | None) -> None:
+def push(obj: _Context, remote: str, dvc_remote: str | None, jobs: int | None) -> None:
     """Push file bytes to the DVC remote, then commits and registry tags to git.
 
     Tags are never force-pushed.
@@ -742,21 +753,22 @@ def push(obj: _Context, remote: str, dvc_remote: str | None) -> None:
     """
     from . import render
 
-    render.synced(obj.registry().push(remote, dvc_remote=dvc_remote), "push")
+    render.synced(obj.registry().push(remote, dvc_remote=dvc_remote, jobs=jobs), "push")
 
 
 @cli.command()
 @git_remote_option
 @dvc_remote_option
+@jobs_option
 @pass_ctx
-def pull(obj: _Context, remote: str, dvc_remote: str | None) -> None:
+def pull(obj: _Context, remote: str, dvc_remote: str | None, jobs: int | None) -> None:
     """Fetch tags and commits, fast-forward the branch, and fetch the current files.
 
     Example: modelreg pull
     """
     from . import render
 
-    render.synced(obj.registry().pull(remote, dvc_remote=dvc_remote), "pull")
+    render.synced(obj.registry().pull(remote, dvc_remote=dvc_remote, jobs=jobs), "pull")
 
 
 # --- DVC remotes -----------------------------------------------------------------------

@@ -926,14 +926,20 @@ class Registry:
 
     # ------------------------------------------------------------------ sharing
 
-    def push(self, remote: str = "origin", *, dvc_remote: str | None = None) -> SyncResult:
-        """Send file bytes to the DVC remote, then the branch and registry tags to git."""
+    def push(
+        self, remote: str = "origin", *, dvc_remote: str | None = None, jobs: int | None = None
+    ) -> SyncResult:
+        """Send file bytes to the DVC remote (``jobs`` transfers at once; DVC's default
+        otherwise), then the branch and registry tags to git. Objects the remote has
+        already are skipped, so an interrupted push resumes where it stopped."""
         require_remote(self.git, remote)
         state = self.state(refresh=True)
         paths = {name: self.manifest_path(name) for name in state.models}
         md5s, notes = registered_md5s(self.git, state, paths)
         storage = self.storage if is_initialised(self.root) else None
-        pushed = push_all(self.git, storage, remote, dvc_remote or self.config.remote, md5s)
+        pushed = push_all(
+            self.git, storage, remote, dvc_remote or self.config.remote, md5s, jobs=jobs
+        )
         if pushed.conflicts:
             shown = ", ".join(pushed.conflicts[:3])
             raise RaceLostError(
@@ -946,9 +952,11 @@ class Registry:
             remote, pushed.tags, pushed.objects, pushed.branch, tuple(notes) + pushed.notes
         )
 
-    def pull(self, remote: str = "origin", *, dvc_remote: str | None = None) -> SyncResult:
+    def pull(
+        self, remote: str = "origin", *, dvc_remote: str | None = None, jobs: int | None = None
+    ) -> SyncResult:
         """Fetch tags and commits, fast-forward the branch, and fetch the bytes of the
-        versions now in the work tree."""
+        versions now in the work tree (``jobs`` transfers at once)."""
         require_remote(self.git, remote)
         with self._locked():
             received, branch, notes = fetch_and_fast_forward(self.git, remote)
@@ -959,7 +967,7 @@ class Registry:
                 wanted = dvc_remote or self.config.remote
                 manifests = manifests_under(self.root, self.config.models_dir)
                 md5s = [a.md5 for m in manifests for a in m.artifacts]
-                objects = len(self.storage.fetch(md5s, wanted))
+                objects = len(self.storage.fetch(md5s, wanted, jobs=jobs))
                 for found in manifests:
                     notes += self._refresh_bytes(found, wanted)
         return SyncResult(remote, received, objects, branch, tuple(notes))

@@ -88,6 +88,7 @@ def push_all(
     remote: str,
     dvc_remote: str | None,
     md5s: Sequence[str],
+    jobs: int | None = None,
 ) -> Pushed:
     """Push the objects we hold, then the branch and every registry tag the remote lacks."""
     notes: list[str] = []
@@ -100,7 +101,7 @@ def push_all(
                 f"{len(cached) - len(present)} file(s) are not in this clone's DVC cache "
                 "and were not pushed"
             )
-        objects = storage.push(present, dvc_remote)
+        objects = storage.push(present, dvc_remote, jobs=jobs)
     branch = git.current_branch()
     remote_tags = git.remote_tags(remote)
     local = {name: oid for name, oid in git.tag_refs() if parse_tag_name(name) is not None}

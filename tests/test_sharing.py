@@ -99,3 +99,43 @@ def test_a_register_whose_push_is_rejected_did_not_happen(
     cli.ok("-C", a.root, "pull")
     cli.ok("-C", a.root, "register", "n", model, "--push")
     assert git(bare, "tag", "-l", "n@*").split() == ["n@v0.1.0"]
+
+
+def test_an_interrupted_push_resumes_and_leaves_no_corrupt_object(cli: Cli, tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    bare = tmp_path / "shared.git"
+    git(tmp_path, "init", "-q", "--bare", str(bare))
+    store = tmp_path / "store"
+    registry, _ = Registry.init(tmp_path / "a", remote=str(store))
+    git(registry.root, "remote", "add", "origin", str(bare))
+    export = tmp_path / "export"
+    export.mkdir()
+    for i in range(12):
+        (export / f"shard-{i:02}.bin").write_bytes(os.urandom(8 * 1024 * 1024))
+    registry.register("big", [export])
+
+    def objects() -> list[Path]:
+        return [p for p in store.rglob("*") if p.is_file()] if store.exists() else []
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "modelreg", "-C", str(registry.root), "push", "--jobs", "1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 60
+    while len(objects()) < 3 and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.002)  # poll for progress: kill mid-transfer, not at a fixed time
+    process.send_signal(signal.SIGKILL)
+    process.communicate(timeout=60)
+    assert 0 < len(objects()) < 12 or process.returncode == 0
+
+    resumed = cli("-C", registry.root, "push")
+    assert resumed.exit_code == 0, resumed
+    assert len([p for p in objects() if not p.name.startswith(".")]) == 12
+    verified = cli("-C", registry.root, "verify", "--remote")
+    assert verified.exit_code == 0, verified
