@@ -857,17 +857,17 @@ def _dvc_errors(doing: str, remote: str | None = None) -> Iterator[None]:
         if kinds & _CREDENTIAL_ERRORS:
             raise StorageError(
                 f"cannot {doing}: no valid credentials for {which} ({text})",
-                hint="give them in DVC's local config, which is never committed "
-                "('dvc remote modify --local NAME keyfile|access_key_id|secret_access_key|"
-                "connection_string VALUE'), or in the environment (AWS_ACCESS_KEY_ID and "
+                hint="give them in the environment (AWS_ACCESS_KEY_ID and "
                 "AWS_SECRET_ACCESS_KEY, AZURE_STORAGE_CONNECTION_STRING, "
-                "GOOGLE_APPLICATION_CREDENTIALS)",
+                "GOOGLE_APPLICATION_CREDENTIALS) or in DVC's local config, never committed: "
+                "modelreg remote add NAME URL --local-option access_key_id=... (keyfile, "
+                "secret_access_key, connection_string...)",
             ) from None
         if kinds & _CONNECTION_ERRORS:
             raise StorageError(
                 f"cannot {doing}: {which} cannot be reached ({text})",
-                hint="check that its server is up and that the URL or endpointurl in "
-                ".dvc/config is right ('dvc remote list')",
+                hint="check that its server is up and that its URL and endpointurl are "
+                "right ('modelreg remote list')",
             ) from None
         raise StorageError(f"cannot {doing}: {text}") from None
 

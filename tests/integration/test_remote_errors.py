@@ -45,7 +45,7 @@ def test_missing_credentials_are_one_line_with_a_hint(
         result = cli("-C", b, *args)
         assert result.exit_code == 1, result
         assert "no valid credentials for the DVC remote" in result.stderr, result
-        assert "dvc remote modify --local" in result.stderr
+        assert "--local-option" in result.stderr
         assert "Traceback" not in result.stderr and len(result.stderr.splitlines()) == 1
     assert not (tmp_path / "out" / "model.bin").exists()
     # The same credentials in the environment are enough (a deploy job's way).
