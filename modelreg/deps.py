@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from .errors import GateError, PolicyError
 from .manifest import Dependency, Manifest
 from .state import ModelState, RegistryState, VersionState
 from .versions import Range, Version
@@ -298,3 +299,20 @@ def dependents_gate(state: RegistryState, change: StageChange) -> list[GateFailu
                     )
                 )
     return failures
+
+
+def enforce_gates(
+    failures: list[GateFailure], force: bool, message: str | None, trailers: dict[str, str]
+) -> None:
+    """Refuse on the first failed gate, or record the overridden gates in the tag."""
+    if not failures:
+        return
+    unforceable = [f for f in failures if f.gate == "stage"]
+    if not force or unforceable:
+        raise GateError(unforceable or failures)
+    if not message or not message.strip():
+        raise PolicyError(
+            "--force needs a reason: add -m REASON (it is recorded in the tag)",
+            hint=f"the gate(s) being overridden: {', '.join(f.gate for f in failures)}",
+        )
+    trailers["Forced"] = ", ".join(dict.fromkeys(f.gate for f in failures))

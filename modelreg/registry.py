@@ -14,7 +14,6 @@ from __future__ import annotations
 import gc
 import os
 import random
-import re
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -27,6 +26,7 @@ from . import manifest as manifest_mod
 from . import spdx
 from .check import CheckReport
 from .check import check as check_registry
+from .credentials import refuse_password_in_url, shared_options, validate_remote_name
 from .deps import (
     Dependent,
     GateFailure,
@@ -34,6 +34,7 @@ from .deps import (
     Tree,
     dependency_gate,
     dependents_gate,
+    enforce_gates,
 )
 from .deps import dependents as dependents_of
 from .deps import resolve as resolve_deps
@@ -41,7 +42,6 @@ from .diff import VersionDiff
 from .diff import diff as diff_manifests
 from .errors import (
     DirtyStateError,
-    GateError,
     InvalidNameError,
     InvalidReferenceError,
     ManifestError,
@@ -121,16 +121,9 @@ from .versions import BumpPart, Version
 from .workspace import Staged, manifests_under, read_manifest, refuse_unregistered_bytes, staged
 
 LOCK_FILE = "modelreg.lock"
-_REMOTE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,62}")
-_SECRET_WORDS = ("secret", "password", "passphrase", "token", "key_id", "account_key",
-                 "connection_string", "credential", "keyfile", "sas")  # fmt: skip
 PUSH_REMOTE = "origin"  # where --push sends an event
 PUSH_ATTEMPTS = 10
 _STAGE_EVENTS = (EventKind.ASSIGN, EventKind.UNASSIGN)
-
-
-def _is_secret(key: str) -> bool:
-    return any(word in key.lower() for word in _SECRET_WORDS)
 
 
 @contextmanager
@@ -658,7 +651,7 @@ class Registry:
             failures = self.gate_failures(model, version, stage, order=True)
             summary = f"Promote {model.name} v{version.version} to {stage}"
             trailers = {"Event": "assign", "Version": version.version, "Stage": stage}
-            _apply_force(failures, force, message, trailers)
+            enforce_gates(failures, force, message, trailers)
             tag = self._write_event(
                 model, EventKind.ASSIGN, version, stage, summary, trailers, message, sign
             )
@@ -709,7 +702,7 @@ class Registry:
                 "Stage": stage,
                 "Previous": current,
             }
-            _apply_force(failures, force, message, trailers)
+            enforce_gates(failures, force, message, trailers)
             tag = self._write_event(
                 model, EventKind.ASSIGN, target, stage, summary, trailers, message, sign
             )
@@ -1010,27 +1003,9 @@ class Registry:
         to ``local_options`` (``.dvc/config.local``, never committed) or the
         environment; putting them in ``options`` or in the URL is refused."""
         self._require_registry()
-        if not _REMOTE_NAME.fullmatch(name):
-            raise InvalidNameError(f"invalid remote name '{name}': use letters, digits, - and _")
-        shared = dict(options or {})
-        if endpoint_url:
-            shared["endpointurl"] = endpoint_url
-        secret = sorted(k for k in shared if _is_secret(k))
-        if secret:
-            raise ModelregError(
-                f"'{secret[0]}' is a credential: it would be committed in .dvc/config",
-                hint=f"pass it as --local-option {secret[0]}=... (kept in .dvc/config.local) "
-                "or in the environment",
-            )
-        if (
-            "://" in url
-            and "@" in url.split("://", 1)[1].split("/", 1)[0]
-            and ":" in (url.split("://", 1)[1].split("@", 1)[0])
-        ):
-            raise ModelregError(
-                "the URL holds a password: it would be committed in .dvc/config",
-                hint="put the user in the URL and the password in --local-option password=...",
-            )
+        validate_remote_name(name)
+        shared = shared_options(dict(options or {}), endpoint_url)
+        refuse_password_in_url(url)
         url = normalise_remote_url(url, Path.cwd())
         if is_local_url(url):
             Path(url).mkdir(parents=True, exist_ok=True)
@@ -1402,23 +1377,6 @@ def _history_entry(event: Event) -> HistoryEntry:
         tag=event.tag,
         commit=event.commit,
     )
-
-
-def _apply_force(
-    failures: list[GateFailure], force: bool, message: str | None, trailers: dict[str, str]
-) -> None:
-    """Refuse on the first failed gate, or record the overridden gates in the tag."""
-    if not failures:
-        return
-    unforceable = [f for f in failures if f.gate == "stage"]
-    if not force or unforceable:
-        raise GateError(unforceable or failures)
-    if not message or not message.strip():
-        raise PolicyError(
-            "--force needs a reason: add -m REASON (it is recorded in the tag)",
-            hint=f"the gate(s) being overridden: {', '.join(f.gate for f in failures)}",
-        )
-    trailers["Forced"] = ", ".join(dict.fromkeys(f.gate for f in failures))
 
 
 def _leftovers(git_dir: Path, models: Path) -> list[Path]:
