@@ -228,13 +228,9 @@ def generate(
 ) -> None:
     """Create the registry in ``root`` (which must not exist)."""
 
-    def git(*args: str, **kwargs: object) -> str:
+    def git(*args: str) -> str:
         done = subprocess.run(
-            ["git", "-C", str(root), *args],
-            env=env,
-            capture_output=True,
-            check=True,
-            **kwargs,  # type: ignore[arg-type]
+            ["git", "-C", str(root), *args], env=env, capture_output=True, check=True
         )
         return done.stdout.decode().strip()
 

@@ -261,6 +261,26 @@ def filesystem(path: Path) -> str:
     return kind
 
 
+MEMORY_NOTE = (
+    "this machine returns freed memory to its host (free page reporting): writing page cache "
+    "into fresh memory costs ~2.5 s of system time per GiB, into just-freed memory 0.3 s, so "
+    "the 1 GiB figures that write more than their baseline vary by seconds (see README)"
+)
+
+
+def returns_free_memory() -> bool:
+    """Whether this (virtual) machine hands freed memory back to its host (Linux
+    free page reporting, as in Firecracker VMs). There, page cache written into
+    memory the host took back costs ~2.5 s of system time per GiB, while ``cp``,
+    which reuses the pages its previous copy just freed, costs 0.3 s: a command
+    that writes more new page cache than its baseline pays for the difference."""
+    try:
+        reported = Path("/sys/module/page_reporting/parameters/reported_kib").read_text()
+        return int(reported.strip() or 0) > 0
+    except (OSError, ValueError):
+        return False
+
+
 def machine(work: Path) -> dict[str, object]:
     cpu = "?"
     try:
@@ -291,6 +311,7 @@ def machine(work: Path) -> dict[str, object]:
         "dvc": _first_line([*dvc, "--version"]) if dvc else "-",
         "gto": _first_line([*gto, "--version"]).split(":")[-1].strip() if gto else "-",
         "loadavg": os.getloadavg(),
+        "returns_free_memory": returns_free_memory(),
         "peak_rss_from": "GNU time %M" if GNU_TIME else "wait4 (includes this runner's RSS)",
     }
 
@@ -908,6 +929,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{info['dvc']}, GTO {info['gto']}; median of {args.runs} runs after a warm-up",
         flush=True,
     )
+    if info["returns_free_memory"]:
+        print(f"  note: {MEMORY_NOTE}", flush=True)
     rows: list[Row] = []
     try:
         rows += bench_help(work, env, args.runs, modelreg)
@@ -943,6 +966,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"`{report['command']}` on {info['nproc']} CPU(s) {info['cpu']}, {info['memory']}, "
         f"{info['filesystem']}; {info['git']}, Python {info['python']}, DVC {info['dvc']}, "
         f"GTO {info['gto']}; median of {args.runs} runs after a warm-up.",
+        *(["", f"Note: {MEMORY_NOTE}"] if info["returns_free_memory"] else []),
         "",
         markdown(cells),
         "",
