@@ -1017,20 +1017,21 @@ class Registry:
         return next(r for r in self.storage.remote_settings() if r.name == name)
 
     def remote_remove(self, name: str) -> None:
-        self._require_registry()
-        if name not in {r.name for r in self.storage.remote_settings()}:
-            raise ModelregError(f"no DVC remote named '{name}'", hint="see: modelreg remote list")
+        self._require_remote_named(name)
         with self._locked():
             self.storage.remove_remote(name)
             self._commit_own([".dvc/config"], f"modelreg: remove DVC remote {name}")
 
     def remote_default(self, name: str) -> None:
-        self._require_registry()
-        if name not in {r.name for r in self.storage.remote_settings()}:
-            raise ModelregError(f"no DVC remote named '{name}'", hint="see: modelreg remote list")
+        self._require_remote_named(name)
         with self._locked():
             self.storage.set_default_remote(name)
             self._commit_own([".dvc/config"], f"modelreg: default DVC remote {name}")
+
+    def _require_remote_named(self, name: str) -> None:
+        self._require_registry()
+        if name not in {r.name for r in self.storage.remote_settings()}:
+            raise ModelregError(f"no DVC remote named '{name}'", hint="see: modelreg remote list")
 
     def _commit_own(self, paths: list[str], message: str) -> str | None:
         """Commit exactly these registry files (nothing when unchanged)."""

@@ -532,12 +532,7 @@ class Storage:
                     paths = {md5: odb.oid_to_path(md5) for md5 in missing}
                     absent = [md5 for md5, path in paths.items() if not _on_remote(odb, path)]
                 if absent:
-                    raise StorageError(
-                        f"{len(absent)} file(s) are neither in the local cache nor on the "
-                        f"DVC remote (first: {absent[0]})",
-                        hint="the version was registered without '--push'; run 'modelreg "
-                        "push' in the clone that registered it",
-                    )
+                    raise _not_found(absent)
                 for md5, path in paths.items():
                     if _is_local(odb.fs):
                         found[md5] = Path(path)
@@ -583,12 +578,7 @@ class Storage:
                 "through one every clone reaches: modelreg remote add NAME URL --default",
             )
         if absent:
-            raise StorageError(
-                f"{len(absent)} file(s) are neither in the local cache nor on the "
-                f"DVC remote (first: {absent[0]})",
-                hint="the version was registered without '--push'; run 'modelreg "
-                "push' in the clone that registered it",
-            )
+            raise _not_found(absent)
         return found
 
     @staticmethod
@@ -894,3 +884,12 @@ def _missing_plugin(exc: BaseException, text: str) -> str | None:
         return "dvc-" + aliases.get(protocol, protocol)
     found = re.search(r"requires '(dvc-[a-z0-9-]+)'", text)
     return found.group(1) if found else None
+
+
+def _not_found(absent: Sequence[str]) -> StorageError:
+    return StorageError(
+        f"{len(absent)} file(s) are neither in the local cache nor on the DVC remote "
+        f"(first: {absent[0]})",
+        hint="the version was registered without '--push'; run 'modelreg push' in the clone "
+        "that registered it",
+    )

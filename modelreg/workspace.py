@@ -72,8 +72,10 @@ def staged(
         fetched = storage.fetch(md5s, remote, sizes={a.md5: a.size for a in artifacts})
     if directory.exists() and not directory.is_dir():
         raise InputPathError(f"{directory}: exists and is not a directory")
+    created = [p for p in (directory, *directory.parents) if not p.exists()]
     directory.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=directory))
+    done = False
     try:
         with storage.sources(md5s, remote) as sources:
             files = [
@@ -90,8 +92,15 @@ def staged(
                 for artifact in artifacts
             ]
         yield Staged(directory, staging, tuple(files))
+        done = True
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+        if not done:  # a failed command leaves no folder it made behind
+            for folder in created:
+                try:
+                    folder.rmdir()
+                except OSError:
+                    break
 
 
 def _verified_copy(

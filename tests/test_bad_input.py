@@ -374,3 +374,26 @@ def test_dvc_lock_held_elsewhere_is_a_clean_error(
             assert_user_error(result, "another DVC process holds the lock")
     finally:
         lock.unlock()
+
+
+def test_get_of_bytes_that_are_nowhere_names_the_fix(
+    cli: Cli, populated: Path, tmp_path: Path, assert_unchanged: Unchanged
+) -> None:
+    # Registered without --push, then the local cache object was lost.
+    _cache_object(populated, b"one").unlink()
+    out = tmp_path / "deploy"
+    with assert_unchanged(populated):
+        result = cli("-C", populated, "get", "m@v0.1.0", "-o", out)
+    assert_user_error(result, "neither in the local cache nor on the DVC remote")
+    assert "modelreg push" in result.stderr
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("command", ["remove", "default"])
+def test_unknown_dvc_remote(
+    cli: Cli, populated: Path, command: str, assert_unchanged: Unchanged
+) -> None:
+    with assert_unchanged(populated):
+        assert_user_error(
+            cli("-C", populated, "remote", command, "nope"), "no DVC remote named 'nope'"
+        )
