@@ -7,6 +7,10 @@ grammar in :mod:`tags`, versions in :mod:`versions`; registering a version is
 Reads never lock. Every write takes the repository's write lock, checks its
 request against a fresh read of the tags, and writes the tag last, so a failed
 command leaves the repository as it found it.
+
+Only what reads need is imported at start-up: ``list``, ``show``, ``history`` and
+``resolve`` pay for no DVC gateway, gate, journal or verifier module. The methods
+that write, move bytes or check import theirs where they start.
 """
 
 from __future__ import annotations
@@ -20,26 +24,10 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import config as config_mod
 from . import manifest as manifest_mod
-from . import spdx
-from .check import CheckReport
-from .check import check as check_registry
-from .credentials import refuse_password_in_url, shared_options, validate_remote_name
-from .deps import (
-    Dependent,
-    GateFailure,
-    StageChange,
-    Tree,
-    dependency_gate,
-    dependents_gate,
-    enforce_gates,
-)
-from .deps import dependents as dependents_of
-from .deps import resolve as resolve_deps
-from .diff import VersionDiff
-from .diff import diff as diff_manifests
 from .errors import (
     DirtyStateError,
     InvalidNameError,
@@ -56,20 +44,9 @@ from .errors import (
 )
 from .faults import checkpoint
 from .gitrepo import GitRepo
-from .hashing import sha256_file
-from .lock import write_lock
 from .manifest import MANIFEST_FILE, Dependency, Scalar
 from .progress import NullProgress, Progress
 from .refs import Ref, parse_ref
-from .registering import (
-    Metadata,
-    Registration,
-    collect_sources,
-    lineage,
-    next_version,
-    parse_dependency,
-    registry_files,
-)
 from .results import (
     CheckoutResult,
     DoctorFinding,
@@ -84,22 +61,7 @@ from .results import (
     SyncResult,
     VersionInfo,
 )
-from .sharing import (
-    fetch_and_fast_forward,
-    push_all,
-    push_event,
-    registered_md5s,
-    require_remote,
-)
 from .state import Event, ModelState, RegistryState, VersionState, build_parsed, previous_holder
-from .storage import (
-    DEFAULT_REMOTE_NAME,
-    RemoteSettings,
-    Storage,
-    is_initialised,
-    is_local_url,
-    normalise_remote_url,
-)
 from .tags import (
     EventKind,
     ParsedTag,
@@ -113,12 +75,17 @@ from .tags import (
     validate_read_name,
     validate_stage,
 )
-from .txn import Transaction
-from .txn import pending as pending_journals
-from .txn import recover as recover_journal
-from .verify import Scope, Verifier, VerifyReport
-from .versions import BumpPart, Version
-from .workspace import Staged, manifests_under, read_manifest, refuse_unregistered_bytes, staged
+from .versions import Version
+
+if TYPE_CHECKING:
+    from .check import CheckReport
+    from .deps import Dependent, GateFailure, Tree
+    from .diff import VersionDiff
+    from .storage import RemoteSettings, Storage
+    from .txn import Transaction
+    from .verify import VerifyReport
+    from .versions import BumpPart
+    from .workspace import Staged
 
 LOCK_FILE = "modelreg.lock"
 PUSH_REMOTE = "origin"  # where --push sends an event
@@ -154,7 +121,7 @@ class Registry:
         self.git = GitRepo.discover(Path(path))
         self.root = self.git.root
         self.progress: Progress = progress or NullProgress()
-        self.storage = Storage(self.root, self.progress)
+        self._storage: Storage | None = None
         self._cached_state: RegistryState | None = None
         self._cached_models: dict[str, ModelState | None] = {}
         self.warnings: list[str] = []  # things the caller should tell the user
@@ -176,7 +143,7 @@ class Registry:
         self.git = git
         self.root = git.root
         self.progress = progress or NullProgress()
-        self.storage = storage
+        self._storage = storage
         storage.progress = self.progress
         self._cached_state = None
         self._cached_models = {}
@@ -184,6 +151,15 @@ class Registry:
         self.skipped_tags = ()
         self._config, self._config_error = config, None
         return self
+
+    @property
+    def storage(self) -> Storage:
+        """The DVC side (:mod:`storage`), made on first use: reads never need it."""
+        if self._storage is None:
+            from .storage import Storage
+
+            self._storage = Storage(self.root, self.progress)
+        return self._storage
 
     @property
     def config(self) -> config_mod.Config:
@@ -212,6 +188,14 @@ class Registry:
         repository with no default DVC remote gets a local-folder one. Running it
         again changes nothing.
         """
+        from .lock import write_lock
+        from .storage import (
+            DEFAULT_REMOTE_NAME,
+            Storage,
+            is_local_url,
+            normalise_remote_url,
+        )
+
         target = Path(path).absolute()
         git_initialised = False
         try:
@@ -409,6 +393,8 @@ class Registry:
         """The dependency tree of a version (``NAME`` alone: its latest): each
         dependency resolved to the highest active version in its range, or to the
         holder of ``stage``; with conflicts and cycles."""
+        from .deps import resolve as resolve_deps
+
         ref = parse_ref(ref) if isinstance(ref, str) else ref
         if stage is not None:
             validate_stage(stage)
@@ -419,6 +405,8 @@ class Registry:
     def dependents(self, name: str, *, stage: str | None = None) -> list[Dependent]:
         """Every active model version that depends on ``name``, and whether it is
         satisfied (by any active version of ``name``, or by the ``stage`` holder)."""
+        from .deps import dependents as dependents_of
+
         validate_read_name(name)
         if stage is not None:
             validate_stage(stage)
@@ -438,6 +426,8 @@ class Registry:
         """Validate ``.modelreg.yaml`` and every manifest in the work tree (schema,
         types, SemVer, SPDX licences, ranges, resolvable dependencies, cycles, the
         ``.dvc`` files, registered manifests unchanged). Reads files and tags only."""
+        from .check import check as check_registry
+
         return check_registry(self.root, self.state())
 
     def verify(
@@ -447,6 +437,9 @@ class Registry:
         unless ``remote``: tags against the manifests they recorded, ``.dvc`` files
         against manifests, bytes (work tree, DVC cache, remote) against sha256s,
         and signatures (all of them with ``signatures``; else where required)."""
+        from .storage import is_initialised
+        from .verify import Scope, Verifier
+
         state = self.state(refresh=True)
         models = list(state.models.values())
         version = None
@@ -471,6 +464,9 @@ class Registry:
         """Find half-finished work left by a command that was killed, and with
         ``repair`` finish it (its tag exists) or take it back; remove modelreg's
         own leftovers. Never touches anything the user wrote."""
+        from .txn import pending as pending_journals
+        from .txn import recover as recover_journal
+
         findings: list[DoctorFinding] = []
         with self._locked(repairing=True):  # no other writer is running
             for journal in pending_journals(self.git.common_dir):
@@ -512,6 +508,8 @@ class Registry:
 
     def diff(self, a: str | Ref, b: str | Ref) -> VersionDiff:
         """Two versions (or what two stages hold) side by side."""
+        from .diff import diff as diff_manifests
+
         first, second = self._version_with_manifest(a), self._version_with_manifest(b)
         assert first.manifest is not None and second.manifest is not None
         return diff_manifests(first.manifest, second.manifest)
@@ -542,6 +540,17 @@ class Registry:
     ) -> RegisterResult:
         """Track ``paths`` (files or folders) with DVC as a new version of ``name``,
         commit its manifest and tag it ``NAME@vVERSION``."""
+        from . import spdx
+        from .registering import (
+            Metadata,
+            Registration,
+            collect_sources,
+            lineage,
+            next_version,
+            parse_dependency,
+        )
+        from .sharing import push_event, require_remote
+
         self._require_registry()
         if self._find_model(name, refresh=True) is None:
             validate_new_name(name)
@@ -629,6 +638,8 @@ class Registry:
         (with a ``message``) overrides them and records which in the tag. With
         ``push`` the event counts only once it is on the remote (see :meth:`_event`).
         """
+        from .deps import enforce_gates
+
         ref = parse_ref(ref) if isinstance(ref, str) else ref
         validate_stage(stage)
         if ref.is_bare:
@@ -673,6 +684,8 @@ class Registry:
         """Give ``stage`` back to the version that held it before (or to ``to``), with a
         new tag: no tag is ever moved or deleted. The same gates as :meth:`promote`
         apply, but for the promotion order (the version held the stage before)."""
+        from .deps import enforce_gates
+
         validate_read_name(name)
         validate_stage(stage)
 
@@ -754,6 +767,8 @@ class Registry:
         its events, check the gates again against them, and retry with the next
         counter, a bounded number of times.
         """
+        from .sharing import push_event, require_remote
+
         if push:
             require_remote(self.git, PUSH_REMOTE)
         with self._locked():
@@ -800,6 +815,9 @@ class Registry:
         only when every one has verified; on any failure nothing is left behind. A
         different file already at a destination is refused unless ``force``.
         """
+        from .hashing import sha256_file
+        from .workspace import staged
+
         info = self._version_with_manifest(ref)
         assert info.manifest is not None
         out = Path(out_dir)
@@ -826,6 +844,9 @@ class Registry:
         are never overwritten. The new bytes are fetched and verified first, then
         swapped in inside a journaled transaction.
         """
+        from .txn import Transaction
+        from .workspace import refuse_unregistered_bytes, staged
+
         info = self._version_with_manifest(ref)
         manifest = info.manifest
         assert manifest is not None
@@ -856,6 +877,8 @@ class Registry:
         manifest: manifest_mod.Manifest,
         new: Staged,
     ) -> None:
+        from .registering import registry_files
+
         folder = self.root / model_dir
         old_files = registry_files(model_dir, [a.path for a in now])
         new_files = registry_files(model_dir, [a.path for a in manifest.artifacts])
@@ -925,6 +948,9 @@ class Registry:
         """Send file bytes to the DVC remote (``jobs`` transfers at once; DVC's default
         otherwise), then the branch and registry tags to git. Objects the remote has
         already are skipped, so an interrupted push resumes where it stopped."""
+        from .sharing import push_all, registered_md5s, require_remote
+        from .storage import is_initialised
+
         require_remote(self.git, remote)
         state = self.state(refresh=True)
         paths = {name: self.manifest_path(name) for name in state.models}
@@ -950,6 +976,10 @@ class Registry:
     ) -> SyncResult:
         """Fetch tags and commits, fast-forward the branch, and fetch the bytes of the
         versions now in the work tree (``jobs`` transfers at once)."""
+        from .sharing import fetch_and_fast_forward, require_remote
+        from .storage import is_initialised
+        from .workspace import manifests_under
+
         require_remote(self.git, remote)
         with self._locked():
             received, branch, notes = fetch_and_fast_forward(self.git, remote)
@@ -969,6 +999,8 @@ class Registry:
         """After a pull, write the files of the version now in the work tree: the
         missing ones, and those still holding another registered version's bytes.
         Bytes nobody registered are left alone (and reported)."""
+        from .workspace import refuse_unregistered_bytes, staged
+
         folder = self.root / self.model_dir(manifest.name)
         try:
             stale = refuse_unregistered_bytes(
@@ -1002,6 +1034,9 @@ class Registry:
         """Add (or replace) a DVC remote and commit ``.dvc/config``. Credentials go
         to ``local_options`` (``.dvc/config.local``, never committed) or the
         environment; putting them in ``options`` or in the URL is refused."""
+        from .credentials import refuse_password_in_url, shared_options, validate_remote_name
+        from .storage import is_local_url, normalise_remote_url
+
         self._require_registry()
         validate_remote_name(name)
         shared = shared_options(dict(options or {}), endpoint_url)
@@ -1168,6 +1203,9 @@ class Registry:
         else is a change nobody registered or committed: refuse to overwrite it.
         Only the registry's own files count (manifest, ``.dvc``, ``.gitignore``).
         """
+        from .registering import registry_files
+        from .workspace import read_manifest
+
         head = self.git.head()
         path = self.manifest_path(name)
         current = read_manifest(self.root / path, path)
@@ -1206,6 +1244,8 @@ class Registry:
             return None
 
     def _require_registry(self) -> None:
+        from .storage import is_initialised
+
         if not self.config.exists or not is_initialised(self.root):
             missing = config_mod.CONFIG_FILE if not self.config.exists else "DVC (.dvc/)"
             raise NotInitialisedError(
@@ -1224,7 +1264,9 @@ class Registry:
         self, model: ModelState, version: VersionState, stage: str, *, order: bool
     ) -> list[GateFailure]:
         """Every promotion gate the change ``model`` v``version`` -> ``stage`` fails."""
-        failures = []
+        from .deps import GateFailure, StageChange, dependency_gate, dependents_gate
+
+        failures: list[GateFailure] = []
         if not self.config.stage_allowed(stage):
             failures.append(
                 GateFailure(
@@ -1345,6 +1387,9 @@ class Registry:
     @contextmanager
     def _locked(self, *, repairing: bool = False) -> Iterator[None]:
         """The write lock; a write also refuses to start on top of interrupted work."""
+        from .lock import write_lock
+        from .txn import pending as pending_journals
+
         with write_lock(self.git.common_dir / LOCK_FILE):
             stale = [] if repairing else pending_journals(self.git.common_dir)
             if stale:

@@ -1,7 +1,8 @@
 """The only module that prints: Rich tables and text for people, JSON for programs.
 
 JSON shapes are part of the interface (README, "JSON output"); add keys, never
-rename or remove them.
+rename or remove them. Rich loads on the first table or styled line, so JSON
+output and plain answers (``resolve``) never pay for importing it.
 """
 
 from __future__ import annotations
@@ -12,15 +13,8 @@ import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
-
-from .check import CheckReport
-from .deps import Dependent, Node, Status, Tree
-from .diff import Change, VersionDiff
 from .manifest import Manifest
 from .results import (
     CheckoutResult,
@@ -35,30 +29,68 @@ from .results import (
     SyncResult,
     VersionInfo,
 )
-from .storage import RemoteSettings
-from .verify import VerifyReport
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+
+    from .check import CheckReport
+    from .deps import Dependent, Node, Tree
+    from .diff import Change, VersionDiff
+    from .storage import RemoteSettings
+    from .verify import VerifyReport
 
 PROGRESS_THRESHOLD = 4 * 1024 * 1024  # bars only for files bigger than a few MB
 
 
-def _console(stderr: bool) -> Console:
-    # On a terminal Rich fits tables to the window; piped output is never wrapped.
-    stream = sys.stderr if stderr else sys.stdout
-    width = None if stream.isatty() else 10_000
-    return Console(stderr=stderr, highlight=False, soft_wrap=True, width=width)
+class _LazyConsole:
+    """A Rich console for stdout or stderr, made (and Rich imported) on first use."""
+
+    def __init__(self, stderr: bool) -> None:
+        self._stderr = stderr
+        self._console: Console | None = None
+
+    def get(self) -> Console:
+        if self._console is None:
+            from rich.console import Console
+
+            # On a terminal Rich fits tables to the window; piped output is never wrapped.
+            stream = sys.stderr if self._stderr else sys.stdout
+            width = None if stream.isatty() else 10_000
+            self._console = Console(
+                stderr=self._stderr, highlight=False, soft_wrap=True, width=width
+            )
+        return self._console
+
+    def print(self, *objects: Any, **options: Any) -> None:
+        self.get().print(*objects, **options)
 
 
-out = _console(stderr=False)
-err = _console(stderr=True)
+out = _LazyConsole(stderr=False)
+err = _LazyConsole(stderr=True)
+
+
+def escape(text: str) -> str:
+    """Text shown as it is inside Rich markup (``[`` is not a style)."""
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
+
+
+def _table() -> Table:
+    from rich.table import Table
+
+    return Table(box=None, pad_edge=False, header_style="bold")
 
 
 def _print_table(table: Table) -> None:
     """Print a table without the padding Rich leaves after the last column."""
-    with out.capture() as captured:
-        out.print(table)
+    console = out.get()
+    with console.capture() as captured:
+        console.print(table)
     text = "\n".join(line.rstrip() for line in captured.get().splitlines())
-    out.file.write(text + "\n")
-    out.file.flush()
+    console.file.write(text + "\n")
+    console.file.flush()
 
 
 def _time(timestamp: int | None) -> str | None:
@@ -104,7 +136,7 @@ def models(summaries: Sequence[ModelSummary], stage_order: Sequence[str], as_jso
     stages = [s for s in stage_order if s in seen or s in stage_order] + sorted(
         seen - set(stage_order)
     )
-    table = Table(box=None, pad_edge=False, header_style="bold")
+    table = _table()
     table.add_column("model")
     table.add_column("latest")
     for stage in stages:
@@ -183,6 +215,8 @@ def version(info: VersionInfo, as_json: bool) -> None:
         rows.append(("manifest", f"sha256 {info.manifest_sha256}"))
     else:
         rows.append(("manifest", "none (registered without modelreg)"))
+    from rich.table import Table
+
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="dim")
     grid.add_column()
@@ -190,7 +224,7 @@ def version(info: VersionInfo, as_json: bool) -> None:
         grid.add_row(key, escape(str(value)))
     _print_table(grid)
     if m is not None and m.artifacts:
-        files = Table(box=None, pad_edge=False, header_style="bold")
+        files = _table()
         files.add_column("file")
         files.add_column("size", justify="right")
         files.add_column("sha256")
@@ -224,7 +258,7 @@ def history(entries: Sequence[HistoryEntry], as_json: bool) -> None:
     if not entries:
         err.print("No events yet.")
         return
-    table = Table(box=None, pad_edge=False, header_style="bold")
+    table = _table()
     for column in ("time", "model", "event", "version", "stage", "who", "reason"):
         table.add_column(column)
     for e in entries:
@@ -360,11 +394,11 @@ class RichProgress:
     """Progress bars on stderr, for transfers of more than a few MB, on a terminal."""
 
     def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled and err.is_terminal
+        self.enabled = enabled
 
     @contextmanager
     def task(self, description: str, total: int) -> Iterator[_Bar | _Silent]:
-        if not self.enabled or total < PROGRESS_THRESHOLD:
+        if not self.enabled or total < PROGRESS_THRESHOLD or not err.get().is_terminal:
             yield _Silent()
             return
         from rich.progress import (
@@ -382,7 +416,7 @@ class RichProgress:
             DownloadColumn(),
             TransferSpeedColumn(),
             TimeRemainingColumn(),
-            console=err,
+            console=err.get(),
             transient=True,
         ) as progress:
             yield _Bar(progress, progress.add_task(escape(description), total=total))
@@ -420,6 +454,8 @@ def dependency_tree(tree: Tree, as_json: bool) -> None:
         )
         return
     from rich.tree import Tree as RichTree
+
+    from .deps import Status
 
     root = tree.root
     title = f"[bold]{escape(root.name)}[/] {_v(root.version)}"
@@ -473,7 +509,7 @@ def dependents(name: str, stage: str | None, found: Sequence[Dependent], as_json
     if not found:
         out.print(f"No registered version depends on {escape(name)}.")
         return
-    table = Table(box=None, pad_edge=False, header_style="bold")
+    table = _table()
     for column in (
         "model",
         "version",
@@ -579,7 +615,7 @@ def version_diff(result: VersionDiff, as_json: bool, markdown: bool) -> None:
         sys.stdout.write("\n".join(lines) + "\n")
         return
     out.print(f"[bold]{escape(a)}[/] → [bold]{escape(b)}[/]")
-    table = Table(box=None, pad_edge=False, header_style="bold")
+    table = _table()
     for column in ("", a, b, "change"):
         table.add_column(escape(column))
     for key, c in rows:
@@ -658,7 +694,7 @@ def remotes(found: Sequence[RemoteSettings], as_json: bool) -> None:
     if not found:
         out.print("No DVC remote. Add one with: modelreg remote add NAME URL --default")
         return
-    table = Table(box=None, pad_edge=False, header_style="bold")
+    table = _table()
     for column in ("remote", "url", "options", "local (values hidden)"):
         table.add_column(column)
     for r in found:
