@@ -102,6 +102,17 @@ yes_option = click.option(
 )
 
 
+def jobs_option(help: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    return click.option(
+        "-j",
+        "--jobs",
+        type=click.IntRange(1, 256),
+        envvar="MODELREG_JOBS",
+        show_envvar=True,
+        help=help,
+    )
+
+
 class _Group(click.Group):
     """Keeps commands in the order they are defined (the order of a model's life)."""
 
@@ -692,8 +703,14 @@ def checkout(obj: _Context, ref: str) -> None:
 )
 @repo_option
 @click.option("--force", is_flag=True, help="Replace different files already in the directory.")
+@jobs_option(
+    "Files to copy at once (default: 4 x CPUs from a network remote, CPUs from local "
+    "files; at most 8)."
+)
 @pass_ctx
-def get(obj: _Context, ref: str, out: Path | None, repo: str | None, force: bool) -> None:
+def get(
+    obj: _Context, ref: str, out: Path | None, repo: str | None, force: bool, jobs: int | None
+) -> None:
     """Fetch a version's files, verify every sha256, and write them to a directory.
 
     Example: modelreg get fraud-detector#production -o /srv/model --repo git@host:ml/registry
@@ -704,7 +721,7 @@ def get(obj: _Context, ref: str, out: Path | None, repo: str | None, force: bool
     parsed = parse_ref(ref)
     target = out if out is not None else Path(parsed.name.rsplit("/", 1)[-1])
     registry = obj.reader(repo)
-    result = registry.get(parsed, target, force=force)
+    result = registry.get(parsed, target, force=force, jobs=jobs)
     _warn(registry)
     render.files_written(result, "Fetched")
 
@@ -729,20 +746,15 @@ dvc_remote_option = click.option(
 )
 
 
-jobs_option = click.option(
-    "-j",
-    "--jobs",
-    type=click.IntRange(1, 256),
-    envvar="MODELREG_JOBS",
-    show_envvar=True,
-    help="Files to transfer at once (default: DVC's, 4 x CPUs for most remotes).",
+transfer_jobs_option = jobs_option(
+    "Files to transfer at once (default: DVC's, 4 x CPUs for most remotes)."
 )
 
 
 @cli.command()
 @git_remote_option
 @dvc_remote_option
-@jobs_option
+@transfer_jobs_option
 @pass_ctx
 def push(obj: _Context, remote: str, dvc_remote: str | None, jobs: int | None) -> None:
     """Push file bytes to the DVC remote, then commits and registry tags to git.
@@ -759,7 +771,7 @@ def push(obj: _Context, remote: str, dvc_remote: str | None, jobs: int | None) -
 @cli.command()
 @git_remote_option
 @dvc_remote_option
-@jobs_option
+@transfer_jobs_option
 @pass_ctx
 def pull(obj: _Context, remote: str, dvc_remote: str | None, jobs: int | None) -> None:
     """Fetch tags and commits, fast-forward the branch, and fetch the current files.

@@ -808,12 +808,21 @@ class Registry:
 
     # ------------------------------------------------------------------ bytes
 
-    def get(self, ref: str | Ref, out_dir: str | Path, *, force: bool = False) -> GetResult:
+    def get(
+        self,
+        ref: str | Ref,
+        out_dir: str | Path,
+        *,
+        force: bool = False,
+        jobs: int | None = None,
+    ) -> GetResult:
         """Write a version's files into ``out_dir``, each verified against its sha256.
 
         Files are staged in a hidden folder inside ``out_dir`` and moved into place
         only when every one has verified; on any failure nothing is left behind. A
-        different file already at a destination is refused unless ``force``.
+        different file already at a destination is refused unless ``force``. Up to
+        ``jobs`` files are copied at once (default: 4 per CPU from a network remote,
+        one per CPU from local files, at most 8).
         """
         from .hashing import sha256_file
         from .workspace import staged
@@ -832,7 +841,7 @@ class Registry:
                     )
         remote = self.config.remote
         with staged(
-            self.storage, self.progress, info.manifest, out, remote, fill_cache=False
+            self.storage, self.progress, info.manifest, out, remote, fill_cache=False, jobs=jobs
         ) as files:
             files.move_into_place()
         return GetResult(info.name, info.version, out.resolve(), files.files)
@@ -992,10 +1001,12 @@ class Registry:
                 md5s = [a.md5 for m in manifests for a in m.artifacts]
                 objects = len(self.storage.fetch(md5s, wanted, jobs=jobs))
                 for found in manifests:
-                    notes += self._refresh_bytes(found, wanted)
+                    notes += self._refresh_bytes(found, wanted, jobs)
         return SyncResult(remote, received, objects, branch, tuple(notes))
 
-    def _refresh_bytes(self, manifest: manifest_mod.Manifest, remote: str | None) -> list[str]:
+    def _refresh_bytes(
+        self, manifest: manifest_mod.Manifest, remote: str | None, jobs: int | None = None
+    ) -> list[str]:
         """After a pull, write the files of the version now in the work tree: the
         missing ones, and those still holding another registered version's bytes.
         Bytes nobody registered are left alone (and reported)."""
@@ -1010,7 +1021,9 @@ class Registry:
             return [f"{exc.message}: left as it is"]
         redo = stale + [a for a in manifest.artifacts if not (folder / a.path).exists()]
         if redo:
-            with staged(self.storage, self.progress, manifest, folder, remote, redo) as files:
+            with staged(
+                self.storage, self.progress, manifest, folder, remote, redo, jobs=jobs
+            ) as files:
                 files.move_into_place()
         return []
 

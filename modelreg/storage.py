@@ -530,7 +530,8 @@ class Storage:
                 with _dvc_errors("read from the DVC remote", remote):
                     odb = _remote_odb(repo, remote, "pull")
                     paths = {md5: odb.oid_to_path(md5) for md5 in missing}
-                    absent = [md5 for md5, path in paths.items() if not _on_remote(odb, path)]
+                    there = _on_remote_all(odb, list(paths.values()))
+                    absent = [md5 for md5, found in zip(paths, there, strict=True) if not found]
                 if absent:
                     raise _not_found(absent)
                 for md5, path in paths.items():
@@ -776,6 +777,16 @@ def _on_remote(odb: Any, path: str) -> bool:
     except FileNotFoundError:
         return False
     return True
+
+
+def _on_remote_all(odb: Any, paths: Sequence[str]) -> list[bool]:
+    """:func:`_on_remote` for each path, several round trips at once."""
+    if len(paths) <= 1:
+        return [_on_remote(odb, path) for path in paths]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(min(len(paths), 8), thread_name_prefix="modelreg-info") as pool:
+        return list(pool.map(partial(_on_remote, odb), paths))
 
 
 def _size(path: str) -> int:

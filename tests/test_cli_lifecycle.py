@@ -335,6 +335,25 @@ def test_get_writes_verified_files(cli: Cli, repo: Path, files: FileMaker, tmp_p
     assert sorted(p.name for p in out.iterdir()) == ["model.pkl"]
 
 
+def test_get_of_a_folder_version_with_jobs(
+    cli: Cli, repo: Path, files: FileMaker, tmp_path: Path
+) -> None:
+    folder = files("a.bin", b"a").parent
+    (folder / "sub").mkdir()
+    for name in ("b.bin", "c.bin", "sub/d.bin"):
+        (folder / name).write_bytes(name.encode())
+    cli.ok("-C", repo, "register", "m", folder)
+    out = tmp_path / "deploy"
+    result = cli.ok("-C", repo, "get", "m@v0.1.0", "-o", out, "--jobs", "3")
+    assert "4 file(s)" in result.stdout and "sha256 verified" in result.stdout
+    assert {p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*.bin")} == {
+        "a.bin": b"a", "b.bin": b"b.bin", "c.bin": b"c.bin", "sub/d.bin": b"sub/d.bin",
+    }  # fmt: skip
+    again = cli("-C", repo, "get", "m@v0.1.0", "-o", tmp_path / "other", "--jobs", "0")
+    assert again.exit_code == 2 and "--jobs" in again.stderr, again
+    assert not (tmp_path / "other").exists()
+
+
 def test_get_from_another_registry_path(
     cli: Cli, repo: Path, files: FileMaker, tmp_path: Path
 ) -> None:

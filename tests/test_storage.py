@@ -214,3 +214,79 @@ def test_get_reads_the_remote_once_and_leaves_the_cache_alone(
     with pytest.raises(IntegrityError, match="does not match its sha256"):
         registry.get("m@v0.1.0", tmp_path / "again")
     assert not (tmp_path / "again").exists(), "a failed get left the folder it made"
+
+
+def _many_files(files: FileMaker, count: int) -> tuple[Path, dict[str, bytes]]:
+    contents = {f"shard-{i}.bin": os.urandom(30_000 + i) for i in range(count)}
+    folder = files("shard-0.bin", contents["shard-0.bin"]).parent
+    for name, data in contents.items():
+        (folder / name).write_bytes(data)
+    return folder, contents
+
+
+@pytest.mark.parametrize("source", ["local folder", "stream"])
+def test_get_copies_several_files_at_once_each_verified(
+    registry: Registry,
+    files: FileMaker,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    source: str,
+) -> None:
+    """With ``jobs`` 3, three copies are under way together: each waits at a barrier
+    for the other two, which a one-at-a-time get would never reach (it times out)."""
+    import threading
+
+    from modelreg import workspace
+
+    if source == "stream":  # as for an s3:// remote: DVC's Repo and a stream per object
+        monkeypatch.setattr(Storage, "_local_sources", lambda *args: None)
+        monkeypatch.setattr(storage_mod, "_is_local", lambda fs: False)
+    folder, contents = _many_files(files, 6)
+    registry.register("m", [folder])
+    registry.storage.push([hashlib.md5(d).hexdigest() for d in contents.values()], None)
+    for data in contents.values():  # only the remote has them
+        obj = _object(registry.root, data)
+        os.chmod(obj, 0o644)
+        obj.unlink()
+    together = threading.Barrier(3, timeout=20)
+    copy = workspace._verified_copy
+
+    def meeting(*args: object, **kwargs: object) -> object:
+        together.wait()
+        return copy(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(workspace, "_verified_copy", meeting)
+    got = registry.get("m@v0.1.0", tmp_path / "out", jobs=3)
+    assert {f.path: f.sha256 for f in got.files} == {
+        name: hashlib.sha256(data).hexdigest() for name, data in contents.items()
+    }
+    for name, data in contents.items():
+        assert (tmp_path / "out" / name).read_bytes() == data
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(contents)
+
+
+def test_one_corrupt_file_among_many_stops_the_whole_get(
+    registry: Registry, files: FileMaker, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(Storage, "_local_sources", lambda *args: None)
+    monkeypatch.setattr(storage_mod, "_is_local", lambda fs: False)
+    folder, contents = _many_files(files, 6)
+    registry.register("m", [folder])
+    registry.storage.push([hashlib.md5(d).hexdigest() for d in contents.values()], None)
+    for data in contents.values():
+        obj = _object(registry.root, data)
+        os.chmod(obj, 0o644)
+        obj.unlink()
+    bad = hashlib.md5(contents["shard-4.bin"]).hexdigest()
+    stored = tmp_path / "dvc-remote" / "files" / "md5" / bad[:2] / bad[2:]
+    os.chmod(stored, 0o644)
+    stored.write_bytes(b"y" * len(contents["shard-4.bin"]))
+    out = tmp_path / "deploy" / "fraud"
+    with pytest.raises(IntegrityError, match=r"shard-4\.bin does not match its sha256"):
+        registry.get("m@v0.1.0", out, jobs=4)
+    assert not (tmp_path / "deploy").exists(), "a failed get left files or folders behind"
+    # The other five were never the problem; fixed, the same get succeeds.
+    os.chmod(stored, 0o644)
+    stored.write_bytes(contents["shard-4.bin"])
+    registry.get("m@v0.1.0", out, jobs=4)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == contents

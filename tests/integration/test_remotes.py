@@ -80,3 +80,36 @@ def test_a_registry_shared_through_a_real_remote(
     # Version 1 is intact and still arrives.
     cli.ok("-C", c, "get", "fraud@v0.1.0", "-o", tmp_path / "out3")
     assert (tmp_path / "out3" / "model.bin").read_bytes() == one
+
+
+def test_a_version_of_many_files_arrives_from_s3_several_at_once(
+    remotes: Remotes, cli: Cli, tmp_path: Path
+) -> None:
+    """A deploy job's get of a sharded model: every shard verified, and one corrupt
+    shard on the server stops the whole get with nothing written."""
+    remote = remotes("s3")
+    origin = str(tmp_path / "shared.git")
+    git(tmp_path, "init", "-q", "--bare", origin)
+    a = tmp_path / "a"
+    a.mkdir()
+    cli.ok("init", "--remote", remote.url, cwd=a)
+    remote.configure(a, commit=True)
+    git(a, "remote", "add", "origin", origin)
+    shards = {f"shard-{i}.bin": model_bytes(10 + i, 200_000 + i) for i in range(8)}
+    folder = tmp_path / "llm"
+    folder.mkdir()
+    for name, data in shards.items():
+        (folder / name).write_bytes(data)
+    cli.ok("-C", a, "register", "llm", folder, "--push")
+
+    deployer = clone(origin, tmp_path / "deployer")
+    remote.configure(deployer, commit=False)
+    got = cli.ok("-C", deployer, "get", "llm@v0.1.0", "-o", tmp_path / "out", "--jobs", "4")
+    assert "8 file(s)" in got.stdout and "sha256 verified" in got.stdout
+    assert {p.name: p.read_bytes() for p in (tmp_path / "out").iterdir()} == shards
+
+    remote.corrupt(hashlib.md5(shards["shard-5.bin"]).hexdigest(), b"not a shard")
+    refused = cli("-C", deployer, "get", "llm@v0.1.0", "-o", tmp_path / "out2", "-j", "4")
+    assert refused.exit_code == 1, refused
+    assert "shard-5.bin does not match" in refused.stderr, refused
+    assert not (tmp_path / "out2").exists()
