@@ -22,7 +22,7 @@ from typing import Any, Protocol, TypeVar
 import pytest
 
 from .. import servers
-from ..conftest import git
+from ..conftest import Cli, git
 
 DVC_REMOTE = "modelreg"  # the name `modelreg init --remote URL` gives the DVC remote
 
@@ -217,3 +217,19 @@ def clone(origin: str, target: Path) -> Path:
     )
     assert done.returncode == 0, done.stderr
     return target
+
+
+def registry_on(
+    remote: Remote, cli: Cli, tmp_path: Path, origin: str | None = None
+) -> tuple[Path, str]:
+    """A registry in ``tmp_path/a`` whose DVC remote is ``remote`` and whose git
+    remote ``origin`` is a new bare repository (or the URL given)."""
+    if origin is None:
+        origin = str(tmp_path / "shared.git")
+        git(tmp_path, "init", "-q", "--bare", origin)
+    a = tmp_path / "a"
+    a.mkdir()
+    cli.ok("init", "--remote", remote.url, cwd=a)
+    remote.configure(a, commit=True)
+    git(a, "remote", "add", "origin", origin)
+    return a, origin

@@ -11,20 +11,14 @@ import pytest
 
 from .. import servers
 from ..conftest import Cli, git
-from .conftest import Remote, Remotes, clone, model_bytes
+from .conftest import Remote, Remotes, clone, model_bytes, registry_on
 
 pytestmark = pytest.mark.integration
 
 
 def _shared(remote: Remote, cli: Cli, tmp_path: Path, *, push: bool = True) -> tuple[Path, str]:
     """A registry on ``remote`` with one version (pushed unless told), and its origin."""
-    origin = str(tmp_path / "shared.git")
-    git(tmp_path, "init", "-q", "--bare", origin)
-    a = tmp_path / "a"
-    a.mkdir()
-    cli.ok("init", "--remote", remote.url, cwd=a)
-    remote.configure(a, commit=True)
-    git(a, "remote", "add", "origin", origin)
+    a, origin = registry_on(remote, cli, tmp_path)
     model = tmp_path / "v1" / "model.bin"
     model.parent.mkdir()
     model.write_bytes(model_bytes(1))

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from ..conftest import Cli, git
-from .conftest import KINDS, Remotes, clone, model_bytes
+from ..conftest import Cli
+from .conftest import KINDS, Remotes, clone, model_bytes, registry_on
 
 pytestmark = pytest.mark.integration
 
@@ -28,18 +28,12 @@ def test_a_registry_shared_through_a_real_remote(
     kind: str, remotes: Remotes, cli: Cli, tmp_path: Path
 ) -> None:
     remote = remotes(kind)
+    ssh_origin = None
     if kind == "ssh":  # the same sshd is the git server too
-        _path, origin = remotes.server("sshd").bare_repo(f"shared-{tmp_path.name}")
-    else:
-        origin = str(tmp_path / "shared.git")
-        git(tmp_path, "init", "-q", "--bare", origin)
+        _path, ssh_origin = remotes.server("sshd").bare_repo(f"shared-{tmp_path.name}")
 
     # A data scientist sets up the registry on this remote and shares version 1.
-    a = tmp_path / "a"
-    a.mkdir()
-    cli.ok("init", "--remote", remote.url, cwd=a)
-    remote.configure(a, commit=True)
-    git(a, "remote", "add", "origin", origin)
+    a, origin = registry_on(remote, cli, tmp_path, ssh_origin)
     one, two = model_bytes(1), model_bytes(2)
     cli.ok("-C", a, "register", "fraud", _file(tmp_path / "v1", one))
     pushed = cli.ok("-C", a, "push")
@@ -88,13 +82,7 @@ def test_a_version_of_many_files_arrives_from_s3_several_at_once(
     """A deploy job's get of a sharded model: every shard verified, and one corrupt
     shard on the server stops the whole get with nothing written."""
     remote = remotes("s3")
-    origin = str(tmp_path / "shared.git")
-    git(tmp_path, "init", "-q", "--bare", origin)
-    a = tmp_path / "a"
-    a.mkdir()
-    cli.ok("init", "--remote", remote.url, cwd=a)
-    remote.configure(a, commit=True)
-    git(a, "remote", "add", "origin", origin)
+    a, origin = registry_on(remote, cli, tmp_path)
     shards = {f"shard-{i}.bin": model_bytes(10 + i, 200_000 + i) for i in range(8)}
     folder = tmp_path / "llm"
     folder.mkdir()
