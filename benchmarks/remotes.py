@@ -2,6 +2,10 @@
 plain DVC on the same servers, whole processes, median of several runs.
 
     .venv/bin/python benchmarks/remotes.py [--size-mib 100] [--runs 3] [--remotes s3,ssh]
+                                           [--files 1]
+
+With ``--files N`` the model is a folder of N shards of equal size (size-mib in all),
+registered and ``dvc add``ed as a folder: what a sharded model costs to fetch.
 
 Starts moto_server and a private sshd on 127.0.0.1 with the tests' own helpers
 (tests/servers.py; install them with .ci/run or pip install -e '.[all,integration]'
@@ -134,7 +138,8 @@ class Bench:
         git(base, env, "clone", "-q", str(origin), str(clone))
         configure(clone, "modelreg", Remote(remote.kind, remote.url, {}, remote.local), env)
         get = run([*modelreg, "get", "model@v0.1.0", "-o", str(base / "out")], clone, env)
-        assert servers.sha256_file(base / "out" / self.model.name) == self.digest
+        out = base / "out" if self.model.is_dir() else base / "out" / self.model.name
+        assert digests(out) == self.digests
         return push, get
 
     def dvc(self, remote: Remote) -> tuple[float, float]:
@@ -147,7 +152,10 @@ class Bench:
         run([*dvc, "init", "-q"], repo, env)
         run([*dvc, "remote", "add", "-d", "store", remote.url(base.name)], repo, env)
         configure(repo, "store", remote, env)
-        shutil.copyfile(self.model, repo / self.model.name)
+        if self.model.is_dir():
+            shutil.copytree(self.model, repo / self.model.name)
+        else:
+            shutil.copyfile(self.model, repo / self.model.name)
         run([*dvc, "add", "-q", self.model.name], repo, env)
         git(repo, env, "add", "-A")
         git(repo, env, "commit", "-q", "-m", "model")
@@ -157,14 +165,38 @@ class Bench:
         git(base, env, "clone", "-q", str(repo), str(clone))
         configure(clone, "store", Remote(remote.kind, remote.url, {}, remote.local), env)
         pull = run([*dvc, "pull", "-q"], clone, env)
-        assert servers.sha256_file(clone / self.model.name) == self.digest
+        assert digests(clone / self.model.name) == self.digests
         return push, pull
 
     @property
-    def digest(self) -> str:
-        if not hasattr(self, "_digest"):
-            self._digest = servers.sha256_file(self.model)
-        return self._digest
+    def digests(self) -> dict[str, str]:
+        if not hasattr(self, "_digests"):
+            self._digests = digests(self.model)
+        return self._digests
+
+
+def digests(path: Path) -> dict[str, str]:
+    """sha256 of a file, or of every file in a folder, by relative path."""
+    if path.is_file():
+        return {"": servers.sha256_file(path)}
+    return {p.relative_to(path).as_posix(): servers.sha256_file(p) for p in path.rglob("*.bin")}
+
+
+def write_model(path: Path, size_mib: int, files: int) -> Path:
+    """One file of ``size_mib``, or a folder of ``files`` shards that add up to it."""
+    if files > 1:
+        path.mkdir()
+        targets = [path / f"shard-{i:03}.bin" for i in range(files)]
+    else:
+        targets = [path]
+    share = (size_mib << 20) // len(targets)
+    for target in targets:
+        with target.open("wb") as out:
+            left = share
+            while left:
+                out.write(os.urandom(min(left, 1 << 20)))
+                left -= min(left, 1 << 20)
+    return path
 
 
 def main() -> None:
@@ -172,6 +204,7 @@ def main() -> None:
     parser.add_argument("--size-mib", type=int, default=100)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--remotes", default="s3,ssh", help="comma-separated: s3, ssh")
+    parser.add_argument("--files", type=int, default=1, help="shards in a model folder")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
     kinds = [k for k in args.remotes.split(",") if k]
@@ -180,10 +213,9 @@ def main() -> None:
     started: list[servers.Process] = []
     try:
         env = environment(work / "home")
-        model = work / "model.bin"
-        with model.open("wb") as out:
-            for _ in range(args.size_mib):
-                out.write(os.urandom(1 << 20))
+        model = write_model(
+            work / ("model" if args.files > 1 else "model.bin"), args.size_mib, args.files
+        )
         remotes: dict[str, Remote] = {}
         if "s3" in kinds:
             s3 = servers.start_moto(work / "moto")
@@ -221,7 +253,7 @@ def main() -> None:
                 times["dvc pull"].append(pull)
                 print(f"{kind} run {i + 1}/{args.runs} done", file=sys.stderr)
             results[kind] = times
-        report(results, args.size_mib, args.runs)
+        report(results, args.size_mib, args.runs, args.files)
         if args.json:
             args.json.parent.mkdir(parents=True, exist_ok=True)
             args.json.write_text(json.dumps(results, indent=2))
@@ -231,8 +263,11 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def report(results: dict[str, dict[str, list[float]]], size_mib: int, runs: int) -> None:
-    print(f"{size_mib} MiB model, median of {runs} runs, whole processes (seconds)\n")
+def report(
+    results: dict[str, dict[str, list[float]]], size_mib: int, runs: int, files: int
+) -> None:
+    shape = f"in {files} files" if files > 1 else "in one file"
+    print(f"{size_mib} MiB model {shape}, median of {runs} runs, whole processes (seconds)\n")
     print("| remote | operation | modelreg | dvc | modelreg / dvc | modelreg MiB/s |")
     print("|---|---|---|---|---|---|")
     for kind, times in results.items():
