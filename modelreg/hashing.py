@@ -52,14 +52,27 @@ def sha256_file(path: Path, task: Task | None = None) -> str:
     return copy_to(path, [], task).sha256
 
 
-def copy_file(src: Source, dst: Path, task: Task | None = None, *, md5: bool = False) -> Digests:
+def copy_file(
+    src: Source,
+    dst: Path,
+    task: Task | None = None,
+    *,
+    md5: bool = False,
+    size: int | None = None,
+) -> Digests:
     """Copy ``src`` to a new file ``dst`` (which must not exist), hashing the bytes
-    as they are written: sha256 always, md5 when asked. One read pass."""
-    return copy_to(src, [dst], task, md5=md5)
+    as they are written: sha256 always, md5 when asked. One read pass. ``size``:
+    how long a stream is expected to be (a small one then takes one small buffer)."""
+    return copy_to(src, [dst], task, md5=md5, size=size)
 
 
 def copy_to(
-    src: Source, targets: Sequence[Path], task: Task | None = None, *, md5: bool = False
+    src: Source,
+    targets: Sequence[Path],
+    task: Task | None = None,
+    *,
+    md5: bool = False,
+    size: int | None = None,
 ) -> Digests:
     """Copy ``src`` (a path or a readable binary file) to every new file in
     ``targets`` (none may exist), with its sha256 and, when asked, its md5, all in
@@ -76,7 +89,7 @@ def copy_to(
             handle: BinaryIO = stack.enter_context(open(src, "rb", buffering=0))
             size_hint = os.fstat(handle.fileno()).st_size
         else:
-            handle, size_hint = src, -1
+            handle, size_hint = src, -1 if size is None else size
         fds = []
         try:
             for target in targets:
@@ -84,13 +97,15 @@ def copy_to(
                 created.append(target)
                 stack.callback(os.close, fds[-1])
             threaded = size_hint < 0 or size_hint >= THREADED_FROM
-            size = _pump(handle, fds, hashers, task, threaded)
+            # Inline, one buffer a little longer than the file: its end shows at once.
+            inline_buffer = min(CHUNK, size_hint + 1) if size_hint >= 0 else CHUNK
+            copied = _pump(handle, fds, hashers, task, threaded, inline_buffer)
         except BaseException:
             stack.close()
             for path in created:
                 path.unlink(missing_ok=True)
             raise
-    return Digests(size, sha.hexdigest(), md5_hash.hexdigest() if md5_hash else "")
+    return Digests(copied, sha.hexdigest(), md5_hash.hexdigest() if md5_hash else "")
 
 
 def _pump(
@@ -99,6 +114,7 @@ def _pump(
     hashers: Sequence[_Hash],
     task: Task | None,
     threaded: bool,
+    inline_buffer: int = CHUNK,
 ) -> int:
     """Read ``handle`` to its end into a ring of buffers, writing each chunk to
     ``fds`` and feeding it to every hasher (each in its own thread if ``threaded``,
@@ -106,7 +122,7 @@ def _pump(
     read = _reader(handle)
     size = 0
     if not threaded:
-        buffer = memoryview(bytearray(CHUNK))
+        buffer = memoryview(bytearray(max(1, inline_buffer)))
         while n := read(buffer):
             chunk = buffer[:n]
             for hasher in hashers:

@@ -9,11 +9,12 @@ into place, so a failure never leaves a partial or unverified file behind.
 from __future__ import annotations
 
 import os
+import queue
 import shutil
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
@@ -103,7 +104,8 @@ def staged(
                     break
 
 
-MAX_DEFAULT_WORKERS = 8  # each copy holds up to 24 MiB of buffers (hashing.RING x CHUNK)
+MAX_DEFAULT_WORKERS = 8  # a copy of a big file holds 24 MiB of buffers (hashing.RING x CHUNK)
+STOP_GRACE = 2.0  # seconds the other copies get to stop once one failed or Ctrl-C was pressed
 
 
 def _workers(jobs: int | None, streams: bool) -> int:
@@ -145,8 +147,12 @@ def _copy_all(
     """Every artifact copied and verified, under one progress bar: in turn when
     there is one file (or one worker), else ``workers`` at once, so a version of
     many files from a network remote costs its largest file rather than the sum of
-    the round trips. The first failure stops the other copies and is raised;
-    their partial files are removed by the copy itself."""
+    the round trips.
+
+    The first failure (or Ctrl-C) stops the other copies at their next chunk and is
+    raised after at most :data:`STOP_GRACE` seconds: the copies run in daemon
+    threads, so a read that hangs on a dead connection cannot hold the command
+    (or the interpreter's exit) hostage. A copy removes its own partial file."""
     total = sum(a.size for a in artifacts)
     label = (
         artifacts[0].path
@@ -157,21 +163,70 @@ def _copy_all(
         workers = min(workers, len(artifacts))
         if workers <= 1:
             return [copy(artifact, task) for artifact in artifacts]
-        stop = threading.Event()
-        shared = _StoppableTask(task, stop)
-        with ThreadPoolExecutor(workers, thread_name_prefix="modelreg-copy") as pool:
-            futures = [pool.submit(copy, artifact, shared) for artifact in artifacts]
-            try:
-                done, _running = wait(futures, return_when=FIRST_EXCEPTION)
-                errors = [f.exception() for f in futures if f in done]
-                first = next((e for e in errors if e is not None), None)
-                if first is not None:
-                    raise first
-                return [f.result() for f in futures]
-            finally:
-                stop.set()
-                for future in futures:
-                    future.cancel()
+        return _in_parallel(artifacts, copy, task, workers)
+
+
+def _in_parallel(
+    artifacts: Sequence[ArtifactFile],
+    copy: Callable[[ArtifactFile, Task], FileResult],
+    task: Task,
+    workers: int,
+) -> list[FileResult]:
+    todo: queue.SimpleQueue[tuple[int, ArtifactFile]] = queue.SimpleQueue()
+    for item in enumerate(artifacts):
+        todo.put(item)
+    results: list[FileResult | None] = [None] * len(artifacts)
+    errors: list[BaseException] = []
+    stop, settled, lock = threading.Event(), threading.Event(), threading.Lock()
+    shared = _StoppableTask(task, stop)
+    running = [workers]
+
+    def work() -> None:
+        try:
+            while not stop.is_set():
+                try:
+                    index, artifact = todo.get_nowait()
+                except queue.Empty:
+                    return
+                results[index] = copy(artifact, shared)
+        except _Cancelled:
+            pass
+        except BaseException as exc:  # the first real failure is the one reported
+            with lock:
+                errors.append(exc)
+            stop.set()
+            settled.set()
+        finally:
+            with lock:
+                running[0] -= 1
+                if running[0] == 0:
+                    settled.set()
+
+    threads = [
+        threading.Thread(target=work, name=f"modelreg-copy-{i}", daemon=True)
+        for i in range(workers)
+    ]
+    try:
+        for thread in threads:
+            thread.start()
+        while not settled.wait(0.25):  # short waits: Ctrl-C is seen at once
+            pass
+    except BaseException:
+        stop.set()
+        _let_stop(threads)
+        raise
+    if errors:
+        _let_stop(threads)
+        raise errors[0]
+    return [r for r in results if r is not None]
+
+
+def _let_stop(threads: Sequence[threading.Thread]) -> None:
+    """Give copies that were told to stop a moment to remove their partial files;
+    one stuck in a read is left behind (a daemon thread: it ends with the process)."""
+    deadline = time.monotonic() + STOP_GRACE
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
 
 
 def _verified_copy(
@@ -193,7 +248,7 @@ def _verified_copy(
         got = copy_file(source, target, task).sha256
     else:
         with storage.remote_errors(remote), source() as stream:
-            got = copy_file(stream, target, task).sha256
+            got = copy_file(stream, target, task, size=artifact.size).sha256
     if got != artifact.sha256:
         from_remote = (
             artifact.md5 in fetched

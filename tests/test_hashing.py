@@ -94,3 +94,15 @@ def test_a_failed_copy_removes_what_it_created(mode: str, tmp_path: Path) -> Non
     with pytest.raises(OSError, match="disk gone"):
         copy_file(Broken(), created)  # type: ignore[arg-type]
     assert not created.exists()
+
+
+@pytest.mark.parametrize("declared", [0, 9_999, 10_000, 10_001, 50_000])
+def test_a_stream_of_declared_size_is_copied_whole_whatever_it_really_holds(
+    tmp_path: Path, declared: int
+) -> None:
+    """``size`` (the manifest's) only picks the buffer; a stream that is shorter or
+    longer than declared is still copied to its end and digested as it is."""
+    data = _data(10_000)
+    got = copy_file(io.BytesIO(data), tmp_path / "out", size=declared)
+    assert (tmp_path / "out").read_bytes() == data
+    assert got.size == len(data) and got.sha256 == hashlib.sha256(data).hexdigest()

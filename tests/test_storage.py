@@ -8,7 +8,9 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
+import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -290,3 +292,70 @@ def test_one_corrupt_file_among_many_stops_the_whole_get(
     stored.write_bytes(contents["shard-4.bin"])
     registry.get("m@v0.1.0", out, jobs=4)
     assert {p.name: p.read_bytes() for p in out.iterdir()} == contents
+
+
+class _Stalled:
+    """A remote stream whose first read hangs until released (a dead connection)."""
+
+    def __init__(self, stream: Any, release: threading.Event) -> None:
+        self.stream, self.release = stream, release
+
+    def readinto(self, buffer: memoryview) -> int:
+        self.release.wait()
+        return int(self.stream.readinto(buffer) or 0)
+
+
+def test_a_copy_stuck_in_a_read_does_not_hold_up_the_error(
+    registry: Registry, files: FileMaker, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One shard's read hangs, another shard is corrupt: get reports the corruption
+    (it does not wait for the hung read), leaves nothing behind, and the hung copy,
+    once its read returns, stops without writing anything either."""
+    from modelreg import workspace
+
+    monkeypatch.setattr(Storage, "_local_sources", lambda *args: None)
+    monkeypatch.setattr(storage_mod, "_is_local", lambda fs: False)
+    folder, contents = _many_files(files, 4)
+    registry.register("m", [folder])
+    registry.storage.push([hashlib.md5(d).hexdigest() for d in contents.values()], None)
+    for data in contents.values():
+        obj = _object(registry.root, data)
+        os.chmod(obj, 0o644)
+        obj.unlink()
+    bad = hashlib.md5(contents["shard-2.bin"]).hexdigest()
+    stored = tmp_path / "dvc-remote" / "files" / "md5" / bad[:2] / bad[2:]
+    os.chmod(stored, 0o644)
+    stored.write_bytes(b"z" * len(contents["shard-2.bin"]))
+    release = threading.Event()
+    real_copy = workspace.copy_file
+
+    def stalling(src: Any, dst: Path, task: Any = None, **options: Any) -> Any:
+        if dst.name == "shard-0.bin":
+            src = _Stalled(src, release)
+        return real_copy(src, dst, task, **options)
+
+    monkeypatch.setattr(workspace, "copy_file", stalling)
+    out = tmp_path / "deploy"
+    outcome: dict[str, BaseException] = {}
+
+    def run() -> None:
+        try:
+            registry.get("m@v0.1.0", out, jobs=4)
+        except BaseException as exc:
+            outcome["error"] = exc
+
+    caller = threading.Thread(target=run, daemon=True)
+    caller.start()
+    caller.join(120)  # a guard against hanging the suite, not a timing assertion
+    try:
+        assert not caller.is_alive(), "get waited for the hung read"
+        assert isinstance(outcome.get("error"), IntegrityError), outcome
+        assert "shard-2.bin" in str(outcome["error"])
+        assert not out.exists()
+    finally:
+        release.set()
+    for thread in threading.enumerate():
+        if thread.name.startswith("modelreg-copy-"):
+            thread.join(60)
+            assert not thread.is_alive()
+    assert not out.exists(), "the hung copy wrote something once its read returned"
