@@ -105,7 +105,7 @@ def staged(
 
 
 MAX_DEFAULT_WORKERS = 8  # a copy of a big file holds 24 MiB of buffers (hashing.RING x CHUNK)
-STOP_GRACE = 2.0  # seconds the other copies get to stop once one failed or Ctrl-C was pressed
+STOP_GRACE = 0.5  # seconds the other copies get to stop once one failed or Ctrl-C was pressed
 
 
 def _workers(jobs: int | None, streams: bool) -> int:
