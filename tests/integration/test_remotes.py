@@ -76,12 +76,14 @@ def test_a_registry_shared_through_a_real_remote(
     assert (tmp_path / "out3" / "model.bin").read_bytes() == one
 
 
-def test_a_version_of_many_files_arrives_from_s3_several_at_once(
-    remotes: Remotes, cli: Cli, tmp_path: Path
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_version_of_many_files_arrives_several_at_once(
+    kind: str, remotes: Remotes, cli: Cli, tmp_path: Path
 ) -> None:
-    """A deploy job's get of a sharded model: every shard verified, and one corrupt
-    shard on the server stops the whole get with nothing written."""
-    remote = remotes("s3")
+    """A deploy job's get of a sharded model, its shards read in parallel through each
+    remote's client: every shard verified, and one corrupt shard on the server stops
+    the whole get with nothing written."""
+    remote = remotes(kind)
     a, origin = registry_on(remote, cli, tmp_path)
     shards = {f"shard-{i}.bin": model_bytes(10 + i, 200_000 + i) for i in range(8)}
     folder = tmp_path / "llm"
