@@ -226,6 +226,34 @@ def _many_files(files: FileMaker, count: int) -> tuple[Path, dict[str, bytes]]:
     return folder, contents
 
 
+def _as_from_a_network_remote(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Read objects as for an s3:// remote: through DVC's Repo, a stream per object."""
+    monkeypatch.setattr(Storage, "_local_sources", lambda *args: None)
+    monkeypatch.setattr(storage_mod, "_is_local", lambda fs: False)
+
+
+def _shards_only_on_the_remote(
+    registry: Registry, files: FileMaker, count: int
+) -> dict[str, bytes]:
+    """Version v0.1.0 of ``m``: ``count`` shards, pushed, then gone from the cache."""
+    folder, contents = _many_files(files, count)
+    registry.register("m", [folder])
+    registry.storage.push([hashlib.md5(d).hexdigest() for d in contents.values()], None)
+    for data in contents.values():
+        obj = _object(registry.root, data)
+        os.chmod(obj, 0o644)
+        obj.unlink()
+    return contents
+
+
+def _on_the_remote(tmp_path: Path, data: bytes) -> Path:
+    """The remote's (writable) copy of the object holding ``data``."""
+    md5 = hashlib.md5(data).hexdigest()
+    stored = tmp_path / "dvc-remote" / "files" / "md5" / md5[:2] / md5[2:]
+    os.chmod(stored, 0o644)
+    return stored
+
+
 @pytest.mark.parametrize("source", ["local folder", "stream"])
 def test_get_copies_several_files_at_once_each_verified(
     registry: Registry,
@@ -240,16 +268,9 @@ def test_get_copies_several_files_at_once_each_verified(
 
     from modelreg import workspace
 
-    if source == "stream":  # as for an s3:// remote: DVC's Repo and a stream per object
-        monkeypatch.setattr(Storage, "_local_sources", lambda *args: None)
-        monkeypatch.setattr(storage_mod, "_is_local", lambda fs: False)
-    folder, contents = _many_files(files, 6)
-    registry.register("m", [folder])
-    registry.storage.push([hashlib.md5(d).hexdigest() for d in contents.values()], None)
-    for data in contents.values():  # only the remote has them
-        obj = _object(registry.root, data)
-        os.chmod(obj, 0o644)
-        obj.unlink()
+    if source == "stream":
+        _as_from_a_network_remote(monkeypatch)
+    contents = _shards_only_on_the_remote(registry, files, 6)
     together = threading.Barrier(3, timeout=20)
     copy = workspace._verified_copy
 
@@ -270,25 +291,15 @@ def test_get_copies_several_files_at_once_each_verified(
 def test_one_corrupt_file_among_many_stops_the_whole_get(
     registry: Registry, files: FileMaker, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(Storage, "_local_sources", lambda *args: None)
-    monkeypatch.setattr(storage_mod, "_is_local", lambda fs: False)
-    folder, contents = _many_files(files, 6)
-    registry.register("m", [folder])
-    registry.storage.push([hashlib.md5(d).hexdigest() for d in contents.values()], None)
-    for data in contents.values():
-        obj = _object(registry.root, data)
-        os.chmod(obj, 0o644)
-        obj.unlink()
-    bad = hashlib.md5(contents["shard-4.bin"]).hexdigest()
-    stored = tmp_path / "dvc-remote" / "files" / "md5" / bad[:2] / bad[2:]
-    os.chmod(stored, 0o644)
+    _as_from_a_network_remote(monkeypatch)
+    contents = _shards_only_on_the_remote(registry, files, 6)
+    stored = _on_the_remote(tmp_path, contents["shard-4.bin"])
     stored.write_bytes(b"y" * len(contents["shard-4.bin"]))
     out = tmp_path / "deploy" / "fraud"
     with pytest.raises(IntegrityError, match=r"shard-4\.bin does not match its sha256"):
         registry.get("m@v0.1.0", out, jobs=4)
     assert not (tmp_path / "deploy").exists(), "a failed get left files or folders behind"
     # The other five were never the problem; fixed, the same get succeeds.
-    os.chmod(stored, 0o644)
     stored.write_bytes(contents["shard-4.bin"])
     registry.get("m@v0.1.0", out, jobs=4)
     assert {p.name: p.read_bytes() for p in out.iterdir()} == contents
@@ -313,21 +324,13 @@ def test_a_copy_stuck_in_a_read_does_not_hold_up_the_error(
     once its read returns, stops without writing anything either."""
     from modelreg import workspace
 
-    monkeypatch.setattr(Storage, "_local_sources", lambda *args: None)
-    monkeypatch.setattr(storage_mod, "_is_local", lambda fs: False)
-    folder, contents = _many_files(files, 4)
-    registry.register("m", [folder])
-    registry.storage.push([hashlib.md5(d).hexdigest() for d in contents.values()], None)
-    for data in contents.values():
-        obj = _object(registry.root, data)
-        os.chmod(obj, 0o644)
-        obj.unlink()
-    bad = hashlib.md5(contents["shard-2.bin"]).hexdigest()
-    stored = tmp_path / "dvc-remote" / "files" / "md5" / bad[:2] / bad[2:]
-    os.chmod(stored, 0o644)
-    stored.write_bytes(b"z" * len(contents["shard-2.bin"]))
+    _as_from_a_network_remote(monkeypatch)
+    contents = _shards_only_on_the_remote(registry, files, 4)
+    _on_the_remote(tmp_path, contents["shard-2.bin"]).write_bytes(
+        b"z" * len(contents["shard-2.bin"])
+    )
     release = threading.Event()
-    real_copy = workspace.copy_file
+    from modelreg.hashing import copy_file as real_copy
 
     def stalling(src: Any, dst: Path, task: Any = None, **options: Any) -> Any:
         if dst.name == "shard-0.bin":
