@@ -64,6 +64,16 @@ def test_register_failing_at_each_step_changes_nothing(
     assert two_versions.register("m", [new]).version == "0.3.0"
 
 
+def _shared_through(registry: Registry, bare: Path, *, push: bool = True) -> Path:
+    """A new bare repository as the registry's origin (with its events, unless not
+    ``push``ed)."""
+    git(bare.parent, "init", "-q", "--bare", str(bare))
+    git(registry.root, "remote", "add", "origin", str(bare))
+    if push:
+        registry.push()
+    return bare
+
+
 def test_register_whose_push_fails_changes_nothing_here_or_there(
     two_versions: Registry,
     files: FileMaker,
@@ -71,10 +81,7 @@ def test_register_whose_push_fails_changes_nothing_here_or_there(
     assert_unchanged: Unchanged,
     tmp_path: Path,
 ) -> None:
-    bare = tmp_path / "shared.git"
-    git(tmp_path, "init", "-q", "--bare", str(bare))
-    git(two_versions.root, "remote", "add", "origin", str(bare))
-    two_versions.push()
+    bare = _shared_through(two_versions, tmp_path / "shared.git")
     remote_before = git(bare, "for-each-ref")
     new = files("model.pkl", b"version three")
     monkeypatch.setenv("MODELREG_FAULT", "register:before-push")
@@ -97,10 +104,7 @@ def test_tag_events_failing_change_nothing(
     step: str,
     push: bool,
 ) -> None:
-    bare = tmp_path / "shared.git"
-    git(tmp_path, "init", "-q", "--bare", str(bare))
-    git(two_versions.root, "remote", "add", "origin", str(bare))
-    two_versions.push()
+    bare = _shared_through(two_versions, tmp_path / "shared.git")
     two_versions.promote("m@v0.2.0", "production")  # something to roll back
     remote_before = git(bare, "for-each-ref")
     actions: dict[str, Callable[[], object]] = {
@@ -182,9 +186,7 @@ def test_register_killed_at_each_step_is_repaired(
     new = files("model.pkl", b"version three")
     extra = []
     if step == "register:before-push":
-        bare = root.parent / "shared.git"
-        git(root.parent, "init", "-q", "--bare", str(bare))
-        git(root, "remote", "add", "origin", str(bare))
+        _shared_through(two_versions, root.parent / "shared.git", push=False)
         extra = ["--push"]
     before = snapshot(root)
     env = {"MODELREG_FAULT": f"{step}:kill"}

@@ -116,7 +116,8 @@ def test_register_links_the_work_tree_file_as_the_cache_type_says(
     assert _dvc_status(registry.root) == {}
 
 
-def test_register_in_place_with_hardlinks_writes_no_bytes(registry: Registry) -> None:
+def _in_place_with_hardlinks(registry: Registry) -> tuple[Path, bytes]:
+    """``models/m/model.bin`` written in the work tree, with DVC's cache type hardlink."""
     with open(registry.root / ".dvc" / "config", "a") as handle:
         handle.write("[cache]\n    type = hardlink\n")
     git(registry.root, "commit", "-qam", "cache type hardlink")
@@ -124,6 +125,11 @@ def test_register_in_place_with_hardlinks_writes_no_bytes(registry: Registry) ->
     folder.mkdir(parents=True)
     data = os.urandom(10_000)
     (folder / "model.bin").write_bytes(data)
+    return folder, data
+
+
+def test_register_in_place_with_hardlinks_writes_no_bytes(registry: Registry) -> None:
+    folder, data = _in_place_with_hardlinks(registry)
     registry.register("m", [folder / "model.bin"])
     obj = _object(registry.root, data)
     assert (folder / "model.bin").stat().st_ino == obj.stat().st_ino
@@ -136,13 +142,7 @@ def test_a_failed_hardlinked_registration_gives_the_file_its_mode_back(
     from modelreg.errors import GitError
     from modelreg.gitrepo import GitRepo
 
-    with open(registry.root / ".dvc" / "config", "a") as handle:
-        handle.write("[cache]\n    type = hardlink\n")
-    git(registry.root, "commit", "-qam", "cache type hardlink")
-    folder = registry.root / "models" / "m"
-    folder.mkdir(parents=True)
-    data = os.urandom(10_000)
-    (folder / "model.bin").write_bytes(data)
+    folder, data = _in_place_with_hardlinks(registry)
     (folder / "model.bin").chmod(0o640)
 
     def fail(*args: object, **kwargs: object) -> object:
