@@ -43,6 +43,9 @@ sys.path.insert(0, str(ROOT))
 
 from tests import servers  # noqa: E402  (the tests' server helpers)
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from isolation import isolated_env  # noqa: E402
+
 BIN = Path(sys.executable).parent
 
 
@@ -69,30 +72,6 @@ def run(argv: list[str], cwd: Path, env: dict[str, str]) -> float:
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(argv)} failed in {cwd}:\n{done.stdout}\n{done.stderr}")
     return took
-
-
-def environment(home: Path) -> dict[str, str]:
-    home.mkdir(parents=True, exist_ok=True)
-    gitconfig = home / ".gitconfig"
-    gitconfig.write_text(
-        "[user]\n\tname = Bench\n\temail = bench@example.com\n[init]\n\tdefaultBranch = main\n"
-    )
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "DVC_", "MODELREG_"))}
-    env.update(
-        HOME=str(home),
-        GIT_CONFIG_GLOBAL=str(gitconfig),
-        GIT_CONFIG_NOSYSTEM="1",
-        XDG_DATA_HOME=str(home / "data"),
-        XDG_CACHE_HOME=str(home / "cache"),
-        XDG_CONFIG_HOME=str(home / "config"),
-        DVC_NO_ANALYTICS="1",
-        DVC_SITE_CACHE_DIR=str(home / "dvc-site"),
-        DVC_GLOBAL_CONFIG_DIR=str(home / "dvc-global"),
-        DVC_SYSTEM_CONFIG_DIR=str(home / "dvc-system"),
-        AWS_ACCESS_KEY_ID=servers.S3_KEY,  # both tools read S3 credentials from here
-        AWS_SECRET_ACCESS_KEY=servers.S3_SECRET,
-    )
-    return env
 
 
 def configure(root: Path, name: str, remote: Remote, env: dict[str, str]) -> None:
@@ -212,7 +191,9 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="modelreg-bench-remotes-"))
     started: list[servers.Process] = []
     try:
-        env = environment(work / "home")
+        env = isolated_env(work / "home")
+        # Both tools read the S3 server's credentials from here.
+        env.update(AWS_ACCESS_KEY_ID=servers.S3_KEY, AWS_SECRET_ACCESS_KEY=servers.S3_SECRET)
         model = write_model(
             work / ("model" if args.files > 1 else "model.bin"), args.size_mib, args.files
         )

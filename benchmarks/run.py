@@ -50,6 +50,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from generate import ARTIFACT, Shape, generate, model_name, version_text
+from isolation import isolated_env
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
@@ -200,39 +201,6 @@ def tool(name: str) -> list[str] | None:
         return [str(beside)]
     found = shutil.which(name)
     return [found] if found else None
-
-
-def isolated_env(work: Path) -> dict[str, str]:
-    home = work / "home"
-    home.mkdir(parents=True, exist_ok=True)
-    gitconfig = home / ".gitconfig"
-    gitconfig.write_text(
-        "[user]\n\tname = Bench User\n\temail = bench@example.com\n"
-        "[init]\n\tdefaultBranch = main\n[advice]\n\tdetachedHead = false\n"
-        "[gc]\n\tauto = 0\n"
-    )
-    env = dict(os.environ)
-    # PYTHONDONTWRITEBYTECODE (set in some shells and images) would make every run of an
-    # editable install compile modelreg's sources again (~50 ms a command), which no pip
-    # install does; the warm-up run writes the .pyc files as a user's first run would.
-    dropped = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "MODELREG_REMOTE", "COLUMNS")
-    for key in (*dropped, "PYTHONDONTWRITEBYTECODE"):
-        env.pop(key, None)
-    env.update(
-        {
-            "HOME": str(home),
-            "GIT_CONFIG_GLOBAL": str(gitconfig),
-            "GIT_CONFIG_NOSYSTEM": "1",
-            "XDG_DATA_HOME": str(home / "data"),
-            "XDG_CACHE_HOME": str(home / "cache"),
-            "XDG_CONFIG_HOME": str(home / "config"),
-            "DVC_NO_ANALYTICS": "1",
-            "DVC_SITE_CACHE_DIR": str(home / "dvc-site"),
-            "DVC_GLOBAL_CONFIG_DIR": str(home / "dvc-global"),
-            "DVC_SYSTEM_CONFIG_DIR": str(home / "dvc-system"),
-        }
-    )
-    return env
 
 
 # --- the machine -------------------------------------------------------------------------
@@ -924,7 +892,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     gto, dvc = tool("gto"), tool("dvc")
     work = args.workdir or Path(tempfile.mkdtemp(prefix="modelreg-bench-"))
     work.mkdir(parents=True, exist_ok=True)
-    env = isolated_env(work)
+    env = isolated_env(work / "home")
     info = machine(work)
     started = dt.datetime.now(dt.UTC)
     print(
