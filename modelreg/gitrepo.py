@@ -27,7 +27,7 @@ from collections.abc import Container, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import IO, TypeVar
 
 from .errors import GitError, NotARepositoryError, RaceLostError
 
@@ -164,19 +164,6 @@ class GitRepo:
         """A bare repository, for reading (a mirror of a remote registry): git runs
         in it, and ``root`` is the repository itself (there is no work tree)."""
         return cls(path, path, path)
-
-    @classmethod
-    def clone(cls, url: str, dest: Path, *, no_checkout: bool = False) -> GitRepo:
-        if url.startswith("-"):
-            raise GitError(f"'{url}' is not a repository URL")
-        args = ["clone", "--quiet"] + (["--no-checkout"] if no_checkout else [])
-        status, _out, err = _git([*args, "--", url, str(dest)], None)
-        if status != 0:
-            raise GitError(
-                f"cannot clone {url}: {_short(err)}",
-                hint="check the URL and that you can reach it with 'git ls-remote'",
-            )
-        return cls.discover(dest)
 
     # --- running git -------------------------------------------------------
 
@@ -409,11 +396,6 @@ class GitRepo:
         status, _, _ = self.try_run("diff", "--cached", "--quiet", rev, "--", *paths)
         return status != 0
 
-    def worktree_differs(self, rev: str, paths: Sequence[str]) -> bool:
-        """True when tracked files under ``paths`` in the work tree differ from ``rev``."""
-        status, _, _ = self.try_run("diff", "--quiet", rev, "--", *paths)
-        return status != 0
-
     # --- writing -----------------------------------------------------------
 
     @contextmanager
@@ -568,17 +550,6 @@ class GitRepo:
             raise GitError(f"git fetch from {remote} failed: {_short(err)}")
         return conflicts
 
-    def fetch_tags(self, remote: str, names: Sequence[str]) -> list[str]:
-        """Fetch just these tags; return those that exist here with other content."""
-        if not names:
-            return []
-        specs = [f"refs/tags/{n}:refs/tags/{n}" for n in names]
-        status, _out, err = self.try_run("fetch", "--no-write-fetch-head", remote, *specs)
-        conflicts = _rejected_tags(err)
-        if status != 0 and not conflicts and "couldn't find remote ref" not in err:
-            raise GitError(f"git fetch from {remote} failed: {_short(err)}")
-        return conflicts
-
     def tag_object(self, name: str) -> str | None:
         status, out, _ = self.try_run("rev-parse", "--verify", "--quiet", f"refs/tags/{name}")
         return out.strip() if status == 0 and out.strip() else None
@@ -606,15 +577,6 @@ class GitRepo:
             if ref.startswith("refs/tags/") and not ref.endswith("^{}"):
                 tags[ref[len("refs/tags/") :]] = sha
         return tags
-
-    def close(self) -> None:
-        """Nothing to release: every git process ends with the call that started it."""
-
-    def __enter__(self) -> GitRepo:
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
 
 
 def _feed(pipe: IO[bytes], payload: bytes) -> None:

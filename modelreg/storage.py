@@ -335,13 +335,7 @@ class Storage:
     def remove_cache_objects(self, paths: Sequence[Path]) -> None:
         """Undo helper: delete cache objects this operation created."""
         for path in paths:
-            try:
-                os.chmod(path, 0o644)
-                path.unlink()
-            except FileNotFoundError:
-                pass
-            with suppress(OSError):
-                path.parent.rmdir()  # the two-letter shard, when this was its only object
+            remove_cache_object(path)
 
     def untrack(self, dvc_files: Sequence[Path]) -> None:
         """Stop tracking outputs: remove their ``.dvc`` files and ``.gitignore`` entries
@@ -792,6 +786,18 @@ def _on_remote_all(odb: Any, paths: Sequence[str]) -> list[bool]:
 
     with ThreadPoolExecutor(min(len(paths) - 1, 8), thread_name_prefix="modelreg-info") as pool:
         return [first, *pool.map(partial(_on_remote, odb), paths[1:])]
+
+
+def remove_cache_object(path: Path) -> None:
+    """Delete one cache object (read-only, as DVC leaves it), and its two-letter
+    shard folder when that held nothing else."""
+    try:
+        os.chmod(path, 0o644)
+        path.unlink()
+    except FileNotFoundError:
+        pass
+    with suppress(OSError):
+        path.parent.rmdir()
 
 
 def _size(path: str) -> int:

@@ -25,9 +25,10 @@ from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any
 
 from .errors import ModelregError
+from .gitrepo import GitRepo
+from .storage import remove_cache_object
 
 JOURNAL_DIR = "modelreg"
 BACKUP_PREFIX = ".modelreg-txn-"
@@ -195,19 +196,17 @@ class Transaction:
             except Exception as exc:  # keep going: undo as much as possible
                 problems.append(f"{what}: {exc}")
 
-        from .gitrepo import GitRepo
-
         if r.created_tag is not None:
             name, sha = r.created_tag
-            attempt(f"taking back tag {name}", partial(_untag, GitRepo, self.root, name, sha))
+            attempt(f"taking back tag {name}", partial(_untag, self.root, name, sha))
         if r.head is not None:
             old, new = r.head
-            attempt("moving HEAD back", partial(_reset_head, GitRepo, self.root, old, new))
+            attempt("moving HEAD back", partial(_reset_head, self.root, old, new))
         root = self.root
         for rel, mode in r.relinked:
             attempt(f"restoring {rel}", partial(_unlink_from_cache, root / rel, mode))
         for obj in r.new_objects:
-            attempt(f"removing cache object {obj}", partial(_remove_object, Path(obj)))
+            attempt(f"removing cache object {obj}", partial(remove_cache_object, Path(obj)))
         for rel in reversed(r.placed):
             attempt(f"removing {rel}", partial(_remove_placed, root / rel))
         for original, saved in reversed(r.moved):
@@ -243,8 +242,6 @@ def recover(journal: Path, tag_exists: Callable[[str], bool], repair: bool) -> R
     if repair:
         if done:
             if record.sync_paths:
-                from .gitrepo import GitRepo
-
                 GitRepo.discover(txn.root).sync_index(record.sync_paths)
             txn.finish()
         else:
@@ -257,36 +254,23 @@ def recover(journal: Path, tag_exists: Callable[[str], bool], repair: bool) -> R
 # --- idempotent steps: each looks at the files before acting ---------------------------
 
 
-def _reset_head(git_class: Any, root: Path, old: str | None, new: str) -> None:
-    git_class.discover(root).reset_head_if(old, new)
+def _reset_head(root: Path, old: str | None, new: str) -> None:
+    GitRepo.discover(root).reset_head_if(old, new)
 
 
-def _untag(git_class: Any, root: Path, name: str, sha: str) -> None:
-    git = git_class.discover(root)
+def _untag(root: Path, name: str, sha: str) -> None:
+    git = GitRepo.discover(root)
     if git.tag_object(name) == sha:
         git.delete_unpublished_tag(name, sha)
 
 
 def _unlink_from_cache(path: Path, mode: int) -> None:
-    if path.is_symlink():
-        target = path.resolve()
+    if path.is_symlink() or (path.exists() and path.stat().st_nlink > 1):
         staged = path.with_name(f".{path.name}.modelreg-restore")
-        shutil.copyfile(target, staged)
-        os.replace(staged, path)
-    elif path.exists() and path.stat().st_nlink > 1:
-        staged = path.with_name(f".{path.name}.modelreg-restore")
-        shutil.copyfile(path, staged)
+        shutil.copyfile(path, staged)  # a symlink's target: copyfile follows it
         os.replace(staged, path)
     if path.exists():
         path.chmod(mode)
-
-
-def _remove_object(path: Path) -> None:
-    if path.exists():
-        path.chmod(0o644)
-        path.unlink()
-    with suppress(OSError):
-        path.parent.rmdir()
 
 
 def _remove_placed(path: Path) -> None:
