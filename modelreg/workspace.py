@@ -253,7 +253,7 @@ def _verified_copy(
         from_remote = (
             artifact.md5 in fetched
             or not isinstance(source, Path)
-            or (storage.root / ".dvc" / "cache" not in source.parents)
+            or not storage.in_local_cache(source)
         )
         if artifact.md5 in fetched and isinstance(source, Path):
             storage.remove_cache_objects([source])
