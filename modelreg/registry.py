@@ -944,10 +944,15 @@ class Registry:
     def _known_md5s(self, name: str) -> set[str]:
         """Every md5 any registered version of ``name`` lists (its bytes can be fetched)."""
         model = self._find_model(name)
-        if model is None:
-            return set()
-        wanted = [(name, v) for v in model.versions if v.registered]
-        return {a.md5 for m in self._manifests(wanted).values() for a in m.artifacts}
+        return self._known_md5s_of([model])[name] if model else set()
+
+    def _known_md5s_of(self, models: Sequence[ModelState]) -> dict[str, set[str]]:
+        """:meth:`_known_md5s` of several models, their manifests read in one batch."""
+        wanted = [(m.name, v) for m in models for v in m.versions if v.registered]
+        known: dict[str, set[str]] = {m.name: set() for m in models}
+        for (name, _version), manifest in self._manifests(wanted).items():
+            known[name].update(a.md5 for a in manifest.artifacts)
+        return known
 
     # ------------------------------------------------------------------ sharing
 
@@ -1000,12 +1005,20 @@ class Registry:
                 manifests = manifests_under(self.root, self.config.models_dir)
                 md5s = [a.md5 for m in manifests for a in m.artifacts]
                 objects = len(self.storage.fetch(md5s, wanted, jobs=jobs))
+                # The tags and manifests of every pulled model in one read each.
+                names = [m.name for m in manifests]
+                models = self._read_models(names).models.values() if names else []
+                known = self._known_md5s_of(list(models))
                 for found in manifests:
-                    notes += self._refresh_bytes(found, wanted, jobs)
+                    notes += self._refresh_bytes(found, wanted, known.get(found.name, set()), jobs)
         return SyncResult(remote, received, objects, branch, tuple(notes))
 
     def _refresh_bytes(
-        self, manifest: manifest_mod.Manifest, remote: str | None, jobs: int | None = None
+        self,
+        manifest: manifest_mod.Manifest,
+        remote: str | None,
+        known: set[str],
+        jobs: int | None = None,
     ) -> list[str]:
         """After a pull, write the files of the version now in the work tree: the
         missing ones, and those still holding another registered version's bytes.
@@ -1015,7 +1028,7 @@ class Registry:
         folder = self.root / self.model_dir(manifest.name)
         try:
             stale = refuse_unregistered_bytes(
-                self.storage, self.root, folder, manifest.artifacts, self._known_md5s(manifest.name)
+                self.storage, self.root, folder, manifest.artifacts, known
             )
         except DirtyStateError as exc:
             return [f"{exc.message}: left as it is"]
