@@ -12,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cache
 
 from .errors import GateError, PolicyError
 from .manifest import Dependency, Manifest
@@ -175,8 +176,9 @@ class _Resolver:
 def resolve(
     state: RegistryState, load: ManifestLoader, name: str, version: str, stage: str | None = None
 ) -> Tree:
-    """The dependency tree of ``name`` v``version``."""
-    resolver = _Resolver(state, load, stage)
+    """The dependency tree of ``name`` v``version`` (each manifest loaded once, however
+    many paths lead to it)."""
+    resolver = _Resolver(state, cache(load), stage)
     root = resolver.visit(name, version, None, (), Status.ROOT)
     return Tree(root, stage, resolver.conflicts(), tuple(resolver.cycles))
 

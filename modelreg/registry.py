@@ -1350,15 +1350,13 @@ class Registry:
     def _check_dependencies(
         self, name: str, deps: Sequence[Dependency], state: RegistryState, allow: bool
     ) -> None:
+        from .deps import best_match
+
         for dep in deps:
             if dep.name == name:
                 raise PolicyError(f"{name} cannot depend on itself")
             model = state.model(dep.name)
-            rng = dep.range
-            satisfied = model is not None and any(
-                v.registered and v.active and v.semver is not None and rng.contains(v.semver)
-                for v in model.versions
-            )
+            satisfied = model is not None and best_match(model, dep.range) is not None
             if not satisfied and not allow:
                 raise PolicyError(
                     f"no registered version of {dep.name} satisfies '{dep.version}'",
