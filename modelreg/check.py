@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from . import config as config_mod
 from . import deps as deps_mod
@@ -17,6 +16,7 @@ from . import manifest as manifest_mod
 from . import spdx, yamlio
 from .manifest import MANIFEST_FILE, Manifest
 from .state import RegistryState
+from .storage import read_dvc_out
 from .versions import Range
 
 
@@ -129,13 +129,11 @@ def _check_dvc_file(
             rel, where, f"{artifact.path}.dvc is missing (the file is not tracked by DVC)"
         )
         return
-    try:
-        raw: Any = yamlio.load(dvc_file.read_bytes())
-        out = raw["outs"][0]
-        md5, size = out.get("md5"), out.get("size")
-    except (yamlio.YamlError, KeyError, IndexError, TypeError, AttributeError):
+    out = read_dvc_out(dvc_file.read_bytes())
+    if out is None:
         yield Problem(rel, where, f"{artifact.path}.dvc cannot be read")
         return
+    md5, size = out.get("md5"), out.get("size")
     if md5 != artifact.md5:
         yield Problem(rel, f"{where}.md5", f"differs from {artifact.path}.dvc ({md5})")
     if size is not None and size != artifact.size:
@@ -149,10 +147,8 @@ def _check_registered_bytes(
     model = state.model(manifest.name)
     if model is None:
         return
-    recorded = None
-    for event in model.events:
-        if event.kind == "register" and event.version == str(manifest.version):
-            recorded = event.trailers.get("Modelreg-Manifest-Sha256")
+    registration = model.registration(str(manifest.version))
+    recorded = registration.trailers.get("Modelreg-Manifest-Sha256") if registration else None
     if recorded and recorded != manifest_mod.digest(data):
         yield Problem(
             rel,

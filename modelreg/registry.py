@@ -351,7 +351,7 @@ class Registry:
         manifest = (
             manifest_mod.loads(data, self.manifest_path(model.name)) if data is not None else None
         )
-        registration = _registration(model, version.version)
+        registration = model.registration(version.version)
         return VersionInfo(
             name=model.name,
             version=version.version,
@@ -1422,14 +1422,6 @@ class Registry:
                     hint="run 'modelreg doctor --repair' to finish or undo it",
                 )
             yield
-
-
-def _registration(model: ModelState, version: str) -> Event | None:
-    found = None
-    for event in model.events:
-        if event.kind is EventKind.REGISTER and event.version == version:
-            found = event
-    return found
 
 
 def _history_entry(event: Event) -> HistoryEntry:

@@ -138,6 +138,14 @@ class ModelState:
                 return candidate
         return None
 
+    def registration(self, version: str) -> Event | None:
+        """The (last) register event of ``version``."""
+        found = None
+        for event in self.events:
+            if event.kind is EventKind.REGISTER and event.version == version:
+                found = event
+        return found
+
     @property
     def max_counter(self) -> int:
         return max((e.counter for e in self.events if e.counter is not None), default=0)

@@ -636,6 +636,16 @@ def _remote_odb(repo: Any, remote: str | None, command: str) -> Any:
     return odb
 
 
+def read_dvc_out(data: bytes) -> dict[str, Any] | None:
+    """The first output a ``.dvc`` file lists (its ``md5``, ``size``, ``path``), or
+    None when the bytes are not such a file."""
+    try:
+        out = yamlio.load(data)["outs"][0]
+    except (yamlio.YamlError, KeyError, IndexError, TypeError):
+        return None
+    return out if isinstance(out, dict) else None
+
+
 def write_dvc_file(path: Path, md5: str, size: int) -> Path:
     """``PATH.dvc`` and the ``/PATH`` line in its folder's ``.gitignore``, as
     ``dvc add PATH`` writes them for a file (keys in DVC's order)."""

@@ -16,13 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import manifest as manifest_mod
-from . import yamlio
 from .errors import ManifestError
 from .gitrepo import GitRepo
 from .hashing import sha256_file
 from .manifest import Manifest
 from .state import Event, ModelState
-from .storage import Storage
+from .storage import Storage, read_dvc_out
 from .tags import EventKind
 
 
@@ -178,7 +177,8 @@ class Verifier:
         blobs = self.git.read_files(list(specs))
         for spec, (subject, artifact) in specs.items():
             data = blobs.get(spec)
-            md5 = _dvc_md5(data) if data is not None else None
+            out = read_dvc_out(data) if data is not None else None
+            md5 = out.get("md5") if out is not None else None
             if data is None:
                 self._find(subject, f"{artifact.path}.dvc is missing from its commit")
             elif md5 != artifact.md5:
@@ -234,12 +234,3 @@ class Verifier:
 
 def _bad(got: str, artifact: manifest_mod.ArtifactFile) -> str:
     return f"has sha256 {got[:12]}…, the manifest says {artifact.sha256[:12]}…"
-
-
-def _dvc_md5(data: bytes) -> str | None:
-    try:
-        raw = yamlio.load(data)
-        md5 = raw["outs"][0]["md5"]
-    except (yamlio.YamlError, KeyError, IndexError, TypeError):
-        return None
-    return md5 if isinstance(md5, str) else None
