@@ -118,14 +118,7 @@ class Registry:
     """A model registry in the git repository containing ``path``."""
 
     def __init__(self, path: str | Path = ".", *, progress: Progress | None = None) -> None:
-        self.git = GitRepo.discover(Path(path))
-        self.root = self.git.root
-        self.progress: Progress = progress or NullProgress()
-        self._storage: Storage | None = None
-        self._cached_state: RegistryState | None = None
-        self._cached_models: dict[str, ModelState | None] = {}
-        self.warnings: list[str] = []  # things the caller should tell the user
-        self.skipped_tags: tuple[str, ...] = ()  # unreadable event tags seen by the last read
+        self._start(GitRepo.discover(Path(path)), progress, None)
         self._load_config()
 
     @classmethod
@@ -133,32 +126,42 @@ class Registry:
         cls,
         git: GitRepo,
         config: config_mod.Config,
-        storage: Storage,
+        storage: Callable[[], Storage],
         *,
         progress: Progress | None = None,
     ) -> Registry:
         """A registry read from a bare mirror (see :mod:`remote`): reads and ``get``
-        work; there is no work tree to write to."""
+        work; there is no work tree to write to. ``storage`` makes its DVC side, on
+        first use: reads never need it."""
         self = cls.__new__(cls)
-        self.git = git
-        self.root = git.root
-        self.progress = progress or NullProgress()
-        self._storage = storage
-        storage.progress = self.progress
-        self._cached_state = None
-        self._cached_models = {}
-        self.warnings = []
-        self.skipped_tags = ()
+        self._start(git, progress, storage)
         self._config, self._config_error = config, None
         return self
+
+    def _start(
+        self, git: GitRepo, progress: Progress | None, storage: Callable[[], Storage] | None
+    ) -> None:
+        self.git = git
+        self.root = git.root
+        self.progress: Progress = progress or NullProgress()
+        self._make_storage = storage
+        self._storage: Storage | None = None
+        self._cached_state: RegistryState | None = None
+        self._cached_models: dict[str, ModelState | None] = {}
+        self.warnings: list[str] = []  # things the caller should tell the user
+        self.skipped_tags: tuple[str, ...] = ()  # unreadable event tags seen by the last read
 
     @property
     def storage(self) -> Storage:
         """The DVC side (:mod:`storage`), made on first use: reads never need it."""
         if self._storage is None:
-            from .storage import Storage
+            if self._make_storage is not None:
+                self._storage = self._make_storage()
+                self._storage.progress = self.progress
+            else:
+                from .storage import Storage
 
-            self._storage = Storage(self.root, self.progress)
+                self._storage = Storage(self.root, self.progress)
         return self._storage
 
     @property

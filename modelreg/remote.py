@@ -58,7 +58,11 @@ def mirror_registry(url: str, *, progress: Progress | None = None) -> Registry:
     with write_lock(path.with_suffix(".lock")):
         git, stale = _refresh(url, path)
         config = _config(git)
-        storage = _storage(git, path)
+
+    def storage() -> Storage:  # only get needs it: a registry made by GTO reads without
+        with write_lock(path.with_suffix(".lock")):
+            return _storage(git, path)
+
     registry = Registry.from_git(git, config, storage, progress=progress)
     if stale:
         registry.warnings.append(f"cannot reach {url}: showing the copy from the last fetch")

@@ -95,3 +95,26 @@ def test_reads_by_url_import_no_dvc(published: str, tmp_path: Path) -> None:
     )
     assert done.stderr.strip().endswith("[]"), done.stderr
     assert json.loads(done.stdout)["models"][0]["name"] == "fraud"
+
+
+def test_a_registry_made_by_tags_alone_reads_by_url(cli: Cli, tmp_path: Path) -> None:
+    """No .modelreg.yaml, no DVC (as GTO leaves a repository): the reads work by URL;
+    only get, which needs a manifest and the DVC remote, says why it cannot."""
+    work = tmp_path / "work"
+    work.mkdir()
+    git(work, "init", "-q")
+    (work / "README").write_text("models\n")
+    git(work, "add", "README")
+    git(work, "commit", "-qm", "start")
+    git(work, "tag", "-a", "fraud@v0.1.0", "-m", "Register fraud v0.1.0")
+    git(work, "tag", "-a", "fraud#production#1", "-m", "Promote fraud v0.1.0 to production")
+    bare = tmp_path / "tags-only.git"
+    git(tmp_path, "clone", "-q", "--bare", str(work), str(bare))
+    url = f"file://{bare}"
+    listed = json.loads(cli.ok("list", "--repo", url, "--json").stdout)
+    assert listed["models"][0]["stages"] == {"production": "0.1.0"}
+    assert cli.ok("resolve", "fraud#production", "--repo", url).stdout == "0.1.0\n"
+    refused = cli("get", "fraud#production", "--repo", url, "-o", tmp_path / "out")
+    assert refused.exit_code == 1, refused
+    assert "has no manifest" in refused.stderr
+    assert not (tmp_path / "out").exists()
