@@ -562,14 +562,14 @@ class Registry:
             validate_read_name(name)
         if push:
             require_remote(self.git, PUSH_REMOTE)
-        self.git.identity()  # fail before any work when git cannot commit
+        identity = str(self.git.identity())  # fail before any work when git cannot commit
         model_dir = self.model_dir(name)
         private = [self.git.git_dir.resolve(), (self.root / ".dvc").resolve()]
         sources = collect_sources(paths, self.root / model_dir, private)
         if license is not None and (issue := spdx.problem(license)):
             raise ManifestError(f"--license '{license}': {issue}")
         metadata = Metadata(
-            author=author or str(self.git.identity()),
+            author=author or identity,
             description=description,
             license=license,
             framework=framework,
@@ -1415,15 +1415,11 @@ class Registry:
     def _locked(self, *, repairing: bool = False) -> Iterator[None]:
         """The write lock; a write also refuses to start on top of interrupted work."""
         from .lock import write_lock
-        from .txn import pending as pending_journals
+        from .txn import refuse_pending
 
         with write_lock(self.git.common_dir / LOCK_FILE):
-            stale = [] if repairing else pending_journals(self.git.common_dir)
-            if stale:
-                raise ModelregError(
-                    f"an earlier modelreg command was interrupted ({stale[0].name})",
-                    hint="run 'modelreg doctor --repair' to finish or undo it",
-                )
+            if not repairing:
+                refuse_pending(self.git.common_dir)
             yield
 
 

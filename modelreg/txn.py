@@ -74,14 +74,9 @@ class Transaction:
     @classmethod
     @contextmanager
     def begin(cls, git_dir: Path, root: Path, op: str, description: str) -> Iterator[Transaction]:
+        refuse_pending(git_dir)
         folder = git_dir / JOURNAL_DIR
         folder.mkdir(exist_ok=True)
-        stale = sorted(folder.glob("journal-*.json"))
-        if stale:
-            raise ModelregError(
-                f"an earlier modelreg command was interrupted ({stale[0].name})",
-                hint="run 'modelreg doctor --repair' to finish or undo it",
-            )
         journal = folder / f"journal-{op}-{uuid.uuid4().hex[:8]}.json"
         txn = cls(journal, _Record(op, os.getpid(), str(root), description))
         txn._save()
@@ -226,6 +221,16 @@ class Transaction:
 def pending(git_dir: Path) -> list[Path]:
     folder = git_dir / JOURNAL_DIR
     return sorted(folder.glob("journal-*.json")) if folder.is_dir() else []
+
+
+def refuse_pending(git_dir: Path) -> None:
+    """Refuse to start a write on top of work an interrupted command left behind."""
+    stale = pending(git_dir)
+    if stale:
+        raise ModelregError(
+            f"an earlier modelreg command was interrupted ({stale[0].name})",
+            hint="run 'modelreg doctor --repair' to finish or undo it",
+        )
 
 
 def recover(journal: Path, tag_exists: Callable[[str], bool], repair: bool) -> Recovery:
