@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cache
 
-from .errors import GateError, PolicyError
+from .errors import UNFORCEABLE_GATES, GateError, PolicyError
 from .manifest import Dependency, Manifest
 from .state import ModelState, RegistryState, VersionState
 from .versions import Range, Version
@@ -309,7 +309,7 @@ def enforce_gates(
     """Refuse on the first failed gate, or record the overridden gates in the tag."""
     if not failures:
         return
-    unforceable = [f for f in failures if f.gate == "stage"]
+    unforceable = [f for f in failures if f.gate in UNFORCEABLE_GATES]
     if not force or unforceable:
         raise GateError(unforceable or failures)
     if not message or not message.strip():

@@ -79,6 +79,9 @@ class PolicyError(ModelregError):
     """A stage, promotion-order or rollback rule refused the request."""
 
 
+UNFORCEABLE_GATES = ("stage",)
+
+
 class GateError(PolicyError):
     """One or more promotion gates refused a stage change (``--force`` overrides)."""
 
@@ -86,10 +89,15 @@ class GateError(PolicyError):
         self.failures = tuple(failures)
         first = self.failures[0]
         more = f" (and {len(self.failures) - 1} more gate(s))" if len(self.failures) > 1 else ""
-        super().__init__(
-            f"{first.message}{more}",
-            hint=f"fix the cause, or override with --force -m REASON (gate: {first.gate})",
-        )
+        if first.gate in UNFORCEABLE_GATES:
+            # An unknown stage is a typo or a missing config line, never a policy to override.
+            hint = (
+                "check the spelling, or add the stage to 'stages' in .modelreg.yaml "
+                f"(gate: {first.gate}, which --force cannot override)"
+            )
+        else:
+            hint = f"fix the cause, or override with --force -m REASON (gate: {first.gate})"
+        super().__init__(f"{first.message}{more}", hint=hint)
 
 
 class DirtyStateError(ModelregError):

@@ -224,8 +224,13 @@ def test_gate_promotion_order(repo: Path, files: FileMaker, clock: Clock) -> Non
 
 def test_gate_unknown_stage(registry: Registry, files: FileMaker) -> None:
     registry.register("m", [files()])
-    with pytest.raises(GateError, match="'prod' is not a stage of this registry"):
+    with pytest.raises(GateError, match="'prod' is not a stage of this registry") as refused:
         registry.promote("m@v0.1.0", "prod")
+    # --force cannot override this gate, so the hint must not offer it.
+    assert "override with --force" not in refused.value.hint
+    assert "stages" in refused.value.hint
+    with pytest.raises(GateError, match="'prod' is not a stage"):
+        registry.promote("m@v0.1.0", "prod", force=True, message="really")
     (registry.root / ".modelreg.yaml").write_text("stages: [dev, prod]\n")
     git(registry.root, "commit", "-qam", "add the prod stage")
     assert Registry(registry.root).promote("m@v0.1.0", "prod").tag == "m#prod#1"
