@@ -522,7 +522,7 @@ class Registry:
     def register(
         self,
         name: str,
-        paths: Sequence[str | Path],
+        paths: str | Path | Sequence[str | Path],
         *,
         version: str | None = None,
         bump: BumpPart | None = None,
@@ -533,16 +533,20 @@ class Registry:
         labels: dict[str, str] | None = None,
         metrics: dict[str, float | int] | None = None,
         params: dict[str, Scalar] | None = None,
-        dependencies: Sequence[str] = (),
+        dependencies: str | Sequence[str] = (),
         allow_unresolved: bool = False,
-        data: Sequence[str | Path] = (),
+        data: str | Path | Sequence[str | Path] = (),
         code_commit: str | None = None,
         message: str | None = None,
         push: bool = False,
         sign: bool = False,
     ) -> RegisterResult:
         """Track ``paths`` (files or folders) with DVC as a new version of ``name``,
-        commit its manifest and tag it ``NAME@vVERSION``."""
+        commit its manifest and tag it ``NAME@vVERSION``.
+
+        ``paths``, ``dependencies`` and ``data`` each take one item or a sequence of
+        them: ``register("m", "out/model.pkl")`` registers that one file.
+        """
         from . import spdx
         from .registering import (
             Metadata,
@@ -554,6 +558,8 @@ class Registry:
         )
         from .sharing import push_event, require_remote
 
+        paths, data = _one_or_many(paths), _one_or_many(data)
+        dependencies = [dependencies] if isinstance(dependencies, str) else list(dependencies)
         self._require_registry()
         if self._find_model(name, refresh=True) is None:
             validate_new_name(name)
@@ -1421,6 +1427,13 @@ class Registry:
             if not repairing:
                 refuse_pending(self.git.common_dir)
             yield
+
+
+def _one_or_many(items: str | Path | Sequence[str | Path]) -> list[str | Path]:
+    """One path, or a sequence of them, as a list (a string is one path, not its letters)."""
+    if isinstance(items, str | os.PathLike):
+        return [items]
+    return list(items)
 
 
 def _history_entry(event: Event) -> HistoryEntry:

@@ -17,7 +17,7 @@ from modelreg import (
     UnknownModelError,
     VersionExistsError,
 )
-from modelreg.errors import GitError, StorageError
+from modelreg.errors import GitError, InvalidReferenceError, StorageError
 from modelreg.gitrepo import GitRepo
 from modelreg.results import EventResult, ModelSummary, RegisterResult
 from modelreg.storage import Storage
@@ -244,3 +244,24 @@ def test_rollback_deprecate_push_and_pull_through_the_api(
     clone.deprecate("m", message="replaced", push=True)
     assert registry.pull().tags == 1
     assert Registry(registry.root).list_models() == []
+
+
+def test_register_takes_one_path_as_well_as_a_list(
+    registry: Registry, files: FileMaker, clock: Clock
+) -> None:
+    """A single path (str or Path) is one file, not a sequence of its letters."""
+    one = registry.register("base", str(files("model.pkl", b"one")))
+    assert [a.path for a in one.manifest.artifacts] == ["model.pkl"]
+    clock.tick()
+    two = registry.register("m", files("weights.bin", b"two"), dependencies="base@^0.1.0")
+    assert [a.path for a in two.manifest.artifacts] == ["weights.bin"]
+    assert [d.name for d in two.manifest.dependencies] == ["base"]
+
+
+def test_promote_asks_for_a_version_not_a_bare_name(registry: Registry, files: FileMaker) -> None:
+    """README: reads take NAME alone as the latest; promote, a write, wants it said."""
+    registry.register("m", [files()])
+    with pytest.raises(InvalidReferenceError, match="m@latest"):
+        registry.promote("m", "staging")
+    assert registry.show("m").version == "0.1.0"
+    assert registry.promote("m@latest", "staging").version == "0.1.0"
