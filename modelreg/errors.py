@@ -91,10 +91,7 @@ class GateError(PolicyError):
         more = f" (and {len(self.failures) - 1} more gate(s))" if len(self.failures) > 1 else ""
         if first.gate in UNFORCEABLE_GATES:
             # An unknown stage is a typo or a missing config line, never a policy to override.
-            hint = (
-                "check the spelling, or add the stage to 'stages' in .modelreg.yaml "
-                f"(gate: {first.gate}, which --force cannot override)"
-            )
+            hint = "check the spelling, or add it to .modelreg.yaml (--force cannot override this)"
         else:
             hint = f"fix the cause, or override with --force -m REASON (gate: {first.gate})"
         super().__init__(f"{first.message}{more}", hint=hint)
