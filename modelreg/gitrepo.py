@@ -545,7 +545,7 @@ class GitRepo:
             f"+refs/heads/*:refs/remotes/{remote}/*",
             "refs/tags/*:refs/tags/*",
         )
-        conflicts = _rejected_tags(err)
+        conflicts = rejected_tags(err)
         if status != 0 and not conflicts:
             raise GitError(f"git fetch from {remote} failed: {_short(err)}")
         return conflicts
@@ -671,6 +671,6 @@ def _nul(paths: Sequence[str]) -> bytes:
 _REJECTED_RE = re.compile(r"^\s*!\s+\[rejected\]\s+\S+\s+->\s+(\S+)", re.MULTILINE)
 
 
-def _rejected_tags(stderr: str) -> list[str]:
+def rejected_tags(stderr: str) -> list[str]:
     """Tags ``git fetch`` refused to overwrite ("would clobber existing tag")."""
     return [m.group(1) for m in _REJECTED_RE.finditer(stderr) if "clobber" in stderr]

@@ -139,3 +139,28 @@ def test_reads_never_change_a_corrupt_remote_object(
         assert "registered without" not in refused.stderr
         assert _tree(store) == before
     assert not (tmp_path / "out" / "model.pkl").exists()
+
+
+def test_a_tag_moved_on_the_origin_is_refused_by_url_reads(
+    cli: Cli, two_versions: Registry, pushed: Path, files: FileMaker, tmp_path: Path
+) -> None:
+    url = f"file://{pushed}"
+    first = cli.ok("get", "m@v0.1.0", "--repo", url, "-o", tmp_path / "first")
+    assert (tmp_path / "first" / "model.pkl").read_bytes() == V1, first
+    # A new version published the normal way is picked up.
+    two_versions.register("m", [files("model.pkl", b"third weights\n")], push=True)
+    assert cli.ok("resolve", "m@latest", "--repo", url).stdout == "0.3.0\n"
+
+    # On the origin, someone moves m@v0.1.0 to v0.2.0's commit.
+    target = git(pushed, "rev-parse", "m@v0.2.0^{commit}").strip()
+    git(pushed, "tag", "-f", "-a", "m@v0.1.0", "-m", "sneaky", target)
+    for args in (
+        ["get", "m@v0.1.0", "-o", tmp_path / "second"],
+        ["show", "m@v0.1.0"],
+        ["resolve", "m@latest"],
+    ):
+        refused = cli(*args, "--repo", url)
+        assert refused.exit_code == 1, refused
+        assert len(refused.stderr.splitlines()) == 1
+        assert "tag m@v0.1.0 " in refused.stderr and "moved" in refused.stderr
+    assert not (tmp_path / "second").exists()
