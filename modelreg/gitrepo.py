@@ -468,8 +468,9 @@ class GitRepo:
     def create_tag(self, name: str, target: str, message: str, *, sign: bool = False) -> str:
         """Create an annotated tag; :class:`RaceLostError` if the name exists."""
         with tempfile.NamedTemporaryFile("w", encoding="utf-8", delete=False) as handle:
-            handle.write(message)
+            pass  # the message is written inside the try, so a full disk leaves no file
         try:
+            Path(handle.name).write_text(message, encoding="utf-8")
             args = ["tag", "-s" if sign else "-a", "--cleanup=verbatim", "-F", handle.name]
             status, _, err = self.try_run(*args, "--", name, target)
         finally:
