@@ -225,3 +225,31 @@ def test_a_really_full_disk_leaves_no_temporary_file(
         assert sorted(p.name for p in folder.iterdir()) == ["filler"]
     finally:
         subprocess.run(["umount", str(folder)], check=False)
+
+
+def test_pull_keeps_the_replaced_file_when_it_was_the_last_good_copy(
+    cli: Cli, tmp_path: Path, files: FileMaker
+) -> None:
+    bare = tmp_path / "shared.git"
+    git(tmp_path, "init", "-q", "--bare", str(bare))
+    store = tmp_path / "dvc-store"
+    a = tmp_path / "a"
+    a.mkdir()
+    cli.ok("init", "--remote", store, cwd=a)
+    git(a, "remote", "add", "origin", str(bare))
+    cli.ok("-C", a, "register", "m", files("model.pkl", V1), "--push")
+    b = tmp_path / "b"
+    git(tmp_path, "clone", "-q", str(bare), str(b))
+    cli.ok("-C", b, "pull")
+    assert (b / "models" / "m" / "model.pkl").read_bytes() == V1
+    # v0.1.0's bytes are lost everywhere but b's work tree: gone from the shared
+    # store, corrupt in b's cache.
+    _object(store, V1).unlink()
+    _flip(_object(b / ".dvc" / "cache", V1))
+
+    cli.ok("-C", a, "register", "m", files("model.pkl", V2), "--push")
+    cli.ok("-C", b, "pull")
+    assert (b / "models" / "m" / "model.pkl").read_bytes() == V2
+    assert _object(b / ".dvc" / "cache", V1).read_bytes() == V1  # kept, repaired
+    cli.ok("-C", b, "checkout", "m@v0.1.0")
+    assert (b / "models" / "m" / "model.pkl").read_bytes() == V1
