@@ -468,8 +468,9 @@ class GitRepo:
     def create_tag(self, name: str, target: str, message: str, *, sign: bool = False) -> str:
         """Create an annotated tag; :class:`RaceLostError` if the name exists."""
         with tempfile.NamedTemporaryFile("w", encoding="utf-8", delete=False) as handle:
-            handle.write(message)
+            pass  # the message is written inside the try, so a full disk leaves no file
         try:
+            Path(handle.name).write_text(message, encoding="utf-8")
             args = ["tag", "-s" if sign else "-a", "--cleanup=verbatim", "-F", handle.name]
             status, _, err = self.try_run(*args, "--", name, target)
         finally:
@@ -545,7 +546,7 @@ class GitRepo:
             f"+refs/heads/*:refs/remotes/{remote}/*",
             "refs/tags/*:refs/tags/*",
         )
-        conflicts = _rejected_tags(err)
+        conflicts = rejected_tags(err)
         if status != 0 and not conflicts:
             raise GitError(f"git fetch from {remote} failed: {_short(err)}")
         return conflicts
@@ -671,6 +672,6 @@ def _nul(paths: Sequence[str]) -> bytes:
 _REJECTED_RE = re.compile(r"^\s*!\s+\[rejected\]\s+\S+\s+->\s+(\S+)", re.MULTILINE)
 
 
-def _rejected_tags(stderr: str) -> list[str]:
+def rejected_tags(stderr: str) -> list[str]:
     """Tags ``git fetch`` refused to overwrite ("would clobber existing tag")."""
     return [m.group(1) for m in _REJECTED_RE.finditer(stderr) if "clobber" in stderr]

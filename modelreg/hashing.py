@@ -100,10 +100,13 @@ def copy_to(
             # Inline, one buffer a little longer than the file: its end shows at once.
             inline_buffer = min(CHUNK, size_hint + 1) if size_hint >= 0 else CHUNK
             copied = _pump(handle, fds, hashers, task, threaded, inline_buffer)
-        except BaseException:
+        except BaseException as exc:
             stack.close()
             for path in created:
                 path.unlink(missing_ok=True)
+            if isinstance(exc, _WriteFailed):  # a full disk, say: name the file
+                error = exc.error
+                raise OSError(error.errno, error.strerror, str(targets[exc.index])) from None
             raise
     return Digests(copied, sha.hexdigest(), md5_hash.hexdigest() if md5_hash else "")
 
@@ -177,8 +180,19 @@ def _reader(handle: BinaryIO) -> Callable[[memoryview], int]:
     return read_copy
 
 
+class _WriteFailed(Exception):
+    """Writing to the ``index``-th target failed (which file it was is known above)."""
+
+    def __init__(self, index: int, error: OSError) -> None:
+        super().__init__(str(error))
+        self.index, self.error = index, error
+
+
 def _write_all(fds: Sequence[int], chunk: memoryview) -> None:
-    for fd in fds:
+    for index, fd in enumerate(fds):
         written = 0
-        while written < len(chunk):
-            written += os.write(fd, chunk[written:])
+        try:
+            while written < len(chunk):
+                written += os.write(fd, chunk[written:])
+        except OSError as exc:
+            raise _WriteFailed(index, exc) from None

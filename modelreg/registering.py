@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import manifest as manifest_mod
+from .atomic import replace_file
 from .errors import (
     DirtyStateError,
     InputPathError,
@@ -468,9 +469,7 @@ def _try_link(kind: str, source: Path, target: Path) -> bool:
 
 
 def write_atomic(path: Path, data: bytes) -> None:
-    staged = path.with_name(f".{path.name}.modelreg-{os.getpid()}")
-    staged.write_bytes(data)
-    os.replace(staged, path)
+    replace_file(path, data)
 
 
 def now() -> dt.datetime:

@@ -1041,6 +1041,9 @@ class Registry:
             )
         except DirtyStateError as exc:
             return [f"{exc.message}: left as it is"]
+        if stale:  # their bytes leave the work tree: make sure the cache keeps them intact
+            kept = self.storage.current_md5s([folder / a.path for a in stale])
+            self.storage.ensure_cached(list(kept.items()))
         redo = stale + [a for a in manifest.artifacts if not (folder / a.path).exists()]
         if redo:
             with staged(

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from . import config as config_mod
 from .errors import GitError, ModelregError, NotARepositoryError
-from .gitrepo import GitRepo
+from .gitrepo import GitRepo, rejected_tags
 from .lock import write_lock
 from .progress import Progress
 from .registry import Registry
@@ -70,22 +70,34 @@ def mirror_registry(url: str, *, progress: Progress | None = None) -> Registry:
 
 
 def _refresh(url: str, path: Path) -> tuple[GitRepo, bool]:
-    """Fetch the remote's tags and default branch tip into the mirror (shallow)."""
+    """Fetch the remote's tags and default branch tip into the mirror (shallow).
+
+    Tags are fetched as ``pull`` fetches them: new ones are added, and one the
+    mirror already holds is never overwritten or pruned. A tag that differs from
+    the mirror's copy (moved on the origin) stops the read: a deploy job must not
+    take a rewritten event silently."""
     if not path.exists():
         GitRepo.init_bare(path)
     git = GitRepo.bare(path)
     status, _out, err = git.try_run(
         "fetch",
-        "--quiet",
         "--no-write-fetch-head",
-        "--prune",
         "--depth=1",
         "--no-tags",
         "--",
         url,
         f"+HEAD:{HEAD_REF}",
-        "+refs/tags/*:refs/tags/*",
+        "refs/tags/*:refs/tags/*",
     )
+    moved = rejected_tags(err)
+    if moved:
+        more = f" (and {len(moved) - 1} more)" if len(moved) > 1 else ""
+        raise GitError(
+            f"tag {moved[0]}{more} at {url} differs from the one read from there before "
+            "(moved on the origin); refusing it",
+            hint="registry tags never move: ask the registry's owners why it changed "
+            f"('git ls-remote --tags URL'); to trust the origin as it is now, delete {path}",
+        )
     if status != 0 and git.resolve(HEAD_REF) is None:
         last = err.strip().splitlines()[-1] if err.strip() else "git fetch failed"
         raise GitError(

@@ -12,6 +12,7 @@ import logging
 import os
 import re
 import stat
+import threading
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, suppress
@@ -311,26 +312,28 @@ class Storage:
             return {m: Path(repo.cache.local.oid_to_path(m)) for m in md5s}
 
     def ensure_cached(self, items: Sequence[tuple[Path, str]]) -> None:
-        """Make sure the cache holds each object, copying the file in (verified
-        against its md5) where it does not: bytes about to leave the work tree must
-        stay retrievable."""
+        """Make sure the cache holds each object intact, copying the file in (verified
+        against its md5) where it does not, or where the object there is corrupt:
+        bytes about to leave the work tree must stay retrievable, so the cache's
+        copy is checked before the work tree's is let go."""
         if not items:
             return
         from .hashing import copy_file
 
         with self._repo("keep files in the DVC cache") as repo:
+            cache = LocalCache(Path(repo.cache.local.path), ())
             for path, md5 in items:
-                target = Path(repo.cache.local.oid_to_path(md5))
-                if target.exists():
+                target = cache.object_path(md5)
+                if target.exists() and (_same_file(path, target) or cache.intact(md5)):
                     continue
-                target.parent.mkdir(parents=True, exist_ok=True)
-                staged = target.with_name(f".{target.name}.modelreg-{os.getpid()}")
-                got = copy_file(path, staged, md5=True).md5
-                if got != md5:
-                    staged.unlink()
-                    raise StorageError(f"{path} changed while modelreg was keeping it ({md5})")
-                staged.chmod(0o444)
-                os.replace(staged, target)
+                staged = cache.staging_file()
+                try:
+                    got = copy_file(path, staged, md5=True).md5
+                    if got != md5:
+                        raise StorageError(f"{path} changed while modelreg was keeping it ({md5})")
+                    cache.commit(staged, md5, replace=True)
+                finally:
+                    staged.unlink(missing_ok=True)
 
     def remove_cache_objects(self, paths: Sequence[Path]) -> None:
         """Undo helper: delete cache objects this operation created."""
@@ -450,47 +453,43 @@ class Storage:
         """Make sure these objects are in the local cache, fetching the missing ones;
         return the md5s fetched (``sizes``, when known, sizes the progress bar).
 
-        DVC does not verify here (its verification deletes a corrupt object from a
-        local remote, destroying the evidence): callers verify every byte against the
-        manifest's sha256 as they copy it out of the cache.
+        Each object is read from the remote as a stream and enters the cache only
+        once its md5 matches; the remote is only read, never written. (DVC's own
+        transfer deletes an object it finds corrupt from a local-folder remote:
+        shared evidence destroyed, and later readers told it was never pushed.)
         """
         with self._repo("fetch from the DVC remote") as repo:
-            from dvc_data.hashfile.hash_info import HashInfo
-
-            missing = sorted(
-                {m for m in md5s if not os.path.exists(repo.cache.local.oid_to_path(m))}
-            )
+            cache = LocalCache(Path(repo.cache.local.path), ())
+            missing = sorted({m for m in md5s if not cache.object_path(m).exists()})
             if not missing:
                 return []
             size = sum((sizes or {}).get(m, 0) for m in missing)
-            label = f"fetching {len(missing)} file(s)"
-            with _dvc_errors("fetch", remote), self._callback(label, size) as cb:
+            with _dvc_errors("fetch", remote):
                 odb = _remote_odb(repo, remote, "pull")
-                # DVC deletes an object from a local-folder remote when it finds it
-                # corrupt: note what was there, to tell corrupt from never pushed.
-                there = _on_remote_all(odb, [odb.oid_to_path(m) for m in missing])
-                present = {m for m, found in zip(missing, there, strict=True) if found}
-                result = repo.cloud.transfer(
-                    odb,
-                    repo.cache.local,
-                    [HashInfo("md5", m) for m in missing],
-                    jobs=jobs,
-                    verify=False,
-                    cache_odb=repo.cache.local,
-                    callback=cb,
-                )
-            still = [m for m in missing if not os.path.exists(repo.cache.local.oid_to_path(m))]
-            corrupt = [m for m in still if m in present]
+                paths = [odb.oid_to_path(m) for m in missing]
+                there = _on_remote_all(odb, paths)
+                absent = [m for m, found in zip(missing, there, strict=True) if not found]
+                if absent:
+                    raise _not_found(absent)
+                with self.progress.task(f"fetching {len(missing)} file(s)", size) as task:
+                    corrupt = _download_all(odb, cache, missing, _LockedTask(task), jobs)
             if corrupt:
-                raise IntegrityError(
-                    f"the DVC remote's copy of {len(corrupt)} file(s) does not match its md5 "
-                    f"(first: {corrupt[0]}), so it was refused",
-                    hint="push the files again from a clone whose cache holds them "
-                    "('modelreg verify' there first)",
-                )
-            if still or result.failed:
-                raise _not_found(still or ["?"] * len(result.failed))
+                raise corrupt_on_remote([str(odb.oid_to_path(m)) for m in corrupt])
             return missing
+
+    def repair(self, md5: str, remote: str | None) -> bool:
+        """Replace a corrupt cache object with the remote's copy when that one
+        matches the md5 (the remote is only read). False when the remote has no
+        good copy, or cannot be read."""
+        try:
+            with self._repo("repair the DVC cache") as repo, _dvc_errors("read", remote):
+                cache = LocalCache(Path(repo.cache.local.path), ())
+                odb = _remote_odb(repo, remote, "pull")
+                if not _on_remote(odb, odb.oid_to_path(md5)):
+                    return False
+                return not _download_all(odb, cache, [md5], None, 1)
+        except StorageError:
+            return False
 
     @contextmanager
     def sources(
@@ -710,11 +709,22 @@ class LocalCache:
         self.objects.mkdir(parents=True, exist_ok=True)
         return self.objects / f".modelreg-{os.getpid()}-{uuid.uuid4().hex[:12]}.tmp"
 
-    def commit(self, staged: Path, md5: str) -> tuple[Path, bool]:
-        """Make ``staged`` the object ``md5``; (its path, whether it is new). An
-        object already there is kept (same bytes) and ``staged`` removed."""
+    def intact(self, md5: str) -> bool:
+        """Whether the object ``md5`` is there and its bytes still have that md5."""
+        from .hashing import digest_file
+
+        try:
+            return digest_file(self.object_path(md5)).md5 == md5
+        except FileNotFoundError:
+            return False
+
+    def commit(self, staged: Path, md5: str, *, replace: bool = False) -> tuple[Path, bool]:
+        """Make ``staged`` (whose md5 the caller computed) the object ``md5``; (its
+        path, whether it is new). An object already there is kept when it is intact
+        (``replace``: the caller knows it is not), else replaced: a corrupt object
+        is never trusted over good bytes in hand."""
         final = self.object_path(md5)
-        if final.exists():
+        if final.exists() and not replace and self.intact(md5):
             staged.unlink(missing_ok=True)
             return final, False
         final.parent.mkdir(parents=True, exist_ok=True)
@@ -773,6 +783,65 @@ def link_file(kind: str, source: Path, target: Path) -> None:
 
 def _is_local(fs: Any) -> bool:
     return bool(fs.protocol == "local")
+
+
+class _LockedTask:
+    """One progress task advanced from several download threads."""
+
+    def __init__(self, task: Any) -> None:
+        self._task, self._lock = task, threading.Lock()
+
+    def advance(self, amount: int) -> None:
+        with self._lock:
+            self._task.advance(amount)
+
+
+def _download_all(
+    odb: Any, cache: LocalCache, md5s: Sequence[str], task: Any, jobs: int | None
+) -> list[str]:
+    """Copy each object from the remote into the cache, verified against its md5 on
+    the way; return those whose remote copy does not match (left as they are)."""
+    if len(md5s) <= 1 or jobs == 1:
+        return [m for m in md5s if not _download(odb, cache, m, task)]
+    from concurrent.futures import ThreadPoolExecutor
+
+    workers = min(len(md5s), jobs or min(8, 4 * (os.cpu_count() or 1)))
+    with ThreadPoolExecutor(workers, thread_name_prefix="modelreg-fetch") as pool:
+        fine = list(pool.map(lambda m: _download(odb, cache, m, task), md5s))
+    return [m for m, ok in zip(md5s, fine, strict=True) if not ok]
+
+
+def _download(odb: Any, cache: LocalCache, md5: str, task: Any) -> bool:
+    from .hashing import copy_file
+
+    staged = cache.staging_file()
+    try:
+        with odb.fs.open(odb.oid_to_path(md5), "rb") as handle:
+            got = copy_file(handle, staged, task, md5=True).md5
+        if got != md5:
+            return False
+        cache.commit(staged, md5, replace=True)
+        return True
+    finally:
+        staged.unlink(missing_ok=True)
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether two paths are one file (a hardlink): its bytes are checked once."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def corrupt_on_remote(objects: Sequence[str]) -> IntegrityError:
+    more = f" (and {len(objects) - 1} more)" if len(objects) > 1 else ""
+    return IntegrityError(
+        f"the DVC remote's object {objects[0]}{more} does not match its md5; "
+        "it was refused and left as it is",
+        hint="push the file again from a clone whose cache holds good bytes "
+        "('modelreg verify --remote' finds them)",
+    )
 
 
 def _on_remote(odb: Any, path: str) -> bool:

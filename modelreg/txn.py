@@ -26,6 +26,7 @@ from dataclasses import asdict, dataclass, field
 from functools import partial
 from pathlib import Path
 
+from .atomic import replace_file
 from .errors import ModelregError
 from .gitrepo import GitRepo
 from .storage import remove_cache_object
@@ -99,9 +100,7 @@ class Transaction:
     # --- journaling -------------------------------------------------------------
 
     def _save(self) -> None:
-        staged = self.journal.with_suffix(".tmp")
-        staged.write_text(json.dumps(asdict(self.record)), encoding="utf-8")
-        os.replace(staged, self.journal)
+        replace_file(self.journal, json.dumps(asdict(self.record)).encode("utf-8"))
 
     def _rel(self, path: Path) -> str:
         return path.relative_to(self.root).as_posix()

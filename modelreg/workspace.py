@@ -240,30 +240,49 @@ def _verified_copy(
     fetched: Sequence[str] = (),
 ) -> FileResult:
     """Copy one object into the staging folder, computing its sha256 on the way,
-    and refuse it if that differs from the manifest's (a corrupt object this
-    command just fetched into the cache is removed from it again)."""
+    and refuse it if that differs from the manifest's. A corrupt object of the
+    local cache is repaired from the DVC remote when the remote's copy is good (a
+    corrupt object this command just fetched into the cache is removed from it
+    again); the remote itself is only read."""
     target = staging / artifact.path
     target.parent.mkdir(parents=True, exist_ok=True)
-    if isinstance(source, Path):
-        got = copy_file(source, target, task).sha256
+    got = _copy_one(storage, remote, artifact, source, target, task)
+    if got == artifact.sha256:
+        return FileResult(artifact.path, artifact.size, got)
+    cached = isinstance(source, Path) and storage.in_local_cache(source)
+    if cached and artifact.md5 not in fetched and storage.repair(artifact.md5, remote):
+        target.unlink(missing_ok=True)
+        got = _copy_one(storage, remote, artifact, source, target, task)
+        if got == artifact.sha256:
+            return FileResult(artifact.path, artifact.size, got)
+    if artifact.md5 in fetched and isinstance(source, Path):
+        storage.remove_cache_objects([source])
+    if cached and artifact.md5 not in fetched:
+        where = f"the DVC cache's object {source} is corrupt and the DVC remote has no good copy"
+    elif isinstance(source, Path) and not cached:
+        where = f"the DVC remote's object {source} is corrupt; it was left as it is"
     else:
-        with storage.remote_errors(remote), source() as stream:
-            got = copy_file(stream, target, task, size=artifact.size).sha256
-    if got != artifact.sha256:
-        from_remote = (
-            artifact.md5 in fetched
-            or not isinstance(source, Path)
-            or not storage.in_local_cache(source)
-        )
-        if artifact.md5 in fetched and isinstance(source, Path):
-            storage.remove_cache_objects([source])
-        where = "DVC remote" if from_remote else "DVC cache"
-        raise IntegrityError(
-            f"{manifest.name} v{manifest.version}: {artifact.path} does not match its "
-            f"sha256 (expected {artifact.sha256[:12]}…, got {got[:12]}…)",
-            hint=f"the {where} holds corrupt bytes; run 'modelreg verify --remote'",
-        )
-    return FileResult(artifact.path, artifact.size, got)
+        where = f"the DVC remote's object for md5 {artifact.md5} is corrupt"
+    raise IntegrityError(
+        f"{manifest.name} v{manifest.version}: {artifact.path} does not match its "
+        f"sha256 (expected {artifact.sha256[:12]}…, got {got[:12]}…): {where}",
+        hint="run 'modelreg verify --remote'; push the file again from a clone that "
+        "holds good bytes",
+    )
+
+
+def _copy_one(
+    storage: Storage,
+    remote: str | None,
+    artifact: ArtifactFile,
+    source: Path | Callable[[], BinaryIO],
+    target: Path,
+    task: Task,
+) -> str:
+    if isinstance(source, Path):
+        return copy_file(source, target, task).sha256
+    with storage.remote_errors(remote), source() as stream:
+        return copy_file(stream, target, task, size=artifact.size).sha256
 
 
 def read_manifest(path: Path, shown: str) -> Manifest | None:
