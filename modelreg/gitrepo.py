@@ -22,6 +22,7 @@ import re
 import subprocess
 import tempfile
 import threading
+import time
 from collections import deque
 from collections.abc import Container, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -465,13 +466,24 @@ class GitRepo:
                 "--pathspec-file-nul", stdin=_nul(paths),
             )  # fmt: skip
 
-    def create_tag(self, name: str, target: str, message: str, *, sign: bool = False) -> str:
-        """Create an annotated tag; :class:`RaceLostError` if the name exists."""
+    def create_tag(
+        self, name: str, target: str, message: str, *, sign: bool = False, after: int | None = None
+    ) -> str:
+        """Create an annotated tag; :class:`RaceLostError` if the name exists.
+
+        ``after``: the tagger time must be strictly later than this (unix seconds).
+        GTO orders a model's events by tagger time alone, in whole seconds, so an
+        event stamped in the same second as the one before it (or earlier, on a
+        clone whose clock is behind) would read differently there. When git's own
+        time (``GIT_COMMITTER_DATE`` or the clock) is not past ``after``, the tag
+        is stamped ``after + 1``.
+        """
         with tempfile.NamedTemporaryFile("w", encoding="utf-8", delete=False) as handle:
             handle.write(message)
         try:
             args = ["tag", "-s" if sign else "-a", "--cleanup=verbatim", "-F", handle.name]
-            status, _, err = self.try_run(*args, "--", name, target)
+            env = self._tagger_date_after(after) if after is not None else None
+            status, _, err = self.try_run(*args, "--", name, target, env=env)
         finally:
             os.unlink(handle.name)
         if status != 0:
@@ -479,6 +491,19 @@ class GitRepo:
                 raise RaceLostError(f"tag {name} already exists")
             raise GitError(f"cannot create tag {name}: {_short(err)}")
         return name
+
+    def _tagger_date_after(self, after: int) -> dict[str, str] | None:
+        """The ``GIT_COMMITTER_DATE`` that puts a new tag after ``after``, or None
+        when git's own time already does (git parses its date, in any format)."""
+        status, out, _ = self.try_run("var", "GIT_COMMITTER_IDENT")
+        parts = out.strip().rsplit(" ", 2)
+        if status == 0 and len(parts) == 3 and parts[1].lstrip("-").isdigit():
+            current, zone = int(parts[1]), parts[2]
+        else:
+            current, zone = int(time.time()), "+0000"
+        if current > after:
+            return None
+        return {"GIT_COMMITTER_DATE": f"@{after + 1} {zone}"}
 
     def verify_tag(self, name: str) -> tuple[bool, str]:
         """Check a signed tag with git's own configuration (gpg, or

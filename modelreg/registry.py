@@ -616,6 +616,7 @@ class Registry:
                         message,
                         sign or self.config.sign,
                         sequence=model.max_counter if model else 0,
+                        after=model.latest_time if model else None,
                         publish=publish if push else None,
                     )
             finally:
@@ -1401,7 +1402,7 @@ class Registry:
             tag = format_tag_name(kind, model.name, version=semver, stage=stage, counter=counter)
             checkpoint("event:before-tag")
             try:
-                self.git.create_tag(tag, commit, text, sign=sign)
+                self.git.create_tag(tag, commit, text, sign=sign, after=model.latest_time)
             except RaceLostError:
                 continue  # another writer took this counter: take the next one
             self._forget()
