@@ -341,6 +341,15 @@ def next_version(model: ModelState | None, version: str | None, bump: BumpPart |
                 f"{model.name if model else ''}@{wanted.tag_form} is already registered",
                 hint="a registered version never changes: register a new version",
             )
+        same = [u for u in used if u.precedence_key() == wanted.precedence_key()]
+        if same:
+            # Equal precedence (only build metadata differs): no tool can tell which is
+            # later, and modelreg and GTO would each name a different one the latest.
+            raise VersionExistsError(
+                f"{model.name if model else ''}@{wanted.tag_form} has the same SemVer "
+                f"precedence as the registered {same[0].tag_form}",
+                hint="build metadata ('+...') does not order versions: register a new version",
+            )
         return wanted
     highest = max(used, key=Version.precedence_key, default=None)
     return FIRST_VERSION if highest is None else highest.bump(bump or "minor")

@@ -161,6 +161,27 @@ def test_registering_a_deregistered_version_number_again(
         )
 
 
+@pytest.mark.parametrize(
+    ("version", "existing"), [("0.2.0+build.5", "v0.2.0"), ("v0.1.0+sha.1", "v0.1.0")]
+)
+def test_registering_a_version_of_equal_precedence(
+    cli: Cli,
+    populated: Path,
+    files: FileMaker,
+    assert_unchanged: Unchanged,
+    version: str,
+    existing: str,
+) -> None:
+    """1.0.0 and 1.0.0+build.5 order the same: which is latest would be a coin toss
+    (and modelreg and GTO toss differently)."""
+    model = files()
+    with assert_unchanged(populated):
+        assert_user_error(
+            cli("-C", populated, "register", "m", model, "--version", version),
+            f"same SemVer precedence as the registered {existing}",
+        )
+
+
 def test_missing_path_and_empty_directory(
     cli: Cli, populated: Path, tmp_path: Path, assert_unchanged: Unchanged
 ) -> None:
