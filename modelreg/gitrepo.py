@@ -67,6 +67,25 @@ class Identity:
         return f"{self.name} <{self.email}>" if self.email else self.name
 
 
+def _dubious_ownership(stderr: str, where: Path) -> GitError:
+    """Git refuses a repository another user owns (``safe.directory``): say so, with
+    git's own remedy as the hint, instead of "not a git repository"."""
+    found = re.search(r"dubious ownership in repository at '([^\n]*)'", stderr)
+    repository = found.group(1) if found else str(where.resolve())
+    remedy = next(
+        (
+            line.strip()
+            for line in stderr.splitlines()
+            if line.strip().startswith("git config --global --add safe.directory")
+        ),
+        f"git config --global --add safe.directory {repository}",
+    )
+    return GitError(
+        f"git refuses to work in {repository}: it is owned by another user (dubious ownership)",
+        hint=f"if you trust this repository, run: {remedy}",
+    )
+
+
 def _short(stderr: str) -> str:
     lines = [
         line.strip()
@@ -127,7 +146,7 @@ class GitRepo:
         if not path.exists():
             raise NotARepositoryError(f"{path} does not exist")
         where = path if path.is_dir() else path.parent
-        status, out, _err = _git(
+        status, out, err = _git(
             ["rev-parse", "--absolute-git-dir", "--git-common-dir", "--show-toplevel"], where
         )
         lines = out.splitlines()
@@ -135,6 +154,8 @@ class GitRepo:
             common = Path(lines[1])
             common = common if common.is_absolute() else (where / common).resolve()
             return cls(Path(lines[2]), Path(lines[0]), common)
+        if "dubious ownership" in err:
+            raise _dubious_ownership(err, where)
         status, out, _err = _git(["rev-parse", "--is-bare-repository", "--absolute-git-dir"], where)
         if status == 0 and out.startswith("true"):
             git_dir = out.splitlines()[1] if len(out.splitlines()) > 1 else str(where)

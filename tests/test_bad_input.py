@@ -46,6 +46,34 @@ def test_not_a_git_repository(cli: Cli, tmp_path: Path) -> None:
     assert list(plain.iterdir()) == []
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="giving the repository to another uid needs root")
+def test_a_repository_owned_by_another_user(
+    cli: Cli,
+    populated: Path,
+    files: FileMaker,
+    assert_unchanged: Unchanged,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Git refuses it ("dubious ownership", root included): say that, with git's remedy,
+    not "not inside a git repository (hint: run 'modelreg init')"."""
+    monkeypatch.delenv("SUDO_UID", raising=False)  # git would trust the sudo user's repos
+    owner = populated.stat()
+    model = files()
+    with assert_unchanged(populated):
+        os.chown(populated, 12345, 12345)
+        try:
+            for args in (["list"], ["history", "m"], ["register", "m", model], ["init"]):
+                result = cli("-C", populated, *args)
+                assert_user_error(
+                    result,
+                    f"git refuses to work in {populated.resolve()}: it is owned by another user",
+                    f"git config --global --add safe.directory {populated.resolve()}",
+                )
+                assert "modelreg init" not in result.stderr
+        finally:
+            os.chown(populated, owner.st_uid, owner.st_gid)
+
+
 def test_registry_not_initialised(
     cli: Cli, tmp_path: Path, files: FileMaker, assert_unchanged: Unchanged
 ) -> None:
