@@ -32,6 +32,7 @@ from .errors import (
     DirtyStateError,
     InvalidNameError,
     InvalidReferenceError,
+    LockTimeoutError,
     ManifestError,
     ModelregError,
     NotARepositoryError,
@@ -471,7 +472,10 @@ class Registry:
         from .txn import recover as recover_journal
 
         findings: list[DoctorFinding] = []
-        with self._locked(repairing=True):  # no other writer is running
+        # A repair takes the write lock; a report takes none and writes nothing (it
+        # must run on a read-only repository), but refuses while a writer runs, whose
+        # work in progress would look interrupted.
+        with self._locked(repairing=True) if repair else self._no_writer():
             for journal in pending_journals(self.git.common_dir):
                 found = recover_journal(journal, self.git.tag_exists, repair)
                 verb = found.action if repair else f"would be {found.action}"
@@ -1411,6 +1415,19 @@ class Registry:
             f"could not find a free event counter for {model.name}",
             hint="another process keeps writing events; try again",
         )
+
+    @contextmanager
+    def _no_writer(self) -> Iterator[None]:
+        """Refuse while another process holds the write lock; take no lock."""
+        from .lock import writer
+
+        holder = writer(self.git.common_dir / LOCK_FILE)
+        if holder is not None:
+            raise LockTimeoutError(
+                f"another modelreg process is writing to this registry ({holder})",
+                hint="run doctor again when it has finished",
+            )
+        yield
 
     @contextmanager
     def _locked(self, *, repairing: bool = False) -> Iterator[None]:
