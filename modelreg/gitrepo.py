@@ -420,6 +420,25 @@ class GitRepo:
 
     # --- writing -----------------------------------------------------------
 
+    def _index_path(self) -> Path:
+        return Path(self.run("rev-parse", "--path-format=absolute", "--git-path", "index"))
+
+    def saved_index(self) -> bytes | None:
+        """The user's index file as it is (None: there is none), for :meth:`restore_index`."""
+        index = self._index_path()
+        return index.read_bytes() if index.exists() else None
+
+    def restore_index(self, saved: bytes | None) -> None:
+        """Put the user's index back byte for byte (a tool run in the repository, like
+        ``dvc init``, may have staged files in it)."""
+        index = self._index_path()
+        if saved is None:
+            index.unlink(missing_ok=True)
+            return
+        staged = index.with_name(f"{index.name}.modelreg-{os.getpid()}")
+        staged.write_bytes(saved)
+        os.replace(staged, index)
+
     @contextmanager
     def _private_index(self, base: str | None) -> Iterator[dict[str, str]]:
         fd, name = tempfile.mkstemp(prefix="modelreg-index-", dir=self.git_dir)

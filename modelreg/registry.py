@@ -190,16 +190,10 @@ class Registry:
 
         Outside a git repository this runs ``git init`` first. Without ``remote``, a
         repository with no default DVC remote gets a local-folder one. Running it
-        again changes nothing.
+        again changes nothing. If it fails, the repository is left as it was: the
+        files it made are removed and the user's index (where ``dvc init`` stages its
+        files) is put back.
         """
-        from .lock import write_lock
-        from .storage import (
-            DEFAULT_REMOTE_NAME,
-            Storage,
-            is_local_url,
-            normalise_remote_url,
-        )
-
         target = Path(path).absolute()
         git_initialised = False
         try:
@@ -208,6 +202,35 @@ class Registry:
             git = GitRepo.init(target)
             git_initialised = True
         git.identity()  # fail before creating anything when git cannot commit
+        ours = (config_mod.CONFIG_FILE, ".dvc", ".dvcignore")
+        existed = [rel for rel in ours if (git.root / rel).exists()]
+        dvc_config = git.root / ".dvc" / "config"
+        config_before = dvc_config.read_bytes() if dvc_config.is_file() else None
+        head, index = git.head(), git.saved_index()
+        try:
+            return cls._set_up(git, git_initialised, remote, progress)
+        except BaseException:
+            if git.head() == head:  # the set-up was not committed: take it all back
+                git.restore_index(index)
+                for rel in ours:
+                    if rel not in existed:
+                        _remove(git.root / rel)
+                if config_before is not None:
+                    dvc_config.write_bytes(config_before)
+            raise
+
+    @classmethod
+    def _set_up(
+        cls, git: GitRepo, git_initialised: bool, remote: str | None, progress: Progress | None
+    ) -> tuple[Registry, InitResult]:
+        from .lock import write_lock
+        from .storage import (
+            DEFAULT_REMOTE_NAME,
+            Storage,
+            is_local_url,
+            normalise_remote_url,
+        )
+
         root = git.root
         created: list[str] = []
         config_path = root / config_mod.CONFIG_FILE
