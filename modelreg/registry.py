@@ -378,6 +378,18 @@ class Registry:
         manifest = (
             manifest_mod.loads(data, self.manifest_path(model.name)) if data is not None else None
         )
+        manifest_of = None
+        if manifest is not None and (
+            manifest.name != model.name or str(manifest.version) != version.version
+        ):
+            # GTO registers commits: `gto register` on a commit modelreg made for another
+            # version. Show what the tags say, never that version's manifest as this one's.
+            manifest_of = f"{manifest.name} v{manifest.version}"
+            self.warnings.append(
+                f"{model.name} v{version.version} points at a commit whose manifest is for "
+                f"{manifest_of} (registered there by another tool?): showing what the tags say"
+            )
+            manifest = None
         registration = model.registration(version.version)
         return VersionInfo(
             name=model.name,
@@ -395,6 +407,7 @@ class Registry:
             recorded_sha256=registration.trailers.get("Modelreg-Manifest-Sha256")
             if registration
             else None,
+            manifest_of=manifest_of,
         )
 
     get_model = show
@@ -1170,9 +1183,12 @@ class Registry:
             if data is None or (needle is not None and needle not in data):
                 continue
             try:
-                out[specs[spec]] = manifest_mod.loads(data, spec)
+                manifest = manifest_mod.loads(data, spec)
             except ManifestError:
                 continue
+            name, version = specs[spec]
+            if manifest.name == name and str(manifest.version) == version:
+                out[specs[spec]] = manifest  # (not another version's, at a commit GTO tagged)
         return out
 
     # ------------------------------------------------------------------ helpers
@@ -1207,15 +1223,16 @@ class Registry:
     def _version_with_manifest(self, ref: str | Ref) -> VersionInfo:
         info = self.show(ref)
         path = self.manifest_path(info.name)
+        if info.manifest_of is not None:
+            raise ManifestError(
+                f"{path} at {info.commit[:8]} describes {info.manifest_of}, "
+                f"not {info.name} v{info.version}",
+                hint="the tag was made by another tool at another version's commit",
+            )
         if info.manifest is None:
             raise ManifestError(
                 f"{info.name} v{info.version} has no manifest at {path}",
                 hint="it was registered by another tool: modelreg lists it but cannot fetch it",
-            )
-        if info.manifest.name != info.name or str(info.manifest.version) != info.version:
-            raise ManifestError(
-                f"{path} at {info.commit[:8]} describes {info.manifest.name} "
-                f"v{info.manifest.version}, not {info.name} v{info.version}"
             )
         return info
 

@@ -227,6 +227,8 @@ def version(info: VersionInfo, as_json: bool) -> None:
             rows.append(("data", f"{ref.path} {('md5 ' + ref.md5) if ref.md5 else ''}".strip()))
         rows.append(("created", m.created))
         rows.append(("manifest", f"sha256 {info.manifest_sha256}"))
+    elif info.manifest_of is not None:
+        rows.append(("manifest", f"none: the one at this commit is for {info.manifest_of}"))
     else:
         rows.append(("manifest", "none (registered without modelreg)"))
     from rich.table import Table

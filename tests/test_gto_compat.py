@@ -189,3 +189,33 @@ def test_gto_simple_tags_rank_by_time_as_in_gto(
     ours = modelreg_view(cli, repo)
     assert ours["m"][1] == {"production": "0.1.0"}
     assert gto_view(repo) == ours
+
+
+def test_gto_register_on_the_commit_of_another_version(
+    cli: Cli, repo: Path, files: FileMaker, tmp_path: Path
+) -> None:
+    """`gto register` tags commits: on a commit whose model folder still holds v0.1.0's
+    manifest, v0.2.0 has none of its own, and v0.1.0's is never shown or verified as
+    v0.2.0's."""
+    cli.ok("-C", repo, "register", "m", files(), "--description", "the first one")
+    (repo / "train.py").write_text("print('training')\n")  # work goes on; models/m stays
+    git(repo, "add", "train.py")
+    git(repo, "commit", "-qm", "training code")
+    gto(repo, "register", "m", "--version", "v0.2.0")  # HEAD holds v0.1.0's manifest
+    assert gto_view(repo) == modelreg_view(cli, repo) == {"m": ("0.2.0", {})}
+
+    shown = cli.ok("-C", repo, "show", "m@v0.2.0")
+    assert "the first one" not in shown.stdout and "v0.1.0" not in shown.stdout.splitlines()[0]
+    assert "none: the one at this commit is for m v0.1.0" in shown.stdout
+    assert "m v0.2.0 points at a commit whose manifest is for m v0.1.0" in shown.stderr
+    as_json = json.loads(cli.ok("-C", repo, "show", "m@v0.2.0", "--json").stdout)
+    assert (as_json["version"], as_json["manifest"]) == ("0.2.0", None)
+    assert "the first one" in cli.ok("-C", repo, "show", "m@v0.1.0").stdout
+
+    verified = cli("-C", repo, "verify")
+    assert verified.exit_code == 1
+    assert verified.stdout.splitlines() == [
+        "m@v0.2.0: tag m@v0.2.0 points at a commit whose manifest is v0.1.0's"
+    ]
+    refused = cli("-C", repo, "get", "m@v0.2.0", "-o", tmp_path / "out")
+    assert refused.exit_code == 1 and "describes m v0.1.0, not m v0.2.0" in refused.stderr
