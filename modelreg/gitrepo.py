@@ -22,6 +22,7 @@ import re
 import subprocess
 import tempfile
 import threading
+import time
 from collections import deque
 from collections.abc import Container, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -64,6 +65,25 @@ class Identity:
 
     def __str__(self) -> str:
         return f"{self.name} <{self.email}>" if self.email else self.name
+
+
+def _dubious_ownership(stderr: str, where: Path) -> GitError:
+    """Git refuses a repository another user owns (``safe.directory``): say so, with
+    git's own remedy as the hint, instead of "not a git repository"."""
+    found = re.search(r"dubious ownership in repository at '([^\n]*)'", stderr)
+    repository = found.group(1) if found else str(where.resolve())
+    remedy = next(
+        (
+            line.strip()
+            for line in stderr.splitlines()
+            if line.strip().startswith("git config --global --add safe.directory")
+        ),
+        f"git config --global --add safe.directory {repository}",
+    )
+    return GitError(
+        f"git refuses to work in {repository}: it is owned by another user (dubious ownership)",
+        hint=f"if you trust this repository, run: {remedy}",
+    )
 
 
 def _short(stderr: str) -> str:
@@ -126,7 +146,7 @@ class GitRepo:
         if not path.exists():
             raise NotARepositoryError(f"{path} does not exist")
         where = path if path.is_dir() else path.parent
-        status, out, _err = _git(
+        status, out, err = _git(
             ["rev-parse", "--absolute-git-dir", "--git-common-dir", "--show-toplevel"], where
         )
         lines = out.splitlines()
@@ -134,6 +154,8 @@ class GitRepo:
             common = Path(lines[1])
             common = common if common.is_absolute() else (where / common).resolve()
             return cls(Path(lines[2]), Path(lines[0]), common)
+        if "dubious ownership" in err:
+            raise _dubious_ownership(err, where)
         status, out, _err = _git(["rev-parse", "--is-bare-repository", "--absolute-git-dir"], where)
         if status == 0 and out.startswith("true"):
             git_dir = out.splitlines()[1] if len(out.splitlines()) > 1 else str(where)
@@ -398,6 +420,25 @@ class GitRepo:
 
     # --- writing -----------------------------------------------------------
 
+    def _index_path(self) -> Path:
+        return Path(self.run("rev-parse", "--path-format=absolute", "--git-path", "index"))
+
+    def saved_index(self) -> bytes | None:
+        """The user's index file as it is (None: there is none), for :meth:`restore_index`."""
+        index = self._index_path()
+        return index.read_bytes() if index.exists() else None
+
+    def restore_index(self, saved: bytes | None) -> None:
+        """Put the user's index back byte for byte (a tool run in the repository, like
+        ``dvc init``, may have staged files in it)."""
+        index = self._index_path()
+        if saved is None:
+            index.unlink(missing_ok=True)
+            return
+        staged = index.with_name(f"{index.name}.modelreg-{os.getpid()}")
+        staged.write_bytes(saved)
+        os.replace(staged, index)
+
     @contextmanager
     def _private_index(self, base: str | None) -> Iterator[dict[str, str]]:
         fd, name = tempfile.mkstemp(prefix="modelreg-index-", dir=self.git_dir)
@@ -465,14 +506,25 @@ class GitRepo:
                 "--pathspec-file-nul", stdin=_nul(paths),
             )  # fmt: skip
 
-    def create_tag(self, name: str, target: str, message: str, *, sign: bool = False) -> str:
-        """Create an annotated tag; :class:`RaceLostError` if the name exists."""
+    def create_tag(
+        self, name: str, target: str, message: str, *, sign: bool = False, after: int | None = None
+    ) -> str:
+        """Create an annotated tag; :class:`RaceLostError` if the name exists.
+
+        ``after``: the tagger time must be strictly later than this (unix seconds).
+        GTO orders a model's events by tagger time alone, in whole seconds, so an
+        event stamped in the same second as the one before it (or earlier, on a
+        clone whose clock is behind) would read differently there. When git's own
+        time (``GIT_COMMITTER_DATE`` or the clock) is not past ``after``, the tag
+        is stamped ``after + 1``.
+        """
         with tempfile.NamedTemporaryFile("w", encoding="utf-8", delete=False) as handle:
             pass  # the message is written inside the try, so a full disk leaves no file
         try:
             Path(handle.name).write_text(message, encoding="utf-8")
             args = ["tag", "-s" if sign else "-a", "--cleanup=verbatim", "-F", handle.name]
-            status, _, err = self.try_run(*args, "--", name, target)
+            env = self._tagger_date_after(after) if after is not None else None
+            status, _, err = self.try_run(*args, "--", name, target, env=env)
         finally:
             os.unlink(handle.name)
         if status != 0:
@@ -480,6 +532,19 @@ class GitRepo:
                 raise RaceLostError(f"tag {name} already exists")
             raise GitError(f"cannot create tag {name}: {_short(err)}")
         return name
+
+    def _tagger_date_after(self, after: int) -> dict[str, str] | None:
+        """The ``GIT_COMMITTER_DATE`` that puts a new tag after ``after``, or None
+        when git's own time already does (git parses its date, in any format)."""
+        status, out, _ = self.try_run("var", "GIT_COMMITTER_IDENT")
+        parts = out.strip().rsplit(" ", 2)
+        if status == 0 and len(parts) == 3 and parts[1].lstrip("-").isdigit():
+            current, zone = int(parts[1]), parts[2]
+        else:
+            current, zone = int(time.time()), "+0000"
+        if current > after:
+            return None
+        return {"GIT_COMMITTER_DATE": f"@{after + 1} {zone}"}
 
     def verify_tag(self, name: str) -> tuple[bool, str]:
         """Check a signed tag with git's own configuration (gpg, or

@@ -62,6 +62,25 @@ def write_lock(path: Path, timeout: float | None = None) -> Iterator[None]:
         os.close(fd)
 
 
+def writer(path: Path) -> str | None:
+    """Who holds the write lock now (None when nobody does), without taking it and
+    without writing anything: a report on a read-only repository must work. The
+    probe is a shared ``flock`` on a read-only descriptor, released at once."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return None  # no lock file (no writer has ever run) or none we may open
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return _read_holder(path)
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(fd)
+
+
 def _read_holder(path: Path) -> str:
     try:
         text = path.read_text(encoding="utf-8", errors="replace").strip()

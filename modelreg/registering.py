@@ -103,16 +103,18 @@ class Registration:
         sign: bool = False,
         sequence: int = 0,
         publish: Callable[[str, Manifest], None] | None = None,
+        after: int | None = None,
     ) -> Registered:
         """``publish`` (a push) runs after the tag; if it fails, the whole
-        registration, tag included, is taken back: the event did not happen."""
+        registration, tag included, is taken back: the event did not happen.
+        ``after``: the model's latest event time; the tag is stamped later than it."""
         previous = self._previous_manifest()
         old = previous.artifacts if previous else ()
         self._refuse_overwrites(old, sources)
         self._refuse_git_tracked(sources)
         description = f"register {self.name} {self.version.tag_form}"
         with Transaction.begin(self.git.common_dir, self.root, "register", description) as txn:
-            done = self._run(txn, old, sources, metadata, tag, message, sign, sequence)
+            done = self._run(txn, old, sources, metadata, tag, message, sign, sequence, after)
             if publish is not None:
                 checkpoint("register:before-push")
                 publish(tag, done.manifest)
@@ -131,6 +133,7 @@ class Registration:
         message: str | None,
         sign: bool,
         sequence: int,
+        after: int | None,
     ) -> Registered:
         in_place = {s.rel for s in sources if s.in_place}
         new_rels = sorted(s.rel for s in sources)
@@ -208,7 +211,8 @@ class Registration:
         txn.will_tag(tag)
         txn.will_sync(paths)  # at the end, the user's index learns the commit for these only
         checkpoint("register:before-tag")
-        self.git.create_tag(tag, commit, format_message(f"Register {title}", trailers), sign=sign)
+        text = format_message(f"Register {title}", trailers)
+        self.git.create_tag(tag, commit, text, sign=sign, after=after)
         object_sha = self.git.tag_object(tag)
         if object_sha:
             txn.tag_created(tag, object_sha)
@@ -337,6 +341,15 @@ def next_version(model: ModelState | None, version: str | None, bump: BumpPart |
             raise VersionExistsError(
                 f"{model.name if model else ''}@{wanted.tag_form} is already registered",
                 hint="a registered version never changes: register a new version",
+            )
+        same = [u for u in used if u.precedence_key() == wanted.precedence_key()]
+        if same:
+            # Equal precedence (only build metadata differs): no tool can tell which is
+            # later, and modelreg and GTO would each name a different one the latest.
+            raise VersionExistsError(
+                f"{model.name if model else ''}@{wanted.tag_form} has the same SemVer "
+                f"precedence as the registered {same[0].tag_form}",
+                hint="build metadata ('+...') does not order versions: register a new version",
             )
         return wanted
     highest = max(used, key=Version.precedence_key, default=None)

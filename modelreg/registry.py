@@ -32,6 +32,7 @@ from .errors import (
     DirtyStateError,
     InvalidNameError,
     InvalidReferenceError,
+    LockTimeoutError,
     ManifestError,
     ModelregError,
     NotARepositoryError,
@@ -189,16 +190,10 @@ class Registry:
 
         Outside a git repository this runs ``git init`` first. Without ``remote``, a
         repository with no default DVC remote gets a local-folder one. Running it
-        again changes nothing.
+        again changes nothing. If it fails, the repository is left as it was: the
+        files it made are removed and the user's index (where ``dvc init`` stages its
+        files) is put back.
         """
-        from .lock import write_lock
-        from .storage import (
-            DEFAULT_REMOTE_NAME,
-            Storage,
-            is_local_url,
-            normalise_remote_url,
-        )
-
         target = Path(path).absolute()
         git_initialised = False
         try:
@@ -207,6 +202,35 @@ class Registry:
             git = GitRepo.init(target)
             git_initialised = True
         git.identity()  # fail before creating anything when git cannot commit
+        ours = (config_mod.CONFIG_FILE, ".dvc", ".dvcignore")
+        existed = [rel for rel in ours if (git.root / rel).exists()]
+        dvc_config = git.root / ".dvc" / "config"
+        config_before = dvc_config.read_bytes() if dvc_config.is_file() else None
+        head, index = git.head(), git.saved_index()
+        try:
+            return cls._set_up(git, git_initialised, remote, progress)
+        except BaseException:
+            if git.head() == head:  # the set-up was not committed: take it all back
+                git.restore_index(index)
+                for rel in ours:
+                    if rel not in existed:
+                        _remove(git.root / rel)
+                if config_before is not None:
+                    dvc_config.write_bytes(config_before)
+            raise
+
+    @classmethod
+    def _set_up(
+        cls, git: GitRepo, git_initialised: bool, remote: str | None, progress: Progress | None
+    ) -> tuple[Registry, InitResult]:
+        from .lock import write_lock
+        from .storage import (
+            DEFAULT_REMOTE_NAME,
+            Storage,
+            is_local_url,
+            normalise_remote_url,
+        )
+
         root = git.root
         created: list[str] = []
         config_path = root / config_mod.CONFIG_FILE
@@ -354,6 +378,18 @@ class Registry:
         manifest = (
             manifest_mod.loads(data, self.manifest_path(model.name)) if data is not None else None
         )
+        manifest_of = None
+        if manifest is not None and (
+            manifest.name != model.name or str(manifest.version) != version.version
+        ):
+            # GTO registers commits: `gto register` on a commit modelreg made for another
+            # version. Show what the tags say, never that version's manifest as this one's.
+            manifest_of = f"{manifest.name} v{manifest.version}"
+            self.warnings.append(
+                f"{model.name} v{version.version} points at a commit whose manifest is for "
+                f"{manifest_of} (registered there by another tool?): showing what the tags say"
+            )
+            manifest = None
         registration = model.registration(version.version)
         return VersionInfo(
             name=model.name,
@@ -371,6 +407,7 @@ class Registry:
             recorded_sha256=registration.trailers.get("Modelreg-Manifest-Sha256")
             if registration
             else None,
+            manifest_of=manifest_of,
         )
 
     get_model = show
@@ -471,7 +508,10 @@ class Registry:
         from .txn import recover as recover_journal
 
         findings: list[DoctorFinding] = []
-        with self._locked(repairing=True):  # no other writer is running
+        # A repair takes the write lock; a report takes none and writes nothing (it
+        # must run on a read-only repository), but refuses while a writer runs, whose
+        # work in progress would look interrupted.
+        with self._locked(repairing=True) if repair else self._no_writer():
             for journal in pending_journals(self.git.common_dir):
                 found = recover_journal(journal, self.git.tag_exists, repair)
                 verb = found.action if repair else f"would be {found.action}"
@@ -622,6 +662,7 @@ class Registry:
                         message,
                         sign or self.config.sign,
                         sequence=model.max_counter if model else 0,
+                        after=model.latest_time if model else None,
                         publish=publish if push else None,
                     )
             finally:
@@ -1151,9 +1192,12 @@ class Registry:
             if data is None or (needle is not None and needle not in data):
                 continue
             try:
-                out[specs[spec]] = manifest_mod.loads(data, spec)
+                manifest = manifest_mod.loads(data, spec)
             except ManifestError:
                 continue
+            name, version = specs[spec]
+            if manifest.name == name and str(manifest.version) == version:
+                out[specs[spec]] = manifest  # (not another version's, at a commit GTO tagged)
         return out
 
     # ------------------------------------------------------------------ helpers
@@ -1188,15 +1232,16 @@ class Registry:
     def _version_with_manifest(self, ref: str | Ref) -> VersionInfo:
         info = self.show(ref)
         path = self.manifest_path(info.name)
+        if info.manifest_of is not None:
+            raise ManifestError(
+                f"{path} at {info.commit[:8]} describes {info.manifest_of}, "
+                f"not {info.name} v{info.version}",
+                hint="the tag was made by another tool at another version's commit",
+            )
         if info.manifest is None:
             raise ManifestError(
                 f"{info.name} v{info.version} has no manifest at {path}",
                 hint="it was registered by another tool: modelreg lists it but cannot fetch it",
-            )
-        if info.manifest.name != info.name or str(info.manifest.version) != info.version:
-            raise ManifestError(
-                f"{path} at {info.commit[:8]} describes {info.manifest.name} "
-                f"v{info.manifest.version}, not {info.name} v{info.version}"
             )
         return info
 
@@ -1410,7 +1455,7 @@ class Registry:
             tag = format_tag_name(kind, model.name, version=semver, stage=stage, counter=counter)
             checkpoint("event:before-tag")
             try:
-                self.git.create_tag(tag, commit, text, sign=sign)
+                self.git.create_tag(tag, commit, text, sign=sign, after=model.latest_time)
             except RaceLostError:
                 continue  # another writer took this counter: take the next one
             self._forget()
@@ -1419,6 +1464,19 @@ class Registry:
             f"could not find a free event counter for {model.name}",
             hint="another process keeps writing events; try again",
         )
+
+    @contextmanager
+    def _no_writer(self) -> Iterator[None]:
+        """Refuse while another process holds the write lock; take no lock."""
+        from .lock import writer
+
+        holder = writer(self.git.common_dir / LOCK_FILE)
+        if holder is not None:
+            raise LockTimeoutError(
+                f"another modelreg process is writing to this registry ({holder})",
+                hint="run doctor again when it has finished",
+            )
+        yield
 
     @contextmanager
     def _locked(self, *, repairing: bool = False) -> Iterator[None]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -70,11 +71,24 @@ out = _LazyConsole(stderr=False)
 err = _LazyConsole(stderr=True)
 
 
+# C0 and C1 control characters (ESC among them) and DEL: a description, reason or
+# name read from git could otherwise drive the terminal (clear it, retitle it,
+# rewrite earlier lines). People see them as escapes; JSON keeps the text exactly.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_NAMED_CONTROL = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
+
+
+def visible(text: str) -> str:
+    """Text with every control character shown as an escape (ESC as ``\\x1b``)."""
+    return _CONTROL.sub(lambda m: _NAMED_CONTROL.get(m[0], f"\\x{ord(m[0]):02x}"), text)
+
+
 def escape(text: str) -> str:
-    """Text shown as it is inside Rich markup (``[`` is not a style)."""
+    """Text shown as it is inside Rich markup (``[`` is not a style), with control
+    characters made visible (:func:`visible`)."""
     from rich.markup import escape as rich_escape
 
-    return rich_escape(text)
+    return rich_escape(visible(text))
 
 
 def _table() -> Table:
@@ -213,6 +227,8 @@ def version(info: VersionInfo, as_json: bool) -> None:
             rows.append(("data", f"{ref.path} {('md5 ' + ref.md5) if ref.md5 else ''}".strip()))
         rows.append(("created", m.created))
         rows.append(("manifest", f"sha256 {info.manifest_sha256}"))
+    elif info.manifest_of is not None:
+        rows.append(("manifest", f"none: the one at this commit is for {info.manifest_of}"))
     else:
         rows.append(("manifest", "none (registered without modelreg)"))
     from rich.table import Table
@@ -286,9 +302,9 @@ def resolved(result: Resolved, as_json: bool) -> None:
 
 def init_result(result: InitResult, as_json: bool = False) -> None:
     if result.git_initialised:
-        out.print(f"Initialised an empty git repository in {result.root}")
+        out.print(f"Initialised an empty git repository in {escape(str(result.root))}")
     for path in result.created:
-        out.print(f"created {path}")
+        out.print(f"created {escape(str(path))}")
     if result.remote_url:
         out.print(f"DVC remote '{result.remote_name}': {escape(result.remote_url)}")
     if result.commit:
@@ -361,7 +377,7 @@ def error(message: str, hint: str | None) -> None:
     text = f"modelreg: error: {message}"
     if hint:
         text += f" (hint: {hint})"
-    sys.stderr.write(" ".join(text.split()) + "\n")
+    sys.stderr.write(visible(" ".join(text.split())) + "\n")
 
 
 def human_size(size: int) -> str:
@@ -543,7 +559,7 @@ def check_report(report: CheckReport, as_json: bool) -> None:
         )
         return
     for problem in report.problems:
-        sys.stdout.write(f"{problem}\n")
+        sys.stdout.write(f"{visible(str(problem))}\n")
     if report.ok:
         out.print(f"checked {len(report.checked)} file(s): no problems")
 
@@ -612,7 +628,7 @@ def version_diff(result: VersionDiff, as_json: bool, markdown: bool) -> None:
             sizes = f"{human_size(f.old_size) if f.old_size is not None else '-'} | "
             sizes += f"{human_size(f.new_size) if f.new_size is not None else '-'}"
             lines.append(f"| file `{f.path}` | {sizes} | {f.status} |")
-        sys.stdout.write("\n".join(lines) + "\n")
+        sys.stdout.write("\n".join(visible(line) for line in lines) + "\n")
         return
     out.print(f"[bold]{escape(a)}[/] → [bold]{escape(b)}[/]")
     table = _table()
@@ -647,7 +663,7 @@ def verify_report(report: VerifyReport, as_json: bool) -> None:
         )
         return
     for finding in report.findings:
-        sys.stdout.write(f"{finding}\n")
+        sys.stdout.write(f"{visible(str(finding))}\n")
     if report.ok:
         out.print(
             f"verified {report.tags} tag(s), {report.versions} version(s), "
@@ -669,7 +685,7 @@ def doctor_report(report: DoctorReport, as_json: bool) -> None:
         return
     for f in report.findings:
         mark = "repaired" if f.repaired else "found"
-        sys.stdout.write(f"{mark}: {f.path}: {f.message}\n")
+        sys.stdout.write(visible(f"{mark}: {f.path}: {f.message}") + "\n")
     if not report.findings:
         out.print("the registry is consistent: nothing half-finished")
 

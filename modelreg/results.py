@@ -32,6 +32,9 @@ class VersionInfo:
     manifest: Manifest | None
     manifest_sha256: str | None  # of the bytes at the version's commit
     recorded_sha256: str | None  # what the registration tag's trailer says
+    # "NAME vX" when the manifest at the commit is another version's (then ``manifest``
+    # is None: a tool that registers commits tagged one modelreg made for vX)
+    manifest_of: str | None = None
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,8 @@ The rules are GTO's, so both tools agree on every registry:
 * a version is active while its latest registration event is a registration;
 * a model is deprecated while its latest event is a deprecation;
 * a stage is held, among active versions whose latest event for that stage is an
-  assignment, by the one assigned most recently (highest per-model counter).
+  assignment, by the one assigned most recently (latest tagger time, as GTO reads
+  it; the per-model counter orders events within one second).
 """
 
 from __future__ import annotations
@@ -94,8 +95,14 @@ class Event:
 
     @property
     def stage_key(self) -> tuple[int, int, str]:
-        """Order among stage events: the counter first (DESIGN), then time."""
-        return (-1 if self.counter is None else self.counter, self.timestamp, self.tag)
+        """Order among stage events, as GTO orders them: tagger time first (GTO reads
+        no counter, so its counter-less ``--simple`` tags take their place by time
+        among counted ones), then the counter within one second.
+
+        modelreg stamps each new event of a model later than the model's latest
+        event (even on a clone whose clock is behind), so the counters it writes
+        rise with time and the highest counter is also the latest event."""
+        return (self.timestamp, -1 if self.counter is None else self.counter, self.tag)
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +152,11 @@ class ModelState:
             if event.kind is EventKind.REGISTER and event.version == version:
                 found = event
         return found
+
+    @property
+    def latest_time(self) -> int | None:
+        """The tagger time of the model's latest event: a new event goes after it."""
+        return max((e.timestamp for e in self.events), default=None)
 
     @property
     def max_counter(self) -> int:

@@ -893,7 +893,29 @@ def _import_repo() -> Any:
     from dvc.repo import Repo
 
     _silence_dvc()
+    _write_config_as_utf8()
     return Repo
+
+
+def _write_config_as_utf8() -> None:
+    """DVC writes its config files through configobj, which encodes them as ASCII
+    unless told an encoding: a remote path such as ``/srv/données`` or ``/data/模型``
+    failed with UnicodeEncodeError half-way through ``init``. DVC reads them back as
+    UTF-8 text, so make configobj's default for writing UTF-8 (DVC imports ConfigObj
+    from the module at each write)."""
+    import configobj  # type: ignore[import-untyped]
+
+    if getattr(configobj.ConfigObj, "modelreg_utf8", False):
+        return
+
+    class Utf8ConfigObj(configobj.ConfigObj):  # type: ignore[misc]
+        modelreg_utf8 = True
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            kwargs.setdefault("default_encoding", "utf-8")
+            super().__init__(*args, **kwargs)
+
+    configobj.ConfigObj = Utf8ConfigObj
 
 
 def _silence_dvc() -> None:

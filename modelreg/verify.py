@@ -69,8 +69,12 @@ class Verifier:
         self.signatures, self.require_signed = signatures, tuple(require_signed)
         self.findings: list[Finding] = []
         self.files = 0
+        self._registered_at: set[tuple[str, str, str]] = set()  # (name, commit, version)
 
     def run(self, scope: Scope) -> VerifyReport:
+        self._registered_at = {
+            (m.name, v.commit, v.version) for m in scope.models for v in m.versions if v.registered
+        }
         events = [
             e
             for m in scope.models
@@ -95,6 +99,13 @@ class Verifier:
     def _find(self, subject: str, message: str) -> None:
         self.findings.append(Finding(subject, message))
 
+    def _moved_onto(self, name: str, version: str | None, commit: str) -> str | None:
+        """Another version registered at this very commit (GTO refuses to register two
+        versions on one commit, so one of the tags was moved there)."""
+        others = sorted(v for n, c, v in self._registered_at if (n, c) == (name, commit))
+        others = [v for v in others if v != version]
+        return f"{name}@v{others[0]}" if others else None
+
     # --- tags ------------------------------------------------------------------
 
     def _check_event_manifests(self, events: Sequence[Event]) -> None:
@@ -103,7 +114,12 @@ class Verifier:
         specs_without = {e.tag: f"{e.commit}:{self.manifest_path(e.name)}" for e in unrecorded}
         blobs_without = self.git.read_files(list(specs_without.values()))
         for event in unrecorded:
-            if blobs_without.get(specs_without[event.tag]) is not None:
+            data = blobs_without.get(specs_without[event.tag])
+            if data is None:
+                continue
+            if not _describes_another(data, event.name, event.version) or self._moved_onto(
+                event.name, event.version, event.commit
+            ):
                 self._find(
                     event.tag,
                     "its commit holds a manifest but the tag records no digest of it "
@@ -157,10 +173,16 @@ class Verifier:
                 self._find(subject, exc.message)
                 continue
             if manifest.name != key[0] or str(manifest.version) != key[1]:
+                # Another version's manifest: a tool that registers commits (GTO) tagged
+                # a commit modelreg made for another version, or a tag was moved (then
+                # the tag's recorded digest differs too, reported with the tags).
+                whose = f"v{manifest.version}'s"
+                if manifest.name != key[0]:
+                    whose = f"{manifest.name} {whose}"
+                moved = self._moved_onto(*key)
+                why = f" (the tag was moved: {moved} points there too)" if moved else ""
                 self._find(
-                    subject,
-                    f"the manifest at its commit is {manifest.name} v{manifest.version} "
-                    "(the tag was moved)",
+                    subject, f"tag {subject} points at a commit whose manifest is {whose}{why}"
                 )
                 continue
             out[key] = (manifest, data)
@@ -234,3 +256,12 @@ class Verifier:
 
 def _bad(got: str, artifact: manifest_mod.ArtifactFile) -> str:
     return f"has sha256 {got[:12]}…, the manifest says {artifact.sha256[:12]}…"
+
+
+def _describes_another(data: bytes, name: str, version: str | None) -> bool:
+    """Whether manifest bytes describe a version other than ``name`` v``version``."""
+    try:
+        manifest = manifest_mod.loads(data, name)
+    except ManifestError:
+        return False
+    return manifest.name != name or str(manifest.version) != version

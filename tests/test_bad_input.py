@@ -46,6 +46,34 @@ def test_not_a_git_repository(cli: Cli, tmp_path: Path) -> None:
     assert list(plain.iterdir()) == []
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="giving the repository to another uid needs root")
+def test_a_repository_owned_by_another_user(
+    cli: Cli,
+    populated: Path,
+    files: FileMaker,
+    assert_unchanged: Unchanged,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Git refuses it ("dubious ownership", root included): say that, with git's remedy,
+    not "not inside a git repository (hint: run 'modelreg init')"."""
+    monkeypatch.delenv("SUDO_UID", raising=False)  # git would trust the sudo user's repos
+    owner = populated.stat()
+    model = files()
+    with assert_unchanged(populated):
+        os.chown(populated, 12345, 12345)
+        try:
+            for args in (["list"], ["history", "m"], ["register", "m", model], ["init"]):
+                result = cli("-C", populated, *args)
+                assert_user_error(
+                    result,
+                    f"git refuses to work in {populated.resolve()}: it is owned by another user",
+                    f"git config --global --add safe.directory {populated.resolve()}",
+                )
+                assert "modelreg init" not in result.stderr
+        finally:
+            os.chown(populated, owner.st_uid, owner.st_gid)
+
+
 def test_registry_not_initialised(
     cli: Cli, tmp_path: Path, files: FileMaker, assert_unchanged: Unchanged
 ) -> None:
@@ -158,6 +186,27 @@ def test_registering_a_deregistered_version_number_again(
         assert_user_error(
             cli("-C", populated, "register", "m", model, "--version", "0.1.0"),
             "already registered",
+        )
+
+
+@pytest.mark.parametrize(
+    ("version", "existing"), [("0.2.0+build.5", "v0.2.0"), ("v0.1.0+sha.1", "v0.1.0")]
+)
+def test_registering_a_version_of_equal_precedence(
+    cli: Cli,
+    populated: Path,
+    files: FileMaker,
+    assert_unchanged: Unchanged,
+    version: str,
+    existing: str,
+) -> None:
+    """1.0.0 and 1.0.0+build.5 order the same: which is latest would be a coin toss
+    (and modelreg and GTO toss differently)."""
+    model = files()
+    with assert_unchanged(populated):
+        assert_user_error(
+            cli("-C", populated, "register", "m", model, "--version", version),
+            f"same SemVer precedence as the registered {existing}",
         )
 
 

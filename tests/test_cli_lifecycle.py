@@ -4,8 +4,11 @@ stderr checked apart."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 
+import pytest
 import yaml
 
 from modelreg.tags import parse_message
@@ -46,6 +49,58 @@ def test_init_with_remote_url_records_an_absolute_path(cli: Cli, tmp_path: Path)
     del target
     config = (tmp_path / ".dvc" / "config").read_text()
     assert str(tmp_path / "store") in config
+
+
+@pytest.mark.parametrize("remote", [None, "模型/stockage-données"])
+def test_init_and_use_a_registry_whose_paths_are_not_ascii(
+    cli: Cli, tmp_path: Path, files: FileMaker, remote: str | None
+) -> None:
+    target = tmp_path / "données" / "模型"
+    target.mkdir(parents=True)
+    extra = ["--remote", str(tmp_path / remote)] if remote else []
+    result = cli.ok("-C", target, "init", *extra)
+    assert result.stderr == ""
+    assert git(target, "status", "--porcelain") == ""  # committed, nothing left staged
+    cli.ok("-C", target, "register", "m", files("poids.bin", b"weights"))
+    out = tmp_path / "sortie-é"
+    cli.ok("-C", target, "get", "m@v0.1.0", "-o", out)
+    assert (out / "poids.bin").read_bytes() == b"weights"
+    cli.ok("-C", target, "verify")
+    (listed,) = json.loads(cli.ok("-C", target, "remote", "list", "--json").stdout)["remotes"]
+    if remote:
+        assert listed["url"] == str(tmp_path / remote)
+
+
+@pytest.mark.parametrize("failure", ["remote is a file", "DVC config is broken"])
+def test_init_that_fails_leaves_the_index_and_work_tree_as_they_were(
+    cli: Cli,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    assert_unchanged: Callable[[Path], AbstractContextManager[None]],
+    failure: str,
+) -> None:
+    """`dvc init` stages its files in the user's index: a failure after it takes them
+    back, and the files init made go too."""
+    target = tmp_path / "work"
+    target.mkdir()
+    git(target, "init", "-q")
+    (target / "wip.py").write_text("staged work\n")
+    git(target, "add", "wip.py")
+    remote = tmp_path / "store"
+    if failure == "remote is a file":
+        remote.write_text("not a folder\n")
+        expected = f"{remote}: File exists"
+    else:
+        config_dir = tmp_path / "dvc-global"
+        config_dir.mkdir()
+        (config_dir / "config").write_text("[core]\n    no_such_key = 1\n")
+        monkeypatch.setenv("DVC_GLOBAL_CONFIG_DIR", str(config_dir))
+        expected = "no_such_key"
+    with assert_unchanged(target):
+        failed = cli("-C", target, "init", "--remote", str(remote))
+        assert failed.exit_code == 1 and expected in failed.stderr, failed
+        assert len(failed.stderr.splitlines()) == 1
+    assert sorted(p.name for p in target.iterdir()) == [".git", "wip.py"]
 
 
 def test_register_writes_manifest_dvc_files_commit_and_annotated_tag(

@@ -257,3 +257,49 @@ def test_a_large_register_killed_at_a_real_moment_is_repaired(
     if not reached:
         pytest.fail(f"the register finished before reaching '{moment}'")
     _assert_consistent(root, before, "m@v0.3.0")
+
+
+def _every_byte(root: Path) -> dict[str, tuple[object, ...]]:
+    """Every file, folder and link under root, .git included, with its bytes, mode and
+    modification time: a command that wrote, created or removed anything changes it."""
+    found: dict[str, tuple[object, ...]] = {}
+    for path in [root, *sorted(root.rglob("*"))]:
+        info = path.lstat()
+        rel = path.relative_to(root).as_posix()
+        if path.is_symlink():
+            found[rel] = ("link", os.readlink(path))
+        elif path.is_dir():
+            found[rel] = ("dir", info.st_mode, info.st_mtime_ns)
+        else:
+            found[rel] = ("file", info.st_mode, info.st_mtime_ns, path.read_bytes())
+    return found
+
+
+def test_doctor_reporting_takes_no_lock_and_writes_nothing(
+    two_versions: Registry, files: FileMaker
+) -> None:
+    """Report-only doctor must run on a read-only repository: no lock file, no write."""
+    root = two_versions.root
+    env = {"MODELREG_FAULT": "register:after-manifest:kill"}
+    process = _modelreg(root, "register", "m", str(files("model.pkl", b"three")), env=env)
+    process.communicate(timeout=120)
+    assert process.returncode == -signal.SIGKILL
+    lock = two_versions.git.common_dir / "modelreg.lock"
+    lock.unlink()  # left by earlier writers: doctor must not make one
+    before = _every_byte(root)
+    report = _run(root, "doctor")
+    assert report.returncode == 1, report.stderr
+    assert "interrupted register m v0.3.0: would be rolled back" in report.stdout
+    assert not lock.exists()
+    assert _every_byte(root) == before
+
+
+def test_doctor_reporting_refuses_while_a_writer_holds_the_lock(two_versions: Registry) -> None:
+    """Taking no lock, it still does not call a running writer's work interrupted."""
+    from modelreg.lock import write_lock
+
+    with write_lock(two_versions.git.common_dir / "modelreg.lock"):
+        report = _run(two_versions.root, "doctor")
+    assert report.returncode == 1 and report.stdout == ""
+    assert "another modelreg process is writing to this registry (pid " in report.stderr
+    assert _run(two_versions.root, "doctor").returncode == 0

@@ -132,3 +132,90 @@ def test_gto_reads_a_modelreg_promotion_made_after_its_own(
     assert git(repo, "tag", "-l", f"m#{stage}*").split() == [f"m#{stage}#1", f"m#{stage}#2"]
     assert gto_view(repo)["m"][1] == {stage: "0.2.0"}
     assert modelreg_view(cli, repo)["m"][1] == {stage: "0.2.0"}
+
+
+def tagger_times(repo: Path, pattern: str) -> list[int]:
+    """Tagger times of the tags matching ``pattern``, in counter order."""
+    out = git(repo, "for-each-ref", "--format=%(refname:short) %(taggerdate:unix)", pattern)
+    rows = [line.rsplit(" ", 1) for line in out.splitlines()]
+    return [int(ts) for _name, ts in sorted(rows, key=lambda r: int(r[0].rsplit("#", 1)[1]))]
+
+
+def test_events_in_one_second_read_the_same_in_gto(
+    cli: Cli, clock: Clock, repo: Path, files: FileMaker
+) -> None:
+    """Two promotes back to back in one second (a CI job): GTO orders by tagger time
+    in whole seconds, so each event is stamped after the model's latest."""
+    cli.ok("-C", repo, "register", "m", files())
+    cli.ok("-C", repo, "register", "m", files())
+    registry = Registry(repo)  # the clock stands still: every event below is in one second
+    registry.promote("m@v0.2.0", "production")
+    registry.promote("m@v0.1.0", "production")
+    registry.promote("m@v0.2.0", "staging")
+    registry.promote("m@v0.1.0", "staging")
+    registry.promote("m@v0.2.0", "production")
+    times = tagger_times(repo, "refs/tags/m#*")
+    assert len(times) == 5 and times == sorted(set(times))  # strictly increasing
+    assert times[0] > clock.now  # after the registration, stamped in this same second
+    ours = modelreg_view(cli, repo)
+    assert ours["m"] == ("0.2.0", {"production": "0.2.0", "staging": "0.1.0"})
+    assert gto_view(repo) == ours
+
+
+def test_gto_simple_tags_rank_by_time_as_in_gto(
+    cli: Cli, clock: Clock, repo: Path, files: FileMaker
+) -> None:
+    """`gto assign --simple` (NAME#STAGE) and `gto deprecate --simple` (NAME#STAGE!)
+    among counted tags: both tools name the same holder at every step."""
+    # GTO stamps its tags with the wall clock; ours start well before it.
+    clock.tick(int(time.time()) - 1000 - clock.now)
+    cli.ok("-C", repo, "register", "m", files())
+    cli.ok("-C", repo, "register", "m", files())
+    cli.ok("-C", repo, "promote", "m@v0.2.0", "--to", "production")
+    gto(repo, "assign", "m", "--version", "v0.1.0", "--stage", "production", "--simple", "true")
+    assert "m#production" in git(repo, "tag", "-l").split()
+    ours = modelreg_view(cli, repo)
+    assert ours["m"][1] == {"production": "0.1.0"}
+    assert gto_view(repo) == ours
+
+    gto(repo, "deprecate", "m", "v0.1.0", "production", "--simple", "true")
+    assert "m#production!" in git(repo, "tag", "-l").split()
+    ours = modelreg_view(cli, repo)
+    assert ours["m"][1] == {"production": "0.2.0"}  # handed back to the counted assignment
+    assert gto_view(repo) == ours
+
+    # Our clock is still behind GTO's tags: the promote is stamped after them anyway.
+    cli.ok("-C", repo, "promote", "m@v0.1.0", "--to", "production")
+    ours = modelreg_view(cli, repo)
+    assert ours["m"][1] == {"production": "0.1.0"}
+    assert gto_view(repo) == ours
+
+
+def test_gto_register_on_the_commit_of_another_version(
+    cli: Cli, repo: Path, files: FileMaker, tmp_path: Path
+) -> None:
+    """`gto register` tags commits: on a commit whose model folder still holds v0.1.0's
+    manifest, v0.2.0 has none of its own, and v0.1.0's is never shown or verified as
+    v0.2.0's."""
+    cli.ok("-C", repo, "register", "m", files(), "--description", "the first one")
+    (repo / "train.py").write_text("print('training')\n")  # work goes on; models/m stays
+    git(repo, "add", "train.py")
+    git(repo, "commit", "-qm", "training code")
+    gto(repo, "register", "m", "--version", "v0.2.0")  # HEAD holds v0.1.0's manifest
+    assert gto_view(repo) == modelreg_view(cli, repo) == {"m": ("0.2.0", {})}
+
+    shown = cli.ok("-C", repo, "show", "m@v0.2.0")
+    assert "the first one" not in shown.stdout and "v0.1.0" not in shown.stdout.splitlines()[0]
+    assert "none: the one at this commit is for m v0.1.0" in shown.stdout
+    assert "m v0.2.0 points at a commit whose manifest is for m v0.1.0" in shown.stderr
+    as_json = json.loads(cli.ok("-C", repo, "show", "m@v0.2.0", "--json").stdout)
+    assert (as_json["version"], as_json["manifest"]) == ("0.2.0", None)
+    assert "the first one" in cli.ok("-C", repo, "show", "m@v0.1.0").stdout
+
+    verified = cli("-C", repo, "verify")
+    assert verified.exit_code == 1
+    assert verified.stdout.splitlines() == [
+        "m@v0.2.0: tag m@v0.2.0 points at a commit whose manifest is v0.1.0's"
+    ]
+    refused = cli("-C", repo, "get", "m@v0.2.0", "-o", tmp_path / "out")
+    assert refused.exit_code == 1 and "describes m v0.1.0, not m v0.2.0" in refused.stderr

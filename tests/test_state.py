@@ -231,8 +231,9 @@ def test_reassigning_after_unassign() -> None:
     assert model_of(log).stages == {"prod": "1.0.0"}
 
 
-def test_counter_wins_over_clock() -> None:
-    # A clone with a slow clock assigned last (highest counter) but with an older date.
+def test_tagger_time_wins_over_counter_as_in_gto() -> None:
+    # GTO reads no counter: a later-stamped event is the later one. (modelreg itself
+    # never writes this: each new event is stamped after the model's latest.)
     records = [
         record("m@v1.0.0", "c1", 100),
         record("m@v1.1.0", "c2", 101),
@@ -241,7 +242,26 @@ def test_counter_wins_over_clock() -> None:
     ]
     model = build(records).model("m")
     assert model is not None
-    assert model.stages == {"prod": "1.1.0"}
+    assert model.stages == {"prod": "1.0.0"}
+
+
+def test_counterless_tags_take_their_place_by_time() -> None:
+    # `gto assign --simple` writes m#prod, `gto deprecate --simple` m#prod!: each
+    # ranks by its time among counted tags, not below all of them.
+    records = [
+        record("m@v1.0.0", "c1", 100),
+        record("m@v1.1.0", "c2", 101),
+        record("m#prod#1", "c1", 200),
+        record("m#prod", "c2", 300),
+    ]
+    assert build(records).model("m").stages == {"prod": "1.1.0"}  # type: ignore[union-attr]
+    records.append(record("m#prod!", "c2", 400))
+    assert build(records).model("m").stages == {"prod": "1.0.0"}  # type: ignore[union-attr]
+    records.append(record("m#prod#2", "c2", 500))
+    assert build(records).model("m").stages == {"prod": "1.1.0"}  # type: ignore[union-attr]
+    # Within one second, the counter decides (a counter-less tag ranks first).
+    records.append(record("m#prod", "c1", 500))
+    assert build(records).model("m").stages == {"prod": "1.1.0"}  # type: ignore[union-attr]
 
 
 def test_deregistered_versions_hold_no_stage() -> None:

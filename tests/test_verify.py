@@ -73,7 +73,10 @@ def test_a_tag_moved_to_another_version_is_found(cli: Cli, shared: Registry) -> 
     git(root, "tag", "-f", "-a", "m#production#1", "-m", "sneaky", target)
     git(root, "tag", "-f", "-a", "m@v0.1.0", "-m", "sneaky", target)
     out = cli("-C", root, "verify").stdout
-    assert "m@v0.1.0: the manifest at its commit is m v0.2.0 (the tag was moved)" in out
+    assert (
+        "m@v0.1.0: tag m@v0.1.0 points at a commit whose manifest is v0.2.0's "
+        "(the tag was moved: m@v0.2.0 points there too)"
+    ) in out
     assert "m@v0.1.0: its commit holds a manifest but the tag records no digest" in out
 
 
