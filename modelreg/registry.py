@@ -580,6 +580,8 @@ class Registry:
             lineage=lineage(self.root, data, self._code_commit(code_commit)),
         )
         with self._locked():
+            if push:
+                self._fetch_remote_view()
             # Only this model and its dependencies: registering costs the same in any registry.
             state = self._read_models([name, *(d.name for d in metadata.dependencies)])
             new_version = next_version(state.model(name), version, bump)
@@ -775,6 +777,8 @@ class Registry:
         if push:
             require_remote(self.git, PUSH_REMOTE)
         with self._locked():
+            if push:
+                self._fetch_remote_view()
             for attempt in range(PUSH_ATTEMPTS):
                 result = once()
                 if not push or result.tag is None:
@@ -801,6 +805,12 @@ class Registry:
             f"{PUSH_REMOTE} kept taking the event counter first ({PUSH_ATTEMPTS} attempts)",
             hint="other clones are writing right now; try again in a moment",
         )
+
+    def _fetch_remote_view(self) -> None:
+        """A ``--push`` write decides on the remote's current events, not on what
+        this clone saw at its last pull: take in the remote's tags first."""
+        self.git.fetch(PUSH_REMOTE)
+        self._forget()
 
     def _take_back(self, tag: str) -> None:
         """Remove a tag this command made and could not publish."""

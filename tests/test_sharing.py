@@ -88,6 +88,9 @@ def test_a_register_whose_push_is_rejected_did_not_happen(
     git(tmp_path, "clone", "-q", str(bare), str(b))
     cli.ok("-C", b, "register", "m", files(), "--push")  # B moves the remote branch ahead
     model = files()
+    # A --push write first takes in the remote's events (it decides on them): fetched
+    # refs are the one change it may leave; nothing of its own.
+    git(a.root, "fetch", "-q", "origin", "+refs/heads/*:refs/remotes/origin/*", "--tags")
     with assert_unchanged(a.root):
         result = cli("-C", a.root, "register", "n", model, "--push")
     assert result.exit_code == 1

@@ -1,0 +1,69 @@
+"""Clones that just work: a team of clones over one bare remote, tried as a new user would."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .conftest import Cli, FileMaker, git
+
+
+def _team(cli: Cli, tmp_path: Path, files: FileMaker) -> tuple[Path, Path, Path]:
+    """A bare remote, clone A (registered m v1.0.0 and v1.1.0, pushed) and clone B."""
+    bare = tmp_path / "shared.git"
+    git(tmp_path, "init", "-q", "--bare", str(bare))
+    a = tmp_path / "a"
+    a.mkdir()
+    cli.ok("init", "--remote", tmp_path / "store", cwd=a)
+    git(a, "remote", "add", "origin", str(bare))
+    cli.ok("-C", a, "register", "m", files("model.pkl", b"one"), "--version", "1.0.0")
+    cli.ok("-C", a, "register", "m", files("model.pkl", b"two"), "--version", "1.1.0")
+    cli.ok("-C", a, "push")
+    b = tmp_path / "b"
+    git(tmp_path, "clone", "-q", str(bare), str(b))
+    return bare, a, b
+
+
+def _remote_holder(cli: Cli, bare: Path, stage: str) -> str:
+    return cli.ok("resolve", f"m#{stage}", "--repo", bare).stdout.strip()
+
+
+def test_promote_push_decides_on_the_remotes_current_state(
+    cli: Cli, tmp_path: Path, files: FileMaker
+) -> None:
+    bare, a, b = _team(cli, tmp_path, files)
+    cli.ok("-C", a, "promote", "m@v1.0.0", "--to", "staging", "--push")
+    cli.ok("-C", b, "pull")
+    cli.ok("-C", b, "promote", "m@v1.1.0", "--to", "staging", "--push")
+    # A has not pulled: locally v1.0.0 still holds staging, the remote says v1.1.0.
+    result = cli.ok("-C", a, "promote", "m@v1.0.0", "--to", "staging", "--push")
+    assert "nothing to do" not in result.stdout + result.stderr
+    assert result.exit_code == 0 and "staging" in result.stdout
+    assert _remote_holder(cli, bare, "staging") == "1.0.0"
+
+
+def test_rollback_and_deprecate_push_decide_on_the_remote(
+    cli: Cli, tmp_path: Path, files: FileMaker
+) -> None:
+    bare, a, b = _team(cli, tmp_path, files)
+    cli.ok("-C", a, "promote", "m@v1.0.0", "--to", "production", "--push")
+    cli.ok("-C", b, "pull")
+    cli.ok("-C", b, "promote", "m@v1.1.0", "--to", "production", "--push")
+    # A's stale view has one production holder and nothing to roll back to; the remote
+    # has two: the rollback gives production back to v1.0.0.
+    rolled = cli.ok("-C", a, "rollback", "m", "--stage", "production", "--push")
+    assert "v1.0.0" in rolled.stdout
+    assert _remote_holder(cli, bare, "production") == "1.0.0"
+    # B deprecates and pushes; A (stale) deregistering a version sees the deprecation.
+    cli.ok("-C", b, "deprecate", "m", "--push")
+    refused = cli("-C", a, "deprecate", "m", "--push")
+    assert refused.exit_code == 1, refused
+    assert "deprecated" in refused.stderr
+
+
+def test_register_push_decides_on_the_remote(cli: Cli, tmp_path: Path, files: FileMaker) -> None:
+    _bare, a, b = _team(cli, tmp_path, files)
+    cli.ok("-C", b, "register", "m", files("model.pkl", b"b's"), "--version", "1.2.0", "--push")
+    model = files("model.pkl", b"a's")
+    refused = cli("-C", a, "register", "m", model, "--version", "1.2.0", "--push")
+    assert refused.exit_code == 1, refused
+    assert "m@v1.2.0 is already registered" in refused.stderr
