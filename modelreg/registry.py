@@ -608,6 +608,16 @@ class Registry:
                     with_branch=True,
                 )  # fmt: skip
 
+            def store(tag: str, manifest: manifest_mod.Manifest) -> None:
+                # A local-folder DVC remote (the embedded default) is shared by every
+                # clone on this machine: the bytes go there with the event, so they
+                # outlive this clone. (DVC copies by reflink where it can.)
+                self.storage.push([a.md5 for a in manifest.artifacts], self.config.remote)
+
+            if push:
+                after_tag: Callable[[str, manifest_mod.Manifest], None] | None = publish
+            else:
+                after_tag = store if self.storage.remote_is_local(self.config.remote) else None
             try:
                 model = state.model(name)
                 with self.storage.locked():
@@ -618,7 +628,7 @@ class Registry:
                         message,
                         sign or self.config.sign,
                         sequence=model.max_counter if model else 0,
-                        publish=publish if push else None,
+                        publish=after_tag,
                     )
             finally:
                 self._forget()
@@ -975,14 +985,24 @@ class Registry:
         """Send file bytes to the DVC remote (``jobs`` transfers at once; DVC's default
         otherwise), then the branch and registry tags to git. Objects the remote has
         already are skipped, so an interrupted push resumes where it stopped."""
-        from .sharing import push_all, registered_md5s, require_remote
+        from .sharing import push_all, push_objects, registered_md5s, require_remote
         from .storage import is_initialised
 
-        require_remote(self.git, remote)
+        storage = self.storage if is_initialised(self.root) else None
+        if storage is None or remote.startswith("-") or self.git.remote_url(remote) is not None:
+            require_remote(self.git, remote)
         state = self.state(refresh=True)
         paths = {name: self.manifest_path(name) for name in state.models}
         md5s, notes = registered_md5s(self.git, state, paths)
-        storage = self.storage if is_initialised(self.root) else None
+        if self.git.remote_url(remote) is None:
+            # No git remote (the embedded default, say): the bytes still go to the DVC
+            # remote, so they outlive this clone; the events stay here.
+            objects, more = push_objects(storage, dvc_remote or self.config.remote, md5s, jobs)
+            skipped = (
+                f"no git remote '{remote}': the git part (branch and tags) was skipped; "
+                f"add one with: git remote add {remote} URL"
+            )
+            return SyncResult(remote, 0, objects, None, (*notes, *more, skipped))
         pushed = push_all(
             self.git, storage, remote, dvc_remote or self.config.remote, md5s, jobs=jobs
         )

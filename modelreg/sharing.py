@@ -91,17 +91,7 @@ def push_all(
     jobs: int | None = None,
 ) -> Pushed:
     """Push the objects we hold, then the branch and every registry tag the remote lacks."""
-    notes: list[str] = []
-    objects = 0
-    if storage is not None and md5s:
-        cached = storage.cache_objects(md5s)
-        present = [m for m, p in cached.items() if p.exists()]
-        if len(present) < len(cached):
-            notes.append(
-                f"{len(cached) - len(present)} file(s) are not in this clone's DVC cache "
-                "and were not pushed"
-            )
-        objects = storage.push(present, dvc_remote, jobs=jobs)
+    objects, notes = push_objects(storage, dvc_remote, md5s, jobs)
     branch = git.current_branch()
     remote_tags = git.remote_tags(remote)
     local = {name: oid for name, oid in git.tag_refs() if parse_tag_name(name) is not None}
@@ -124,6 +114,23 @@ def push_all(
                     refused.append(tag)
     pushed = len(new_tags) - len(refused)
     return Pushed(pushed, objects, branch, tuple(notes), tuple(sorted([*conflicts, *refused])))
+
+
+def push_objects(
+    storage: Storage | None, dvc_remote: str | None, md5s: Sequence[str], jobs: int | None = None
+) -> tuple[int, list[str]]:
+    """Push the objects this clone's cache holds; (how many moved, notes)."""
+    notes: list[str] = []
+    if storage is None or not md5s:
+        return 0, notes
+    cached = storage.cache_objects(md5s)
+    present = [m for m, p in cached.items() if p.exists()]
+    if len(present) < len(cached):
+        notes.append(
+            f"{len(cached) - len(present)} file(s) are not in this clone's DVC cache "
+            "and were not pushed"
+        )
+    return storage.push(present, dvc_remote, jobs=jobs), notes
 
 
 def _push_tags(git: GitRepo, remote: str, tags: Sequence[tuple[str, str]]) -> None:

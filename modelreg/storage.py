@@ -205,6 +205,12 @@ class Storage:
             urls = {name: str(section.get("url", "")) for name, section in config["remote"].items()}
         return default, urls
 
+    def remote_is_local(self, remote: str | None) -> bool:
+        """Whether ``remote`` (None: the default) is a folder on this machine."""
+        default, urls = self.remotes()
+        url = urls.get(remote or default or "")
+        return bool(url) and is_local_url(str(url))
+
     def set_remote(self, name: str, url: str, *, default: bool = True) -> None:
         with self._repo("configure the DVC remote") as repo, repo.config.edit("repo") as conf:
             conf["remote"][name] = {"url": url}

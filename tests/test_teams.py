@@ -67,3 +67,42 @@ def test_register_push_decides_on_the_remote(cli: Cli, tmp_path: Path, files: Fi
     refused = cli("-C", a, "register", "m", model, "--version", "1.2.0", "--push")
     assert refused.exit_code == 1, refused
     assert "m@v1.2.0 is already registered" in refused.stderr
+
+
+def test_the_embedded_default_keeps_the_bytes_when_the_clone_is_deleted(
+    cli: Cli, tmp_path: Path, files: FileMaker
+) -> None:
+    """Tried as a new user: init with nothing else, register, lose the clone's cache
+    (or the clone): the bytes come back from the local folder every clone shares."""
+    import shutil
+
+    a = tmp_path / "a"
+    a.mkdir()
+    cli.ok("init", cwd=a)  # the embedded default: a local-folder DVC remote
+    cli.ok("-C", a, "register", "m", files("model.pkl", b"precious"))
+    shutil.rmtree(a / ".dvc" / "cache")
+    (a / "models" / "m" / "model.pkl").unlink()
+    cli.ok("-C", a, "get", "m@v0.1.0", "-o", tmp_path / "out-a")
+    assert (tmp_path / "out-a" / "model.pkl").read_bytes() == b"precious"
+
+    # A clone on this machine, then the first clone deleted: the bytes still come back.
+    b = tmp_path / "b"
+    git(tmp_path, "clone", "-q", str(a), str(b))
+    shutil.rmtree(a)
+    cli.ok("-C", b, "get", "m@v0.1.0", "-o", tmp_path / "out-b")
+    assert (tmp_path / "out-b" / "model.pkl").read_bytes() == b"precious"
+
+
+def test_push_without_a_git_remote_still_pushes_the_bytes(
+    cli: Cli, tmp_path: Path, files: FileMaker
+) -> None:
+    a = tmp_path / "a"
+    a.mkdir()
+    cli.ok("init", cwd=a)
+    cli.ok("-C", a, "register", "m", files("model.pkl", b"bytes"))
+    backup = tmp_path / "backup"
+    cli.ok("-C", a, "remote", "add", "backup", backup)
+    pushed = cli.ok("-C", a, "push", "--dvc-remote", "backup")
+    assert "1 file(s) transferred" in pushed.stdout
+    assert "no git remote 'origin': the git part (branch and tags) was skipped" in pushed.stderr
+    assert [p for p in backup.rglob("*") if p.is_file()]
