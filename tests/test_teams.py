@@ -106,3 +106,34 @@ def test_push_without_a_git_remote_still_pushes_the_bytes(
     assert "1 file(s) transferred" in pushed.stdout
     assert "no git remote 'origin': the git part (branch and tags) was skipped" in pushed.stderr
     assert [p for p in backup.rglob("*") if p.is_file()]
+
+
+def _master_head_remote(cli: Cli, tmp_path: Path, files: FileMaker) -> tuple[Path, Path]:
+    """A bare remote made by a git whose default branch is master (its HEAD names
+    refs/heads/master, which never exists), and clone A that pushed main to it."""
+    bare = tmp_path / "shared.git"
+    git(tmp_path, "init", "-q", "--bare", "--initial-branch=master", str(bare))
+    a = tmp_path / "a"
+    a.mkdir()
+    cli.ok("init", "--remote", tmp_path / "store", cwd=a)
+    git(a, "remote", "add", "origin", str(bare))
+    cli.ok("-C", a, "register", "m", files("model.pkl", b"one"), "--version", "1.0.0")
+    cli.ok("-C", a, "promote", "m@v1.0.0", "--to", "staging")
+    cli.ok("-C", a, "push")
+    assert git(bare, "symbolic-ref", "HEAD").strip() == "refs/heads/master"
+    return bare, a
+
+
+def test_repo_takes_a_relative_path_and_a_remote_whose_head_dangles(
+    cli: Cli, tmp_path: Path, files: FileMaker
+) -> None:
+    bare, _a = _master_head_remote(cli, tmp_path, files)
+    absolute = cli("resolve", "m#staging", "--repo", bare)
+    assert (absolute.exit_code, absolute.stdout.strip()) == (0, "1.0.0"), absolute
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    resolved = cli("resolve", "m#staging", "--repo", "../shared.git", cwd=elsewhere)
+    assert (resolved.exit_code, resolved.stdout.strip()) == (0, "1.0.0"), resolved
+    got = cli("get", "m@v1.0.0", "--repo", "../shared.git", "-o", "out", cwd=elsewhere)
+    assert got.exit_code == 0, got
+    assert (elsewhere / "out" / "model.pkl").read_bytes() == b"one"
