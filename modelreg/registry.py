@@ -21,7 +21,7 @@ import random
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -159,10 +159,48 @@ class Registry:
                 self._storage = self._make_storage()
                 self._storage.progress = self.progress
             else:
-                from .storage import Storage
+                from .storage import Storage, is_initialised
 
+                if not is_initialised(self.root):
+                    raise NotInitialisedError(
+                        f"{self.root} has no DVC set-up (.dvc/ is missing)",
+                        hint=self._set_up_hint(),
+                    )
                 self._storage = Storage(self.root, self.progress)
         return self._storage
+
+    def _storage_at(self, commit: str) -> tuple[Storage, str | None]:
+        """The DVC side for fetching a version's files, and the DVC remote to ask:
+        the work tree's, or (where it has none: a clone with no branch checked out)
+        the DVC config recorded at the version's commit, through a private folder."""
+        from .storage import detached, is_initialised
+
+        if self._make_storage is not None or is_initialised(self.root):
+            return self.storage, self.config.remote
+        data = self.git.read_file(commit, ".dvc/config")
+        if data is None:
+            raise NotInitialisedError(
+                f"{self.root} has no DVC set-up, and the version's commit records none",
+                hint=self._set_up_hint(),
+            )
+        config = config_mod.Config()
+        recorded = self.git.read_file(commit, config_mod.CONFIG_FILE)
+        if recorded is not None:
+            with suppress(ManifestError):
+                config = config_mod.parse(recorded)
+        storage = detached(self.git.common_dir / "modelreg" / "dvc", data, self.progress)
+        return storage, config.remote
+
+    def _set_up_hint(self) -> str:
+        """What to do where the registry is not set up: ``modelreg init``, except in
+        a clone of an existing registry with no branch checked out, where init would
+        start an unrelated history."""
+        if self.git.head() is None and _clones_a_registry(self.git):
+            return (
+                "this clone has no branch checked out: run 'modelreg pull' to check out "
+                "the registry's branch"
+            )
+        return "run 'modelreg init' first"
 
     @property
     def config(self) -> config_mod.Config:
@@ -207,6 +245,12 @@ class Registry:
             git = GitRepo.init(target)
             git_initialised = True
         git.identity()  # fail before creating anything when git cannot commit
+        if not git_initialised and git.head() is None and _clones_a_registry(git):
+            raise NotInitialisedError(
+                f"{git.root} is a clone of an existing registry with no branch checked out; "
+                "init would start an unrelated history",
+                hint="run 'modelreg pull' to check out the registry's branch",
+            )
         root = git.root
         created: list[str] = []
         config_path = root / config_mod.CONFIG_FILE
@@ -862,9 +906,9 @@ class Registry:
                         f"{artifact.path}",
                         hint="pass --force to replace it, or choose another -o DIR",
                     )
-        remote = self.config.remote
+        storage, remote = self._storage_at(info.commit)
         with staged(
-            self.storage, self.progress, info.manifest, out, remote, fill_cache=False, jobs=jobs
+            storage, self.progress, info.manifest, out, remote, fill_cache=False, jobs=jobs
         ) as files:
             files.move_into_place()
         return GetResult(info.name, info.version, out.resolve(), files.files)
@@ -1309,7 +1353,7 @@ class Registry:
             missing = config_mod.CONFIG_FILE if not self.config.exists else "DVC (.dvc/)"
             raise NotInitialisedError(
                 f"{self.root} has no registry set up ({missing} is missing)",
-                hint="run 'modelreg init' first",
+                hint=self._set_up_hint(),
             )
 
     def _require_active(self, model: ModelState) -> None:
@@ -1467,6 +1511,15 @@ def _history_entry(event: Event) -> HistoryEntry:
         reason=event.reason,
         tag=event.tag,
         commit=event.commit,
+    )
+
+
+def _clones_a_registry(git: GitRepo) -> bool:
+    """Whether this repository holds an existing registry's events or branches (a
+    clone of one): its registry tags, or branches fetched from a remote."""
+    tags = git.tag_refs()
+    return any(parse_tag_name(name) is not None for name, _oid in tags) or (
+        git.has_remote_branches()
     )
 
 

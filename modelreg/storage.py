@@ -155,6 +155,15 @@ def is_initialised(root: Path) -> bool:
     return (root / DVC_DIR).is_dir()
 
 
+def detached(folder: Path, config: bytes, progress: Progress | None = None) -> Storage:
+    """A private DVC folder (no git) holding this DVC config: the registry's files
+    are fetched through it where no work tree has a DVC set-up."""
+    dvc_dir = folder / DVC_DIR
+    dvc_dir.mkdir(parents=True, exist_ok=True)
+    (dvc_dir / "config").write_bytes(config)
+    return Storage(folder, progress, overrides={"core": {"no_scm": True}})
+
+
 def normalise_remote_url(url: str, cwd: Path) -> str:
     """Local paths become absolute (a committed relative path would mean another
     folder in every clone); URLs are kept as written."""

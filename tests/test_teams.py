@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from .conftest import Cli, FileMaker, git
 
@@ -137,3 +139,87 @@ def test_repo_takes_a_relative_path_and_a_remote_whose_head_dangles(
     got = cli("get", "m@v1.0.0", "--repo", "../shared.git", "-o", "out", cwd=elsewhere)
     assert got.exit_code == 0, got
     assert (elsewhere / "out" / "model.pkl").read_bytes() == b"one"
+
+
+def test_a_two_clone_team_over_a_master_head_remote(
+    cli: Cli, tmp_path: Path, files: FileMaker
+) -> None:
+    """Tried as a new user: B clones a remote whose HEAD dangles, so git checks out
+    nothing. Reads and get work from tags alone; pull checks out main; init refuses."""
+    bare, a = _master_head_remote(cli, tmp_path, files)
+    b = tmp_path / "b"
+    git(tmp_path, "clone", "-q", str(bare), str(b))
+    assert git(b, "rev-parse", "--verify", "-q", "HEAD", check=False) == ""  # nothing checked out
+
+    assert cli.ok("-C", b, "resolve", "m#staging").stdout.strip() == "1.0.0"
+    got = cli("-C", b, "get", "m#staging", "-o", tmp_path / "out")
+    assert got.exit_code == 0, got
+    assert (tmp_path / "out" / "model.pkl").read_bytes() == b"one"
+
+    # No hint sends B to init; init itself refuses to start an unrelated history.
+    registering = cli("-C", b, "register", "m", files("model.pkl", b"b's"))
+    assert registering.exit_code == 1, registering
+    assert "modelreg init" not in registering.stderr
+    assert "modelreg pull" in registering.stderr
+    refused = cli("init", cwd=b)
+    assert refused.exit_code == 1, refused
+    assert "unrelated history" in refused.stderr and "modelreg pull" in refused.stderr
+    assert git(b, "rev-parse", "--verify", "-q", "HEAD", check=False) == ""
+    assert not (b / ".modelreg.yaml").exists()
+
+    # pull checks out the branch that holds the registry, with its files.
+    pulled = cli.ok("-C", b, "pull")
+    assert "checked out main from origin" in pulled.stderr
+    assert git(b, "symbolic-ref", "--short", "HEAD").strip() == "main"
+    assert (b / "models" / "m" / "model.pkl").read_bytes() == b"one"
+
+    # The team works: B registers and pushes, A pulls and sees it.
+    cli.ok("-C", b, "register", "m", files("model.pkl", b"two"), "--push")
+    cli.ok("-C", a, "pull")
+    assert cli.ok("-C", a, "resolve", "m@latest").stdout.strip() == "1.1.0"
+    assert (a / "models" / "m" / "model.pkl").read_bytes() == b"two"
+
+
+def _clone_with_nothing_checked_out(
+    cli: Cli, tmp_path: Path, files: FileMaker
+) -> tuple[Path, Path, Path]:
+    bare, a = _master_head_remote(cli, tmp_path, files)
+    b = tmp_path / "b"
+    git(tmp_path, "clone", "-q", str(bare), str(b))
+    return bare, a, b
+
+
+def test_no_hint_sends_a_clone_to_init_and_init_refuses_there(
+    cli: Cli, tmp_path: Path, files: FileMaker, assert_unchanged: Callable[[Path], Any]
+) -> None:
+    _bare, _a, b = _clone_with_nothing_checked_out(cli, tmp_path, files)
+    for args in (["register", "m", files()], ["checkout", "m@v1.0.0"]):
+        result = cli("-C", b, *args)
+        assert result.exit_code == 1, result
+        assert "modelreg init" not in result.stderr and "modelreg pull" in result.stderr
+    with assert_unchanged(b):
+        refused = cli("init", cwd=b)
+    assert refused.exit_code == 1, refused
+    assert "unrelated history" in refused.stderr and "modelreg pull" in refused.stderr
+
+
+def test_pull_checks_out_the_branch_that_holds_the_registry(
+    cli: Cli, tmp_path: Path, files: FileMaker
+) -> None:
+    _bare, _a, b = _clone_with_nothing_checked_out(cli, tmp_path, files)
+    pulled = cli.ok("-C", b, "pull")
+    assert "checked out main from origin" in pulled.stderr
+    assert git(b, "symbolic-ref", "--short", "HEAD").strip() == "main"
+    assert (b / "models" / "m" / "model.pkl").read_bytes() == b"one"
+
+
+def test_pull_with_several_candidate_branches_says_what_to_do(
+    cli: Cli, tmp_path: Path, files: FileMaker
+) -> None:
+    _bare, a, b = _clone_with_nothing_checked_out(cli, tmp_path, files)
+    git(a, "push", "-q", "origin", "main:release")
+    refused = cli("-C", b, "pull")
+    assert refused.exit_code == 1, refused
+    assert "several" in refused.stderr and "main, release" in refused.stderr
+    assert "git checkout -b BRANCH --track origin/BRANCH" in refused.stderr
+    assert git(b, "rev-parse", "--verify", "-q", "HEAD", check=False) == ""
