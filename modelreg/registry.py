@@ -1088,6 +1088,7 @@ class Registry:
                 known = self._known_md5s_of(list(models))
                 for found in manifests:
                     notes += self._refresh_bytes(found, wanted, known.get(found.name, set()), jobs)
+                notes += self._remove_superseded(manifests, known)
         return SyncResult(remote, received, objects, branch, tuple(notes))
 
     def _refresh_bytes(
@@ -1116,6 +1117,55 @@ class Registry:
             ) as files:
                 files.move_into_place()
         return []
+
+    def _remove_superseded(
+        self, manifests: Sequence[manifest_mod.Manifest], known: dict[str, set[str]]
+    ) -> list[str]:
+        """After a pull, remove from each model folder the files the registry placed
+        there and no longer needs: untracked, unignored (``git add -A`` would commit
+        them), listed by no current manifest, and holding the bytes of a registered
+        version of that model (kept in the DVC cache first, so nothing is lost).
+        Anything else was made by the user: it stays, and is reported."""
+        from .registering import registry_files
+
+        dirs = {self.model_dir(m.name): m for m in manifests}
+        if not dirs:
+            return []
+        listed = {
+            rel for d, m in dirs.items() for rel in registry_files(d, [a.path for a in m.artifacts])
+        }
+        found: list[tuple[Path, str]] = []  # (file, its model's name)
+        for rel in self.git.untracked_paths([f"{d}/" for d in sorted(dirs)]):
+            owner = max((d for d in dirs if rel.startswith(f"{d}/")), key=len, default=None)
+            path = self.root / rel
+            if owner is None or rel in listed or path.is_symlink() or not path.is_file():
+                continue
+            if Path(rel).name.startswith(".modelreg-"):
+                continue  # another command's staging file: doctor's to judge
+            folder = (self.root / owner).resolve()
+            if folder not in path.resolve().parents:
+                continue
+            found.append((path, dirs[owner].name))
+        md5s = self.storage.current_md5s([path for path, _name in found])
+        notes = []
+        superseded = []
+        for path, name in found:
+            if md5s[path] in known.get(name, set()):
+                superseded.append((path, md5s[path]))
+            else:
+                notes.append(
+                    f"{path.relative_to(self.root)} is not part of any registered version of "
+                    f"{name}: left as it is"
+                )
+        self.storage.ensure_cached(superseded)
+        for path, _md5 in superseded:
+            path.unlink(missing_ok=True)
+            with suppress(OSError):  # folders inside the model folder, now empty
+                parent = path.parent
+                while parent.name and not (parent / MANIFEST_FILE).exists():
+                    parent.rmdir()
+                    parent = parent.parent
+        return notes
 
     # ------------------------------------------------------------------ DVC remotes
 

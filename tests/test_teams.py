@@ -223,3 +223,27 @@ def test_pull_with_several_candidate_branches_says_what_to_do(
     assert "several" in refused.stderr and "main, release" in refused.stderr
     assert "git checkout -b BRANCH --track origin/BRANCH" in refused.stderr
     assert git(b, "rev-parse", "--verify", "-q", "HEAD", check=False) == ""
+
+
+def test_pull_removes_the_previous_versions_file_and_keeps_the_users(
+    cli: Cli, tmp_path: Path, files: FileMaker
+) -> None:
+    _bare, a, b = _team(cli, tmp_path, files)
+    cli.ok("-C", b, "pull")
+    assert (b / "models" / "m" / "model.pkl").read_bytes() == b"two"
+    # A registers a version whose file has another name; B also keeps a file of its own.
+    export = tmp_path / "export"
+    (export / "weights").mkdir(parents=True)
+    (export / "weights" / "model.onnx").write_bytes(b"three")
+    cli.ok("-C", a, "register", "m", export / "weights" / "model.onnx", "--push")
+    (b / "models" / "m" / "notes.txt").write_text("mine\n")
+    pulled = cli.ok("-C", b, "pull")
+    assert (b / "models" / "m" / "model.onnx").read_bytes() == b"three"
+    assert not (b / "models" / "m" / "model.pkl").exists()
+    assert (b / "models" / "m" / "notes.txt").read_text() == "mine\n"
+    assert "models/m/notes.txt is not part of any registered version of m" in pulled.stderr
+    untracked = git(b, "ls-files", "--others", "--exclude-standard", "models").split()
+    assert untracked == ["models/m/notes.txt"]
+    # The removed bytes can still be had.
+    cli.ok("-C", b, "get", "m@v1.1.0", "-o", tmp_path / "out")
+    assert (tmp_path / "out" / "model.pkl").read_bytes() == b"two"
