@@ -568,6 +568,9 @@ class GitRepo:
         status, out, _ = self.try_run("rev-parse", "--abbrev-ref", "--symbolic-full-name", "@{u}")
         return out.strip() if status == 0 and out.strip() else None
 
+    def remote_names(self) -> list[str]:
+        return self.run("remote").split()
+
     def remote_branches(self, remote: str) -> list[str]:
         """Branch names this clone has fetched from ``remote`` (``refs/remotes/<remote>/``)."""
         prefix = f"refs/remotes/{remote}/"

@@ -1033,14 +1033,17 @@ class Registry:
         from .storage import is_initialised
 
         storage = self.storage if is_initialised(self.root) else None
-        if storage is None or remote.startswith("-") or self.git.remote_url(remote) is not None:
+        # No git remote at all: the bytes are pushed alone. A remote named that this
+        # clone lacks (a typo) is refused.
+        no_git_remote = storage is not None and remote == "origin" and not self.git.remote_names()
+        if not no_git_remote:
             require_remote(self.git, remote)
         state = self.state(refresh=True)
         paths = {name: self.manifest_path(name) for name in state.models}
         md5s, notes = registered_md5s(self.git, state, paths)
-        if self.git.remote_url(remote) is None:
-            # No git remote (the embedded default, say): the bytes still go to the DVC
-            # remote, so they outlive this clone; the events stay here.
+        if no_git_remote:
+            # No git remote at all (the embedded default, say): the bytes still go to
+            # the DVC remote, so they outlive this clone; the events stay here.
             objects, more = push_objects(storage, dvc_remote or self.config.remote, md5s, jobs)
             skipped = (
                 f"no git remote '{remote}': the git part (branch and tags) was skipped; "
