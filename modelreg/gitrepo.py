@@ -634,6 +634,32 @@ class GitRepo:
         status, out, _ = self.try_run("rev-parse", "--abbrev-ref", "--symbolic-full-name", "@{u}")
         return out.strip() if status == 0 and out.strip() else None
 
+    def remote_names(self) -> list[str]:
+        return self.run("remote").split()
+
+    def remote_branches(self, remote: str) -> list[str]:
+        """Branch names this clone has fetched from ``remote`` (``refs/remotes/<remote>/``)."""
+        prefix = f"refs/remotes/{remote}/"
+        out = self.run("for-each-ref", "--format=%(refname)", prefix)
+        names = [line[len(prefix) :] for line in out.splitlines() if line.startswith(prefix)]
+        return [n for n in names if n != "HEAD"]
+
+    def has_remote_branches(self) -> bool:
+        return bool(self.run("for-each-ref", "--count=1", "--format=%(refname)", "refs/remotes/"))
+
+    def check_out_new_branch(self, branch: str, start: str) -> None:
+        """Create ``branch`` at ``start``, tracking it, and check it out (HEAD has no
+        commits yet: nothing of the user's is replaced; git refuses to overwrite an
+        untracked file)."""
+        if branch.startswith("-") or start.startswith("-"):
+            raise GitError(f"'{branch}' is not a branch name")
+        status, _out, err = self.try_run("checkout", "--quiet", "-b", branch, "--track", start)
+        if status != 0:
+            raise GitError(
+                f"cannot check out {branch} from {start}: {_short(err)}",
+                hint=f"move what is in the way, then run: git checkout -b {branch} --track {start}",
+            )
+
     def remote_tags(self, remote: str) -> dict[str, str]:
         """Tag name → tag object id on ``remote``."""
         out = self.run("ls-remote", "--tags", remote)

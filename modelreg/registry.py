@@ -21,7 +21,7 @@ import random
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -160,10 +160,48 @@ class Registry:
                 self._storage = self._make_storage()
                 self._storage.progress = self.progress
             else:
-                from .storage import Storage
+                from .storage import Storage, is_initialised
 
+                if not is_initialised(self.root):
+                    raise NotInitialisedError(
+                        f"{self.root} has no DVC set-up (.dvc/ is missing)",
+                        hint=self._set_up_hint(),
+                    )
                 self._storage = Storage(self.root, self.progress)
         return self._storage
+
+    def _storage_at(self, commit: str) -> tuple[Storage, str | None]:
+        """The DVC side for fetching a version's files, and the DVC remote to ask:
+        the work tree's, or (where it has none: a clone with no branch checked out)
+        the DVC config recorded at the version's commit, through a private folder."""
+        from .storage import detached, is_initialised
+
+        if self._make_storage is not None or is_initialised(self.root):
+            return self.storage, self.config.remote
+        data = self.git.read_file(commit, ".dvc/config")
+        if data is None:
+            raise NotInitialisedError(
+                f"{self.root} has no DVC set-up, and the version's commit records none",
+                hint=self._set_up_hint(),
+            )
+        config = config_mod.Config()
+        recorded = self.git.read_file(commit, config_mod.CONFIG_FILE)
+        if recorded is not None:
+            with suppress(ManifestError):
+                config = config_mod.parse(recorded)
+        storage = detached(self.git.common_dir / "modelreg" / "dvc", data, self.progress)
+        return storage, config.remote
+
+    def _set_up_hint(self) -> str:
+        """What to do where the registry is not set up: ``modelreg init``, except in
+        a clone of an existing registry with no branch checked out, where init would
+        start an unrelated history."""
+        if self.git.head() is None and _clones_a_registry(self.git):
+            return (
+                "this clone has no branch checked out: run 'modelreg pull' to check out "
+                "the registry's branch"
+            )
+        return "run 'modelreg init' first"
 
     @property
     def config(self) -> config_mod.Config:
@@ -202,6 +240,12 @@ class Registry:
             git = GitRepo.init(target)
             git_initialised = True
         git.identity()  # fail before creating anything when git cannot commit
+        if not git_initialised and git.head() is None and _clones_a_registry(git):
+            raise NotInitialisedError(
+                f"{git.root} is a clone of an existing registry with no branch checked out; "
+                "init would start an unrelated history",
+                hint="run 'modelreg pull' to check out the registry's branch",
+            )
         ours = (config_mod.CONFIG_FILE, ".dvc", ".dvcignore")
         existed = [rel for rel in ours if (git.root / rel).exists()]
         dvc_config = git.root / ".dvc" / "config"
@@ -626,6 +670,8 @@ class Registry:
             lineage=lineage(self.root, data, self._code_commit(code_commit)),
         )
         with self._locked():
+            if push:
+                self._fetch_remote_view()
             # Only this model and its dependencies: registering costs the same in any registry.
             state = self._read_models([name, *(d.name for d in metadata.dependencies)])
             new_version = next_version(state.model(name), version, bump)
@@ -652,6 +698,16 @@ class Registry:
                     with_branch=True,
                 )  # fmt: skip
 
+            def store(tag: str, manifest: manifest_mod.Manifest) -> None:
+                # A local-folder DVC remote (the embedded default) is shared by every
+                # clone on this machine: the bytes go there with the event, so they
+                # outlive this clone. (DVC copies by reflink where it can.)
+                self.storage.push([a.md5 for a in manifest.artifacts], self.config.remote)
+
+            if push:
+                after_tag: Callable[[str, manifest_mod.Manifest], None] | None = publish
+            else:
+                after_tag = store if self.storage.remote_is_local(self.config.remote) else None
             try:
                 model = state.model(name)
                 with self.storage.locked():
@@ -663,7 +719,7 @@ class Registry:
                         sign or self.config.sign,
                         sequence=model.max_counter if model else 0,
                         after=model.latest_time if model else None,
-                        publish=publish if push else None,
+                        publish=after_tag,
                     )
             finally:
                 self._forget()
@@ -822,6 +878,8 @@ class Registry:
         if push:
             require_remote(self.git, PUSH_REMOTE)
         with self._locked():
+            if push:
+                self._fetch_remote_view()
             for attempt in range(PUSH_ATTEMPTS):
                 result = once()
                 if not push or result.tag is None:
@@ -848,6 +906,12 @@ class Registry:
             f"{PUSH_REMOTE} kept taking the event counter first ({PUSH_ATTEMPTS} attempts)",
             hint="other clones are writing right now; try again in a moment",
         )
+
+    def _fetch_remote_view(self) -> None:
+        """A ``--push`` write decides on the remote's current events, not on what
+        this clone saw at its last pull: take in the remote's tags first."""
+        self.git.fetch(PUSH_REMOTE)
+        self._forget()
 
     def _take_back(self, tag: str) -> None:
         """Remove a tag this command made and could not publish."""
@@ -889,9 +953,9 @@ class Registry:
                         f"{artifact.path}",
                         hint="pass --force to replace it, or choose another -o DIR",
                     )
-        remote = self.config.remote
+        storage, remote = self._storage_at(info.commit)
         with staged(
-            self.storage, self.progress, info.manifest, out, remote, fill_cache=False, jobs=jobs
+            storage, self.progress, info.manifest, out, remote, fill_cache=False, jobs=jobs
         ) as files:
             files.move_into_place()
         return GetResult(info.name, info.version, out.resolve(), files.files)
@@ -1012,14 +1076,27 @@ class Registry:
         """Send file bytes to the DVC remote (``jobs`` transfers at once; DVC's default
         otherwise), then the branch and registry tags to git. Objects the remote has
         already are skipped, so an interrupted push resumes where it stopped."""
-        from .sharing import push_all, registered_md5s, require_remote
+        from .sharing import push_all, push_objects, registered_md5s, require_remote
         from .storage import is_initialised
 
-        require_remote(self.git, remote)
+        storage = self.storage if is_initialised(self.root) else None
+        # No git remote at all: the bytes are pushed alone. A remote named that this
+        # clone lacks (a typo) is refused.
+        no_git_remote = storage is not None and remote == "origin" and not self.git.remote_names()
+        if not no_git_remote:
+            require_remote(self.git, remote)
         state = self.state(refresh=True)
         paths = {name: self.manifest_path(name) for name in state.models}
         md5s, notes = registered_md5s(self.git, state, paths)
-        storage = self.storage if is_initialised(self.root) else None
+        if no_git_remote:
+            # No git remote at all (the embedded default, say): the bytes still go to
+            # the DVC remote, so they outlive this clone; the events stay here.
+            objects, more = push_objects(storage, dvc_remote or self.config.remote, md5s, jobs)
+            skipped = (
+                f"no git remote '{remote}': the git part (branch and tags) was skipped; "
+                f"add one with: git remote add {remote} URL"
+            )
+            return SyncResult(remote, 0, objects, None, (*notes, *more, skipped))
         pushed = push_all(
             self.git, storage, remote, dvc_remote or self.config.remote, md5s, jobs=jobs
         )
@@ -1061,6 +1138,7 @@ class Registry:
                 known = self._known_md5s_of(list(models))
                 for found in manifests:
                     notes += self._refresh_bytes(found, wanted, known.get(found.name, set()), jobs)
+                notes += self._remove_superseded(manifests, known)
         return SyncResult(remote, received, objects, branch, tuple(notes))
 
     def _refresh_bytes(
@@ -1092,6 +1170,55 @@ class Registry:
             ) as files:
                 files.move_into_place()
         return []
+
+    def _remove_superseded(
+        self, manifests: Sequence[manifest_mod.Manifest], known: dict[str, set[str]]
+    ) -> list[str]:
+        """After a pull, remove from each model folder the files the registry placed
+        there and no longer needs: untracked, unignored (``git add -A`` would commit
+        them), listed by no current manifest, and holding the bytes of a registered
+        version of that model (kept in the DVC cache first, so nothing is lost).
+        Anything else was made by the user: it stays, and is reported."""
+        from .registering import registry_files
+
+        dirs = {self.model_dir(m.name): m for m in manifests}
+        if not dirs:
+            return []
+        listed = {
+            rel for d, m in dirs.items() for rel in registry_files(d, [a.path for a in m.artifacts])
+        }
+        found: list[tuple[Path, str]] = []  # (file, its model's name)
+        for rel in self.git.untracked_paths([f"{d}/" for d in sorted(dirs)]):
+            owner = max((d for d in dirs if rel.startswith(f"{d}/")), key=len, default=None)
+            path = self.root / rel
+            if owner is None or rel in listed or path.is_symlink() or not path.is_file():
+                continue
+            if Path(rel).name.startswith(".modelreg-"):
+                continue  # another command's staging file: doctor's to judge
+            folder = (self.root / owner).resolve()
+            if folder not in path.resolve().parents:
+                continue
+            found.append((path, dirs[owner].name))
+        md5s = self.storage.current_md5s([path for path, _name in found])
+        notes = []
+        superseded = []
+        for path, name in found:
+            if md5s[path] in known.get(name, set()):
+                superseded.append((path, md5s[path]))
+            else:
+                notes.append(
+                    f"{path.relative_to(self.root)} is not part of any registered version of "
+                    f"{name}: left as it is"
+                )
+        self.storage.ensure_cached(superseded)
+        for path, _md5 in superseded:
+            path.unlink(missing_ok=True)
+            with suppress(OSError):  # folders inside the model folder, now empty
+                parent = path.parent
+                while parent.name and not (parent / MANIFEST_FILE).exists():
+                    parent.rmdir()
+                    parent = parent.parent
+        return notes
 
     # ------------------------------------------------------------------ DVC remotes
 
@@ -1333,7 +1460,7 @@ class Registry:
             missing = config_mod.CONFIG_FILE if not self.config.exists else "DVC (.dvc/)"
             raise NotInitialisedError(
                 f"{self.root} has no registry set up ({missing} is missing)",
-                hint="run 'modelreg init' first",
+                hint=self._set_up_hint(),
             )
 
     def _require_active(self, model: ModelState) -> None:
@@ -1511,6 +1638,15 @@ def _history_entry(event: Event) -> HistoryEntry:
         reason=event.reason,
         tag=event.tag,
         commit=event.commit,
+    )
+
+
+def _clones_a_registry(git: GitRepo) -> bool:
+    """Whether this repository holds an existing registry's events or branches (a
+    clone of one): its registry tags, or branches fetched from a remote."""
+    tags = git.tag_refs()
+    return any(parse_tag_name(name) is not None for name, _oid in tags) or (
+        git.has_remote_branches()
     )
 
 

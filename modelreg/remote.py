@@ -46,7 +46,9 @@ def registry_at(url: str, *, progress: Progress | None = None) -> Registry:
         try:
             return Registry(local, progress=progress)
         except NotARepositoryError:
-            pass  # a bare repository: mirror it like any URL
+            # A bare repository: mirror it like any URL, by its absolute path (git runs
+            # in the mirror, where a relative path would mean another folder).
+            url = str(local.resolve())
     return mirror_registry(url, progress=progress)
 
 
@@ -79,16 +81,29 @@ def _refresh(url: str, path: Path) -> tuple[GitRepo, bool]:
     if not path.exists():
         GitRepo.init_bare(path)
     git = GitRepo.bare(path)
-    status, _out, err = git.try_run(
-        "fetch",
-        "--no-write-fetch-head",
-        "--depth=1",
-        "--no-tags",
-        "--",
-        url,
-        f"+HEAD:{HEAD_REF}",
-        "refs/tags/*:refs/tags/*",
-    )
+
+    def fetch(head: str) -> tuple[int, str, str]:
+        # Tags without force and never pruned: a tag moved on the origin is rejected
+        # by git, and refused below, instead of silently replacing what was read.
+        return git.try_run(
+            "fetch",
+            "--no-write-fetch-head",
+            "--depth=1",
+            "--no-tags",
+            "--",
+            url,
+            f"+{head}:{HEAD_REF}",
+            "refs/tags/*:refs/tags/*",
+        )
+
+    status, _out, err = fetch("HEAD")
+    if status != 0 and "couldn't find remote ref HEAD" in err:
+        # HEAD names a branch that does not exist (a bare repository made where the
+        # default branch is master, while the team pushes main): read the branch
+        # that does.
+        branch = _default_branch(git, url)
+        if branch is not None:
+            status, _out, err = fetch(f"refs/heads/{branch}")
     moved = rejected_tags(err)
     if moved:
         more = f" (and {len(moved) - 1} more)" if len(moved) > 1 else ""
@@ -105,6 +120,21 @@ def _refresh(url: str, path: Path) -> tuple[GitRepo, bool]:
             hint="check the URL, and that 'git ls-remote URL' works from here",
         )
     return git, status != 0
+
+
+def _default_branch(git: GitRepo, url: str) -> str | None:
+    """The remote's branch to read when its HEAD dangles: main, else master, else
+    its only branch."""
+    status, out, _err = git.try_run("ls-remote", "--heads", url)
+    names = [
+        line.partition("\t")[2].removeprefix("refs/heads/")
+        for line in out.splitlines()
+        if status == 0 and "\t" in line
+    ]
+    for name in ("main", "master"):
+        if name in names:
+            return name
+    return names[0] if len(names) == 1 else None
 
 
 def _config(git: GitRepo) -> config_mod.Config:

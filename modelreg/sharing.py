@@ -91,17 +91,7 @@ def push_all(
     jobs: int | None = None,
 ) -> Pushed:
     """Push the objects we hold, then the branch and every registry tag the remote lacks."""
-    notes: list[str] = []
-    objects = 0
-    if storage is not None and md5s:
-        cached = storage.cache_objects(md5s)
-        present = [m for m, p in cached.items() if p.exists()]
-        if len(present) < len(cached):
-            notes.append(
-                f"{len(cached) - len(present)} file(s) are not in this clone's DVC cache "
-                "and were not pushed"
-            )
-        objects = storage.push(present, dvc_remote, jobs=jobs)
+    objects, notes = push_objects(storage, dvc_remote, md5s, jobs)
     branch = git.current_branch()
     remote_tags = git.remote_tags(remote)
     local = {name: oid for name, oid in git.tag_refs() if parse_tag_name(name) is not None}
@@ -124,6 +114,23 @@ def push_all(
                     refused.append(tag)
     pushed = len(new_tags) - len(refused)
     return Pushed(pushed, objects, branch, tuple(notes), tuple(sorted([*conflicts, *refused])))
+
+
+def push_objects(
+    storage: Storage | None, dvc_remote: str | None, md5s: Sequence[str], jobs: int | None = None
+) -> tuple[int, list[str]]:
+    """Push the objects this clone's cache holds; (how many moved, notes)."""
+    notes: list[str] = []
+    if storage is None or not md5s:
+        return 0, notes
+    cached = storage.cache_objects(md5s)
+    present = [m for m, p in cached.items() if p.exists()]
+    if len(present) < len(cached):
+        notes.append(
+            f"{len(cached) - len(present)} file(s) are not in this clone's DVC cache "
+            "and were not pushed"
+        )
+    return storage.push(present, dvc_remote, jobs=jobs), notes
 
 
 def _push_tags(git: GitRepo, remote: str, tags: Sequence[tuple[str, str]]) -> None:
@@ -165,6 +172,8 @@ def fetch_and_fast_forward(git: GitRepo, remote: str) -> tuple[int, str | None, 
         "(compare them with 'git ls-remote --tags')"
         for name in conflicts
     ]
+    if git.head() is None:
+        _check_out_registry_branch(git, remote, notes)
     branch = git.current_branch()
     if branch:
         upstream = git.upstream() or f"{remote}/{branch}"
@@ -174,3 +183,36 @@ def fetch_and_fast_forward(git: GitRepo, remote: str) -> tuple[int, str | None, 
                 "(the registry reads tags, so no event is missing)"
             )
     return received, branch, notes
+
+
+def _check_out_registry_branch(git: GitRepo, remote: str, notes: list[str]) -> None:
+    """HEAD has no commits (a clone of a remote whose HEAD names a branch that does
+    not exist): check out the remote branch that holds the registry, or say what to do.
+
+    That is the one with ``.modelreg.yaml`` (else any branch): the one HEAD names if
+    it is among them, else the only one."""
+    from .config import CONFIG_FILE
+
+    branches = git.remote_branches(remote)
+    if not branches:
+        return
+    configs = git.read_files([f"refs/remotes/{remote}/{b}:{CONFIG_FILE}" for b in branches])
+    with_config = [
+        b for b in branches if configs.get(f"refs/remotes/{remote}/{b}:{CONFIG_FILE}") is not None
+    ]
+    candidates = with_config or branches
+    named = git.current_branch()
+    if named in candidates:
+        chosen = named
+    elif len(candidates) == 1:
+        chosen = candidates[0]
+    else:
+        shown = ", ".join(candidates[:5])
+        raise GitError(
+            f"this clone has no branch checked out, and {remote} has several that may hold "
+            f"the registry ({shown})",
+            hint=f"check out the registry's: git checkout -b BRANCH --track {remote}/BRANCH",
+        )
+    assert chosen is not None
+    git.check_out_new_branch(chosen, f"{remote}/{chosen}")
+    notes.append(f"checked out {chosen} from {remote} (this clone had no branch checked out)")

@@ -156,6 +156,15 @@ def is_initialised(root: Path) -> bool:
     return (root / DVC_DIR).is_dir()
 
 
+def detached(folder: Path, config: bytes, progress: Progress | None = None) -> Storage:
+    """A private DVC folder (no git) holding this DVC config: the registry's files
+    are fetched through it where no work tree has a DVC set-up."""
+    dvc_dir = folder / DVC_DIR
+    dvc_dir.mkdir(parents=True, exist_ok=True)
+    (dvc_dir / "config").write_bytes(config)
+    return Storage(folder, progress, overrides={"core": {"no_scm": True}})
+
+
 def normalise_remote_url(url: str, cwd: Path) -> str:
     """Local paths become absolute (a committed relative path would mean another
     folder in every clone); URLs are kept as written."""
@@ -205,6 +214,12 @@ class Storage:
             default = config["core"].get("remote")
             urls = {name: str(section.get("url", "")) for name, section in config["remote"].items()}
         return default, urls
+
+    def remote_is_local(self, remote: str | None) -> bool:
+        """Whether ``remote`` (None: the default) is a folder on this machine."""
+        default, urls = self.remotes()
+        url = urls.get(remote or default or "")
+        return bool(url) and is_local_url(str(url))
 
     def set_remote(self, name: str, url: str, *, default: bool = True) -> None:
         with self._repo("configure the DVC remote") as repo, repo.config.edit("repo") as conf:

@@ -112,7 +112,7 @@ def test_reads_in_a_repository_without_registry_are_empty_not_errors(
         (["checkout", "m@v3.0.0"], "no version v3.0.0"),
         (["get", "ghost@v0.1.0"], "unknown model 'ghost'"),
         (["show", "bad name"], "invalid model name"),
-        (["push"], "no git remote 'origin'"),
+        (["push", "--remote", "orign"], "no git remote 'orign'"),
         (["pull"], "no git remote 'origin'"),
     ],
 )
@@ -428,8 +428,12 @@ def test_dvc_lock_held_elsewhere_is_a_clean_error(
 def test_get_of_bytes_that_are_nowhere_names_the_fix(
     cli: Cli, populated: Path, tmp_path: Path, assert_unchanged: Unchanged
 ) -> None:
-    # Registered without --push, then the local cache object was lost.
-    _cache_object(populated, b"one").unlink()
+    # The local cache object was lost, and so was the DVC remote's copy (register put
+    # it in the local-folder remote).
+    obj = _cache_object(populated, b"one")
+    obj.unlink()
+    remote_copy = populated.parent / "dvc-remote" / obj.relative_to(populated / ".dvc" / "cache")
+    remote_copy.unlink()
     out = tmp_path / "deploy"
     with assert_unchanged(populated):
         result = cli("-C", populated, "get", "m@v0.1.0", "-o", out)

@@ -231,7 +231,8 @@ def test_rollback_deprecate_push_and_pull_through_the_api(
     gone = registry.deprecate("m@v0.2.0")
     assert (gone.event, gone.tag) == ("deregister", "m@v0.2.0!#4")
     pushed = registry.push()
-    assert (pushed.tags, pushed.objects, pushed.branch) == (6, 2, "main")
+    # The bytes reached the local-folder DVC remote at register; push sends the events.
+    assert (pushed.tags, pushed.objects, pushed.branch) == (6, 0, "main")
 
     other = tmp_path / "other"
     git(tmp_path, "clone", "-q", str(bare), str(other))
