@@ -118,3 +118,8 @@ class LockTimeoutError(ModelregError):
 
 class RaceLostError(ModelregError):
     """Another process or clone wrote the same event first."""
+
+
+class UnsafePathError(ModelregError):
+    """A name or path read from git that would lead outside its folder (``..``, an
+    absolute path, a symlink): refused, never followed."""

@@ -28,6 +28,7 @@ from .faults import checkpoint
 from .gitrepo import GitRepo
 from .hashing import Digests, copy_to, digest_file
 from .manifest import MANIFEST_FILE, ArtifactFile, DataRef, Dependency, Lineage, Manifest, Scalar
+from .paths import inside, write_replacing
 from .progress import Progress
 from .state import ModelState
 from .storage import LocalCache, Storage, StoredFile, link_file
@@ -107,6 +108,7 @@ class Registration:
         registration, tag included, is taken back: the event did not happen."""
         previous = self._previous_manifest()
         old = previous.artifacts if previous else ()
+        refuse_links(self.root, self.model_dir, [a.path for a in old] + [s.rel for s in sources])
         self._refuse_overwrites(old, sources)
         self._refuse_git_tracked(sources)
         description = f"register {self.name} {self.version.tag_form}"
@@ -308,6 +310,15 @@ class Registration:
                 )
 
 
+def refuse_links(root: Path, model_dir: str, artifact_paths: Sequence[str]) -> None:
+    """Refuse to go on when a symlink (or a hostile path) lies on the way to any
+    file the registry would write or remove for these artifacts: it would be
+    written through. A symlink at a model file itself is replaced, not followed."""
+    for rel in [*registry_files(model_dir, artifact_paths),
+                *(f"{model_dir}/{p}" for p in artifact_paths)]:  # fmt: skip
+        inside(root, rel, "model file", final_link=not rel.endswith("/.gitignore"))
+
+
 def registry_files(model_dir: str, artifact_paths: Sequence[str]) -> list[str]:
     """The files the registry owns for a version (relative to the repository):
     the manifest, one ``.dvc`` file per artifact, and the ``.gitignore`` DVC keeps
@@ -378,7 +389,8 @@ def collect_sources(
     for source in sources:
         problem = manifest_mod.safe_relative_path(source.rel)
         if problem:
-            raise InputPathError(f"{source.path}: cannot be stored as '{source.rel}': {problem}")
+            shown = source.rel.encode("unicode_escape").decode("ascii")
+            raise InputPathError(f"{shown}: cannot be registered as a model file: {problem}")
         if source.rel in seen:
             raise InputPathError(
                 f"two files would both be stored as '{source.rel}' "
@@ -468,9 +480,7 @@ def _try_link(kind: str, source: Path, target: Path) -> bool:
 
 
 def write_atomic(path: Path, data: bytes) -> None:
-    staged = path.with_name(f".{path.name}.modelreg-{os.getpid()}")
-    staged.write_bytes(data)
-    os.replace(staged, path)
+    write_replacing(path, data)
 
 
 def now() -> dt.datetime:
