@@ -65,7 +65,11 @@ def check(root: Path, state: RegistryState) -> CheckReport:
         if found is not None:
             manifests[found.name] = (rel, found)
     _check_dependencies(manifests, state, problems)
-    problems.extend(Problem(h.path, "", h.message) for h in hostile.scan(root, config.models_dir))
+    problems.extend(
+        Problem(h.path, "", h.message)
+        for h in hostile.scan(root, config.models_dir)
+        if h.kind != "artifact-path"  # named by the manifest's own validation above
+    )
     return CheckReport(tuple(checked), tuple(sorted(set(problems))))
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from . import yamlio
 from .manifest import MANIFEST_FILE
-from .paths import name_problem, symlink_below
+from .paths import name_problem, path_problem, symlink_below
 from .storage import DVC_DIR, read_dvc_out
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -29,6 +29,7 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 class Hostile:
     path: str  # relative to the work tree, control characters escaped
     message: str
+    kind: str = ""  # name, symlink, dvc-out, artifact-path, file-name
 
 
 def _shown(text: str) -> str:
@@ -41,8 +42,7 @@ def scan(root: Path, models_dir: str) -> list[Hostile]:
     found: list[Hostile] = []
     link = symlink_below(root, base)
     if link is not None:
-        rel = link.relative_to(root).as_posix()
-        return [Hostile(rel, f"is a symlink to {_shown(os.readlink(link))}; refused")]
+        return [_link(link.relative_to(root).as_posix(), link)]
     if not base.is_dir():
         return []
     for dirpath, dirnames, filenames in os.walk(base):  # symlinked folders are not entered
@@ -51,18 +51,21 @@ def scan(root: Path, models_dir: str) -> list[Hostile]:
             path = folder / name
             rel = _shown(path.relative_to(root).as_posix())
             if _CONTROL.search(name) or name != name.rstrip():
-                found.append(Hostile(rel, "file name holds a control character or ends in space"))
+                message = "file name holds a control character or ends in space"
+                found.append(Hostile(rel, message, "file-name"))
             if path.is_symlink():
                 if not _cache_link(root, path):
-                    target = _shown(os.readlink(path))
-                    found.append(
-                        Hostile(rel, f"is a symlink to {target}; modelreg never writes through one")
-                    )
+                    found.append(_link(rel, path))
             elif name.endswith(".dvc") and path.is_file():
                 found.extend(_dvc_out(path, rel))
             elif name == MANIFEST_FILE and path.is_file():
                 found.extend(_manifest_name(path, rel, models_dir))
     return sorted(set(found))
+
+
+def _link(rel: str, path: Path) -> Hostile:
+    target = _shown(os.readlink(path))
+    return Hostile(rel, f"is a symlink to {target}; modelreg never writes through one", "symlink")
 
 
 def _cache_link(root: Path, path: Path) -> bool:
@@ -79,7 +82,8 @@ def _dvc_out(path: Path, rel: str) -> list[Hostile]:
     wanted = path.name[: -len(".dvc")]
     if out.get("path") != wanted:
         shown = _shown(str(out.get("path")))
-        return [Hostile(rel, f"outs path '{shown}' is not the file beside it ('{wanted}')")]
+        message = f"outs path '{shown}' is not the file beside it ('{wanted}')"
+        return [Hostile(rel, message, "dvc-out")]
     return []
 
 
@@ -88,10 +92,28 @@ def _manifest_name(path: Path, rel: str, models_dir: str) -> list[Hostile]:
         raw = yamlio.load(path.read_bytes())
     except yamlio.YamlError:
         return []
-    name = raw.get("name") if isinstance(raw, dict) else None
-    if not isinstance(name, str):
+    if not isinstance(raw, dict):
         return []
-    problem = name_problem(name)
+    found = []
+    name = raw.get("name")
+    problem = name_problem(name) if isinstance(name, str) else None
     if problem:
-        return [Hostile(rel, f"name '{_shown(name)}' {problem}: it leads outside {models_dir}/")]
-    return []
+        found.append(
+            Hostile(
+                rel, f"name '{_shown(str(name))}' {problem}: it leads outside {models_dir}/", "name"
+            )
+        )
+    artifacts = raw.get("artifacts")
+    for index, item in enumerate(artifacts if isinstance(artifacts, list) else []):
+        listed = item.get("path") if isinstance(item, dict) else None
+        problem = path_problem(listed) if isinstance(listed, str) else None
+        if problem:
+            found.append(
+                Hostile(
+                    rel,
+                    f"artifacts[{index}].path '{_shown(str(listed))}' {problem}: "
+                    "it leads outside its model folder or breaks .gitignore",
+                    "artifact-path",
+                )
+            )
+    return found

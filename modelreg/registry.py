@@ -565,6 +565,7 @@ class Registry:
             lineage,
             next_version,
             parse_dependency,
+            refuse_links,
         )
         from .sharing import push_event, require_remote
 
@@ -601,6 +602,7 @@ class Registry:
             tag = format_tag_name(EventKind.REGISTER, name, version=new_version)
             if self.git.tag_exists(tag):
                 raise VersionExistsError(f"{name}@{new_version.tag_form} is already registered")
+            refuse_links(self.root, model_dir, [s.rel for s in sources])
             base, _current = self._worktree_base(name, model_dir)
             registration = Registration(
                 self.git,
@@ -880,6 +882,7 @@ class Registry:
         model_dir = self.model_dir(info.name)
         folder = self.model_folder(info.name)
         with self._locked():
+            refuse_links(self.root, model_dir, [a.path for a in manifest.artifacts])
             _base, current = self._worktree_base(info.name, model_dir)
             known = self._known_md5s(info.name)
             now = current.artifacts if current else ()
@@ -1021,7 +1024,7 @@ class Registry:
             objects = 0
             if is_initialised(self.root):
                 wanted = dvc_remote or self.config.remote
-                manifests = manifests_under(self.root, self.config.models_dir)
+                manifests = self._safe(manifests_under, notes)
                 md5s = [a.md5 for m in manifests for a in m.artifacts]
                 objects = len(self.storage.fetch(md5s, wanted, jobs=jobs))
                 # The tags and manifests of every pulled model in one read each.
@@ -1031,6 +1034,32 @@ class Registry:
                 for found in manifests:
                     notes += self._refresh_bytes(found, wanted, known.get(found.name, set()), jobs)
         return SyncResult(remote, received, objects, branch, tuple(notes))
+
+    def _safe(
+        self, found: Callable[[Path, str], list[manifest_mod.Manifest]], notes: list[str]
+    ) -> list[manifest_mod.Manifest]:
+        """The work tree's manifests whose files can be written: a hostile name,
+        symlink or path (read from git) is skipped with one note each."""
+        from .paths import inside
+        from .registering import refuse_links
+
+        try:
+            inside(self.root, self.config.models_dir, "models folder")
+        except UnsafePathError as exc:
+            notes.append(f"{exc.message}; no model files pulled")
+            return []
+        safe = []
+        for manifest in found(self.root, self.config.models_dir):
+            try:
+                self.model_folder(manifest.name)
+                refuse_links(
+                    self.root, self.model_dir(manifest.name), [a.path for a in manifest.artifacts]
+                )
+            except UnsafePathError as exc:
+                notes.append(f"{exc.message}; skipped")
+                continue
+            safe.append(manifest)
+        return safe
 
     def _refresh_bytes(
         self,
@@ -1044,21 +1073,22 @@ class Registry:
         Bytes nobody registered are left alone (and reported)."""
         from .workspace import refuse_unregistered_bytes, staged
 
+        folder = self.model_folder(manifest.name)
         try:
-            folder = self.model_folder(manifest.name, f"{self.manifest_path(manifest.name)}: name")
             stale = refuse_unregistered_bytes(
                 self.storage, self.root, folder, manifest.artifacts, known
             )
-        except UnsafePathError as exc:
-            return [f"{exc.message}; skipped"]
         except DirtyStateError as exc:
             return [f"{exc.message}: left as it is"]
         redo = stale + [a for a in manifest.artifacts if not (folder / a.path).exists()]
         if redo:
-            with staged(
-                self.storage, self.progress, manifest, folder, remote, redo, jobs=jobs
-            ) as files:
-                files.move_into_place()
+            try:
+                with staged(
+                    self.storage, self.progress, manifest, folder, remote, redo, jobs=jobs
+                ) as files:
+                    files.move_into_place()
+            except UnsafePathError as exc:  # a symlink swapped in since the check
+                return [f"{exc.message}; skipped"]
         return []
 
     # ------------------------------------------------------------------ DVC remotes
