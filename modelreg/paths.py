@@ -71,20 +71,20 @@ def inside(root: Path, rel: str, what: str, *, final_link: bool = False) -> Path
             f"{what} '{_shown(rel)}' {problem}: refused (it would lead outside {root})",
             hint="someone committed a hostile entry; run 'modelreg check' and 'modelreg verify'",
         )
-    path = root
+    current = root
     parts = rel.split("/")
     for index, part in enumerate(parts):
-        path = path / part
+        current = current / part
         try:
-            mode = os.lstat(path).st_mode
+            mode = os.lstat(current).st_mode
         except (FileNotFoundError, NotADirectoryError):
-            break
+            break  # nothing below exists: no link to follow
         if stat.S_ISLNK(mode) and not (final_link and index == len(parts) - 1):
             raise UnsafePathError(
-                f"{what}: {path} is a symlink; refused (modelreg never writes through one)",
+                f"{what}: {current} is a symlink; refused (modelreg never writes through one)",
                 hint="someone committed a symlink; remove it ('git rm') and run 'modelreg check'",
             )
-    return path
+    return root.joinpath(*parts)
 
 
 def model_folder(root: Path, models_dir: str, name: str, what: str = "model name") -> Path:

@@ -177,7 +177,10 @@ class Transaction:
     def finish(self) -> None:
         """Drop the backups and the journal (the bytes moved aside are in the cache)."""
         for backup in self.record.backups:
-            shutil.rmtree(self.root / backup, ignore_errors=True)
+            with suppress(ModelregError):  # a journal's path outside: left alone
+                folder = _at(self.root, backup)
+                if folder.name.startswith(BACKUP_PREFIX) and not folder.is_symlink():
+                    shutil.rmtree(folder, ignore_errors=True)
         self.journal.unlink(missing_ok=True)
 
     def rollback(self) -> list[str]:
