@@ -278,3 +278,22 @@ def test_register_refuses_a_file_name_with_a_control_character(
         assert len(result.stderr.strip().splitlines()) == 1, result
         assert "\x1b" not in result.stderr
         assert not git(world.victim, "status", "--porcelain")
+
+
+def test_get_never_writes_through_a_symlink_inside_the_output_folder(
+    repo: Path, cli: Cli, tmp_path: Path
+) -> None:
+    source = tmp_path / "src"
+    (source / "sub").mkdir(parents=True)
+    (source / "sub" / "x.bin").write_bytes(b"weights\n")
+    cli.ok("register", "m", source, "--version", "1.0.0", cwd=repo)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "sub").symlink_to(elsewhere)
+    result = cli("get", "m@v1.0.0", "-o", out, cwd=repo)
+    assert result.exit_code == 1, result
+    assert len(result.stderr.strip().splitlines()) == 1 and "symlink" in result.stderr, result
+    assert list(elsewhere.iterdir()) == []
+    assert sorted(p.name for p in out.iterdir()) == ["sub"]  # no staging folder left
