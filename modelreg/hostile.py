@@ -20,7 +20,7 @@ from pathlib import Path
 from . import yamlio
 from .manifest import MANIFEST_FILE
 from .paths import name_problem, path_problem, symlink_below
-from .storage import DVC_DIR, read_dvc_out
+from .storage import DVC_DIR
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -76,15 +76,21 @@ def _cache_link(root: Path, path: Path) -> bool:
 
 
 def _dvc_out(path: Path, rel: str) -> list[Hostile]:
-    out = read_dvc_out(path.read_bytes())
-    if out is None:
-        return []
+    data = path.read_bytes()
     wanted = path.name[: -len(".dvc")]
-    if out.get("path") != wanted:
-        shown = _shown(str(out.get("path")))
-        message = f"outs path '{shown}' is not the file beside it ('{wanted}')"
-        return [Hostile(rel, message, "dvc-out")]
-    return []
+    if data.count(b"path:") == 1 and data.endswith(f"\n  path: {wanted}\n".encode()):
+        return []  # as write_dvc_file writes it: no YAML parse needed
+    try:
+        outs = yamlio.load(data).get("outs")
+    except (yamlio.YamlError, AttributeError):
+        return []  # not a .dvc file modelreg would read
+    found = []
+    for out in outs if isinstance(outs, list) else []:
+        if isinstance(out, dict) and "path" in out and out["path"] != wanted:
+            shown = _shown(str(out["path"]))
+            message = f"outs path '{shown}' is not the file beside it ('{wanted}')"
+            found.append(Hostile(rel, message, "dvc-out"))
+    return found
 
 
 def _manifest_name(path: Path, rel: str, models_dir: str) -> list[Hostile]:

@@ -297,3 +297,23 @@ def test_get_never_writes_through_a_symlink_inside_the_output_folder(
     assert len(result.stderr.strip().splitlines()) == 1 and "symlink" in result.stderr, result
     assert list(elsewhere.iterdir()) == []
     assert sorted(p.name for p in out.iterdir()) == ["sub"]  # no staging folder left
+
+
+def test_files_dvc_links_from_its_cache_are_not_hostile(
+    repo: Path, cli: Cli, tmp_path: Path
+) -> None:
+    """cache.type symlink: the model files are symlinks into .dvc/cache, made by
+    modelreg itself; check and verify pass, and checkout replaces them."""
+    config = repo / ".dvc" / "config"
+    config.write_text(config.read_text() + "[cache]\n    type = symlink\n")
+    git(repo, "commit", "-q", "-am", "symlink cache")
+    for version, data in (("1.0.0", b"one\n"), ("2.0.0", b"two\n")):
+        source = tmp_path / version / "model.pkl"
+        source.parent.mkdir()
+        source.write_bytes(data)
+        cli.ok("register", "m", source, "--version", version, cwd=repo)
+    assert (repo / "models" / "m" / "model.pkl").is_symlink()
+    cli.ok("check", cwd=repo)
+    cli.ok("verify", cwd=repo)
+    cli.ok("checkout", "m@v1.0.0", cwd=repo)
+    assert (repo / "models" / "m" / "model.pkl").read_bytes() == b"one\n"
