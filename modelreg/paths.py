@@ -69,7 +69,7 @@ def inside(root: Path, rel: str, what: str, *, final_link: bool = False) -> Path
     if problem:
         raise UnsafePathError(
             f"{what} '{_shown(rel)}' {problem}: refused (it would lead outside {root})",
-            hint="someone committed a hostile entry; run 'modelreg check' and 'modelreg verify'",
+            hint="this came from a commit or tag; 'modelreg check' and 'modelreg verify' list all",
         )
     current = root
     parts = rel.split("/")
@@ -82,7 +82,7 @@ def inside(root: Path, rel: str, what: str, *, final_link: bool = False) -> Path
         if stat.S_ISLNK(mode) and not (final_link and index == len(parts) - 1):
             raise UnsafePathError(
                 f"{what}: {current} is a symlink; refused (modelreg never writes through one)",
-                hint="someone committed a symlink; remove it ('git rm') and run 'modelreg check'",
+                hint="remove the symlink ('git rm' it if committed); 'modelreg check' lists all",
             )
     return root.joinpath(*parts)
 
@@ -93,7 +93,7 @@ def model_folder(root: Path, models_dir: str, name: str, what: str = "model name
     if problem:
         raise UnsafePathError(
             f"{what} '{_shown(name)}' {problem}: refused (it would lead outside {models_dir}/)",
-            hint="someone committed a hostile entry; run 'modelreg check' and 'modelreg verify'",
+            hint="this came from a commit or tag; 'modelreg check' and 'modelreg verify' list all",
         )
     return inside(root, f"{models_dir}/{name.replace(':', '/')}", what)
 

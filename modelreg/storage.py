@@ -674,7 +674,7 @@ def own_out_path(dvc_file: Path, path: object) -> str:
     if path != expected:
         raise UnsafePathError(
             f"{dvc_file}: outs path '{path}' is not the file beside it ('{expected}'); refused",
-            hint="someone committed a hostile .dvc file; run 'modelreg check'",
+            hint="modelreg writes the name of the file beside it; 'modelreg check' lists all",
         )
     return expected
 
@@ -685,7 +685,7 @@ def _gitignore_of(path: Path) -> Path:
     if gitignore.is_symlink():
         raise UnsafePathError(
             f"{gitignore} is a symlink; refused (modelreg never writes through one)",
-            hint="someone committed a symlink; remove it ('git rm') and run 'modelreg check'",
+            hint="remove the symlink ('git rm' it if committed); 'modelreg check' lists all",
         )
     return gitignore
 
