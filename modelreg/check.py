@@ -12,8 +12,8 @@ from pathlib import Path
 
 from . import config as config_mod
 from . import deps as deps_mod
+from . import hostile, spdx, yamlio
 from . import manifest as manifest_mod
-from . import spdx, yamlio
 from .manifest import MANIFEST_FILE, Manifest
 from .state import RegistryState
 from .storage import read_dvc_out
@@ -65,6 +65,11 @@ def check(root: Path, state: RegistryState) -> CheckReport:
         if found is not None:
             manifests[found.name] = (rel, found)
     _check_dependencies(manifests, state, problems)
+    problems.extend(
+        Problem(h.path, "", h.message)
+        for h in hostile.scan(root, config.models_dir)
+        if h.kind != "artifact-path"  # named by the manifest's own validation above
+    )
     return CheckReport(tuple(checked), tuple(sorted(set(problems))))
 
 

@@ -123,3 +123,12 @@ class LockTimeoutError(ModelregError):
 
 class RaceLostError(ModelregError):
     """Another process or clone wrote the same event first."""
+
+
+class UnsafePathError(ModelregError):
+    """A name or path read from git that would lead outside its folder (``..``, an
+    absolute path, a symlink): refused, never followed."""
+
+
+class WriteError(ModelregError):
+    """A file could not be written (no space left, no permission, ...)."""

@@ -243,9 +243,13 @@ def safe_relative_path(path: str) -> str | None:
         return "must be a non-empty relative path with '/' separators"
     if path.startswith("/") or re.match(r"^[A-Za-z]:", path):
         return "must be relative, not absolute"
+    if re.search(r"[\x00-\x1f\x7f]", path):
+        return "must not hold a control character (a newline, a tab, an escape)"
     parts = path.split("/")
     if any(p in ("", ".", "..") for p in parts):
         return "must not contain '..', '.' or empty parts"
+    if any(p != p.rstrip() for p in parts):
+        return "must not end a name with whitespace"
     if posixpath.normpath(path) != path:
         return "must be a normalised path"
     if (len(parts) == 1 and parts[0] == MANIFEST_FILE) or parts[-1] == ".gitignore":
@@ -376,7 +380,8 @@ class _Validator:
             else:
                 issue = safe_relative_path(path)
                 if issue:
-                    self.problem(f"{where}.path", f"'{path}' {issue}")
+                    shown = path.encode("unicode_escape").decode("ascii")
+                    self.problem(f"{where}.path", f"'{shown}' {issue}")
                     ok = False
                 elif path in seen:
                     self.problem(f"{where}.path", f"'{path}' is listed twice")

@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import manifest as manifest_mod
-from .atomic import replace_file
 from .errors import (
     DirtyStateError,
     InputPathError,
@@ -29,6 +28,7 @@ from .faults import checkpoint
 from .gitrepo import GitRepo
 from .hashing import Digests, copy_to, digest_file
 from .manifest import MANIFEST_FILE, ArtifactFile, DataRef, Dependency, Lineage, Manifest, Scalar
+from .paths import inside, write_replacing
 from .progress import Progress
 from .state import ModelState
 from .storage import LocalCache, Storage, StoredFile, link_file
@@ -110,6 +110,7 @@ class Registration:
         ``after``: the model's latest event time; the tag is stamped later than it."""
         previous = self._previous_manifest()
         old = previous.artifacts if previous else ()
+        refuse_links(self.root, self.model_dir, [a.path for a in old] + [s.rel for s in sources])
         self._refuse_overwrites(old, sources)
         self._refuse_git_tracked(sources)
         description = f"register {self.name} {self.version.tag_form}"
@@ -313,6 +314,15 @@ class Registration:
                 )
 
 
+def refuse_links(root: Path, model_dir: str, artifact_paths: Sequence[str]) -> None:
+    """Refuse to go on when a symlink (or a hostile path) lies on the way to any
+    file the registry would write or remove for these artifacts: it would be
+    written through. A symlink at a model file itself is replaced, not followed."""
+    for rel in [*registry_files(model_dir, artifact_paths),
+                *(f"{model_dir}/{p}" for p in artifact_paths)]:  # fmt: skip
+        inside(root, rel, "model file", final_link=not rel.endswith("/.gitignore"))
+
+
 def registry_files(model_dir: str, artifact_paths: Sequence[str]) -> list[str]:
     """The files the registry owns for a version (relative to the repository):
     the manifest, one ``.dvc`` file per artifact, and the ``.gitignore`` DVC keeps
@@ -392,7 +402,8 @@ def collect_sources(
     for source in sources:
         problem = manifest_mod.safe_relative_path(source.rel)
         if problem:
-            raise InputPathError(f"{source.path}: cannot be stored as '{source.rel}': {problem}")
+            shown = source.rel.encode("unicode_escape").decode("ascii")
+            raise InputPathError(f"{shown}: cannot be registered as a model file: {problem}")
         if source.rel in seen:
             raise InputPathError(
                 f"two files would both be stored as '{source.rel}' "
@@ -482,7 +493,7 @@ def _try_link(kind: str, source: Path, target: Path) -> bool:
 
 
 def write_atomic(path: Path, data: bytes) -> None:
-    replace_file(path, data)
+    write_replacing(path, data)
 
 
 def now() -> dt.datetime:

@@ -41,6 +41,7 @@ from .errors import (
     RaceLostError,
     UnknownModelError,
     UnknownVersionError,
+    UnsafePathError,
     VersionExistsError,
 )
 from .faults import checkpoint
@@ -521,8 +522,9 @@ class Registry:
         unless ``remote``: tags against the manifests they recorded, ``.dvc`` files
         against manifests, bytes (work tree, DVC cache, remote) against sha256s,
         and signatures (all of them with ``signatures``; else where required)."""
+        from .hostile import scan as scan_hostile
         from .storage import is_initialised
-        from .verify import Scope, Verifier
+        from .verify import Finding, Scope, Verifier
 
         state = self.state(refresh=True)
         models = list(state.models.values())
@@ -542,7 +544,19 @@ class Registry:
             signatures=signatures,
             require_signed=self.config.require_signed,
         )
-        return verifier.run(Scope(models, version))
+        report = verifier.run(Scope(models, version))
+        # What a pull, checkout or register here would refuse: hostile entries in the
+        # work tree (all of them, or those in the one model's folder).
+        folder = None if ref is None else self.model_dir(models[0].name) + "/"
+        found = [
+            Finding(h.path, h.message)
+            for h in scan_hostile(self.root, self.config.models_dir)
+            if folder is None or h.path.startswith(folder)
+        ]
+        if not found:
+            return report
+        findings = tuple(sorted(set(report.findings) | set(found)))
+        return replace(report, findings=findings)
 
     def doctor(self, *, repair: bool = False) -> DoctorReport:
         """Find half-finished work left by a command that was killed, and with
@@ -564,7 +578,7 @@ class Registry:
                         "journal", found.journal, f"interrupted {found.description}: {verb}", repair
                     )
                 )
-            for path in _leftovers(self.git.git_dir, self.root / self.config.models_dir):
+            for path in _leftovers(self.git.git_dir, self.root, self.config.models_dir):
                 rel = path.relative_to(self.root) if self.root in path.parents else path
                 if repair:
                     _remove(path)
@@ -639,6 +653,7 @@ class Registry:
             lineage,
             next_version,
             parse_dependency,
+            refuse_links,
         )
         from .sharing import push_event, require_remote
 
@@ -655,7 +670,7 @@ class Registry:
         identity = str(self.git.identity())  # fail before any work when git cannot commit
         model_dir = self.model_dir(name)
         private = [self.git.git_dir.resolve(), (self.root / ".dvc").resolve()]
-        sources = collect_sources(paths, self.root / model_dir, private)
+        sources = collect_sources(paths, self.model_folder(name), private)
         if license is not None and (issue := spdx.problem(license)):
             raise ManifestError(f"--license '{license}': {issue}")
         metadata = Metadata(
@@ -679,6 +694,7 @@ class Registry:
             tag = format_tag_name(EventKind.REGISTER, name, version=new_version)
             if self.git.tag_exists(tag):
                 raise VersionExistsError(f"{name}@{new_version.tag_form} is already registered")
+            refuse_links(self.root, model_dir, [s.rel for s in sources])
             base, _current = self._worktree_base(name, model_dir)
             registration = Registration(
                 self.git,
@@ -967,6 +983,7 @@ class Registry:
         are never overwritten. The new bytes are fetched and verified first, then
         swapped in inside a journaled transaction.
         """
+        from .registering import refuse_links
         from .txn import Transaction
         from .workspace import refuse_unregistered_bytes, staged
 
@@ -974,11 +991,13 @@ class Registry:
         manifest = info.manifest
         assert manifest is not None
         model_dir = self.model_dir(info.name)
-        folder = self.root / model_dir
+        folder = self.model_folder(info.name)
         with self._locked():
+            refuse_links(self.root, model_dir, [a.path for a in manifest.artifacts])
             _base, current = self._worktree_base(info.name, model_dir)
             known = self._known_md5s(info.name)
             now = current.artifacts if current else ()
+            refuse_links(self.root, model_dir, [a.path for a in (*now, *manifest.artifacts)])
             if current is not None:
                 refuse_unregistered_bytes(self.storage, self.root, folder, now, known)
             self._refuse_clobbering(folder, now, manifest.artifacts, known)
@@ -1129,7 +1148,7 @@ class Registry:
             objects = 0
             if is_initialised(self.root):
                 wanted = dvc_remote or self.config.remote
-                manifests = manifests_under(self.root, self.config.models_dir)
+                manifests = self._safe(manifests_under, notes)
                 md5s = [a.md5 for m in manifests for a in m.artifacts]
                 objects = len(self.storage.fetch(md5s, wanted, jobs=jobs))
                 # The tags and manifests of every pulled model in one read each.
@@ -1140,6 +1159,32 @@ class Registry:
                     notes += self._refresh_bytes(found, wanted, known.get(found.name, set()), jobs)
                 notes += self._remove_superseded(manifests, known)
         return SyncResult(remote, received, objects, branch, tuple(notes))
+
+    def _safe(
+        self, found: Callable[[Path, str], list[manifest_mod.Manifest]], notes: list[str]
+    ) -> list[manifest_mod.Manifest]:
+        """The work tree's manifests whose files can be written: a hostile name,
+        symlink or path (read from git) is skipped with one note each."""
+        from .paths import inside
+        from .registering import refuse_links
+
+        try:
+            inside(self.root, self.config.models_dir, "models folder")
+        except UnsafePathError as exc:
+            notes.append(f"{exc.message}; no model files pulled")
+            return []
+        safe = []
+        for manifest in found(self.root, self.config.models_dir):
+            try:
+                self.model_folder(manifest.name)
+                refuse_links(
+                    self.root, self.model_dir(manifest.name), [a.path for a in manifest.artifacts]
+                )
+            except UnsafePathError as exc:
+                notes.append(f"{exc.message}; skipped")
+                continue
+            safe.append(manifest)
+        return safe
 
     def _refresh_bytes(
         self,
@@ -1153,7 +1198,7 @@ class Registry:
         Bytes nobody registered are left alone (and reported)."""
         from .workspace import refuse_unregistered_bytes, staged
 
-        folder = self.root / self.model_dir(manifest.name)
+        folder = self.model_folder(manifest.name)
         try:
             stale = refuse_unregistered_bytes(
                 self.storage, self.root, folder, manifest.artifacts, known
@@ -1165,10 +1210,13 @@ class Registry:
             self.storage.ensure_cached(list(kept.items()))
         redo = stale + [a for a in manifest.artifacts if not (folder / a.path).exists()]
         if redo:
-            with staged(
-                self.storage, self.progress, manifest, folder, remote, redo, jobs=jobs
-            ) as files:
-                files.move_into_place()
+            try:
+                with staged(
+                    self.storage, self.progress, manifest, folder, remote, redo, jobs=jobs
+                ) as files:
+                    files.move_into_place()
+            except UnsafePathError as exc:  # a symlink swapped in since the check
+                return [f"{exc.message}; skipped"]
         return []
 
     def _remove_superseded(
@@ -1285,6 +1333,13 @@ class Registry:
         return commit
 
     # ------------------------------------------------------------------ layout
+
+    def model_folder(self, name: str, what: str = "model name") -> Path:
+        """The folder of ``name`` in the work tree, refused unless strictly inside the
+        models folder with no symlink on the way (names are read from git)."""
+        from .paths import model_folder
+
+        return model_folder(self.root, self.config.models_dir, name, what)
 
     def model_dir(self, name: str) -> str:
         """``models/<name>`` (GTO's ``dir:name`` names live in ``models/dir/name``)."""
@@ -1650,11 +1705,15 @@ def _clones_a_registry(git: GitRepo) -> bool:
     )
 
 
-def _leftovers(git_dir: Path, models: Path) -> list[Path]:
+def _leftovers(git_dir: Path, root: Path, models_dir: str) -> list[Path]:
     """modelreg's temporary files that no running command owns (the caller holds
-    the lock): private indexes, and staging, backup and partial files."""
+    the lock): private indexes, and staging, backup and partial files. A models
+    folder reached through a symlink is not looked into (it leads elsewhere)."""
+    from .paths import symlink_below
+
     found = sorted(git_dir.glob("modelreg-index-*")) + sorted(git_dir.glob("modelreg-txn-*"))
-    if models.is_dir():
+    models = root / models_dir
+    if models.is_dir() and symlink_below(root, models) is None:
         found += sorted(p for p in models.rglob("*.modelreg-*") if p.is_file())
         found += sorted(p for p in models.rglob(".modelreg-*") if p.is_dir())
     return found
@@ -1663,7 +1722,7 @@ def _leftovers(git_dir: Path, models: Path) -> list[Path]:
 def _remove(path: Path) -> None:
     import shutil
 
-    if path.is_dir():
+    if path.is_dir() and not path.is_symlink():  # a symlink is removed, never followed
         shutil.rmtree(path, ignore_errors=True)
     else:
         path.unlink(missing_ok=True)

@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from . import yamlio
-from .errors import IntegrityError, LockTimeoutError, StorageError
+from .errors import IntegrityError, LockTimeoutError, StorageError, UnsafePathError
+from .paths import write_replacing
 from .progress import NullProgress, Progress
 
 if TYPE_CHECKING:
@@ -368,8 +369,8 @@ class Storage:
                 raise StorageError(f"cannot read {dvc_file}: {exc}") from None
             outs = data.get("outs") if isinstance(data, dict) else None
             for out in outs if isinstance(outs, list) else []:
-                if isinstance(out, dict) and isinstance(out.get("path"), str):
-                    _ignore_remove(dvc_file.parent / out["path"])
+                if isinstance(out, dict) and "path" in out:
+                    _ignore_remove(dvc_file.parent / own_out_path(dvc_file, out["path"]))
             dvc_file.unlink()
 
     def current_md5s(self, paths: Sequence[Path]) -> dict[Path, str]:
@@ -669,7 +670,7 @@ def write_dvc_file(path: Path, md5: str, size: int) -> Path:
     out["hash"] = "md5"
     out["path"] = path.name
     dvc_file = path.with_name(path.name + ".dvc")
-    dvc_file.write_text(yamlio.dump({"outs": [out]}), encoding="utf-8")
+    write_replacing(dvc_file, yamlio.dump({"outs": [out]}).encode("utf-8"))
     _ignore_add(path)
     return dvc_file
 
@@ -679,8 +680,32 @@ def _gitignore_entry(path: Path) -> str:
     return "/" + "".join("\\" + c if c in "[]!*#?" else c for c in path.name)
 
 
-def _ignore_add(path: Path) -> None:
+def own_out_path(dvc_file: Path, path: object) -> str:
+    """A ``.dvc`` file's ``outs.path``, accepted only as modelreg writes it: the
+    plain name of the file beside it (``model.pkl`` in ``model.pkl.dvc``). Any
+    other path (``../../x``, ``/etc/x``, ``sub/x``) is someone else's and refused."""
+    expected = dvc_file.name[: -len(".dvc")]
+    if path != expected:
+        raise UnsafePathError(
+            f"{dvc_file}: outs path '{path}' is not the file beside it ('{expected}'); refused",
+            hint="modelreg writes the name of the file beside it; 'modelreg check' lists all",
+        )
+    return expected
+
+
+def _gitignore_of(path: Path) -> Path:
+    """The ``.gitignore`` beside ``path``; never a symlink (it would be written through)."""
     gitignore = path.parent / ".gitignore"
+    if gitignore.is_symlink():
+        raise UnsafePathError(
+            f"{gitignore} is a symlink; refused (modelreg never writes through one)",
+            hint="remove the symlink ('git rm' it if committed); 'modelreg check' lists all",
+        )
+    return gitignore
+
+
+def _ignore_add(path: Path) -> None:
+    gitignore = _gitignore_of(path)
     entry = _gitignore_entry(path)
     try:
         text = gitignore.read_text(encoding="utf-8")
@@ -689,12 +714,11 @@ def _ignore_add(path: Path) -> None:
     if entry in text.splitlines():
         return
     prefix = "\n" if text and not text.endswith("\n") else ""
-    with open(gitignore, "a", encoding="utf-8") as handle:
-        handle.write(f"{prefix}{entry}\n")
+    write_replacing(gitignore, f"{text}{prefix}{entry}\n".encode())
 
 
 def _ignore_remove(path: Path) -> None:
-    gitignore = path.parent / ".gitignore"
+    gitignore = _gitignore_of(path)
     try:
         lines = gitignore.read_text(encoding="utf-8").splitlines(keepends=True)
     except FileNotFoundError:
@@ -704,7 +728,7 @@ def _ignore_remove(path: Path) -> None:
     if not kept:
         gitignore.unlink()
     elif kept != lines:
-        gitignore.write_text("".join(kept), encoding="utf-8")
+        write_replacing(gitignore, "".join(kept).encode())
 
 
 class LocalCache:

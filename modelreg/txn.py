@@ -26,9 +26,9 @@ from dataclasses import asdict, dataclass, field
 from functools import partial
 from pathlib import Path
 
-from .atomic import replace_file
 from .errors import ModelregError
 from .gitrepo import GitRepo
+from .paths import inside, write_replacing
 from .storage import remove_cache_object
 
 JOURNAL_DIR = "modelreg"
@@ -100,7 +100,7 @@ class Transaction:
     # --- journaling -------------------------------------------------------------
 
     def _save(self) -> None:
-        replace_file(self.journal, json.dumps(asdict(self.record)).encode("utf-8"))
+        write_replacing(self.journal, json.dumps(asdict(self.record)).encode("utf-8"))
 
     def _rel(self, path: Path) -> str:
         return path.relative_to(self.root).as_posix()
@@ -175,7 +175,10 @@ class Transaction:
     def finish(self) -> None:
         """Drop the backups and the journal (the bytes moved aside are in the cache)."""
         for backup in self.record.backups:
-            shutil.rmtree(self.root / backup, ignore_errors=True)
+            with suppress(ModelregError):  # a journal's path outside: left alone
+                folder = _at(self.root, backup)
+                if folder.name.startswith(BACKUP_PREFIX) and not folder.is_symlink():
+                    shutil.rmtree(folder, ignore_errors=True)
         self.journal.unlink(missing_ok=True)
 
     def rollback(self) -> list[str]:
@@ -197,21 +200,24 @@ class Transaction:
             old, new = r.head
             attempt("moving HEAD back", partial(_reset_head, self.root, old, new))
         root = self.root
+        # Every path below comes from the journal: each goes through paths.inside
+        # (strictly inside the work tree, no symlink on the way), or is left alone.
         for rel, mode in r.relinked:
-            attempt(f"restoring {rel}", partial(_unlink_from_cache, root / rel, mode))
+            attempt(f"restoring {rel}", partial(_unlink_from_cache, root, rel, mode))
         for obj in r.new_objects:
             attempt(f"removing cache object {obj}", partial(remove_cache_object, Path(obj)))
         for rel in reversed(r.placed):
-            attempt(f"removing {rel}", partial(_remove_placed, root / rel))
+            attempt(f"removing {rel}", partial(_remove_placed, root, rel))
         for original, saved in reversed(r.moved):
-            attempt(f"restoring {original}", partial(_move_back, root / original, root / saved))
+            attempt(f"restoring {original}", partial(_move_back, root, original, saved))
         for rel, data in r.snapshots.items():
-            attempt(f"restoring {rel}", partial(_restore_snapshot, root / rel, data))
+            attempt(f"restoring {rel}", partial(_restore_snapshot, root, rel, data))
         for backup in r.backups:
-            with suppress(OSError):
-                (self.root / backup).rmdir()
+            with suppress(OSError, ModelregError):
+                _at(root, backup).rmdir()
         for rel in list(r.snapshots) + r.placed:
-            _remove_empty_parents(self.root / rel, self.root)
+            with suppress(ModelregError):
+                _remove_empty_parents(_at(root, rel), self.root)
         if not problems:
             self.journal.unlink(missing_ok=True)
         return problems
@@ -258,6 +264,13 @@ def recover(journal: Path, tag_exists: Callable[[str], bool], repair: bool) -> R
 # --- idempotent steps: each looks at the files before acting ---------------------------
 
 
+def _at(root: Path, rel: str) -> Path:
+    """A journal's path, refused unless strictly inside the work tree (a symlink at
+    the name itself is a file the journal moved or placed: it is replaced or
+    unlinked, never followed)."""
+    return inside(root, rel, "journal entry", final_link=True)
+
+
 def _reset_head(root: Path, old: str | None, new: str) -> None:
     GitRepo.discover(root).reset_head_if(old, new)
 
@@ -268,26 +281,31 @@ def _untag(root: Path, name: str, sha: str) -> None:
         git.delete_unpublished_tag(name, sha)
 
 
-def _unlink_from_cache(path: Path, mode: int) -> None:
+def _unlink_from_cache(root: Path, rel: str, mode: int) -> None:
+    path = _at(root, rel)
     if path.is_symlink() or (path.exists() and path.stat().st_nlink > 1):
         staged = path.with_name(f".{path.name}.modelreg-restore")
+        staged.unlink(missing_ok=True)  # never write through a name found there
         shutil.copyfile(path, staged)  # a symlink's target: copyfile follows it
         os.replace(staged, path)
     if path.exists():
         path.chmod(mode)
 
 
-def _remove_placed(path: Path) -> None:
+def _remove_placed(root: Path, rel: str) -> None:
+    path = _at(root, rel)
     path.unlink(missing_ok=True)
 
 
-def _move_back(original: Path, saved: Path) -> None:
+def _move_back(root: Path, original_rel: str, saved_rel: str) -> None:
+    original, saved = _at(root, original_rel), _at(root, saved_rel)
     if saved.exists():
         original.parent.mkdir(parents=True, exist_ok=True)
         os.replace(saved, original)
 
 
-def _restore_snapshot(path: Path, data: str | None) -> None:
+def _restore_snapshot(root: Path, rel: str, data: str | None) -> None:
+    path = _at(root, rel)
     if data is None:
         with suppress(FileNotFoundError, NotADirectoryError):
             path.unlink()
@@ -296,9 +314,7 @@ def _restore_snapshot(path: Path, data: str | None) -> None:
     if path.exists() and path.read_bytes() == content:
         return
     path.parent.mkdir(parents=True, exist_ok=True)
-    staged = path.with_name(f".{path.name}.modelreg-restore")
-    staged.write_bytes(content)
-    os.replace(staged, path)
+    write_replacing(path, content)
 
 
 def _remove_empty_parents(path: Path, stop: Path) -> None:

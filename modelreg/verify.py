@@ -203,6 +203,12 @@ class Verifier:
             md5 = out.get("md5") if out is not None else None
             if data is None:
                 self._find(subject, f"{artifact.path}.dvc is missing from its commit")
+            elif out is not None and out.get("path") != artifact.path.rsplit("/", 1)[-1]:
+                shown = str(out.get("path")).encode("unicode_escape").decode("ascii")
+                self._find(
+                    subject,
+                    f"{artifact.path}.dvc: outs path '{shown}' is not the file beside it",
+                )
             elif md5 != artifact.md5:
                 self._find(
                     subject, f"{artifact.path}.dvc names md5 {md5}, the manifest {artifact.md5}"

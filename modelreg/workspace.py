@@ -22,6 +22,7 @@ from typing import BinaryIO
 from .errors import DirtyStateError, InputPathError, IntegrityError, ManifestError
 from .hashing import copy_file
 from .manifest import MANIFEST_FILE, ArtifactFile, Manifest, loads
+from .paths import inside, replace_into
 from .progress import Progress, Task
 from .results import FileResult
 from .storage import Storage
@@ -40,13 +41,12 @@ class Staged:
     def move_into_place(self, before: Callable[[Path], None] | None = None) -> None:
         """Rename every verified file into place (``before`` hears of each first)."""
         for item in self.files:
-            final = self.directory / item.path
-            if final.is_dir():
+            final = inside(self.directory, item.path, "artifact path", final_link=True)
+            if final.is_dir() and not final.is_symlink():
                 raise InputPathError(f"{final}: is a directory")
             if before is not None:
                 before(final)
-            final.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(self.staging / item.path, final)
+            replace_into(self.directory, item.path, self.staging / item.path, "artifact path")
 
 
 @contextmanager
@@ -71,6 +71,9 @@ def staged(
     moved into place.
     """
     artifacts = list(only if only is not None else manifest.artifacts)
+    what = f"{manifest.name} v{manifest.version}: artifact"
+    for artifact in artifacts:  # refused before any byte moves
+        inside(directory, artifact.path, what, final_link=True)
     md5s = [a.md5 for a in artifacts]
     fetched: list[str] = []
     if fill_cache:
