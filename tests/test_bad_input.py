@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from modelreg import Registry
+
 from .conftest import Cli, FileMaker, Result, git
 
 Unchanged = Callable[[Path], object]
@@ -291,12 +293,21 @@ def _cache_object(repo: Path, content: bytes) -> Path:
     return repo / ".dvc" / "cache" / "files" / "md5" / md5[:2] / md5[2:]
 
 
+def _corrupt_every_copy(repo: Path, content: bytes, bad: bytes) -> None:
+    """Corrupt the cache's and the local-folder remote's copy of ``content``: with a
+    good copy anywhere, get and checkout repair the cache from it instead of refusing."""
+    cached = _cache_object(repo, content)
+    [remote] = Registry(repo).remotes()
+    stored = Path(remote.url) / cached.relative_to(repo / ".dvc" / "cache")
+    for obj in (cached, stored):
+        obj.chmod(0o644)
+        obj.write_bytes(bad)
+
+
 def test_get_refuses_bytes_that_do_not_match_the_manifest(
     cli: Cli, populated: Path, tmp_path: Path, assert_unchanged: Unchanged
 ) -> None:
-    obj = _cache_object(populated, b"one")
-    obj.chmod(0o644)
-    obj.write_bytes(b"ONE")  # same size, different bytes: a flipped cache object
+    _corrupt_every_copy(populated, b"one", b"ONE")  # same size, different bytes
     out = tmp_path / "deploy"
     out.mkdir()
     (out / "keep.txt").write_text("already here\n")
@@ -310,9 +321,7 @@ def test_get_refuses_bytes_that_do_not_match_the_manifest(
 def test_checkout_refuses_bytes_that_do_not_match(
     cli: Cli, populated: Path, assert_unchanged: Unchanged
 ) -> None:
-    obj = _cache_object(populated, b"one")
-    obj.chmod(0o644)
-    obj.write_bytes(b"bad")
+    _corrupt_every_copy(populated, b"one", b"bad")
     with assert_unchanged(populated):
         assert_user_error(cli("-C", populated, "checkout", "m@v0.1.0"), "does not match its sha256")
 
