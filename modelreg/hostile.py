@@ -20,7 +20,7 @@ from pathlib import Path
 from . import yamlio
 from .manifest import MANIFEST_FILE
 from .paths import name_problem, path_problem, symlink_below
-from .storage import DVC_DIR
+from .storage import DVC_DIR, committed_cache_dir, foreign_cache_problem
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -29,7 +29,7 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 class Hostile:
     path: str  # relative to the work tree, control characters escaped
     message: str
-    kind: str = ""  # name, symlink, dvc-out, artifact-path, file-name
+    kind: str = ""  # name, symlink, dvc-out, artifact-path, file-name, dvc-config
 
 
 def _shown(text: str) -> str:
@@ -37,14 +37,15 @@ def _shown(text: str) -> str:
 
 
 def scan(root: Path, models_dir: str) -> list[Hostile]:
-    """Every hostile entry under ``root/models_dir``, in path order."""
+    """Every hostile entry under ``root/models_dir`` and in the committed DVC
+    config, in path order."""
     base = root / models_dir
-    found: list[Hostile] = []
+    found: list[Hostile] = _dvc_config(root)
     link = symlink_below(root, base)
     if link is not None:
-        return [_link(link.relative_to(root).as_posix(), link)]
+        return [*found, _link(link.relative_to(root).as_posix(), link)]
     if not base.is_dir():
-        return []
+        return found
     for dirpath, dirnames, filenames in os.walk(base):  # symlinked folders are not entered
         folder = Path(dirpath)
         for name in sorted(dirnames + filenames):
@@ -61,6 +62,13 @@ def scan(root: Path, models_dir: str) -> list[Hostile]:
             elif name == MANIFEST_FILE and path.is_file():
                 found.extend(_manifest_name(path, rel, models_dir))
     return sorted(set(found))
+
+
+def _dvc_config(root: Path) -> list[Hostile]:
+    """A committed ``cache.dir`` outside the repository (every fetch writes there)."""
+    cache_dir = committed_cache_dir(root)
+    problem = foreign_cache_problem(root, cache_dir) if cache_dir else None
+    return [Hostile(f"{DVC_DIR}/config", _shown(problem), "dvc-config")] if problem else []
 
 
 def _link(rel: str, path: Path) -> Hostile:

@@ -607,6 +607,7 @@ class Storage:
         with _dvc_errors(doing):
             repo = _import_repo()(str(self.root), config=self.overrides)
         try:
+            _refuse_foreign_cache(repo, self.root)
             yield repo
         finally:
             repo.close()
@@ -634,6 +635,57 @@ class Storage:
                     return _Bytes()
 
             yield _Files()
+
+
+def committed_cache_dir(root: Path) -> str | None:
+    """``cache.dir`` as the committed ``.dvc/config`` sets it (None: not set, or the
+    file is unreadable), read without DVC for ``check`` and ``verify``."""
+    import configobj  # type: ignore[import-untyped]  # DVC's own config reader; light
+
+    path = root / DVC_DIR / "config"
+    if not path.is_file():
+        return None
+    try:
+        cache = configobj.ConfigObj(str(path), encoding="utf-8").get("cache", {})
+    except (configobj.ConfigObjError, UnicodeDecodeError, OSError):
+        return None
+    value = cache.get("dir") if isinstance(cache, dict) else None
+    return value if isinstance(value, str) and value else None
+
+
+def foreign_cache_problem(root: Path, cache_dir: str) -> str | None:
+    """Why a committed ``cache.dir`` is refused: it puts DVC's cache (written on
+    every fetch) outside the repository, where whoever pushed it chose."""
+    target = Path(os.path.realpath(root / DVC_DIR / os.path.expanduser(cache_dir)))
+    inside = Path(os.path.realpath(root))
+    if target == inside or inside in target.parents:
+        return None
+    return (
+        f"cache.dir '{cache_dir}' puts the DVC cache outside the repository ({target}); "
+        "a committed setting may not make modelreg write there"
+    )
+
+
+def _refuse_foreign_cache(repo: Any, root: Path) -> None:
+    """Refuse a DVC cache outside the repository that only the committed config
+    (anyone who can push) asked for. A cache shared by the clones on a machine is
+    that machine's choice: set in ``.dvc/config.local`` or DVC's global or system
+    config, it is used as it is."""
+    cache = Path(os.path.realpath(repo.cache.local.path))
+    inside = Path(os.path.realpath(root))
+    if inside in cache.parents:
+        return
+    for level in ("local", "global", "system"):
+        if repo.config.load_one(level).get("cache", {}).get("dir"):
+            return
+    committed = committed_cache_dir(root) or str(cache)
+    problem = foreign_cache_problem(root, committed) or f"the DVC cache {cache} is outside"
+    repo.close()
+    raise UnsafePathError(
+        f".dvc/config: {problem}; refused",
+        hint="for a cache shared by this machine's clones, set it for this clone: "
+        "'dvc cache dir --local PATH'",
+    )
 
 
 def _remote_odb(repo: Any, remote: str | None, command: str) -> Any:
@@ -942,7 +994,7 @@ def _write_config_as_utf8() -> None:
     failed with UnicodeEncodeError half-way through ``init``. DVC reads them back as
     UTF-8 text, so make configobj's default for writing UTF-8 (DVC imports ConfigObj
     from the module at each write)."""
-    import configobj  # type: ignore[import-untyped]
+    import configobj
 
     if getattr(configobj.ConfigObj, "modelreg_utf8", False):
         return

@@ -175,6 +175,14 @@ def control_character(w: World) -> None:
     w.publish("a control character in a file name")
 
 
+def committed_cache_dir(w: World) -> None:
+    """The committed DVC config points DVC's cache (written on every fetch) at the
+    sentinel."""
+    config = w.attacker / ".dvc" / "config"
+    config.write_text(config.read_text() + "[cache]\n    dir = ../../sentinel/cache\n")
+    w.publish("a DVC cache outside the repository")
+
+
 @dataclass(frozen=True)
 class Kind:
     attack: Callable[[World], None]
@@ -201,6 +209,7 @@ KINDS = {
     ),
     "absolute-artifact": Kind(absolute_artifact, "m", "m@v9.0.0", "absolute", False, True),
     "control-character": Kind(control_character, "m", "m@v1.0.0", "control character", False, True),
+    "committed-cache-dir": Kind(committed_cache_dir, "m", "m@v1.0.0", "cache.dir", False, True),
 }
 
 
@@ -317,3 +326,16 @@ def test_files_dvc_links_from_its_cache_are_not_hostile(
     cli.ok("verify", cwd=repo)
     cli.ok("checkout", "m@v1.0.0", cwd=repo)
     assert (repo / "models" / "m" / "model.pkl").read_bytes() == b"one\n"
+
+
+def test_a_cache_shared_by_this_machines_clones_is_honoured(world: World) -> None:
+    """A cache outside the repository that the user chose (``.dvc/config.local``,
+    never committed) is used; only a committed one is refused."""
+    shared = world.tmp / "shared-cache"
+    (world.victim / ".dvc" / "config.local").write_text(f"[cache]\n    dir = {shared}\n")
+    (world.victim / "models" / "m" / "evil.pth").unlink()  # its bytes come back through the cache
+    result = world.cli("pull", cwd=world.victim)
+    assert result.exit_code == 0, result
+    assert any(p.is_file() for p in (shared / "files" / "md5").rglob("*"))
+    assert (world.victim / "models" / "m" / "evil.pth").is_file()
+    assert world.cli("check", cwd=world.victim).exit_code == 0
