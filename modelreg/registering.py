@@ -233,7 +233,9 @@ class Registration:
         """
         size = source.path.stat().st_size
         staged = cache.staging_file()
-        txn.will_place(staged)
+        # Journaled as a cache object, by its full path: the cache may be a folder
+        # this machine's clones share, outside the work tree (``dvc cache dir --local``).
+        txn.will_create_objects([staged])
         if source.in_place:
             with self.progress.task(f"hashing {source.rel}", size) as task:
                 if kind in ("reflink", "hardlink") and _try_link(kind, source.path, staged):

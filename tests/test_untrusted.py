@@ -272,7 +272,14 @@ def test_pull_skips_a_climbing_name_with_one_warning_and_goes_on(world: World) -
     assert result.exit_code == 0, result
     warnings = [line for line in result.stderr.splitlines() if "sentinel" in line]
     assert len(warnings) == 1 and "refused" in warnings[0], result
-    assert (world.victim / "models" / "m" / "evil.pth").is_file()  # the rest goes on
+    assert (world.victim / "models" / "m" / "evil.pth").is_file()
+    # Registering with that cache journals its staging file by its full path (it
+    # was an internal error: a path outside the work tree in the journal).
+    new = world.tmp / "weights.bin"
+    new.write_bytes(b"new weights\n")
+    registered = world.cli("register", "m", str(new), "--version", "2.0.0", cwd=world.victim)
+    assert registered.exit_code == 0, registered
+    assert not list(shared.rglob("*.tmp"))  # the rest goes on
 
 
 def test_register_refuses_a_file_name_with_a_control_character(
@@ -338,4 +345,11 @@ def test_a_cache_shared_by_this_machines_clones_is_honoured(world: World) -> Non
     assert result.exit_code == 0, result
     assert any(p.is_file() for p in (shared / "files" / "md5").rglob("*"))
     assert (world.victim / "models" / "m" / "evil.pth").is_file()
+    # Registering with that cache journals its staging file by its full path (it
+    # was an internal error: a path outside the work tree in the journal).
+    new = world.tmp / "weights.bin"
+    new.write_bytes(b"new weights\n")
+    registered = world.cli("register", "m", str(new), "--version", "2.0.0", cwd=world.victim)
+    assert registered.exit_code == 0, registered
+    assert not list(shared.rglob("*.tmp"))
     assert world.cli("check", cwd=world.victim).exit_code == 0
