@@ -384,6 +384,17 @@ class GitRepo:
         )
         return [p for p in out.split("\0") if p]
 
+    def index_entries(self, path: str) -> list[tuple[str, str]]:
+        """(mode, path) of every index entry at or under ``path``: ``120000`` is a
+        symlink."""
+        out = self.run("ls-files", "-s", "-z", "--", path, strip=False)
+        entries = []
+        for record in out.split("\0"):
+            meta, _tab, name = record.partition("\t")
+            if name:
+                entries.append((meta.split(" ", 1)[0], name))
+        return entries
+
     def tracked_files(self, rev: str | None, path: str) -> list[str]:
         """Files tracked under ``path`` at ``rev`` (None: in the index)."""
         if rev is None:

@@ -29,7 +29,7 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 class Hostile:
     path: str  # relative to the work tree, control characters escaped
     message: str
-    kind: str = ""  # name, symlink, dvc-out, artifact-path, file-name, dvc-config
+    kind: str = ""  # name, symlink, dvc-out, artifact-path, file-name, dvc-config, dvc-internals
 
 
 def _shown(text: str) -> str:
@@ -62,6 +62,27 @@ def scan(root: Path, models_dir: str) -> list[Hostile]:
             elif name == MANIFEST_FILE and path.is_file():
                 found.extend(_manifest_name(path, rel, models_dir))
     return sorted(set(found))
+
+
+def dvc_internals(entries: list[tuple[str, str]]) -> list[Hostile]:
+    """Entries of DVC's own folder that no commit should carry, from the index
+    (``(mode, path)``): a symlink anywhere in ``.dvc/`` (DVC writes its lock, its
+    cache and its temporary files through them), anything under ``.dvc/tmp`` or
+    ``.dvc/cache``, and ``.dvc/config.local`` (settings only this clone may make,
+    such as a cache folder outside the repository)."""
+    found = []
+    for mode, path in entries:
+        rel = path.removeprefix(f"{DVC_DIR}/")
+        if mode == "120000":
+            message = "is a committed symlink in DVC's folder; DVC would write through it"
+        elif rel == "config.local":
+            message = "is committed, but holds settings only this clone may make"
+        elif rel.split("/")[0] in ("tmp", "cache"):
+            message = "is committed inside DVC's own working folders"
+        else:
+            continue
+        found.append(Hostile(_shown(path), message, "dvc-internals"))
+    return found
 
 
 def _dvc_config(root: Path) -> list[Hostile]:

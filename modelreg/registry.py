@@ -83,6 +83,7 @@ if TYPE_CHECKING:
     from .check import CheckReport
     from .deps import Dependent, GateFailure, Tree
     from .diff import VersionDiff
+    from .hostile import Hostile
     from .storage import RemoteSettings, Storage
     from .txn import Transaction
     from .verify import VerifyReport
@@ -168,7 +169,7 @@ class Registry:
                         f"{self.root} has no DVC set-up (.dvc/ is missing)",
                         hint=self._set_up_hint(),
                     )
-                self._storage = Storage(self.root, self.progress)
+                self._storage = Storage(self.root, self.progress, guard=self._refuse_dvc_internals)
         return self._storage
 
     def _storage_at(self, commit: str) -> tuple[Storage, str | None]:
@@ -507,13 +508,34 @@ class Registry:
         ]
         return dependents_of(state, self._manifests(wanted, mentioning=name), name, stage)
 
+    def _dvc_internals(self) -> list[Hostile]:
+        """Hostile entries a commit put in DVC's own folder (one git call)."""
+        from .hostile import dvc_internals
+
+        return dvc_internals(self.git.index_entries(".dvc"))
+
+    def _refuse_dvc_internals(self) -> None:
+        found = self._dvc_internals()
+        if found:
+            first = found[0]
+            more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+            raise UnsafePathError(
+                f"{first.path} {first.message}{more}; refused",
+                hint=f"remove it from git ('git rm --cached {first.path}', then delete it)",
+            )
+
     def check(self) -> CheckReport:
         """Validate ``.modelreg.yaml`` and every manifest in the work tree (schema,
         types, SemVer, SPDX licences, ranges, resolvable dependencies, cycles, the
         ``.dvc`` files, registered manifests unchanged). Reads files and tags only."""
+        from .check import Problem
         from .check import check as check_registry
 
-        return check_registry(self.root, self.state())
+        report = check_registry(self.root, self.state())
+        found = [Problem(h.path, "", h.message) for h in self._dvc_internals()]
+        if not found:
+            return report
+        return replace(report, problems=tuple(sorted(set(report.problems) | set(found))))
 
     def verify(
         self, ref: str | Ref | None = None, *, remote: bool = False, signatures: bool = False
@@ -550,7 +572,7 @@ class Registry:
         folder = None if ref is None else self.model_dir(models[0].name) + "/"
         found = [
             Finding(h.path, h.message)
-            for h in scan_hostile(self.root, self.config.models_dir)
+            for h in scan_hostile(self.root, self.config.models_dir) + self._dvc_internals()
             if folder is None or h.path.startswith(folder)
         ]
         if not found:

@@ -190,10 +190,14 @@ class Storage:
         progress: Progress | None = None,
         *,
         overrides: dict[str, Any] | None = None,
+        guard: Callable[[], None] | None = None,
     ) -> None:
         self.root = root
         self.progress = progress or NullProgress()
         self.overrides = overrides  # DVC config on top of the files (e.g. no_scm)
+        # Run before DVC opens the work tree (each time: a pull may have changed
+        # it): refuses what a commit put in DVC's own folder.
+        self.guard = guard
 
     # --- set-up ------------------------------------------------------------
 
@@ -604,6 +608,8 @@ class Storage:
 
     @contextmanager
     def _repo(self, doing: str) -> Iterator[Repo]:
+        if self.guard is not None:
+            self.guard()
         with _dvc_errors(doing):
             repo = _import_repo()(str(self.root), config=self.overrides)
         try:
