@@ -887,11 +887,29 @@ def _traceback_file() -> Path:
     return folder / "last-traceback.txt"
 
 
+def _refuse_undecodable(args: Sequence[str]) -> None:
+    """Bytes that are not UTF-8 (Python hands them over as lone surrogates) cannot go
+    into a tag message, a manifest or a git argument: one line, exit 1, before any
+    work starts."""
+    settings = [(f"${k}", v) for k, v in os.environ.items() if k.startswith("MODELREG_")]
+    for shown, text in [(None, a) for a in args] + settings:
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            from .render import error
+
+            raw = repr(text.encode("utf-8", "surrogateescape"))[2:-1]
+            where = f"{shown} " if shown else "argument "
+            error(f"{where}'{raw}' is not valid UTF-8 text", "pass text in UTF-8")
+            sys.exit(1)
+
+
 def main(argv: Sequence[str] | None = None) -> NoReturn:
     from .errors import ModelregError
 
     args = list(sys.argv[1:] if argv is None else argv)
     show_traceback = "--traceback" in args
+    _refuse_undecodable(args)
     try:
         cli.main(args=args, prog_name="modelreg", standalone_mode=False)
     except ModelregError as exc:

@@ -459,3 +459,20 @@ def test_unknown_dvc_remote(
         assert_user_error(
             cli("-C", populated, "remote", command, "nope"), "no DVC remote named 'nope'"
         )
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["promote", "m@v0.1.0", "--to", "staging", "-m", "bad\udc9b"],
+        ["register", "m", "model.pkl", "--description", "bad\udcff"],
+    ],
+    ids=["promote-reason", "register-description"],
+)
+def test_text_that_is_not_utf8_is_refused_in_one_line(
+    cli: Cli, populated: Path, assert_unchanged: Unchanged, args: list[str]
+) -> None:
+    """Bytes that are not UTF-8 reach Python as lone surrogates (what a shell passes
+    for $'bad\\x9b'); they were an internal error in the write lock."""
+    with assert_unchanged(populated):
+        assert_user_error(cli("-C", populated, *args), "is not valid UTF-8 text")
