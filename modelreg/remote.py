@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from pathlib import Path
 
 from . import config as config_mod
@@ -42,6 +43,12 @@ def registry_at(url: str, *, progress: Progress | None = None) -> Registry:
     """The registry at ``url``: a local clone is used where it stands (with its own
     DVC cache); anything else is read through the mirror in the cache."""
     local = Path(url).expanduser()
+    is_path = "://" not in url and not re.match(r"^[^/]+:", url)  # not user@host:path
+    if is_path and not local.exists():
+        raise GitError(
+            f"no registry at {url}: {local.absolute()} does not exist",
+            hint="check the path (a clone, or a bare repository), or give a git URL",
+        )
     if "://" not in url and local.is_dir():
         try:
             return Registry(local, progress=progress)
@@ -114,7 +121,9 @@ def _refresh(url: str, path: Path) -> tuple[GitRepo, bool]:
             f"('git ls-remote --tags URL'); to trust the origin as it is now, delete {path}",
         )
     if status != 0 and git.resolve(HEAD_REF) is None:
-        last = err.strip().splitlines()[-1] if err.strip() else "git fetch failed"
+        lines = [line.strip() for line in err.splitlines() if line.strip()]
+        fatal = [line.removeprefix("fatal: ") for line in lines if line.startswith("fatal: ")]
+        last = (fatal or lines or ["git fetch failed"])[0]
         raise GitError(
             f"cannot read the registry at {url}: {last}",
             hint="check the URL, and that 'git ls-remote URL' works from here",

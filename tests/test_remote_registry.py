@@ -118,3 +118,23 @@ def test_a_registry_made_by_tags_alone_reads_by_url(cli: Cli, tmp_path: Path) ->
     assert refused.exit_code == 1, refused
     assert "has no manifest" in refused.stderr
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("where", "says"),
+    [
+        ("../nowhere/shared.git", "does not exist"),  # a path that is not there
+        ("plain-folder", "does not appear to be a git repository"),  # a folder, no repository
+    ],
+)
+def test_a_repo_that_is_not_there_is_named_in_one_line(
+    cli: Cli, tmp_path: Path, where: str, says: str
+) -> None:
+    """git's own words, not the tail of its last line ("and the repository exists.")."""
+    (tmp_path / "plain-folder").mkdir()
+    for command in (["get", "m@v1.0.0", "-o", "out"], ["list"]):
+        result = cli(*command, "--repo", where, cwd=tmp_path)
+        assert result.exit_code == 1, result
+        assert len(result.stderr.splitlines()) == 1, result
+        assert says in result.stderr, result
+        assert "and the repository exists" not in result.stderr
