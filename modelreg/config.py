@@ -99,6 +99,9 @@ def validate(raw: Any) -> list[str]:
         or posixpath.normpath(models_dir) != models_dir
     ):
         problems.append("models_dir: must be a relative folder inside the repository")
+    elif isinstance(models_dir, str) and models_dir.split("/")[0] in (".git", ".dvc"):
+        # git's and DVC's own folders: model files there would corrupt them
+        problems.append(f"models_dir: '{models_dir}' is inside git's or DVC's own folder")
     stages = raw.get("stages")
     if stages is not None:
         if not isinstance(stages, list) or not stages:
