@@ -16,6 +16,7 @@ from typing import Any
 
 from . import yamlio
 from .errors import InvalidNameError, InvalidVersionError, ManifestError
+from .paths import path_problem
 from .tags import validate_read_name
 from .versions import Range, Version
 
@@ -238,18 +239,12 @@ def _is_scalar(value: object) -> bool:
 
 
 def safe_relative_path(path: str) -> str | None:
-    """Return a problem with an artifact path, or None when it stays inside its folder."""
-    if not path or "\x00" in path or "\\" in path:
-        return "must be a non-empty relative path with '/' separators"
-    if path.startswith("/") or re.match(r"^[A-Za-z]:", path):
-        return "must be relative, not absolute"
-    if re.search(r"[\x00-\x1f\x7f]", path):
-        return "must not hold a control character (a newline, a tab, an escape)"
+    """Return a problem with an artifact path, or None when it stays inside its folder
+    (:func:`paths.path_problem`) and is a file the registry may own."""
+    problem = path_problem(path)
+    if problem:
+        return problem
     parts = path.split("/")
-    if any(p in ("", ".", "..") for p in parts):
-        return "must not contain '..', '.' or empty parts"
-    if any(p != p.rstrip() for p in parts):
-        return "must not end a name with whitespace"
     if posixpath.normpath(path) != path:
         return "must be a normalised path"
     if (len(parts) == 1 and parts[0] == MANIFEST_FILE) or parts[-1] == ".gitignore":
