@@ -243,6 +243,9 @@ def resolved(result: Resolved, as_json: bool) -> None:
 
 
 def init_result(result: InitResult, as_json: bool = False) -> None:
+    if as_json:
+        _json(serialize.init_result(result))
+        return
     if result.git_initialised:
         out.print(f"Initialised an empty git repository in {escape(str(result.root))}")
     for path in result.created:
@@ -256,7 +259,10 @@ def init_result(result: InitResult, as_json: bool = False) -> None:
     out.print("Next: modelreg register NAME PATH")
 
 
-def registered(result: RegisterResult) -> None:
+def registered(result: RegisterResult, as_json: bool = False) -> None:
+    if as_json:
+        _json(serialize.register_result(result))
+        return
     files = len(result.manifest.artifacts)
     size = human_size(result.manifest.total_size)
     out.print(
@@ -267,9 +273,12 @@ def registered(result: RegisterResult) -> None:
         out.print("pushed the files, the commit and the tag")
 
 
-def event(result: EventResult) -> None:
+def event(result: EventResult, as_json: bool = False) -> None:
     for note in result.notes:
         err.print(escape(note))
+    if as_json:
+        _json(serialize.event_result(result))  # nothing done: "changed": false, "tag": null
+        return
     if not result.changed or result.tag is None:
         return
     if result.event == "assign":
@@ -291,7 +300,10 @@ def event(result: EventResult) -> None:
         out.print("pushed the tag")
 
 
-def files_written(result: GetResult | CheckoutResult, verb: str) -> None:
+def files_written(result: GetResult | CheckoutResult, verb: str, as_json: bool = False) -> None:
+    if as_json:
+        _json(serialize.files_written(result))
+        return
     total = sum(f.size for f in result.files)
     out.print(
         f"{verb} {escape(result.name)} v{result.version}: {len(result.files)} file(s), "
@@ -301,9 +313,12 @@ def files_written(result: GetResult | CheckoutResult, verb: str) -> None:
         out.print(f"  {escape(f.path)}  {human_size(f.size)}  sha256 {f.sha256[:16]}…")
 
 
-def synced(result: SyncResult, verb: str) -> None:
+def synced(result: SyncResult, verb: str, as_json: bool = False) -> None:
     for note in result.notes:
         err.print(escape(note))
+    if as_json:
+        _json(serialize.sync_result(result))
+        return
     what = "sent" if verb == "push" else "received"
     out.print(
         f"{verb}: {result.tags} new tag(s) {what}, {result.objects} file(s) transferred "

@@ -25,9 +25,15 @@ if TYPE_CHECKING:
     from .results import (
         DoctorFinding,
         DoctorReport,
+        EventResult,
+        FileResult,
+        FilesWritten,
         HistoryEntry,
+        InitResult,
         ModelSummary,
+        RegisterResult,
         Resolved,
+        SyncResult,
         VersionInfo,
     )
     from .storage import RemoteSettings
@@ -255,6 +261,75 @@ def remotes(found: Sequence[RemoteSettings]) -> Document:
     return {"remotes": [remote_settings(r) for r in found]}
 
 
+# --- writes --------------------------------------------------------------------
+
+
+def init_result(result: InitResult) -> Document:
+    """``init``: ``commit`` is null when the registry was already set up."""
+    return {
+        "root": str(result.root),
+        "created": [str(path) for path in result.created],
+        "remote_name": result.remote_name,
+        "remote_url": result.remote_url,
+        "git_initialised": result.git_initialised,
+        "commit": result.commit,
+    }
+
+
+def register_result(result: RegisterResult) -> Document:
+    """``register``."""
+    return {
+        "name": result.name,
+        "version": result.version,
+        "tag": result.tag,
+        "commit": result.commit,
+        "pushed": result.pushed,
+        "manifest": result.manifest.to_dict(),
+    }
+
+
+def event_result(result: EventResult) -> Document:
+    """``promote``, ``rollback``, ``deprecate`` (of a model or, deregistering, of a
+    version): ``tag`` is null and ``changed`` false when nothing needed doing;
+    ``previous`` is the version that held the stage before."""
+    return {
+        "name": result.name,
+        "event": result.event,
+        "version": result.version,
+        "stage": result.stage,
+        "tag": result.tag,
+        "previous": result.previous,
+        "changed": result.changed,
+        "pushed": result.pushed,
+        "notes": list(result.notes),
+    }
+
+
+def file_result(found: FileResult) -> Document:
+    return {"path": found.path, "size": found.size, "sha256": found.sha256}
+
+
+def files_written(result: FilesWritten) -> Document:
+    """``get`` and ``checkout``: every file written, its sha256 verified."""
+    return {
+        "name": result.name,
+        "version": result.version,
+        "directory": str(result.directory),
+        "files": [file_result(f) for f in result.files],
+    }
+
+
+def sync_result(result: SyncResult) -> Document:
+    """``push`` and ``pull``: ``tags`` sent or received, ``objects`` (DVC files) moved."""
+    return {
+        "remote": result.remote,
+        "tags": result.tags,
+        "objects": result.objects,
+        "branch": result.branch,
+        "notes": list(result.notes),
+    }
+
+
 # --- by type -------------------------------------------------------------------
 
 
@@ -272,6 +347,12 @@ def serializers() -> dict[type, Callable[[Any], Document]]:
         results.VersionInfo: version_info,
         results.HistoryEntry: history_entry,
         results.Resolved: resolved,
+        results.InitResult: init_result,
+        results.RegisterResult: register_result,
+        results.EventResult: event_result,
+        results.FileResult: file_result,
+        results.FilesWritten: files_written,
+        results.SyncResult: sync_result,
         results.DoctorFinding: doctor_finding,
         results.DoctorReport: doctor_report,
         check.Problem: problem,

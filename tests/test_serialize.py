@@ -8,12 +8,15 @@ To rewrite the goldens after a deliberate, documented change of shape:
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from .conftest import Cli, Showcase
+from .conftest import Cli, FileMaker, Showcase, git
 
 GOLDEN = Path(__file__).parent / "golden" / "read"
 
@@ -96,3 +99,127 @@ def test_read_commands_json_is_byte_identical_to_the_golden(cli: Cli, showcase: 
     ]
     assert not differ, f"--json differs from tests/golden/read/ for: {', '.join(differ)}"
     assert sorted(p.stem for p in GOLDEN.glob("*.json")) == sorted(found), "a golden file unused"
+
+
+# --- the write commands' documents ------------------------------------------------
+
+
+def _doc(cli: Cli, *args: str | Path) -> Any:
+    """Run a command with --json: stdout is exactly one JSON document."""
+    return json.loads(cli.ok(*args, "--json").stdout)
+
+
+def test_init_json(cli: Cli, tmp_path: Path) -> None:
+    root = tmp_path / "new"
+    first = _doc(cli, "-C", root, "init", "--remote", tmp_path / "store")
+    assert list(first) == [
+        "root", "created", "remote_name", "remote_url", "git_initialised", "commit"
+    ]  # fmt: skip
+    assert Path(first["root"]).resolve() == root.resolve()
+    assert ".modelreg.yaml" in first["created"]
+    assert first["remote_name"] == "modelreg"
+    assert first["remote_url"] == str((tmp_path / "store").resolve())
+    assert first["git_initialised"] is True
+    assert first["commit"] == git(root, "rev-parse", "HEAD").strip()
+    again = _doc(cli, "-C", root, "init")
+    assert again["git_initialised"] is False
+    assert again["commit"] is None  # already set up: nothing committed
+
+
+def test_register_json(cli: Cli, repo: Path, files: FileMaker) -> None:
+    doc = _doc(
+        cli, "-C", repo, "register", "team/m", files(content=b"abc"), "--metric", "auc=0.9",
+        "--version", "1.2.0", "-m", "first",
+    )  # fmt: skip
+    assert list(doc) == ["name", "version", "tag", "commit", "pushed", "manifest"]
+    assert doc["name"] == "team/m"
+    assert doc["version"] == "1.2.0"  # no "v"
+    assert doc["tag"] == "team/m@v1.2.0"
+    assert doc["commit"] == git(repo, "rev-parse", "team/m@v1.2.0^{commit}").strip()
+    assert doc["pushed"] is False
+    assert doc["manifest"]["metrics"] == {"auc": 0.9}
+    assert doc["manifest"]["artifacts"][0]["sha256"] == hashlib.sha256(b"abc").hexdigest()
+    # the same manifest show prints
+    shown = _doc(cli, "-C", repo, "show", "team/m@v1.2.0")
+    assert shown["manifest"] == doc["manifest"]
+
+
+EVENT_KEYS = ["name", "event", "version", "stage", "tag", "previous", "changed", "pushed", "notes"]
+
+
+def test_promote_rollback_and_deprecate_json(cli: Cli, repo: Path, files: FileMaker) -> None:
+    cli.ok("-C", repo, "register", "m", files())
+    cli.ok("-C", repo, "register", "m", files())
+    first = _doc(cli, "-C", repo, "promote", "m@v0.1.0", "--to", "production")
+    assert list(first) == EVENT_KEYS
+    assert first == {
+        "name": "m", "event": "assign", "version": "0.1.0", "stage": "production",
+        "tag": "m#production#1", "previous": None, "changed": True, "pushed": False, "notes": [],
+    }  # fmt: skip
+    second = _doc(cli, "-C", repo, "promote", "m@v0.2.0", "--to", "production", "-m", "better")
+    assert (second["version"], second["previous"], second["tag"]) == (
+        "0.2.0", "0.1.0", "m#production#2"
+    )  # fmt: skip
+    # Nothing to do is a document too: no tag, not changed.
+    same = _doc(cli, "-C", repo, "promote", "m@v0.2.0", "--to", "production")
+    assert (same["changed"], same["tag"], same["version"]) == (False, None, "0.2.0")
+
+    back = _doc(cli, "-C", repo, "rollback", "m", "--stage", "production", "-m", "slow")
+    assert list(back) == EVENT_KEYS
+    assert (back["event"], back["version"], back["previous"], back["stage"]) == (
+        "rollback", "0.1.0", "0.2.0", "production"
+    )  # fmt: skip
+    assert back["tag"] == "m#production#3"
+
+    gone = _doc(cli, "-C", repo, "deprecate", "m@v0.2.0", "-m", "bad labels")
+    assert (gone["event"], gone["version"], gone["stage"], gone["tag"]) == (
+        "deregister", "0.2.0", None, "m@v0.2.0!#4"
+    )  # fmt: skip
+    whole = _doc(cli, "-C", repo, "deprecate", "m", "-m", "retired")
+    assert list(whole) == EVENT_KEYS
+    assert (whole["event"], whole["version"], whole["tag"]) == ("deprecate", None, "m@deprecated#5")
+    history = _doc(cli, "-C", repo, "history", "m")["events"]
+    assert [e["tag"] for e in history[-5:]] == [
+        first["tag"], second["tag"], back["tag"], gone["tag"], whole["tag"]
+    ]  # fmt: skip
+
+
+def test_get_and_checkout_json(cli: Cli, repo: Path, files: FileMaker, tmp_path: Path) -> None:
+    cli.ok("-C", repo, "register", "m", files("model.pkl", b"one"))
+    cli.ok("-C", repo, "register", "m", files("model.pkl", b"two"))
+    out = tmp_path / "deploy"
+    got = _doc(cli, "-C", repo, "get", "m@v0.1.0", "-o", out)
+    assert list(got) == ["name", "version", "directory", "files"]
+    assert (got["name"], got["version"]) == ("m", "0.1.0")
+    assert Path(got["directory"]).resolve() == out.resolve()
+    assert got["files"] == [
+        {"path": "model.pkl", "size": 3, "sha256": hashlib.sha256(b"one").hexdigest()}
+    ]
+    back = _doc(cli, "-C", repo, "checkout", "m@v0.1.0")
+    assert list(back) == ["name", "version", "directory", "files"]
+    assert back["version"] == "0.1.0"
+    assert Path(back["directory"]).resolve() == (repo / "models" / "m").resolve()
+    assert back["files"] == got["files"]
+    assert (repo / "models" / "m" / "model.pkl").read_bytes() == b"one"
+
+
+def test_push_and_pull_json(cli: Cli, tmp_path: Path, files: FileMaker) -> None:
+    bare = tmp_path / "shared.git"
+    git(tmp_path, "init", "-q", "--bare", str(bare))
+    a = tmp_path / "a"
+    cli.ok("-C", a, "init", "--remote", tmp_path / "store")
+    git(a, "remote", "add", "origin", str(bare))
+    cli.ok("-C", a, "register", "m", files())
+    cli.ok("-C", a, "promote", "m@v0.1.0", "--to", "dev")
+    pushed = _doc(cli, "-C", a, "push")
+    assert list(pushed) == ["remote", "tags", "objects", "branch", "notes"]
+    assert (pushed["remote"], pushed["tags"], pushed["branch"]) == ("origin", 2, "main")
+    assert isinstance(pushed["objects"], int)
+    assert isinstance(pushed["notes"], list)
+
+    b = tmp_path / "b"
+    git(tmp_path, "clone", "-q", str(bare), str(b))
+    pulled = _doc(cli, "-C", b, "pull")
+    assert list(pulled) == ["remote", "tags", "objects", "branch", "notes"]
+    assert (pulled["remote"], pulled["objects"], pulled["branch"]) == ("origin", 1, "main")
+    assert (b / "models" / "m" / "model.pkl").read_bytes() == b"weights 1\n"
