@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .check import CheckReport, Problem
-    from .deps import Conflict, Dependent, Node, Tree
+    from .deps import Conflict, Dependent, GateFailure, Node, Tree
     from .diff import Change, FileChange, VersionDiff
     from .manifest import Manifest
     from .results import (
@@ -150,6 +150,11 @@ def tree(found: Tree) -> Document:
         "conflicts": [conflict(c) for c in found.conflicts],
         "cycles": [list(cycle) for cycle in found.cycles],
     }
+
+
+def gate_failure(found: GateFailure) -> Document:
+    """One gate refusing a stage change (what ``promote`` shows before ``--force``)."""
+    return {"gate": found.gate, "message": found.message}
 
 
 def dependent(found: Dependent) -> Document:
@@ -363,6 +368,7 @@ def serializers() -> dict[type, Callable[[Any], Document]]:
         deps.Conflict: conflict,
         deps.Tree: tree,
         deps.Dependent: dependent,
+        deps.GateFailure: gate_failure,
         diff.Change: change,
         diff.FileChange: file_change,
         diff.VersionDiff: version_diff,

@@ -8,13 +8,19 @@ To rewrite the goldens after a deliberate, documented change of shape:
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import importlib
+import inspect
 import json
 import os
+import typing
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from modelreg import Registry, results, serialize
 
 from .conftest import Cli, FileMaker, Showcase, git
 
@@ -223,3 +229,85 @@ def test_push_and_pull_json(cli: Cli, tmp_path: Path, files: FileMaker) -> None:
     assert list(pulled) == ["remote", "tags", "objects", "branch", "notes"]
     assert (pulled["remote"], pulled["objects"], pulled["branch"]) == ("origin", 1, "main")
     assert (b / "models" / "m" / "model.pkl").read_bytes() == b"weights 1\n"
+
+
+# --- every result has a shape ----------------------------------------------------------
+
+# Dataclasses a public Registry method returns that are not results with a JSON shape.
+NOT_RESULTS = {
+    "RegistryState": "the state cache itself, an internal snapshot of every tag",
+    "Manifest": "its document is Manifest.to_dict(), the manifest file's own shape",
+    "Registry": "the registry, not a result",
+}
+
+
+def _dataclasses_in(hint: object) -> set[type]:
+    found = set()
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
+        found.add(hint)
+    for arg in typing.get_args(hint):
+        found |= _dataclasses_in(arg)
+    return found
+
+
+def _hints(thing: Any) -> dict[str, Any]:
+    namespace: dict[str, Any] = {}
+    for module in ("results", "check", "verify", "deps", "diff", "storage", "state", "manifest",
+                   "config", "refs", "registry", "progress", "versions"):  # fmt: skip
+        namespace.update(vars(importlib.import_module(f"modelreg.{module}")))
+    return typing.get_type_hints(thing, globalns=namespace)
+
+
+def _result_types() -> set[type]:
+    """Every dataclass in modelreg.results, every dataclass a public Registry method
+    returns, and every dataclass inside those (a report's findings, a tree's nodes)."""
+    found = {
+        cls
+        for _, cls in inspect.getmembers(results, inspect.isclass)
+        if dataclasses.is_dataclass(cls) and cls.__module__ == results.__name__
+    }
+    for name, member in vars(Registry).items():
+        method = getattr(member, "__func__", member)
+        if not name.startswith("_") and inspect.isfunction(method):
+            found |= _dataclasses_in(_hints(method).get("return"))
+    todo = list(found)
+    while todo:
+        cls = todo.pop()
+        if cls.__name__ in NOT_RESULTS:
+            continue
+        for hint in _hints(cls).values():
+            for inner in _dataclasses_in(hint) - found:
+                found.add(inner)
+                todo.append(inner)
+    return {cls for cls in found if cls.__name__ not in NOT_RESULTS}
+
+
+def test_every_result_type_has_a_serializer() -> None:
+    types = _result_types()
+    assert {t.__name__ for t in types} >= {
+        "EventResult",
+        "FilesWritten",
+        "SyncResult",
+        "CheckReport",
+        "VerifyReport",
+        "Tree",
+        "Node",
+        "VersionDiff",
+        "RemoteSettings",
+        "DoctorFinding",
+        "Problem",
+    }  # fmt: skip  (the discovery above finds what it should)
+    missing = sorted(t.__name__ for t in types - set(serialize.serializers()))
+    assert not missing, f"result types without a JSON shape in modelreg.serialize: {missing}"
+
+
+def test_every_serializer_is_for_a_result_type() -> None:
+    assert set(serialize.serializers()) <= _result_types()
+
+
+def test_to_dict_serializes_by_type_and_refuses_an_unknown_one() -> None:
+    event = results.EventResult("m", "assign", "1.0.0", "prod", "m#prod#1", previous="0.9.0")
+    assert serialize.to_dict(event) == serialize.event_result(event)
+    assert serialize.to_dict(event)["previous"] == "0.9.0"
+    with pytest.raises(TypeError, match="no JSON shape for dict"):
+        serialize.to_dict({"not": "a result"})
