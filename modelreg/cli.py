@@ -66,6 +66,12 @@ json_option = click.option(
     is_flag=True,
     help="Print JSON (a stable shape; see README) instead of a table.",
 )
+json_result_option = click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print the result as JSON (a stable shape; see README) instead of text.",
+)
 message_option = click.option(
     "-m",
     "--message",
@@ -176,8 +182,9 @@ def cli(ctx: click.Context, directory: Path, quiet: bool, traceback: bool) -> No
     help="DVC remote for model files (a folder, s3://, ssh://, ...). "
     "Default: a local folder under ~/.local/share/modelreg.",
 )
+@json_result_option
 @pass_ctx
-def init(obj: _Context, remote: str | None) -> None:
+def init(obj: _Context, remote: str | None, as_json: bool) -> None:
     """Set up a registry here: .modelreg.yaml, DVC and a DVC remote, committed.
 
     Runs 'git init' first when the directory is not in a git repository. Safe to
@@ -189,7 +196,7 @@ def init(obj: _Context, remote: str | None) -> None:
     from .registry import Registry
 
     _registry, result = Registry.init(obj.directory, remote=remote, progress=obj.progress())
-    render.init_result(result)
+    render.init_result(result, as_json)
 
 
 # --- writes ----------------------------------------------------------------------
@@ -277,6 +284,7 @@ def _scalar(value: str) -> str | int | float | bool | None:
 @message_option
 @push_option
 @sign_option
+@json_result_option
 @pass_ctx
 def register(
     obj: _Context,
@@ -298,6 +306,7 @@ def register(
     message: str | None,
     push: bool,
     sign: bool,
+    as_json: bool,
 ) -> None:
     """Register files or a folder as a new version of NAME.
 
@@ -329,7 +338,7 @@ def register(
         push=push,
         sign=sign,
     )
-    render.registered(result)
+    render.registered(result, as_json)
 
 
 # --- reads -----------------------------------------------------------------------
@@ -426,24 +435,29 @@ def resolve(obj: _Context, ref: str, repo: str | None, as_json: bool) -> None:
 # --- stages ----------------------------------------------------------------------
 
 
-def _gated(force: bool, yes: bool, change: Callable[[bool], EventResult]) -> None:
+def _gated(force: bool, yes: bool, as_json: bool, change: Callable[[bool], EventResult]) -> None:
     """Run a stage change; with --force, show what the gates refuse and (on a
     terminal, without --yes) ask before overriding them."""
     from . import render
     from .errors import GateError
 
     if not force:
-        render.event(change(False))
+        render.event(change(False), as_json)
         return
     try:
         result = change(False)
     except GateError as refused:
         for failure in refused.failures:
             render.warning(f"gate '{failure.gate}' refuses: {failure.message}")
-        if not yes and sys.stdin.isatty() and not click.confirm("Override and record it?"):
+        # (with --json the question goes to stderr: stdout holds only the document)
+        if (
+            not yes
+            and sys.stdin.isatty()
+            and not click.confirm("Override and record it?", err=as_json)
+        ):
             raise click.exceptions.Abort() from None
         result = change(True)
-    render.event(result)
+    render.event(result, as_json)
 
 
 @cli.command()
@@ -454,6 +468,7 @@ def _gated(force: bool, yes: bool, change: Callable[[bool], EventResult]) -> Non
 @sign_option
 @force_option
 @yes_option
+@json_result_option
 @pass_ctx
 def promote(
     obj: _Context,
@@ -464,6 +479,7 @@ def promote(
     sign: bool,
     force: bool,
     yes: bool,
+    as_json: bool,
 ) -> None:
     """Assign a stage to a version (a new NAME#STAGE#N tag).
 
@@ -477,6 +493,7 @@ def promote(
     _gated(
         force,
         yes,
+        as_json,
         lambda forced: registry.promote(
             ref, stage, message=message, push=push, force=forced, sign=sign
         ),
@@ -494,6 +511,7 @@ def promote(
 @sign_option
 @force_option
 @yes_option
+@json_result_option
 @pass_ctx
 def rollback(
     obj: _Context,
@@ -505,6 +523,7 @@ def rollback(
     sign: bool,
     force: bool,
     yes: bool,
+    as_json: bool,
 ) -> None:
     """Give STAGE back to the version that held it before (a new tag; none is moved).
 
@@ -516,6 +535,7 @@ def rollback(
     _gated(
         force,
         yes,
+        as_json,
         lambda forced: registry.rollback(
             name, stage, to=to, message=message, push=push, force=forced, sign=sign
         ),
@@ -528,9 +548,10 @@ def rollback(
 @push_option
 @sign_option
 @yes_option
+@json_result_option
 @pass_ctx
 def deprecate(
-    obj: _Context, ref: str, message: str | None, push: bool, sign: bool, yes: bool
+    obj: _Context, ref: str, message: str | None, push: bool, sign: bool, yes: bool, as_json: bool
 ) -> None:
     """Deprecate a model (NAME) or deregister one version (NAME@vV).
 
@@ -539,8 +560,8 @@ def deprecate(
     from . import render
 
     if "@" not in ref and not yes and sys.stdin.isatty():
-        click.confirm(f"Deprecate the whole model {ref}?", abort=True)
-    render.event(obj.registry().deprecate(ref, message=message, push=push, sign=sign))
+        click.confirm(f"Deprecate the whole model {ref}?", abort=True, err=as_json)
+    render.event(obj.registry().deprecate(ref, message=message, push=push, sign=sign), as_json)
 
 
 @cli.command()
@@ -678,8 +699,9 @@ def diff(obj: _Context, a: str, b: str, as_json: bool, markdown: bool) -> None:
 
 @cli.command()
 @click.argument("ref", metavar="NAME@vV|NAME#STAGE")
+@json_result_option
 @pass_ctx
-def checkout(obj: _Context, ref: str) -> None:
+def checkout(obj: _Context, ref: str, as_json: bool) -> None:
     """Restore models/NAME/ (manifest, .dvc files, bytes) to a version.
 
     Refuses to overwrite changes that are not registered.
@@ -688,7 +710,7 @@ def checkout(obj: _Context, ref: str) -> None:
     """
     from . import render
 
-    render.files_written(obj.registry().checkout(ref), "Checked out")
+    render.files_written(obj.registry().checkout(ref), "Checked out", as_json)
 
 
 @cli.command()
@@ -707,9 +729,16 @@ def checkout(obj: _Context, ref: str) -> None:
     "Files to copy at once (default: 4 x CPUs from a network remote, CPUs from local "
     "files; at most 8)."
 )
+@json_result_option
 @pass_ctx
 def get(
-    obj: _Context, ref: str, out: Path | None, repo: str | None, force: bool, jobs: int | None
+    obj: _Context,
+    ref: str,
+    out: Path | None,
+    repo: str | None,
+    force: bool,
+    jobs: int | None,
+    as_json: bool,
 ) -> None:
     """Fetch a version's files, verify every sha256, and write them to a directory.
 
@@ -723,7 +752,7 @@ def get(
     registry = obj.reader(repo)
     result = registry.get(parsed, target, force=force, jobs=jobs)
     _warn(registry)
-    render.files_written(result, "Fetched")
+    render.files_written(result, "Fetched", as_json)
 
 
 # --- sharing ---------------------------------------------------------------------
@@ -755,8 +784,11 @@ transfer_jobs_option = jobs_option(
 @git_remote_option
 @dvc_remote_option
 @transfer_jobs_option
+@json_result_option
 @pass_ctx
-def push(obj: _Context, remote: str, dvc_remote: str | None, jobs: int | None) -> None:
+def push(
+    obj: _Context, remote: str, dvc_remote: str | None, jobs: int | None, as_json: bool
+) -> None:
     """Push file bytes to the DVC remote, then commits and registry tags to git.
 
     Tags are never force-pushed.
@@ -765,22 +797,25 @@ def push(obj: _Context, remote: str, dvc_remote: str | None, jobs: int | None) -
     """
     from . import render
 
-    render.synced(obj.registry().push(remote, dvc_remote=dvc_remote, jobs=jobs), "push")
+    render.synced(obj.registry().push(remote, dvc_remote=dvc_remote, jobs=jobs), "push", as_json)
 
 
 @cli.command()
 @git_remote_option
 @dvc_remote_option
 @transfer_jobs_option
+@json_result_option
 @pass_ctx
-def pull(obj: _Context, remote: str, dvc_remote: str | None, jobs: int | None) -> None:
+def pull(
+    obj: _Context, remote: str, dvc_remote: str | None, jobs: int | None, as_json: bool
+) -> None:
     """Fetch tags and commits, fast-forward the branch, and fetch the current files.
 
     Example: modelreg pull
     """
     from . import render
 
-    render.synced(obj.registry().pull(remote, dvc_remote=dvc_remote, jobs=jobs), "pull")
+    render.synced(obj.registry().pull(remote, dvc_remote=dvc_remote, jobs=jobs), "pull", as_json)
 
 
 # --- DVC remotes -----------------------------------------------------------------------

@@ -1,14 +1,13 @@
 """The only module that prints: Rich tables and text for people, JSON for programs.
 
-JSON shapes are part of the interface (README, "JSON output"); add keys, never
-rename or remove them. Rich loads on the first table or styled line, so JSON
-output and plain answers (``resolve``) never pay for importing it.
+JSON documents come from :mod:`modelreg.serialize` (the one place that shapes
+them, for the HTTP face too); this module only prints them. Rich loads on the
+first table or styled line, so JSON output and plain answers (``resolve``) never
+pay for importing it.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 import re
 import sys
 from collections.abc import Iterator, Sequence
@@ -16,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .manifest import Manifest
+from . import serialize
 from .results import (
     CheckoutResult,
     DoctorReport,
@@ -107,14 +106,8 @@ def _print_table(table: Table) -> None:
     console.file.flush()
 
 
-def _time(timestamp: int | None) -> str | None:
-    if timestamp is None:
-        return None
-    return dt.datetime.fromtimestamp(timestamp, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, sort_keys=False) + "\n")
+def _json(document: dict[str, Any]) -> None:
+    sys.stdout.write(serialize.dumps(document) + "\n")
 
 
 def _v(version: str | None) -> str:
@@ -128,20 +121,7 @@ def _v(version: str | None) -> str:
 
 def models(summaries: Sequence[ModelSummary], stage_order: Sequence[str], as_json: bool) -> None:
     if as_json:
-        _json(
-            {
-                "models": [
-                    {
-                        "name": s.name,
-                        "latest": s.latest,
-                        "stages": s.stages,
-                        "versions": s.versions,
-                        "deprecated": s.deprecated,
-                    }
-                    for s in summaries
-                ]
-            }
-        )
+        _json(serialize.models(summaries))
         return
     if not summaries:
         err.print("No models registered yet. Register one with: modelreg register NAME PATH")
@@ -167,29 +147,9 @@ def models(summaries: Sequence[ModelSummary], stage_order: Sequence[str], as_jso
     _print_table(table)
 
 
-def manifest_dict(manifest: Manifest | None) -> dict[str, Any] | None:
-    return manifest.to_dict() if manifest is not None else None
-
-
 def version(info: VersionInfo, as_json: bool) -> None:
     if as_json:
-        _json(
-            {
-                "name": info.name,
-                "version": info.version,
-                "commit": info.commit,
-                "tag": info.tag,
-                "registered": info.registered,
-                "active": info.active,
-                "deprecated": info.deprecated,
-                "registered_at": _time(info.registered_at),
-                "author": info.author,
-                "stages": list(info.stages),
-                "manifest_sha256": info.manifest_sha256,
-                "recorded_sha256": info.recorded_sha256,
-                "manifest": manifest_dict(info.manifest),
-            }
-        )
+        _json(serialize.version_info(info))
         return
     status = []
     if info.deprecated:
@@ -205,7 +165,7 @@ def version(info: VersionInfo, as_json: bool) -> None:
     rows: list[tuple[str, str]] = [
         ("tag", info.tag or "-"),
         ("commit", info.commit[:12]),
-        ("registered", f"{_time(info.registered_at) or '-'} by {info.author or '-'}"),
+        ("registered", f"{serialize.iso_time(info.registered_at) or '-'} by {info.author or '-'}"),
     ]
     m = info.manifest
     if m is not None:
@@ -251,25 +211,7 @@ def version(info: VersionInfo, as_json: bool) -> None:
 
 def history(entries: Sequence[HistoryEntry], as_json: bool) -> None:
     if as_json:
-        _json(
-            {
-                "events": [
-                    {
-                        "time": _time(e.timestamp),
-                        "name": e.name,
-                        "event": e.event,
-                        "version": e.version,
-                        "stage": e.stage,
-                        "author": e.author,
-                        "author_email": e.author_email,
-                        "reason": e.reason,
-                        "tag": e.tag,
-                        "commit": e.commit,
-                    }
-                    for e in entries
-                ]
-            }
-        )
+        _json(serialize.history(entries))
         return
     if not entries:
         err.print("No events yet.")
@@ -279,7 +221,7 @@ def history(entries: Sequence[HistoryEntry], as_json: bool) -> None:
         table.add_column(column)
     for e in entries:
         table.add_row(
-            _time(e.timestamp) or "-",
+            serialize.iso_time(e.timestamp) or "-",
             escape(e.name),
             e.event,
             _v(e.version),
@@ -292,7 +234,7 @@ def history(entries: Sequence[HistoryEntry], as_json: bool) -> None:
 
 def resolved(result: Resolved, as_json: bool) -> None:
     if as_json:
-        _json({"name": result.name, "version": result.version, "commit": result.commit})
+        _json(serialize.resolved(result))
     else:
         sys.stdout.write(result.version + "\n")
 
@@ -301,6 +243,9 @@ def resolved(result: Resolved, as_json: bool) -> None:
 
 
 def init_result(result: InitResult, as_json: bool = False) -> None:
+    if as_json:
+        _json(serialize.init_result(result))
+        return
     if result.git_initialised:
         out.print(f"Initialised an empty git repository in {escape(str(result.root))}")
     for path in result.created:
@@ -314,7 +259,10 @@ def init_result(result: InitResult, as_json: bool = False) -> None:
     out.print("Next: modelreg register NAME PATH")
 
 
-def registered(result: RegisterResult) -> None:
+def registered(result: RegisterResult, as_json: bool = False) -> None:
+    if as_json:
+        _json(serialize.register_result(result))
+        return
     files = len(result.manifest.artifacts)
     size = human_size(result.manifest.total_size)
     out.print(
@@ -325,9 +273,12 @@ def registered(result: RegisterResult) -> None:
         out.print("pushed the files, the commit and the tag")
 
 
-def event(result: EventResult) -> None:
+def event(result: EventResult, as_json: bool = False) -> None:
     for note in result.notes:
         err.print(escape(note))
+    if as_json:
+        _json(serialize.event_result(result))  # nothing done: "changed": false, "tag": null
+        return
     if not result.changed or result.tag is None:
         return
     if result.event == "assign":
@@ -349,7 +300,10 @@ def event(result: EventResult) -> None:
         out.print("pushed the tag")
 
 
-def files_written(result: GetResult | CheckoutResult, verb: str) -> None:
+def files_written(result: GetResult | CheckoutResult, verb: str, as_json: bool = False) -> None:
+    if as_json:
+        _json(serialize.files_written(result))
+        return
     total = sum(f.size for f in result.files)
     out.print(
         f"{verb} {escape(result.name)} v{result.version}: {len(result.files)} file(s), "
@@ -359,9 +313,12 @@ def files_written(result: GetResult | CheckoutResult, verb: str) -> None:
         out.print(f"  {escape(f.path)}  {human_size(f.size)}  sha256 {f.sha256[:16]}…")
 
 
-def synced(result: SyncResult, verb: str) -> None:
+def synced(result: SyncResult, verb: str, as_json: bool = False) -> None:
     for note in result.notes:
         err.print(escape(note))
+    if as_json:
+        _json(serialize.sync_result(result))
+        return
     what = "sent" if verb == "push" else "received"
     out.print(
         f"{verb}: {result.tags} new tag(s) {what}, {result.objects} file(s) transferred "
@@ -441,33 +398,9 @@ class RichProgress:
 # --- dependencies, check, diff -------------------------------------------------
 
 
-def _node_dict(node: Node) -> dict[str, Any]:
-    return {
-        "name": node.name,
-        "version": node.version,
-        "range": node.range,
-        "status": str(node.status),
-        "detail": node.detail or None,
-        "dependencies": [_node_dict(child) for child in node.children],
-    }
-
-
 def dependency_tree(tree: Tree, as_json: bool) -> None:
     if as_json:
-        _json(
-            {
-                "name": tree.root.name,
-                "version": tree.root.version,
-                "stage": tree.stage,
-                "ok": tree.ok,
-                "tree": _node_dict(tree.root),
-                "conflicts": [
-                    {"name": c.name, "wanted": [{"by": by, "range": r} for by, r in c.wanted]}
-                    for c in tree.conflicts
-                ],
-                "cycles": [list(cycle) for cycle in tree.cycles],
-            }
-        )
+        _json(serialize.tree(tree))
         return
     from rich.tree import Tree as RichTree
 
@@ -505,22 +438,7 @@ def dependency_tree(tree: Tree, as_json: bool) -> None:
 
 def dependents(name: str, stage: str | None, found: Sequence[Dependent], as_json: bool) -> None:
     if as_json:
-        _json(
-            {
-                "name": name,
-                "stage": stage,
-                "dependents": [
-                    {
-                        "name": d.name,
-                        "version": d.version,
-                        "range": d.range,
-                        "stages": list(d.stages),
-                        "satisfied_by": d.satisfied_by,
-                    }
-                    for d in found
-                ],
-            }
-        )
+        _json(serialize.dependents(name, stage, found))
         return
     if not found:
         out.print(f"No registered version depends on {escape(name)}.")
@@ -547,16 +465,7 @@ def dependents(name: str, stage: str | None, found: Sequence[Dependent], as_json
 
 def check_report(report: CheckReport, as_json: bool) -> None:
     if as_json:
-        _json(
-            {
-                "ok": report.ok,
-                "checked": list(report.checked),
-                "problems": [
-                    {"path": p.path, "field": p.field, "message": p.message}
-                    for p in report.problems
-                ],
-            }
-        )
+        _json(serialize.check_report(report))
         return
     for problem in report.problems:
         sys.stdout.write(f"{visible(str(problem))}\n")
@@ -585,35 +494,7 @@ def version_diff(result: VersionDiff, as_json: bool, markdown: bool) -> None:
     a = f"{result.name_a} v{result.version_a}"
     b = f"{result.name_b} v{result.version_b}"
     if as_json:
-        _json(
-            {
-                "a": {"name": result.name_a, "version": result.version_a},
-                "b": {"name": result.name_b, "version": result.version_b},
-                "identical": result.identical,
-                "changes": [
-                    {
-                        "section": c.section,
-                        "key": c.key,
-                        "old": c.old,
-                        "new": c.new,
-                        "delta": c.delta,
-                        "status": c.status,
-                    }
-                    for c in result.changes
-                ],
-                "files": [
-                    {
-                        "path": f.path,
-                        "status": f.status,
-                        "old_size": f.old_size,
-                        "new_size": f.new_size,
-                        "old_sha256": f.old_sha256,
-                        "new_sha256": f.new_sha256,
-                    }
-                    for f in result.files
-                ],
-            }
-        )
+        _json(serialize.version_diff(result))
         return
     rows = [
         (f"{c.section}.{c.key}" if c.section != "metadata" else c.key, c)
@@ -652,15 +533,7 @@ def version_diff(result: VersionDiff, as_json: bool, markdown: bool) -> None:
 
 def verify_report(report: VerifyReport, as_json: bool) -> None:
     if as_json:
-        _json(
-            {
-                "ok": report.ok,
-                "tags": report.tags,
-                "versions": report.versions,
-                "files": report.files,
-                "findings": [{"subject": f.subject, "message": f.message} for f in report.findings],
-            }
-        )
+        _json(serialize.verify_report(report))
         return
     for finding in report.findings:
         sys.stdout.write(f"{visible(str(finding))}\n")
@@ -673,15 +546,7 @@ def verify_report(report: VerifyReport, as_json: bool) -> None:
 
 def doctor_report(report: DoctorReport, as_json: bool) -> None:
     if as_json:
-        _json(
-            {
-                "consistent": report.consistent,
-                "findings": [
-                    {"what": f.what, "path": f.path, "message": f.message, "repaired": f.repaired}
-                    for f in report.findings
-                ],
-            }
-        )
+        _json(serialize.doctor_report(report))
         return
     for f in report.findings:
         mark = "repaired" if f.repaired else "found"
@@ -692,20 +557,7 @@ def doctor_report(report: DoctorReport, as_json: bool) -> None:
 
 def remotes(found: Sequence[RemoteSettings], as_json: bool) -> None:
     if as_json:
-        _json(
-            {
-                "remotes": [
-                    {
-                        "name": r.name,
-                        "url": r.url,
-                        "default": r.default,
-                        "options": r.options,
-                        "local_options": list(r.local_keys),
-                    }
-                    for r in found
-                ]
-            }
-        )
+        _json(serialize.remotes(found))
         return
     if not found:
         out.print("No DVC remote. Add one with: modelreg remote add NAME URL --default")

@@ -7,9 +7,10 @@ import hashlib
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -204,3 +205,105 @@ def assert_unchanged() -> Iterator[object]:
             assert after[key] == before[key], f"{key} changed"
 
     yield check
+
+
+@dataclass(frozen=True)
+class Showcase:
+    """A rich registry built through the public API only (see the ``showcase`` fixture)."""
+
+    root: Path
+    remote: str  # the DVC remote's URL: never contacted (the bytes stay in the DVC cache)
+    registry: Registry
+
+
+@pytest.fixture
+def showcase(tmp_path: Path, clock: Clock) -> Showcase:
+    """A registry with a model's whole life in it, at fixed dates (the ``clock``):
+
+    - ``embedder`` v1.0.0, v1.1.0, v2.0.0 (labels, metrics, params, licence);
+      v1.0.0 went to dev, v1.1.0 is deregistered, v2.0.0 holds dev, staging and
+      production.
+    - ``team/fraud`` (a namespaced model) v0.1.0, v0.2.0, v0.3.0, each needing
+      ``embedder@^2.0.0`` or ``embedder@>=1.0.0``; promoted dev → staging →
+      production, then production is rolled back from v0.3.0 to v0.2.0.
+    - ``ranker`` v1.0.0 needing ``team/fraud@~0.2.0``, in dev.
+    - ``legacy`` v0.9.0, then the whole model deprecated.
+
+    Every step ticks the clock, so tags, commits and times are the same on every run.
+    """
+    root = tmp_path / "registry"
+    # Not a folder under tmp_path: .dvc/config is committed, and a path that differs
+    # per run would change every commit id. Nothing here contacts the remote.
+    remote = "s3://modelreg-showcase/registry"
+    registry, _init = Registry.init(root, remote=remote)
+    made = FileMaker(tmp_path / "outside")
+
+    def register(name: str, version: str, **options: Any) -> None:
+        clock.tick(60)
+        registry.register(
+            name, made(content=f"{name} {version}\n".encode()), version=version, **options
+        )
+
+    def event(call: Callable[..., object], *args: str, **options: str) -> None:
+        clock.tick(60)
+        call(*args, **options)
+
+    for version, auc, dim in (("1.0.0", 0.81, 128), ("1.1.0", 0.84, 256), ("2.0.0", 0.9, 256)):
+        register(
+            "embedder",
+            version,
+            description=f"text embedder, {dim} dimensions",
+            license="Apache-2.0",
+            framework="pytorch",
+            labels={"team": "search", "task": "embedding"},
+            metrics={"auc": auc, "dim": dim},
+            params={"epochs": 10, "lr": 0.001, "tokenizer": "bpe", "normalise": True},
+            message=f"embedder {version}",
+        )
+    event(registry.promote, "embedder@v1.0.0", "dev")
+    event(registry.deprecate, "embedder@v1.1.0", message="trained on leaked labels")
+    for stage in ("dev", "staging", "production"):
+        event(registry.promote, "embedder@v2.0.0", stage, message=f"{stage}: eval passed")
+
+    for version, precision, deps in (
+        ("0.1.0", 0.7, (">=1.0.0",)),
+        ("0.2.0", 0.75, ("^2.0.0",)),
+        ("0.3.0", 0.78, ("^2.0.0",)),
+    ):
+        register(
+            "team/fraud",
+            version,
+            description="card fraud scorer",
+            license="MIT",
+            framework="sklearn",
+            labels={"team": "risk", "owner": "ana"},
+            metrics={"precision": precision, "recall": 0.6},
+            params={"trees": 200 if version != "0.3.0" else 400, "depth": 8},
+            dependencies=[f"embedder@{rng}" for rng in deps],
+            message=f"fraud {version}",
+        )
+    for version, stage in (
+        ("0.1.0", "dev"),
+        ("0.2.0", "dev"),
+        ("0.2.0", "staging"),
+        ("0.2.0", "production"),
+        ("0.3.0", "staging"),
+        ("0.3.0", "production"),
+    ):
+        event(registry.promote, f"team/fraud@v{version}", stage, message=f"{stage} for {version}")
+    event(registry.rollback, "team/fraud", "production", message="latency regression")
+
+    register(
+        "ranker",
+        "1.0.0",
+        description="orders search results",
+        license="BSD-3-Clause",
+        metrics={"ndcg": 0.42},
+        dependencies=["team/fraud@~0.2.0"],
+    )
+    event(registry.promote, "ranker@v1.0.0", "dev")
+
+    register("legacy", "0.9.0", description="the rules engine it replaced", license="MIT")
+    event(registry.deprecate, "legacy", message="replaced by team/fraud")
+    clock.tick(60)
+    return Showcase(root, remote, Registry(root))
