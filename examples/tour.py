@@ -283,6 +283,10 @@ class Demo:
         )
         keep = {"PATH", "LANG", "LC_ALL", "TMPDIR", "PYTHONPATH", "VIRTUAL_ENV"}
         self.env = {k: v for k, v in os.environ.items() if k in keep}
+        # The modelreg (and python3) of the interpreter running the tour come first,
+        # installed or not on PATH (CI runs .venv/bin/python without activating it).
+        here = str(Path(sys.executable).parent)
+        self.env["PATH"] = os.pathsep.join([here, self.env.get("PATH", "")])
         self.env.update(
             HOME=str(home),
             GIT_CONFIG_GLOBAL=str(gitconfig),
