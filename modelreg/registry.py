@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import gc
 import os
-import random
-import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -44,6 +42,7 @@ from .errors import (
     UnsafePathError,
     VersionExistsError,
 )
+from .events import PUSH_REMOTE, fetch_remote_view, record, write_event
 from .faults import checkpoint
 from .gitrepo import GitRepo
 from .manifest import MANIFEST_FILE, Dependency, Scalar
@@ -65,9 +64,12 @@ from .results import (
 )
 from .state import Event, ModelState, RegistryState, VersionState, build_parsed, previous_holder
 from .tags import (
+    EVENT,
+    PREVIOUS,
+    STAGE,
+    VERSION,
     EventKind,
     ParsedTag,
-    format_message,
     format_tag_name,
     in_grammar,
     name_to_tag,
@@ -91,8 +93,6 @@ if TYPE_CHECKING:
     from .workspace import Staged
 
 LOCK_FILE = "modelreg.lock"
-PUSH_REMOTE = "origin"  # where --push sends an event
-PUSH_ATTEMPTS = 10
 _STAGE_EVENTS = (EventKind.ASSIGN, EventKind.UNASSIGN)
 
 
@@ -708,7 +708,7 @@ class Registry:
         )
         with self._locked():
             if push:
-                self._fetch_remote_view()
+                fetch_remote_view(self)
             # Only this model and its dependencies: registering costs the same in any registry.
             state = self._read_models([name, *(d.name for d in metadata.dependencies)])
             new_version = next_version(state.model(name), version, bump)
@@ -780,7 +780,7 @@ class Registry:
         The gates (stage allowed, promotion order, dependencies in the stage, and
         the dependents already in it) refuse with a :class:`GateError`; ``force``
         (with a ``message``) overrides them and records which in the tag. With
-        ``push`` the event counts only once it is on the remote (see :meth:`_event`).
+        ``push`` the event counts only once it is on the remote (see :func:`events.record`).
         """
         from .deps import enforce_gates
 
@@ -805,14 +805,14 @@ class Registry:
                 )  # fmt: skip
             failures = self.gate_failures(model, version, stage, order=True)
             summary = f"Promote {model.name} v{version.version} to {stage}"
-            trailers = {"Event": "assign", "Version": version.version, "Stage": stage}
+            trailers = {EVENT: "assign", VERSION: version.version, STAGE: stage}
             enforce_gates(failures, force, message, trailers)
-            tag = self._write_event(
-                model, EventKind.ASSIGN, version, stage, summary, trailers, message, sign
+            tag = write_event(
+                self, model, EventKind.ASSIGN, version, stage, summary, trailers, message, sign
             )
             return EventResult(model.name, "assign", version.version, stage, tag, previous)
 
-        return self._event(push, once)
+        return record(self, push, once)
 
     def rollback(
         self,
@@ -854,18 +854,18 @@ class Registry:
             failures = self.gate_failures(model, target, stage, order=False)
             summary = f"Roll back {name} {stage} from v{current} to v{target.version}"
             trailers = {
-                "Event": "rollback",
-                "Version": target.version,
-                "Stage": stage,
-                "Previous": current,
+                EVENT: "rollback",
+                VERSION: target.version,
+                STAGE: stage,
+                PREVIOUS: current,
             }
             enforce_gates(failures, force, message, trailers)
-            tag = self._write_event(
-                model, EventKind.ASSIGN, target, stage, summary, trailers, message, sign
+            tag = write_event(
+                self, model, EventKind.ASSIGN, target, stage, summary, trailers, message, sign
             )
             return EventResult(name, "rollback", target.version, stage, tag, current)
 
-        return self._event(push, once)
+        return record(self, push, once)
 
     def deprecate(
         self,
@@ -887,76 +887,21 @@ class Registry:
             if ref.version is None:
                 self._require_active(model)
                 anchor = model.latest or (model.versions[0] if model.versions else None)
-                tag = self._write_event(
-                    model, EventKind.DEPRECATE, anchor, None, f"Deprecate {model.name}",
-                    {"Event": "deprecate"}, message, sign,
+                tag = write_event(
+                    self, model, EventKind.DEPRECATE, anchor, None, f"Deprecate {model.name}",
+                    {EVENT: "deprecate"}, message, sign,
                 )  # fmt: skip
                 return EventResult(model.name, "deprecate", None, None, tag)
             version = self._pick(model, ref)
             summary = f"Deregister {model.name} v{version.version}"
-            trailers = {"Event": "deregister", "Version": version.version}
-            tag = self._write_event(
-                model, EventKind.DEREGISTER, version, None, summary, trailers, message, sign
+            trailers = {EVENT: "deregister", VERSION: version.version}
+            tag = write_event(
+                self, model, EventKind.DEREGISTER, version, None, summary, trailers, message, sign
             )
             notes = tuple(f"v{version.version} no longer holds {s}" for s in version.stages)
             return EventResult(model.name, "deregister", version.version, None, tag, notes=notes)
 
-        return self._event(push, once)
-
-    def _event(self, push: bool, once: Callable[[], EventResult]) -> EventResult:
-        """Write a tag-only event under the lock; with ``push``, publish it too.
-
-        Published or not at all: if the push fails the local tag is taken back
-        (it was never shared). If another clone took the same counter first, fetch
-        its events, check the gates again against them, and retry with the next
-        counter, a bounded number of times.
-        """
-        from .sharing import push_event, require_remote
-
-        if push:
-            require_remote(self.git, PUSH_REMOTE)
-        with self._locked():
-            if push:
-                self._fetch_remote_view()
-            for attempt in range(PUSH_ATTEMPTS):
-                result = once()
-                if not push or result.tag is None:
-                    return result
-                try:
-                    checkpoint("event:before-push")
-                    push_event(
-                        self.git, self.storage, PUSH_REMOTE, result.tag, [],
-                        self.config.remote, with_branch=False,
-                    )  # fmt: skip
-                except RaceLostError:
-                    self._take_back(result.tag)
-                    # Back off (randomly, so two writers stop colliding), then take in
-                    # the other clone's events and try again on top of them.
-                    time.sleep(random.uniform(0, 0.05 * 2 ** min(attempt, 5)))
-                    self.git.fetch(PUSH_REMOTE)
-                    self._forget()
-                    continue
-                except BaseException:
-                    self._take_back(result.tag)
-                    raise
-                return replace(result, pushed=True)
-        raise RaceLostError(
-            f"{PUSH_REMOTE} kept taking the event counter first ({PUSH_ATTEMPTS} attempts)",
-            hint="other clones are writing right now; try again in a moment",
-        )
-
-    def _fetch_remote_view(self) -> None:
-        """A ``--push`` write decides on the remote's current events, not on what
-        this clone saw at its last pull: take in the remote's tags first."""
-        self.git.fetch(PUSH_REMOTE)
-        self._forget()
-
-    def _take_back(self, tag: str) -> None:
-        """Remove a tag this command made and could not publish."""
-        sha = self.git.tag_object(tag)
-        if sha:
-            self.git.delete_unpublished_tag(tag, sha)
-        self._forget()
+        return record(self, push, once)
 
     # ------------------------------------------------------------------ bytes
 
@@ -1623,51 +1568,6 @@ class Registry:
                     f"no registered version of {dep.name} satisfies '{dep.version}'",
                     hint="register it first, or pass --allow-unresolved",
                 )
-
-    def _write_event(
-        self,
-        model: ModelState,
-        kind: EventKind,
-        version: VersionState | None,
-        stage: str | None,
-        summary: str,
-        trailers: dict[str, str],
-        message: str | None,
-        sign: bool,
-    ) -> str:
-        """Tag an event at the version's commit with the next free counter, signed
-        when asked or when the config says ``sign: true``; an unsigned assignment
-        to a stage listed in ``require_signed`` is refused."""
-        sign = sign or self.config.sign
-        required = kind is EventKind.ASSIGN and stage in self.config.require_signed
-        if required and not sign:
-            raise PolicyError(
-                f"{stage} requires signed events (require_signed in {config_mod.CONFIG_FILE})",
-                hint="pass --sign (git signs with user.signingkey; gpg.format ssh or openpgp)",
-            )
-        commit = version.commit if version else model.events[-1].commit
-        data = self.git.read_file(commit, self.manifest_path(model.name))
-        if data is not None and version is not None:
-            trailers["Manifest-Sha256"] = manifest_mod.digest(data)
-        if message:
-            trailers["Reason"] = message
-        text = format_message(summary, trailers)
-        semver = version.semver if version else None
-        counter = model.max_counter
-        for _attempt in range(10):
-            counter += 1
-            tag = format_tag_name(kind, model.name, version=semver, stage=stage, counter=counter)
-            checkpoint("event:before-tag")
-            try:
-                self.git.create_tag(tag, commit, text, sign=sign, after=model.latest_time)
-            except RaceLostError:
-                continue  # another writer took this counter: take the next one
-            self._forget()
-            return tag
-        raise RaceLostError(
-            f"could not find a free event counter for {model.name}",
-            hint="another process keeps writing events; try again",
-        )
 
     @contextmanager
     def _no_writer(self) -> Iterator[None]:
