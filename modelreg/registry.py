@@ -45,7 +45,7 @@ from .errors import (
 from .events import PUSH_REMOTE, fetch_remote_view, record, write_event
 from .faults import checkpoint
 from .gitrepo import GitRepo
-from .manifest import MANIFEST_FILE, Dependency, Scalar
+from .manifest import MANIFEST_FILE, Scalar
 from .progress import NullProgress, Progress
 from .refs import Ref, parse_ref
 from .results import (
@@ -83,9 +83,10 @@ from .versions import Version
 
 if TYPE_CHECKING:
     from .check import CheckReport
-    from .deps import Dependent, GateFailure, Tree
+    from .deps import Dependent, Tree
     from .diff import VersionDiff
     from .hostile import Hostile
+    from .results import GateFailure
     from .storage import RemoteSettings, Storage
     from .txn import Transaction
     from .verify import VerifyReport
@@ -668,6 +669,7 @@ class Registry:
         them: ``register("m", "out/model.pkl")`` registers that one file.
         """
         from . import spdx
+        from .gates import check_dependencies
         from .registering import (
             Metadata,
             Registration,
@@ -712,7 +714,7 @@ class Registry:
             # Only this model and its dependencies: registering costs the same in any registry.
             state = self._read_models([name, *(d.name for d in metadata.dependencies)])
             new_version = next_version(state.model(name), version, bump)
-            self._check_dependencies(name, metadata.dependencies, state, allow_unresolved)
+            check_dependencies(name, metadata.dependencies, state, allow_unresolved)
             tag = format_tag_name(EventKind.REGISTER, name, version=new_version)
             if self.git.tag_exists(tag):
                 raise VersionExistsError(f"{name}@{new_version.tag_form} is already registered")
@@ -782,7 +784,7 @@ class Registry:
         (with a ``message``) overrides them and records which in the tag. With
         ``push`` the event counts only once it is on the remote (see :func:`events.record`).
         """
-        from .deps import enforce_gates
+        from .gates import enforce_gates, gate_failures
 
         ref = parse_ref(ref) if isinstance(ref, str) else ref
         validate_stage(stage)
@@ -803,7 +805,7 @@ class Registry:
                     model.name, "assign", version.version, stage, None, previous,
                     changed=False, notes=(note,),
                 )  # fmt: skip
-            failures = self.gate_failures(model, version, stage, order=True)
+            failures = gate_failures(self, model, version, stage, order=True)
             summary = f"Promote {model.name} v{version.version} to {stage}"
             trailers = {EVENT: "assign", VERSION: version.version, STAGE: stage}
             enforce_gates(failures, force, message, trailers)
@@ -828,7 +830,7 @@ class Registry:
         """Give ``stage`` back to the version that held it before (or to ``to``), with a
         new tag: no tag is ever moved or deleted. The same gates as :meth:`promote`
         apply, but for the promotion order (the version held the stage before)."""
-        from .deps import enforce_gates
+        from .gates import enforce_gates, gate_failures
 
         validate_read_name(name)
         validate_stage(stage)
@@ -851,7 +853,7 @@ class Registry:
                 target = earlier
             if target.version == current:
                 raise PolicyError(f"{name} v{current} already holds {stage}")
-            failures = self.gate_failures(model, target, stage, order=False)
+            failures = gate_failures(self, model, target, stage, order=False)
             summary = f"Roll back {name} {stage} from v{current} to v{target.version}"
             trailers = {
                 EVENT: "rollback",
@@ -1495,79 +1497,11 @@ class Registry:
     def gate_failures(
         self, model: ModelState, version: VersionState, stage: str, *, order: bool
     ) -> list[GateFailure]:
-        """Every promotion gate the change ``model`` v``version`` -> ``stage`` fails."""
-        from .deps import GateFailure, StageChange, dependency_gate, dependents_gate
+        """Every promotion gate the change ``model`` v``version`` -> ``stage`` fails
+        (see :mod:`gates`, imported here on first use: reads need no gates)."""
+        from .gates import gate_failures
 
-        failures: list[GateFailure] = []
-        if not self.config.stage_allowed(stage):
-            failures.append(
-                GateFailure(
-                    "stage",
-                    f"'{stage}' is not a stage of this registry (stages in "
-                    f"{config_mod.CONFIG_FILE}: {', '.join(self.config.stages)})",
-                )
-            )
-        stages = self.config.stages
-        if order and self.config.promotion_order and stage in stages and stage != stages[0]:
-            before = stages[stages.index(stage) - 1]
-            if before not in version.stages:
-                failures.append(
-                    GateFailure(
-                        "promotion-order",
-                        f"{model.name} v{version.version} must hold {before} before {stage} "
-                        "(promotion_order is on)",
-                    )
-                )
-        manifest = self._manifests([(model.name, version)]).get((model.name, version.version))
-        needed = [d.name for d in manifest.dependencies] if manifest else []
-        # Its dependencies' stage holders: only those models' tags are read.
-        dependencies = self._read_state(needed) if needed else RegistryState({}, ())
-        failures += dependency_gate(
-            dependencies, StageChange(model.name, version.version, stage, manifest)
-        )
-        if self._dependencies_in_use():
-            # Who holds the stage and needs this model: every stage holder's manifest.
-            state = self.state()
-            holders = [
-                (other.name, held)
-                for other in state.models.values()
-                if stage in other.stages and other.name != model.name
-                for held in [other.find(other.stages[stage])]
-                if held is not None
-            ]
-            found = self._manifests(holders, mentioning=model.name)
-            change = StageChange(
-                model.name, version.version, stage, manifest, {n: m for (n, _v), m in found.items()}
-            )
-            failures += dependents_gate(state, change)
-        return failures
-
-    def _dependencies_in_use(self) -> bool:
-        """Whether any model's manifest in HEAD declares dependencies (one git grep).
-        When none does, no stage holder can be broken by a change, and the gate
-        need not read every holder's manifest: promote then costs the same in any
-        registry. (A holder registered with dependencies that every later version
-        dropped is the one case this shortcut misses; ``deps --reverse`` shows it.)"""
-        status, _out, _err = self.git.try_run(
-            "grep", "-q", "-F", "dependencies:", "HEAD", "--", self.config.models_dir
-        )
-        return status == 0
-
-    def _check_dependencies(
-        self, name: str, deps: Sequence[Dependency], state: RegistryState, allow: bool
-    ) -> None:
-        from .deps import best_match
-
-        for dep in deps:
-            if dep.name == name:
-                raise PolicyError(f"{name} cannot depend on itself")
-            model = state.model(dep.name)
-            satisfied = model is not None and best_match(model, dep.range) is not None
-            if not satisfied and not allow:
-                raise PolicyError(
-                    f"no registered version of {dep.name} satisfies '{dep.version}'",
-                    hint="register it first, or pass --allow-unresolved",
-                )
+        return gate_failures(self, model, version, stage, order=order)
 
     @contextmanager
     def _no_writer(self) -> Iterator[None]:
