@@ -42,30 +42,26 @@ from .errors import (
     UnsafePathError,
     VersionExistsError,
 )
-from .events import PUSH_REMOTE, fetch_remote_view, record, write_event
+from .events import PUSH_REMOTE, fetch_remote_view
 from .faults import checkpoint
 from .gitrepo import GitRepo
 from .manifest import MANIFEST_FILE, Scalar
 from .ops import read as _read
+from .ops import stages as _stages
 from .progress import NullProgress, Progress
 from .refs import Ref, parse_ref
 from .results import (
     CheckoutResult,
     DoctorFinding,
     DoctorReport,
-    EventResult,
     GetResult,
     InitResult,
     RegisterResult,
     SyncResult,
     VersionInfo,
 )
-from .state import ModelState, RegistryState, VersionState, build_parsed, previous_holder
+from .state import ModelState, RegistryState, VersionState, build_parsed
 from .tags import (
-    EVENT,
-    PREVIOUS,
-    STAGE,
-    VERSION,
     EventKind,
     ParsedTag,
     format_tag_name,
@@ -75,9 +71,7 @@ from .tags import (
     tag_patterns,
     validate_new_name,
     validate_read_name,
-    validate_stage,
 )
-from .versions import Version
 
 if TYPE_CHECKING:
     from .check import CheckReport
@@ -230,6 +224,10 @@ class Registry:
     deps = _read.deps
     dependents = _read.dependents
     diff = _read.diff
+
+    promote = _stages.promote
+    rollback = _stages.rollback
+    deprecate = _stages.deprecate
 
     # (end of operations)
 
@@ -658,144 +656,6 @@ class Registry:
         return RegisterResult(name, str(new_version), tag, done.commit, done.manifest, push)
 
     # ------------------------------------------------------------------ stages
-
-    def promote(
-        self,
-        ref: str | Ref,
-        stage: str,
-        *,
-        message: str | None = None,
-        push: bool = False,
-        force: bool = False,
-        sign: bool = False,
-    ) -> EventResult:
-        """Assign ``stage`` to a version: a new ``NAME#STAGE#N`` tag.
-
-        The gates (stage allowed, promotion order, dependencies in the stage, and
-        the dependents already in it) refuse with a :class:`GateError`; ``force``
-        (with a ``message``) overrides them and records which in the tag. With
-        ``push`` the event counts only once it is on the remote (see :func:`events.record`).
-        """
-        from .gates import enforce_gates, gate_failures
-
-        ref = parse_ref(ref) if isinstance(ref, str) else ref
-        validate_stage(stage)
-        if ref.is_bare:
-            raise InvalidReferenceError(
-                f"promote takes a version: {ref.name}@vVERSION, {ref.name}@latest or "
-                f"{ref.name}#STAGE, not '{ref.name}' alone"
-            )
-
-        def once() -> EventResult:
-            model = self._model(ref.name, refresh=True)
-            self._require_active(model)
-            version = self._pick(model, ref)
-            previous = model.stages.get(stage)
-            if previous == version.version:
-                note = f"{model.name} v{version.version} already holds {stage}; nothing to do"
-                return EventResult(
-                    model.name, "assign", version.version, stage, None, previous,
-                    changed=False, notes=(note,),
-                )  # fmt: skip
-            failures = gate_failures(self, model, version, stage, order=True)
-            summary = f"Promote {model.name} v{version.version} to {stage}"
-            trailers = {EVENT: "assign", VERSION: version.version, STAGE: stage}
-            enforce_gates(failures, force, message, trailers)
-            tag = write_event(
-                self, model, EventKind.ASSIGN, version, stage, summary, trailers, message, sign
-            )
-            return EventResult(model.name, "assign", version.version, stage, tag, previous)
-
-        return record(self, push, once)
-
-    def rollback(
-        self,
-        name: str,
-        stage: str,
-        *,
-        to: str | None = None,
-        message: str | None = None,
-        push: bool = False,
-        force: bool = False,
-        sign: bool = False,
-    ) -> EventResult:
-        """Give ``stage`` back to the version that held it before (or to ``to``), with a
-        new tag: no tag is ever moved or deleted. The same gates as :meth:`promote`
-        apply, but for the promotion order (the version held the stage before)."""
-        from .gates import enforce_gates, gate_failures
-
-        validate_read_name(name)
-        validate_stage(stage)
-
-        def once() -> EventResult:
-            model = self._model(name, refresh=True)
-            self._require_active(model)
-            current = model.stages.get(stage)
-            if current is None:
-                raise PolicyError(f"no version of {name} holds {stage}; nothing to roll back")
-            if to is not None:
-                target = self._pick(model, Ref(name, version=Version.parse(to)))
-            else:
-                earlier = previous_holder(model, stage)
-                if earlier is None:
-                    raise PolicyError(
-                        f"no earlier version of {name} held {stage} (v{current} holds it)",
-                        hint=f"name one: modelreg rollback {name} --stage {stage} --to VERSION",
-                    )
-                target = earlier
-            if target.version == current:
-                raise PolicyError(f"{name} v{current} already holds {stage}")
-            failures = gate_failures(self, model, target, stage, order=False)
-            summary = f"Roll back {name} {stage} from v{current} to v{target.version}"
-            trailers = {
-                EVENT: "rollback",
-                VERSION: target.version,
-                STAGE: stage,
-                PREVIOUS: current,
-            }
-            enforce_gates(failures, force, message, trailers)
-            tag = write_event(
-                self, model, EventKind.ASSIGN, target, stage, summary, trailers, message, sign
-            )
-            return EventResult(name, "rollback", target.version, stage, tag, current)
-
-        return record(self, push, once)
-
-    def deprecate(
-        self,
-        ref: str | Ref,
-        *,
-        message: str | None = None,
-        push: bool = False,
-        sign: bool = False,
-    ) -> EventResult:
-        """``NAME``: deprecate the model. ``NAME@vV``: deregister that version."""
-        ref = parse_ref(ref) if isinstance(ref, str) else ref
-        if ref.stage is not None or ref.latest:
-            raise InvalidReferenceError(
-                f"'{ref}': deprecate takes NAME (the model) or NAME@vVERSION (one version)"
-            )
-
-        def once() -> EventResult:
-            model = self._model(ref.name, refresh=True)
-            if ref.version is None:
-                self._require_active(model)
-                anchor = model.latest or (model.versions[0] if model.versions else None)
-                tag = write_event(
-                    self, model, EventKind.DEPRECATE, anchor, None, f"Deprecate {model.name}",
-                    {EVENT: "deprecate"}, message, sign,
-                )  # fmt: skip
-                return EventResult(model.name, "deprecate", None, None, tag)
-            version = self._pick(model, ref)
-            summary = f"Deregister {model.name} v{version.version}"
-            trailers = {EVENT: "deregister", VERSION: version.version}
-            tag = write_event(
-                self, model, EventKind.DEREGISTER, version, None, summary, trailers, message, sign
-            )
-            notes = tuple(f"v{version.version} no longer holds {s}" for s in version.stages)
-            return EventResult(model.name, "deregister", version.version, None, tag, notes=notes)
-
-        return record(self, push, once)
 
     # ------------------------------------------------------------------ bytes
 
