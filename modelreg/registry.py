@@ -1,16 +1,20 @@
-"""The registry: the library API the CLI calls, one method per command.
+"""The registry: a small context every operation shares, binding the operations.
 
-Orchestration only. Git lives in :mod:`gitrepo`, DVC in :mod:`storage`, the tag
-grammar in :mod:`tags`, versions in :mod:`versions`; registering a version is
-:mod:`registering`, bytes in directories :mod:`workspace`, remotes :mod:`sharing`.
+``Registry`` holds the git repository, the DVC side (:mod:`storage`, made on
+first use), the config, the cache of what was read from tags, manifest lookups
+and the write lock. Each operation lives in its own module under :mod:`ops`
+(``ops/stages.py`` is promote, rollback and deprecate; ``ops/read.py`` the reads;
+...) and is bound into the class body, so ``Registry.promote`` is
+:func:`ops.stages.promote`. Every tag is written by :mod:`events`; every gate is
+in :mod:`gates`.
 
 Reads never lock. Every write takes the repository's write lock, checks its
 request against a fresh read of the tags, and writes the tag last, so a failed
 command leaves the repository as it found it.
 
 Only what reads need is imported at start-up: ``list``, ``show``, ``history`` and
-``resolve`` pay for no DVC gateway, gate, journal or verifier module. The methods
-that write, move bytes or check import theirs where they start.
+``resolve`` pay for no DVC gateway, gate, journal or verifier module. The
+operations that write, move bytes or check import theirs where they start.
 """
 
 from __future__ import annotations
@@ -28,7 +32,6 @@ from .errors import (
     DirtyStateError,
     LockTimeoutError,
     ManifestError,
-    ModelregError,
     NotInitialisedError,
     PolicyError,
     UnknownModelError,
@@ -42,6 +45,7 @@ from .ops import init as _init
 from .ops import inspect as _inspect
 from .ops import read as _read
 from .ops import register as _register
+from .ops import remotes as _remotes
 from .ops import stages as _stages
 from .ops import sync as _sync
 from .ops.init import clones_a_registry
@@ -63,7 +67,7 @@ from .tags import (
 if TYPE_CHECKING:
     from .hostile import Hostile
     from .results import GateFailure
-    from .storage import RemoteSettings, Storage
+    from .storage import Storage
 
 LOCK_FILE = "modelreg.lock"
 _STAGE_EVENTS = (EventKind.ASSIGN, EventKind.UNASSIGN)
@@ -218,7 +222,10 @@ class Registry:
     verify = _inspect.verify
     doctor = _inspect.doctor
 
-    # (end of operations)
+    remotes = _remotes.remotes
+    remote_add = _remotes.remote_add
+    remote_remove = _remotes.remote_remove
+    remote_default = _remotes.remote_default
 
     # ------------------------------------------------------------------ reads
 
@@ -311,11 +318,7 @@ class Registry:
                 hint=f"remove it from git ('git rm --cached {first.path}', then delete it)",
             )
 
-    # ------------------------------------------------------------------ register
-
-    # ------------------------------------------------------------------ stages
-
-    # ------------------------------------------------------------------ bytes
+    # ------------------------------------------------------------------ work tree
 
     def _known_md5s(self, name: str) -> set[str]:
         """Every md5 any registered version of ``name`` lists (its bytes can be fetched)."""
@@ -329,72 +332,6 @@ class Registry:
         for (name, _version), manifest in self._manifests(wanted).items():
             known[name].update(a.md5 for a in manifest.artifacts)
         return known
-
-    # ------------------------------------------------------------------ sharing
-
-    # ------------------------------------------------------------------ DVC remotes
-
-    def remotes(self) -> list[RemoteSettings]:
-        """The DVC remotes: URL and shared options; credentials only by name."""
-        self._require_registry()
-        return self.storage.remote_settings()
-
-    def remote_add(
-        self,
-        name: str,
-        url: str,
-        *,
-        default: bool = False,
-        endpoint_url: str | None = None,
-        options: dict[str, str] | None = None,
-        local_options: dict[str, str] | None = None,
-    ) -> RemoteSettings:
-        """Add (or replace) a DVC remote and commit ``.dvc/config``. Credentials go
-        to ``local_options`` (``.dvc/config.local``, never committed) or the
-        environment; putting them in ``options`` or in the URL is refused."""
-        from .credentials import refuse_password_in_url, shared_options, validate_remote_name
-        from .storage import is_local_url, normalise_remote_url
-
-        self._require_registry()
-        validate_remote_name(name)
-        shared = shared_options(dict(options or {}), endpoint_url)
-        refuse_password_in_url(url)
-        url = normalise_remote_url(url, Path.cwd())
-        if is_local_url(url):
-            Path(url).mkdir(parents=True, exist_ok=True)
-        with self._locked():
-            self.storage.configure_remote(
-                name, url, default=default, options=shared, local_options=dict(local_options or {})
-            )
-            self._commit_own([".dvc/config"], f"modelreg: DVC remote {name} -> {url}")
-        return next(r for r in self.storage.remote_settings() if r.name == name)
-
-    def remote_remove(self, name: str) -> None:
-        self._require_remote_named(name)
-        with self._locked():
-            self.storage.remove_remote(name)
-            self._commit_own([".dvc/config"], f"modelreg: remove DVC remote {name}")
-
-    def remote_default(self, name: str) -> None:
-        self._require_remote_named(name)
-        with self._locked():
-            self.storage.set_default_remote(name)
-            self._commit_own([".dvc/config"], f"modelreg: default DVC remote {name}")
-
-    def _require_remote_named(self, name: str) -> None:
-        self._require_registry()
-        if name not in {r.name for r in self.storage.remote_settings()}:
-            raise ModelregError(f"no DVC remote named '{name}'", hint="see: modelreg remote list")
-
-    def _commit_own(self, paths: list[str], message: str) -> str | None:
-        """Commit exactly these registry files (nothing when unchanged)."""
-        head = self.git.head()
-        if head is not None and not self.git.changed_paths(paths):
-            return None
-        commit = self.git.commit_paths(paths, message, parent=head)
-        self.git.advance_head(commit, head, message)
-        self.git.sync_index(paths)
-        return commit
 
     # ------------------------------------------------------------------ layout
 
