@@ -16,7 +16,6 @@ from ..state import Event
 from ..tags import (
     EVENT,
     MANIFEST_SHA256,
-    TRAILER_PREFIX,
     EventKind,
     validate_read_name,
     validate_stage,
@@ -83,9 +82,7 @@ def show(self: Registry, ref: str | Ref) -> VersionInfo:
         stages=version.stages,
         manifest=manifest,
         manifest_sha256=manifest_mod.digest(data) if data is not None else None,
-        recorded_sha256=registration.trailers.get(TRAILER_PREFIX + MANIFEST_SHA256)
-        if registration
-        else None,
+        recorded_sha256=registration.trailer(MANIFEST_SHA256) if registration else None,
         manifest_of=manifest_of,
     )
 
@@ -157,7 +154,7 @@ def diff(self: Registry, a: str | Ref, b: str | Ref) -> VersionDiff:
 
 def _history_entry(event: Event) -> HistoryEntry:
     # A rollback is an assignment tag; its trailer says it was a rollback.
-    rollback = event.trailers.get(TRAILER_PREFIX + EVENT) == "rollback"
+    rollback = event.trailer(EVENT) == "rollback"
     return HistoryEntry(
         timestamp=event.timestamp,
         name=event.name,
