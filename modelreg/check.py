@@ -17,6 +17,7 @@ from . import manifest as manifest_mod
 from .manifest import MANIFEST_FILE, Manifest
 from .state import RegistryState
 from .storage import read_dvc_out
+from .tags import MANIFEST_SHA256
 from .versions import Range
 
 
@@ -153,7 +154,7 @@ def _check_registered_bytes(
     if model is None:
         return
     registration = model.registration(str(manifest.version))
-    recorded = registration.trailers.get("Modelreg-Manifest-Sha256") if registration else None
+    recorded = registration.trailer(MANIFEST_SHA256) if registration else None
     if recorded and recorded != manifest_mod.digest(data):
         yield Problem(
             rel,

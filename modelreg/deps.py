@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
 
-from .errors import UNFORCEABLE_GATES, GateError, PolicyError
 from .manifest import Dependency, Manifest
 from .state import ModelState, RegistryState, VersionState
 from .versions import Range, Version
@@ -245,76 +244,3 @@ def find_cycles(graph: Mapping[str, Iterable[str]]) -> list[tuple[str, ...]]:
     for start in sorted(graph):
         walk(start, [])
     return cycles
-
-
-@dataclass(frozen=True)
-class GateFailure:
-    """A promotion rule that refused a change; ``gate`` is what --force records."""
-
-    gate: str
-    message: str
-
-
-@dataclass(frozen=True)
-class StageChange:
-    """``name`` v``version`` is about to hold ``stage``."""
-
-    name: str
-    version: str
-    stage: str
-    manifest: Manifest | None
-    holders: Mapping[str, Manifest] = field(default_factory=dict)  # other models' stage holders
-
-
-def dependency_gate(state: RegistryState, change: StageChange) -> list[GateFailure]:
-    """Every dependency of the version must have a satisfying version in the stage."""
-    failures = []
-    for dep in change.manifest.dependencies if change.manifest else ():
-        status, _found, detail = resolve_one(state, dep, change.stage)
-        if status is not Status.OK:
-            failures.append(
-                GateFailure(
-                    "dependencies",
-                    f"{change.name} v{change.version} needs {dep.name} {dep.version} in "
-                    f"{change.stage}, but {detail}",
-                )
-            )
-    return failures
-
-
-def dependents_gate(state: RegistryState, change: StageChange) -> list[GateFailure]:
-    """No model holding the stage may be left with a dependency the change breaks."""
-    failures = []
-    new = Version.parse(change.version) if Version.is_valid(change.version) else None
-    for other, manifest in sorted(change.holders.items()):
-        if other == change.name:
-            continue
-        for dep in manifest.dependencies:
-            if dep.name != change.name:
-                continue
-            if new is None or not dep.range.contains(new):
-                failures.append(
-                    GateFailure(
-                        "dependents",
-                        f"{other} v{manifest.version} holds {change.stage} and needs "
-                        f"{change.name} {dep.version}; v{change.version} would break it",
-                    )
-                )
-    return failures
-
-
-def enforce_gates(
-    failures: list[GateFailure], force: bool, message: str | None, trailers: dict[str, str]
-) -> None:
-    """Refuse on the first failed gate, or record the overridden gates in the tag."""
-    if not failures:
-        return
-    unforceable = [f for f in failures if f.gate in UNFORCEABLE_GATES]
-    if not force or unforceable:
-        raise GateError(unforceable or failures)
-    if not message or not message.strip():
-        raise PolicyError(
-            "--force needs a reason: add -m REASON (it is recorded in the tag)",
-            hint=f"the gate(s) being overridden: {', '.join(f.gate for f in failures)}",
-        )
-    trailers["Forced"] = ", ".join(dict.fromkeys(f.gate for f in failures))

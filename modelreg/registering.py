@@ -24,6 +24,7 @@ from .errors import (
     ModelregError,
     VersionExistsError,
 )
+from .events import write_registration
 from .faults import checkpoint
 from .gitrepo import GitRepo
 from .hashing import Digests, copy_to, digest_file
@@ -32,7 +33,7 @@ from .paths import inside, write_replacing
 from .progress import Progress
 from .state import ModelState
 from .storage import LocalCache, Storage, StoredFile, link_file
-from .tags import format_message, validate_read_name
+from .tags import validate_read_name
 from .txn import Transaction
 from .versions import FIRST_VERSION, BumpPart, Range, Version
 
@@ -201,19 +202,14 @@ class Registration:
         txn.will_move_head(self.head, commit)
         self.git.advance_head(commit, self.head, f"modelreg register {self.name}")
         checkpoint("register:after-head")
-        trailers = {
-            "Event": "register",
-            "Version": str(self.version),
-            "Manifest-Sha256": manifest_mod.digest(data),
-            "Sequence": str(sequence),
-        }
-        if message:
-            trailers["Reason"] = message
         txn.will_tag(tag)
         txn.will_sync(paths)  # at the end, the user's index learns the commit for these only
         checkpoint("register:before-tag")
-        text = format_message(f"Register {title}", trailers)
-        self.git.create_tag(tag, commit, text, sign=sign, after=after)
+        write_registration(
+            self.git, tag, commit, f"Register {title}",
+            version=str(self.version), manifest_sha256=manifest_mod.digest(data),
+            sequence=sequence, message=message, sign=sign, after=after,
+        )  # fmt: skip
         object_sha = self.git.tag_object(tag)
         if object_sha:
             txn.tag_created(tag, object_sha)

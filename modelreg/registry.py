@@ -1,25 +1,25 @@
-"""The registry: the library API the CLI calls, one method per command.
+"""The registry: a small context every operation shares, binding the operations.
 
-Orchestration only. Git lives in :mod:`gitrepo`, DVC in :mod:`storage`, the tag
-grammar in :mod:`tags`, versions in :mod:`versions`; registering a version is
-:mod:`registering`, bytes in directories :mod:`workspace`, remotes :mod:`sharing`.
+``Registry`` holds the git repository, the DVC side (:mod:`storage`, made on
+first use), the config, the cache of what was read from tags, manifest lookups
+and the write lock. Each operation lives in its own module under :mod:`ops`
+(``ops/stages.py`` is promote, rollback and deprecate; ``ops/read.py`` the reads;
+...) and is bound into the class body, so ``Registry.promote`` is
+:func:`ops.stages.promote`. Every tag is written by :mod:`events`; every gate is
+in :mod:`gates`.
 
 Reads never lock. Every write takes the repository's write lock, checks its
 request against a fresh read of the tags, and writes the tag last, so a failed
 command leaves the repository as it found it.
 
 Only what reads need is imported at start-up: ``list``, ``show``, ``history`` and
-``resolve`` pay for no DVC gateway, gate, journal or verifier module. The methods
-that write, move bytes or check import theirs where they start.
+``resolve`` pay for no DVC gateway, gate, journal or verifier module. The
+operations that write, move bytes or check import theirs where they start.
 """
 
 from __future__ import annotations
 
 import gc
-import os
-import random
-import time
-import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import replace
@@ -30,69 +30,46 @@ from . import config as config_mod
 from . import manifest as manifest_mod
 from .errors import (
     DirtyStateError,
-    InvalidNameError,
-    InvalidReferenceError,
     LockTimeoutError,
     ManifestError,
-    ModelregError,
-    NotARepositoryError,
     NotInitialisedError,
     PolicyError,
-    RaceLostError,
     UnknownModelError,
     UnknownVersionError,
     UnsafePathError,
-    VersionExistsError,
 )
-from .faults import checkpoint
 from .gitrepo import GitRepo
-from .manifest import MANIFEST_FILE, Dependency, Scalar
+from .manifest import MANIFEST_FILE
+from .ops import files as _files
+from .ops import init as _init
+from .ops import inspect as _inspect
+from .ops import read as _read
+from .ops import register as _register
+from .ops import remotes as _remotes
+from .ops import stages as _stages
+from .ops import sync as _sync
+from .ops.init import clones_a_registry
+from .ops.init import default_remote_dir as default_remote_dir
 from .progress import NullProgress, Progress
-from .refs import Ref, parse_ref
+from .refs import Ref
 from .results import (
-    CheckoutResult,
-    DoctorFinding,
-    DoctorReport,
-    EventResult,
-    GetResult,
-    HistoryEntry,
-    InitResult,
-    ModelSummary,
-    RegisterResult,
-    Resolved,
-    SyncResult,
     VersionInfo,
 )
-from .state import Event, ModelState, RegistryState, VersionState, build_parsed, previous_holder
+from .state import ModelState, RegistryState, VersionState, build_parsed
 from .tags import (
     EventKind,
     ParsedTag,
-    format_message,
-    format_tag_name,
     in_grammar,
-    name_to_tag,
     parse_tag_name,
     tag_patterns,
-    validate_new_name,
-    validate_read_name,
-    validate_stage,
 )
-from .versions import Version
 
 if TYPE_CHECKING:
-    from .check import CheckReport
-    from .deps import Dependent, GateFailure, Tree
-    from .diff import VersionDiff
     from .hostile import Hostile
-    from .storage import RemoteSettings, Storage
-    from .txn import Transaction
-    from .verify import VerifyReport
-    from .versions import BumpPart
-    from .workspace import Staged
+    from .results import GateFailure
+    from .storage import Storage
 
 LOCK_FILE = "modelreg.lock"
-PUSH_REMOTE = "origin"  # where --push sends an event
-PUSH_ATTEMPTS = 10
 _STAGE_EVENTS = (EventKind.ASSIGN, EventKind.UNASSIGN)
 
 
@@ -108,13 +85,6 @@ def _no_gc() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
-
-
-def default_remote_dir(root: Path) -> Path:
-    """Where ``modelreg init`` puts the embedded local-folder DVC remote: outside the
-    work tree (so clones on this machine share it), under the user's data folder."""
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "modelreg" / "storage" / f"{root.name}-{uuid.uuid4().hex[:8]}"
 
 
 class Registry:
@@ -198,7 +168,7 @@ class Registry:
         """What to do where the registry is not set up: ``modelreg init``, except in
         a clone of an existing registry with no branch checked out, where init would
         start an unrelated history."""
-        if self.git.head() is None and _clones_a_registry(self.git):
+        if self.git.head() is None and clones_a_registry(self.git):
             return (
                 "this clone has no branch checked out: run 'modelreg pull' to check out "
                 "the registry's branch"
@@ -220,106 +190,42 @@ class Registry:
         except ManifestError as exc:
             self._config_error = exc
 
-    # ------------------------------------------------------------------ set-up
+    # ------------------------------------------------------------------ operations
+    # One module per operation group in ``modelreg/ops/``, bound here as DVC binds
+    # ``dvc/repo/<op>.py`` into ``Repo``: each is a plain function of the registry.
+    # They import what they need (DVC, gates, journals) where they start.
 
-    @classmethod
-    def init(
-        cls, path: str | Path = ".", *, remote: str | None = None, progress: Progress | None = None
-    ) -> tuple[Registry, InitResult]:
-        """Set up ``.modelreg.yaml``, DVC and a DVC remote, and commit them.
+    init = classmethod(_init.init)
 
-        Outside a git repository this runs ``git init`` first. Without ``remote``, a
-        repository with no default DVC remote gets a local-folder one. Running it
-        again changes nothing. If it fails, the repository is left as it was: the
-        files it made are removed and the user's index (where ``dvc init`` stages its
-        files) is put back.
-        """
-        target = Path(path).absolute()
-        git_initialised = False
-        try:
-            git = GitRepo.discover(target)
-        except NotARepositoryError:
-            git = GitRepo.init(target)
-            git_initialised = True
-        git.identity()  # fail before creating anything when git cannot commit
-        if not git_initialised and git.head() is None and _clones_a_registry(git):
-            raise NotInitialisedError(
-                f"{git.root} is a clone of an existing registry with no branch checked out; "
-                "init would start an unrelated history",
-                hint="run 'modelreg pull' to check out the registry's branch",
-            )
-        ours = (config_mod.CONFIG_FILE, ".dvc", ".dvcignore")
-        existed = [rel for rel in ours if (git.root / rel).exists()]
-        dvc_config = git.root / ".dvc" / "config"
-        config_before = dvc_config.read_bytes() if dvc_config.is_file() else None
-        head, index = git.head(), git.saved_index()
-        try:
-            return cls._set_up(git, git_initialised, remote, progress)
-        except BaseException:
-            if git.head() == head:  # the set-up was not committed: take it all back
-                git.restore_index(index)
-                for rel in ours:
-                    if rel not in existed:
-                        _remove(git.root / rel)
-                if config_before is not None:
-                    dvc_config.write_bytes(config_before)
-            raise
+    list_models = _read.list_models
+    show = _read.show
+    get_model = _read.show
+    history = _read.history
+    resolve = _read.resolve
+    deps = _read.deps
+    dependents = _read.dependents
+    diff = _read.diff
 
-    @classmethod
-    def _set_up(
-        cls, git: GitRepo, git_initialised: bool, remote: str | None, progress: Progress | None
-    ) -> tuple[Registry, InitResult]:
-        from .lock import write_lock
-        from .storage import (
-            DEFAULT_REMOTE_NAME,
-            Storage,
-            is_local_url,
-            normalise_remote_url,
-        )
+    register = _register.register
 
-        root = git.root
-        created: list[str] = []
-        config_path = root / config_mod.CONFIG_FILE
-        if config_path.exists():
-            config_mod.load(root)  # refuse a broken config before touching anything
-        else:
-            config_path.write_text(config_mod.Config().to_yaml(), encoding="utf-8")
-            created.append(config_mod.CONFIG_FILE)
-        storage = Storage(root, progress)
-        created += storage.init()
-        default, urls = storage.remotes()
-        remote_name, remote_url = default, urls.get(default) if default else None
-        if remote is not None or default is None:
-            remote_name = DEFAULT_REMOTE_NAME
-            if remote is not None:
-                remote_url = normalise_remote_url(remote, Path.cwd())
-                if is_local_url(remote_url):
-                    Path(remote_url).mkdir(parents=True, exist_ok=True)
-            else:
-                remote_dir = default_remote_dir(root)
-                remote_dir.mkdir(parents=True, exist_ok=True)
-                remote_url = str(remote_dir)
-            storage.set_remote(remote_name, remote_url)
-        own = [
-            p
-            for p in (config_mod.CONFIG_FILE, ".dvc/config", ".dvc/.gitignore", ".dvcignore")
-            if (root / p).exists()
-        ]
-        head = git.head()
-        commit = None
-        if head is None or git.changed_paths(own) or git.untracked_paths(own):
-            with write_lock(git.common_dir / LOCK_FILE):
-                commit = git.commit_paths(own, "modelreg: set up the registry", parent=head)
-                git.advance_head(commit, head, "modelreg init")
-                git.sync_index(own)
-        return cls(root, progress=progress), InitResult(
-            root=root,
-            created=tuple(created),
-            remote_name=remote_name,
-            remote_url=remote_url,
-            git_initialised=git_initialised,
-            commit=commit,
-        )
+    promote = _stages.promote
+    rollback = _stages.rollback
+    deprecate = _stages.deprecate
+
+    get = _files.get
+    checkout = _files.checkout
+
+    push = _sync.push
+    pull = _sync.pull
+
+    check = _inspect.check
+    verify = _inspect.verify
+    doctor = _inspect.doctor
+
+    remotes = _remotes.remotes
+    remote_add = _remotes.remote_add
+    remote_remove = _remotes.remote_remove
+    remote_default = _remotes.remote_default
 
     # ------------------------------------------------------------------ reads
 
@@ -396,118 +302,6 @@ class Registry:
         self._cached_state = None
         self._cached_models.clear()
 
-    def list_models(self, *, include_deprecated: bool = False) -> list[ModelSummary]:
-        """Models with their latest version and who holds each stage."""
-        out = []
-        state = self._cached_state or self._read_state(None, messages=False)
-        for model in state.models.values():
-            if model.deprecated and not include_deprecated:
-                continue
-            latest = model.latest
-            out.append(
-                ModelSummary(
-                    name=model.name,
-                    latest=latest.version if latest else None,
-                    stages=dict(model.stages),
-                    versions=sum(1 for v in model.versions if v.registered and v.active),
-                    deprecated=model.deprecated,
-                )
-            )
-        return out
-
-    def show(self, ref: str | Ref) -> VersionInfo:
-        """One version (``NAME`` alone means its latest) with its manifest and stages."""
-        ref = parse_ref(ref) if isinstance(ref, str) else ref
-        model = self._model(ref.name)
-        version = self._pick(model, ref)
-        data = self.git.read_file(version.commit, self.manifest_path(model.name))
-        manifest = (
-            manifest_mod.loads(data, self.manifest_path(model.name)) if data is not None else None
-        )
-        manifest_of = None
-        if manifest is not None and (
-            manifest.name != model.name or str(manifest.version) != version.version
-        ):
-            # GTO registers commits: `gto register` on a commit modelreg made for another
-            # version. Show what the tags say, never that version's manifest as this one's.
-            manifest_of = f"{manifest.name} v{manifest.version}"
-            self.warnings.append(
-                f"{model.name} v{version.version} points at a commit whose manifest is for "
-                f"{manifest_of} (registered there by another tool?): showing what the tags say"
-            )
-            manifest = None
-        registration = model.registration(version.version)
-        return VersionInfo(
-            name=model.name,
-            version=version.version,
-            commit=version.commit,
-            tag=registration.tag if registration else None,
-            registered=version.registered,
-            active=version.active,
-            deprecated=model.deprecated,
-            registered_at=version.registered_at,
-            author=f"{version.author} <{version.author_email}>" if version.author else None,
-            stages=version.stages,
-            manifest=manifest,
-            manifest_sha256=manifest_mod.digest(data) if data is not None else None,
-            recorded_sha256=registration.trailers.get("Modelreg-Manifest-Sha256")
-            if registration
-            else None,
-            manifest_of=manifest_of,
-        )
-
-    get_model = show
-
-    def history(self, name: str | None = None, *, reverse: bool = False) -> list[HistoryEntry]:
-        """Every event (of one model, or of all), oldest first, read from tags alone."""
-        if name is not None:
-            events = list(self._model(validate_read_name(name)).events)
-        else:
-            events = [e for m in self.state().models.values() for e in m.events]
-            events.sort(key=lambda e: e.order_key)
-        entries = [_history_entry(e) for e in events]
-        return entries[::-1] if reverse else entries
-
-    def resolve(self, ref: str | Ref) -> Resolved:
-        """The version a reference means: ``NAME#STAGE``, ``NAME@latest``, ``NAME@vV``."""
-        ref = parse_ref(ref) if isinstance(ref, str) else ref
-        model = self._model(ref.name)
-        version = self._pick(model, ref)
-        return Resolved(model.name, version.version, version.commit)
-
-    def deps(self, ref: str | Ref, *, stage: str | None = None) -> Tree:
-        """The dependency tree of a version (``NAME`` alone: its latest): each
-        dependency resolved to the highest active version in its range, or to the
-        holder of ``stage``; with conflicts and cycles."""
-        from .deps import resolve as resolve_deps
-
-        ref = parse_ref(ref) if isinstance(ref, str) else ref
-        if stage is not None:
-            validate_stage(stage)
-        model = self._model(ref.name)
-        version = self._pick(model, ref)
-        return resolve_deps(self.state(), self.manifest_at, model.name, version.version, stage)
-
-    def dependents(self, name: str, *, stage: str | None = None) -> list[Dependent]:
-        """Every active model version that depends on ``name``, and whether it is
-        satisfied (by any active version of ``name``, or by the ``stage`` holder)."""
-        from .deps import dependents as dependents_of
-
-        validate_read_name(name)
-        if stage is not None:
-            validate_stage(stage)
-        state = self.state()
-        if state.model(name) is None:
-            self._model(name)  # raises UnknownModelError with the list of models
-        wanted = [
-            (m.name, v)
-            for m in state.models.values()
-            if m.name != name and not m.deprecated
-            for v in m.versions
-            if v.registered and v.active
-        ]
-        return dependents_of(state, self._manifests(wanted, mentioning=name), name, stage)
-
     def _dvc_internals(self) -> list[Hostile]:
         """Hostile entries a commit put in DVC's own folder (one git call)."""
         from .hostile import dvc_internals
@@ -524,577 +318,7 @@ class Registry:
                 hint=f"remove it from git ('git rm --cached {first.path}', then delete it)",
             )
 
-    def check(self) -> CheckReport:
-        """Validate ``.modelreg.yaml`` and every manifest in the work tree (schema,
-        types, SemVer, SPDX licences, ranges, resolvable dependencies, cycles, the
-        ``.dvc`` files, registered manifests unchanged). Reads files and tags only."""
-        from .check import Problem
-        from .check import check as check_registry
-
-        report = check_registry(self.root, self.state())
-        found = [Problem(h.path, "", h.message) for h in self._dvc_internals()]
-        if not found:
-            return report
-        return replace(report, problems=tuple(sorted(set(report.problems) | set(found))))
-
-    def verify(
-        self, ref: str | Ref | None = None, *, remote: bool = False, signatures: bool = False
-    ) -> VerifyReport:
-        """Tamper evidence for every version (or one model, or one version), offline
-        unless ``remote``: tags against the manifests they recorded, ``.dvc`` files
-        against manifests, bytes (work tree, DVC cache, remote) against sha256s,
-        and signatures (all of them with ``signatures``; else where required)."""
-        from .hostile import scan as scan_hostile
-        from .storage import is_initialised
-        from .verify import Finding, Scope, Verifier
-
-        state = self.state(refresh=True)
-        models = list(state.models.values())
-        version = None
-        if ref is not None:
-            ref = parse_ref(ref) if isinstance(ref, str) else ref
-            model = self._model(ref.name)
-            models = [model]
-            if not ref.is_bare:
-                version = self._pick(model, ref).version
-        verifier = Verifier(
-            self.git,
-            self.storage if is_initialised(self.root) else None,
-            self.manifest_path,
-            remote=self.config.remote,
-            check_remote=remote,
-            signatures=signatures,
-            require_signed=self.config.require_signed,
-        )
-        report = verifier.run(Scope(models, version))
-        # What a pull, checkout or register here would refuse: hostile entries in the
-        # work tree (all of them, or those in the one model's folder).
-        folder = None if ref is None else self.model_dir(models[0].name) + "/"
-        found = [
-            Finding(h.path, h.message)
-            for h in scan_hostile(self.root, self.config.models_dir) + self._dvc_internals()
-            if folder is None or h.path.startswith(folder)
-        ]
-        if not found:
-            return report
-        findings = tuple(sorted(set(report.findings) | set(found)))
-        return replace(report, findings=findings)
-
-    def doctor(self, *, repair: bool = False) -> DoctorReport:
-        """Find half-finished work left by a command that was killed, and with
-        ``repair`` finish it (its tag exists) or take it back; remove modelreg's
-        own leftovers. Never touches anything the user wrote."""
-        from .txn import pending as pending_journals
-        from .txn import recover as recover_journal
-
-        findings: list[DoctorFinding] = []
-        # A repair takes the write lock; a report takes none and writes nothing (it
-        # must run on a read-only repository), but refuses while a writer runs, whose
-        # work in progress would look interrupted.
-        with self._locked(repairing=True) if repair else self._no_writer():
-            for journal in pending_journals(self.git.common_dir):
-                found = recover_journal(journal, self.git.tag_exists, repair)
-                verb = found.action if repair else f"would be {found.action}"
-                findings.append(
-                    DoctorFinding(
-                        "journal", found.journal, f"interrupted {found.description}: {verb}", repair
-                    )
-                )
-            for path in _leftovers(self.git.git_dir, self.root, self.config.models_dir):
-                rel = path.relative_to(self.root) if self.root in path.parents else path
-                if repair:
-                    _remove(path)
-                findings.append(
-                    DoctorFinding("leftover", str(rel), "left by an interrupted command", repair)
-                )
-            findings += self._untagged_commits()
-        self._forget()
-        return DoctorReport(tuple(findings))
-
-    def _untagged_commits(self) -> list[DoctorFinding]:
-        """Registry commits on this branch that no tag points at (history only reports
-        them: HEAD has moved on, and rewriting history is the user's call)."""
-        tagged = {t.target for t in self.git.tags()}
-        out = []
-        for sha, subject in self.git.recent_commits(50):
-            if subject.startswith("modelreg: register ") and sha not in tagged:
-                out.append(
-                    DoctorFinding(
-                        "untagged-commit",
-                        sha[:12],
-                        f"'{subject}' has no tag (the event never happened); "
-                        "revert it if you do not want its files",
-                        False,
-                    )
-                )
-        return out
-
-    def diff(self, a: str | Ref, b: str | Ref) -> VersionDiff:
-        """Two versions (or what two stages hold) side by side."""
-        from .diff import diff as diff_manifests
-
-        first, second = self._version_with_manifest(a), self._version_with_manifest(b)
-        assert first.manifest is not None and second.manifest is not None
-        return diff_manifests(first.manifest, second.manifest)
-
-    # ------------------------------------------------------------------ register
-
-    def register(
-        self,
-        name: str,
-        paths: str | Path | Sequence[str | Path],
-        *,
-        version: str | None = None,
-        bump: BumpPart | None = None,
-        author: str | None = None,
-        license: str | None = None,
-        description: str | None = None,
-        framework: str | None = None,
-        labels: dict[str, str] | None = None,
-        metrics: dict[str, float | int] | None = None,
-        params: dict[str, Scalar] | None = None,
-        dependencies: str | Sequence[str] = (),
-        allow_unresolved: bool = False,
-        data: str | Path | Sequence[str | Path] = (),
-        code_commit: str | None = None,
-        message: str | None = None,
-        push: bool = False,
-        sign: bool = False,
-    ) -> RegisterResult:
-        """Track ``paths`` (files or folders) with DVC as a new version of ``name``,
-        commit its manifest and tag it ``NAME@vVERSION``.
-
-        ``paths``, ``dependencies`` and ``data`` each take one item or a sequence of
-        them: ``register("m", "out/model.pkl")`` registers that one file.
-        """
-        from . import spdx
-        from .registering import (
-            Metadata,
-            Registration,
-            collect_sources,
-            lineage,
-            next_version,
-            parse_dependency,
-            refuse_links,
-        )
-        from .sharing import push_event, require_remote
-
-        paths, data = _one_or_many(paths), _one_or_many(data)
-        dependencies = [dependencies] if isinstance(dependencies, str) else list(dependencies)
-        self._require_registry()
-        if self._find_model(name, refresh=True) is None:
-            validate_new_name(name)
-            self._refuse_nested_name(name)
-        else:
-            validate_read_name(name)
-        if push:
-            require_remote(self.git, PUSH_REMOTE)
-        identity = str(self.git.identity())  # fail before any work when git cannot commit
-        model_dir = self.model_dir(name)
-        private = [self.git.git_dir.resolve(), (self.root / ".dvc").resolve()]
-        sources = collect_sources(paths, self.model_folder(name), private)
-        if license is not None and (issue := spdx.problem(license)):
-            raise ManifestError(f"--license '{license}': {issue}")
-        metadata = Metadata(
-            author=author or identity,
-            description=description,
-            license=license,
-            framework=framework,
-            labels=dict(labels or {}),
-            metrics=dict(metrics or {}),
-            params=dict(params or {}),
-            dependencies=tuple(parse_dependency(d) for d in dependencies),
-            lineage=lineage(self.root, data, self._code_commit(code_commit)),
-        )
-        with self._locked():
-            if push:
-                self._fetch_remote_view()
-            # Only this model and its dependencies: registering costs the same in any registry.
-            state = self._read_models([name, *(d.name for d in metadata.dependencies)])
-            new_version = next_version(state.model(name), version, bump)
-            self._check_dependencies(name, metadata.dependencies, state, allow_unresolved)
-            tag = format_tag_name(EventKind.REGISTER, name, version=new_version)
-            if self.git.tag_exists(tag):
-                raise VersionExistsError(f"{name}@{new_version.tag_form} is already registered")
-            refuse_links(self.root, model_dir, [s.rel for s in sources])
-            base, _current = self._worktree_base(name, model_dir)
-            registration = Registration(
-                self.git,
-                self.storage,
-                self.progress,
-                name=name,
-                model_dir=model_dir,
-                version=new_version,
-                head=self.git.head(),
-                base=base,
-            )
-
-            def publish(tag: str, manifest: manifest_mod.Manifest) -> None:
-                md5s = [a.md5 for a in manifest.artifacts]
-                push_event(
-                    self.git, self.storage, PUSH_REMOTE, tag, md5s, self.config.remote,
-                    with_branch=True,
-                )  # fmt: skip
-
-            def store(tag: str, manifest: manifest_mod.Manifest) -> None:
-                # A local-folder DVC remote (the embedded default) is shared by every
-                # clone on this machine: the bytes go there with the event, so they
-                # outlive this clone. (DVC copies by reflink where it can.)
-                self.storage.push([a.md5 for a in manifest.artifacts], self.config.remote)
-
-            if push:
-                after_tag: Callable[[str, manifest_mod.Manifest], None] | None = publish
-            else:
-                after_tag = store if self.storage.remote_is_local(self.config.remote) else None
-            try:
-                model = state.model(name)
-                with self.storage.locked():
-                    done = registration.run(
-                        sources,
-                        metadata,
-                        tag,
-                        message,
-                        sign or self.config.sign,
-                        sequence=model.max_counter if model else 0,
-                        after=model.latest_time if model else None,
-                        publish=after_tag,
-                    )
-            finally:
-                self._forget()
-        return RegisterResult(name, str(new_version), tag, done.commit, done.manifest, push)
-
-    # ------------------------------------------------------------------ stages
-
-    def promote(
-        self,
-        ref: str | Ref,
-        stage: str,
-        *,
-        message: str | None = None,
-        push: bool = False,
-        force: bool = False,
-        sign: bool = False,
-    ) -> EventResult:
-        """Assign ``stage`` to a version: a new ``NAME#STAGE#N`` tag.
-
-        The gates (stage allowed, promotion order, dependencies in the stage, and
-        the dependents already in it) refuse with a :class:`GateError`; ``force``
-        (with a ``message``) overrides them and records which in the tag. With
-        ``push`` the event counts only once it is on the remote (see :meth:`_event`).
-        """
-        from .deps import enforce_gates
-
-        ref = parse_ref(ref) if isinstance(ref, str) else ref
-        validate_stage(stage)
-        if ref.is_bare:
-            raise InvalidReferenceError(
-                f"promote takes a version: {ref.name}@vVERSION, {ref.name}@latest or "
-                f"{ref.name}#STAGE, not '{ref.name}' alone"
-            )
-
-        def once() -> EventResult:
-            model = self._model(ref.name, refresh=True)
-            self._require_active(model)
-            version = self._pick(model, ref)
-            previous = model.stages.get(stage)
-            if previous == version.version:
-                note = f"{model.name} v{version.version} already holds {stage}; nothing to do"
-                return EventResult(
-                    model.name, "assign", version.version, stage, None, previous,
-                    changed=False, notes=(note,),
-                )  # fmt: skip
-            failures = self.gate_failures(model, version, stage, order=True)
-            summary = f"Promote {model.name} v{version.version} to {stage}"
-            trailers = {"Event": "assign", "Version": version.version, "Stage": stage}
-            enforce_gates(failures, force, message, trailers)
-            tag = self._write_event(
-                model, EventKind.ASSIGN, version, stage, summary, trailers, message, sign
-            )
-            return EventResult(model.name, "assign", version.version, stage, tag, previous)
-
-        return self._event(push, once)
-
-    def rollback(
-        self,
-        name: str,
-        stage: str,
-        *,
-        to: str | None = None,
-        message: str | None = None,
-        push: bool = False,
-        force: bool = False,
-        sign: bool = False,
-    ) -> EventResult:
-        """Give ``stage`` back to the version that held it before (or to ``to``), with a
-        new tag: no tag is ever moved or deleted. The same gates as :meth:`promote`
-        apply, but for the promotion order (the version held the stage before)."""
-        from .deps import enforce_gates
-
-        validate_read_name(name)
-        validate_stage(stage)
-
-        def once() -> EventResult:
-            model = self._model(name, refresh=True)
-            self._require_active(model)
-            current = model.stages.get(stage)
-            if current is None:
-                raise PolicyError(f"no version of {name} holds {stage}; nothing to roll back")
-            if to is not None:
-                target = self._pick(model, Ref(name, version=Version.parse(to)))
-            else:
-                earlier = previous_holder(model, stage)
-                if earlier is None:
-                    raise PolicyError(
-                        f"no earlier version of {name} held {stage} (v{current} holds it)",
-                        hint=f"name one: modelreg rollback {name} --stage {stage} --to VERSION",
-                    )
-                target = earlier
-            if target.version == current:
-                raise PolicyError(f"{name} v{current} already holds {stage}")
-            failures = self.gate_failures(model, target, stage, order=False)
-            summary = f"Roll back {name} {stage} from v{current} to v{target.version}"
-            trailers = {
-                "Event": "rollback",
-                "Version": target.version,
-                "Stage": stage,
-                "Previous": current,
-            }
-            enforce_gates(failures, force, message, trailers)
-            tag = self._write_event(
-                model, EventKind.ASSIGN, target, stage, summary, trailers, message, sign
-            )
-            return EventResult(name, "rollback", target.version, stage, tag, current)
-
-        return self._event(push, once)
-
-    def deprecate(
-        self,
-        ref: str | Ref,
-        *,
-        message: str | None = None,
-        push: bool = False,
-        sign: bool = False,
-    ) -> EventResult:
-        """``NAME``: deprecate the model. ``NAME@vV``: deregister that version."""
-        ref = parse_ref(ref) if isinstance(ref, str) else ref
-        if ref.stage is not None or ref.latest:
-            raise InvalidReferenceError(
-                f"'{ref}': deprecate takes NAME (the model) or NAME@vVERSION (one version)"
-            )
-
-        def once() -> EventResult:
-            model = self._model(ref.name, refresh=True)
-            if ref.version is None:
-                self._require_active(model)
-                anchor = model.latest or (model.versions[0] if model.versions else None)
-                tag = self._write_event(
-                    model, EventKind.DEPRECATE, anchor, None, f"Deprecate {model.name}",
-                    {"Event": "deprecate"}, message, sign,
-                )  # fmt: skip
-                return EventResult(model.name, "deprecate", None, None, tag)
-            version = self._pick(model, ref)
-            summary = f"Deregister {model.name} v{version.version}"
-            trailers = {"Event": "deregister", "Version": version.version}
-            tag = self._write_event(
-                model, EventKind.DEREGISTER, version, None, summary, trailers, message, sign
-            )
-            notes = tuple(f"v{version.version} no longer holds {s}" for s in version.stages)
-            return EventResult(model.name, "deregister", version.version, None, tag, notes=notes)
-
-        return self._event(push, once)
-
-    def _event(self, push: bool, once: Callable[[], EventResult]) -> EventResult:
-        """Write a tag-only event under the lock; with ``push``, publish it too.
-
-        Published or not at all: if the push fails the local tag is taken back
-        (it was never shared). If another clone took the same counter first, fetch
-        its events, check the gates again against them, and retry with the next
-        counter, a bounded number of times.
-        """
-        from .sharing import push_event, require_remote
-
-        if push:
-            require_remote(self.git, PUSH_REMOTE)
-        with self._locked():
-            if push:
-                self._fetch_remote_view()
-            for attempt in range(PUSH_ATTEMPTS):
-                result = once()
-                if not push or result.tag is None:
-                    return result
-                try:
-                    checkpoint("event:before-push")
-                    push_event(
-                        self.git, self.storage, PUSH_REMOTE, result.tag, [],
-                        self.config.remote, with_branch=False,
-                    )  # fmt: skip
-                except RaceLostError:
-                    self._take_back(result.tag)
-                    # Back off (randomly, so two writers stop colliding), then take in
-                    # the other clone's events and try again on top of them.
-                    time.sleep(random.uniform(0, 0.05 * 2 ** min(attempt, 5)))
-                    self.git.fetch(PUSH_REMOTE)
-                    self._forget()
-                    continue
-                except BaseException:
-                    self._take_back(result.tag)
-                    raise
-                return replace(result, pushed=True)
-        raise RaceLostError(
-            f"{PUSH_REMOTE} kept taking the event counter first ({PUSH_ATTEMPTS} attempts)",
-            hint="other clones are writing right now; try again in a moment",
-        )
-
-    def _fetch_remote_view(self) -> None:
-        """A ``--push`` write decides on the remote's current events, not on what
-        this clone saw at its last pull: take in the remote's tags first."""
-        self.git.fetch(PUSH_REMOTE)
-        self._forget()
-
-    def _take_back(self, tag: str) -> None:
-        """Remove a tag this command made and could not publish."""
-        sha = self.git.tag_object(tag)
-        if sha:
-            self.git.delete_unpublished_tag(tag, sha)
-        self._forget()
-
-    # ------------------------------------------------------------------ bytes
-
-    def get(
-        self,
-        ref: str | Ref,
-        out_dir: str | Path,
-        *,
-        force: bool = False,
-        jobs: int | None = None,
-    ) -> GetResult:
-        """Write a version's files into ``out_dir``, each verified against its sha256.
-
-        Files are staged in a hidden folder inside ``out_dir`` and moved into place
-        only when every one has verified; on any failure nothing is left behind. A
-        different file already at a destination is refused unless ``force``. Up to
-        ``jobs`` files are copied at once (default: 4 per CPU from a network remote,
-        one per CPU from local files, at most 8).
-        """
-        from .hashing import sha256_file
-        from .workspace import staged
-
-        info = self._version_with_manifest(ref)
-        assert info.manifest is not None
-        out = Path(out_dir)
-        if not force:
-            for artifact in info.manifest.artifacts:
-                existing = out / artifact.path
-                if existing.is_file() and sha256_file(existing) != artifact.sha256:
-                    raise DirtyStateError(
-                        f"{existing} exists and differs from {info.name} v{info.version}'s "
-                        f"{artifact.path}",
-                        hint="pass --force to replace it, or choose another -o DIR",
-                    )
-        storage, remote = self._storage_at(info.commit)
-        with staged(
-            storage, self.progress, info.manifest, out, remote, fill_cache=False, jobs=jobs
-        ) as files:
-            files.move_into_place()
-        return GetResult(info.name, info.version, out.resolve(), files.files)
-
-    def checkout(self, ref: str | Ref) -> CheckoutResult:
-        """Restore ``models/<name>/`` (manifest, ``.dvc`` files, bytes) to a version.
-
-        Only the registry's own files change; bytes that no registered version has
-        are never overwritten. The new bytes are fetched and verified first, then
-        swapped in inside a journaled transaction.
-        """
-        from .registering import refuse_links
-        from .txn import Transaction
-        from .workspace import refuse_unregistered_bytes, staged
-
-        info = self._version_with_manifest(ref)
-        manifest = info.manifest
-        assert manifest is not None
-        model_dir = self.model_dir(info.name)
-        folder = self.model_folder(info.name)
-        with self._locked():
-            refuse_links(self.root, model_dir, [a.path for a in manifest.artifacts])
-            _base, current = self._worktree_base(info.name, model_dir)
-            known = self._known_md5s(info.name)
-            now = current.artifacts if current else ()
-            refuse_links(self.root, model_dir, [a.path for a in (*now, *manifest.artifacts)])
-            if current is not None:
-                refuse_unregistered_bytes(self.storage, self.root, folder, now, known)
-            self._refuse_clobbering(folder, now, manifest.artifacts, known)
-            with staged(self.storage, self.progress, manifest, folder, self.config.remote) as new:
-                description = f"checkout {info.name} v{info.version}"
-                with Transaction.begin(
-                    self.git.common_dir, self.root, "checkout", description
-                ) as txn:
-                    self._swap_in(txn, model_dir, info.commit, now, manifest, new)
-            self.storage.remember([(folder / a.path, a.md5) for a in manifest.artifacts])
-        return CheckoutResult(info.name, info.version, folder, new.files)
-
-    def _swap_in(
-        self,
-        txn: Transaction,
-        model_dir: str,
-        commit: str,
-        now: Sequence[manifest_mod.ArtifactFile],
-        manifest: manifest_mod.Manifest,
-        new: Staged,
-    ) -> None:
-        from .registering import registry_files
-
-        folder = self.root / model_dir
-        old_files = registry_files(model_dir, [a.path for a in now])
-        new_files = registry_files(model_dir, [a.path for a in manifest.artifacts])
-        txn.snapshot([self.root / p for p in sorted(set(old_files) | set(new_files))])
-        aside = []
-        for artifact in now:
-            path = folder / artifact.path
-            if path.is_file() or path.is_symlink():
-                aside.append((txn.move_aside(path), artifact.md5))
-        self.storage.ensure_cached(aside)
-        checkpoint("checkout:after-move-aside")
-        at_commit = set(self.git.tracked_files(commit, model_dir))
-        for rel in old_files:
-            if rel not in at_commit:
-                (self.root / rel).unlink(missing_ok=True)
-        self.git.restore_worktree(commit, [p for p in new_files if p in at_commit])
-        checkpoint("checkout:after-restore")
-        new.move_into_place(before=txn.will_place)
-        checkpoint("checkout:after-place")
-
-    def _refuse_clobbering(
-        self,
-        folder: Path,
-        now: Sequence[manifest_mod.ArtifactFile],
-        wanted: Sequence[manifest_mod.ArtifactFile],
-        known: set[str],
-    ) -> None:
-        """Refuse to overwrite a file the version would write where the user keeps
-        something else: unregistered bytes, or a folder."""
-        current = {a.path for a in now}
-        for artifact in wanted:
-            path = folder / artifact.path
-            for parent in (p for p in path.relative_to(folder).parents if str(p) != "."):
-                if (folder / parent).is_file() and parent.as_posix() not in current:
-                    raise DirtyStateError(
-                        f"{(folder / parent).relative_to(self.root)} is a file in the way of "
-                        f"{artifact.path}; move it away first"
-                    )
-            if path.is_dir():
-                raise DirtyStateError(
-                    f"{path.relative_to(self.root)} is a folder in the way; move it away first"
-                )
-        clash = [
-            folder / a.path for a in wanted if a.path not in current and (folder / a.path).is_file()
-        ]
-        actual = self.storage.current_md5s(clash)
-        for path, md5 in actual.items():
-            if md5 not in known:
-                raise DirtyStateError(
-                    f"{path.relative_to(self.root)} exists and is not part of any registered "
-                    "version; move it away first"
-                )
+    # ------------------------------------------------------------------ work tree
 
     def _known_md5s(self, name: str) -> set[str]:
         """Every md5 any registered version of ``name`` lists (its bytes can be fetched)."""
@@ -1108,251 +332,6 @@ class Registry:
         for (name, _version), manifest in self._manifests(wanted).items():
             known[name].update(a.md5 for a in manifest.artifacts)
         return known
-
-    # ------------------------------------------------------------------ sharing
-
-    def push(
-        self, remote: str = "origin", *, dvc_remote: str | None = None, jobs: int | None = None
-    ) -> SyncResult:
-        """Send file bytes to the DVC remote (``jobs`` transfers at once; DVC's default
-        otherwise), then the branch and registry tags to git. Objects the remote has
-        already are skipped, so an interrupted push resumes where it stopped."""
-        from .sharing import push_all, push_objects, registered_md5s, require_remote
-        from .storage import is_initialised
-
-        storage = self.storage if is_initialised(self.root) else None
-        # No git remote at all: the bytes are pushed alone. A remote named that this
-        # clone lacks (a typo) is refused.
-        no_git_remote = storage is not None and remote == "origin" and not self.git.remote_names()
-        if not no_git_remote:
-            require_remote(self.git, remote)
-        state = self.state(refresh=True)
-        paths = {name: self.manifest_path(name) for name in state.models}
-        md5s, notes = registered_md5s(self.git, state, paths)
-        if no_git_remote:
-            # No git remote at all (the embedded default, say): the bytes still go to
-            # the DVC remote, so they outlive this clone; the events stay here.
-            objects, more = push_objects(storage, dvc_remote or self.config.remote, md5s, jobs)
-            skipped = (
-                f"no git remote '{remote}': the git part (branch and tags) was skipped; "
-                f"add one with: git remote add {remote} URL"
-            )
-            return SyncResult(remote, 0, objects, None, (*notes, *more, skipped))
-        pushed = push_all(
-            self.git, storage, remote, dvc_remote or self.config.remote, md5s, jobs=jobs
-        )
-        if pushed.conflicts:
-            shown = ", ".join(pushed.conflicts[:3])
-            raise RaceLostError(
-                f"pushed the rest, but {len(pushed.conflicts)} event(s) clash with events "
-                f"another clone published first (same tag or same counter): {shown}",
-                hint="keep the remote's: 'git tag -d NAME' here, 'modelreg pull', then record "
-                "the event again (it takes the next counter)",
-            )
-        return SyncResult(
-            remote, pushed.tags, pushed.objects, pushed.branch, tuple(notes) + pushed.notes
-        )
-
-    def pull(
-        self, remote: str = "origin", *, dvc_remote: str | None = None, jobs: int | None = None
-    ) -> SyncResult:
-        """Fetch tags and commits, fast-forward the branch, and fetch the bytes of the
-        versions now in the work tree (``jobs`` transfers at once)."""
-        from .sharing import fetch_and_fast_forward, require_remote
-        from .storage import is_initialised
-        from .workspace import manifests_under
-
-        require_remote(self.git, remote)
-        with self._locked():
-            received, branch, notes = fetch_and_fast_forward(self.git, remote)
-            self._forget()
-            self._load_config()
-            objects = 0
-            if is_initialised(self.root):
-                wanted = dvc_remote or self.config.remote
-                manifests = self._safe(manifests_under, notes)
-                md5s = [a.md5 for m in manifests for a in m.artifacts]
-                objects = len(self.storage.fetch(md5s, wanted, jobs=jobs))
-                # The tags and manifests of every pulled model in one read each.
-                names = [m.name for m in manifests]
-                models = self._read_models(names).models.values() if names else []
-                known = self._known_md5s_of(list(models))
-                for found in manifests:
-                    notes += self._refresh_bytes(found, wanted, known.get(found.name, set()), jobs)
-                notes += self._remove_superseded(manifests, known)
-        return SyncResult(remote, received, objects, branch, tuple(notes))
-
-    def _safe(
-        self, found: Callable[[Path, str], list[manifest_mod.Manifest]], notes: list[str]
-    ) -> list[manifest_mod.Manifest]:
-        """The work tree's manifests whose files can be written: a hostile name,
-        symlink or path (read from git) is skipped with one note each."""
-        from .paths import inside
-        from .registering import refuse_links
-
-        try:
-            inside(self.root, self.config.models_dir, "models folder")
-        except UnsafePathError as exc:
-            notes.append(f"{exc.message}; no model files pulled")
-            return []
-        safe = []
-        for manifest in found(self.root, self.config.models_dir):
-            try:
-                self.model_folder(manifest.name)
-                refuse_links(
-                    self.root, self.model_dir(manifest.name), [a.path for a in manifest.artifacts]
-                )
-            except UnsafePathError as exc:
-                notes.append(f"{exc.message}; skipped")
-                continue
-            safe.append(manifest)
-        return safe
-
-    def _refresh_bytes(
-        self,
-        manifest: manifest_mod.Manifest,
-        remote: str | None,
-        known: set[str],
-        jobs: int | None = None,
-    ) -> list[str]:
-        """After a pull, write the files of the version now in the work tree: the
-        missing ones, and those still holding another registered version's bytes.
-        Bytes nobody registered are left alone (and reported)."""
-        from .workspace import refuse_unregistered_bytes, staged
-
-        folder = self.model_folder(manifest.name)
-        try:
-            stale = refuse_unregistered_bytes(
-                self.storage, self.root, folder, manifest.artifacts, known
-            )
-        except DirtyStateError as exc:
-            return [f"{exc.message}: left as it is"]
-        if stale:  # their bytes leave the work tree: make sure the cache keeps them intact
-            kept = self.storage.current_md5s([folder / a.path for a in stale])
-            self.storage.ensure_cached(list(kept.items()))
-        redo = stale + [a for a in manifest.artifacts if not (folder / a.path).exists()]
-        if redo:
-            try:
-                with staged(
-                    self.storage, self.progress, manifest, folder, remote, redo, jobs=jobs
-                ) as files:
-                    files.move_into_place()
-            except UnsafePathError as exc:  # a symlink swapped in since the check
-                return [f"{exc.message}; skipped"]
-        return []
-
-    def _remove_superseded(
-        self, manifests: Sequence[manifest_mod.Manifest], known: dict[str, set[str]]
-    ) -> list[str]:
-        """After a pull, remove from each model folder the files the registry placed
-        there and no longer needs: untracked, unignored (``git add -A`` would commit
-        them), listed by no current manifest, and holding the bytes of a registered
-        version of that model (kept in the DVC cache first, so nothing is lost).
-        Anything else was made by the user: it stays, and is reported."""
-        from .registering import registry_files
-
-        dirs = {self.model_dir(m.name): m for m in manifests}
-        if not dirs:
-            return []
-        listed = {
-            rel for d, m in dirs.items() for rel in registry_files(d, [a.path for a in m.artifacts])
-        }
-        found: list[tuple[Path, str]] = []  # (file, its model's name)
-        for rel in self.git.untracked_paths([f"{d}/" for d in sorted(dirs)]):
-            owner = max((d for d in dirs if rel.startswith(f"{d}/")), key=len, default=None)
-            path = self.root / rel
-            if owner is None or rel in listed or path.is_symlink() or not path.is_file():
-                continue
-            if Path(rel).name.startswith(".modelreg-"):
-                continue  # another command's staging file: doctor's to judge
-            folder = (self.root / owner).resolve()
-            if folder not in path.resolve().parents:
-                continue
-            found.append((path, dirs[owner].name))
-        md5s = self.storage.current_md5s([path for path, _name in found])
-        notes = []
-        superseded = []
-        for path, name in found:
-            if md5s[path] in known.get(name, set()):
-                superseded.append((path, md5s[path]))
-            else:
-                notes.append(
-                    f"{path.relative_to(self.root)} is not part of any registered version of "
-                    f"{name}: left as it is"
-                )
-        self.storage.ensure_cached(superseded)
-        for path, _md5 in superseded:
-            path.unlink(missing_ok=True)
-            with suppress(OSError):  # folders inside the model folder, now empty
-                parent = path.parent
-                while parent.name and not (parent / MANIFEST_FILE).exists():
-                    parent.rmdir()
-                    parent = parent.parent
-        return notes
-
-    # ------------------------------------------------------------------ DVC remotes
-
-    def remotes(self) -> list[RemoteSettings]:
-        """The DVC remotes: URL and shared options; credentials only by name."""
-        self._require_registry()
-        return self.storage.remote_settings()
-
-    def remote_add(
-        self,
-        name: str,
-        url: str,
-        *,
-        default: bool = False,
-        endpoint_url: str | None = None,
-        options: dict[str, str] | None = None,
-        local_options: dict[str, str] | None = None,
-    ) -> RemoteSettings:
-        """Add (or replace) a DVC remote and commit ``.dvc/config``. Credentials go
-        to ``local_options`` (``.dvc/config.local``, never committed) or the
-        environment; putting them in ``options`` or in the URL is refused."""
-        from .credentials import refuse_password_in_url, shared_options, validate_remote_name
-        from .storage import is_local_url, normalise_remote_url
-
-        self._require_registry()
-        validate_remote_name(name)
-        shared = shared_options(dict(options or {}), endpoint_url)
-        refuse_password_in_url(url)
-        url = normalise_remote_url(url, Path.cwd())
-        if is_local_url(url):
-            Path(url).mkdir(parents=True, exist_ok=True)
-        with self._locked():
-            self.storage.configure_remote(
-                name, url, default=default, options=shared, local_options=dict(local_options or {})
-            )
-            self._commit_own([".dvc/config"], f"modelreg: DVC remote {name} -> {url}")
-        return next(r for r in self.storage.remote_settings() if r.name == name)
-
-    def remote_remove(self, name: str) -> None:
-        self._require_remote_named(name)
-        with self._locked():
-            self.storage.remove_remote(name)
-            self._commit_own([".dvc/config"], f"modelreg: remove DVC remote {name}")
-
-    def remote_default(self, name: str) -> None:
-        self._require_remote_named(name)
-        with self._locked():
-            self.storage.set_default_remote(name)
-            self._commit_own([".dvc/config"], f"modelreg: default DVC remote {name}")
-
-    def _require_remote_named(self, name: str) -> None:
-        self._require_registry()
-        if name not in {r.name for r in self.storage.remote_settings()}:
-            raise ModelregError(f"no DVC remote named '{name}'", hint="see: modelreg remote list")
-
-    def _commit_own(self, paths: list[str], message: str) -> str | None:
-        """Commit exactly these registry files (nothing when unchanged)."""
-        head = self.git.head()
-        if head is not None and not self.git.changed_paths(paths):
-            return None
-        commit = self.git.commit_paths(paths, message, parent=head)
-        self.git.advance_head(commit, head, message)
-        self.git.sync_index(paths)
-        return commit
 
     # ------------------------------------------------------------------ layout
 
@@ -1449,38 +428,6 @@ class Registry:
             )
         return info
 
-    def _code_commit(self, given: str | None) -> str | None:
-        """``--code-commit``: a revision of this repository becomes its full id; a
-        commit id from another repository (the training code's) is kept as given."""
-        if given is None:
-            return None
-        resolved = self.git.resolve(given) if not given.startswith("-") else None
-        if resolved:
-            return resolved
-        if manifest_mod.is_commit_id(given):
-            return given.lower()
-        raise InvalidReferenceError(
-            f"--code-commit '{given}': not a commit of this repository, nor a commit id",
-            hint="give a revision (HEAD, a branch, a tag) or a hexadecimal commit id",
-        )
-
-    def _refuse_nested_name(self, name: str) -> None:
-        """``team`` and ``team/fraud`` would share a folder: one model's walks and
-        commits would take in the other's files. Reads only the tags that could be
-        in the way (models under ``name/``, and each folder above it)."""
-        parents = ["/".join(name.split("/")[:i]) for i in range(1, name.count("/") + 1)]
-        others = [p for p in parents if self._find_model(p) is not None]
-        for tag, _oid in self.git.tag_refs([name_to_tag(name)]):
-            parsed = parse_tag_name(tag)
-            if parsed is not None and parsed.name.startswith(name + "/"):
-                others.append(parsed.name)
-        if others:
-            raise InvalidNameError(
-                f"model '{name}' would share the folder {self.model_dir(name)}/ with "
-                f"model '{others[0]}'",
-                hint="choose a name that is not a folder of another model's name",
-            )
-
     def _worktree_base(
         self, name: str, model_dir: str
     ) -> tuple[str | None, manifest_mod.Manifest | None]:
@@ -1550,124 +497,11 @@ class Registry:
     def gate_failures(
         self, model: ModelState, version: VersionState, stage: str, *, order: bool
     ) -> list[GateFailure]:
-        """Every promotion gate the change ``model`` v``version`` -> ``stage`` fails."""
-        from .deps import GateFailure, StageChange, dependency_gate, dependents_gate
+        """Every promotion gate the change ``model`` v``version`` -> ``stage`` fails
+        (see :mod:`gates`, imported here on first use: reads need no gates)."""
+        from .gates import gate_failures
 
-        failures: list[GateFailure] = []
-        if not self.config.stage_allowed(stage):
-            failures.append(
-                GateFailure(
-                    "stage",
-                    f"'{stage}' is not a stage of this registry (stages in "
-                    f"{config_mod.CONFIG_FILE}: {', '.join(self.config.stages)})",
-                )
-            )
-        stages = self.config.stages
-        if order and self.config.promotion_order and stage in stages and stage != stages[0]:
-            before = stages[stages.index(stage) - 1]
-            if before not in version.stages:
-                failures.append(
-                    GateFailure(
-                        "promotion-order",
-                        f"{model.name} v{version.version} must hold {before} before {stage} "
-                        "(promotion_order is on)",
-                    )
-                )
-        manifest = self._manifests([(model.name, version)]).get((model.name, version.version))
-        needed = [d.name for d in manifest.dependencies] if manifest else []
-        # Its dependencies' stage holders: only those models' tags are read.
-        dependencies = self._read_state(needed) if needed else RegistryState({}, ())
-        failures += dependency_gate(
-            dependencies, StageChange(model.name, version.version, stage, manifest)
-        )
-        if self._dependencies_in_use():
-            # Who holds the stage and needs this model: every stage holder's manifest.
-            state = self.state()
-            holders = [
-                (other.name, held)
-                for other in state.models.values()
-                if stage in other.stages and other.name != model.name
-                for held in [other.find(other.stages[stage])]
-                if held is not None
-            ]
-            found = self._manifests(holders, mentioning=model.name)
-            change = StageChange(
-                model.name, version.version, stage, manifest, {n: m for (n, _v), m in found.items()}
-            )
-            failures += dependents_gate(state, change)
-        return failures
-
-    def _dependencies_in_use(self) -> bool:
-        """Whether any model's manifest in HEAD declares dependencies (one git grep).
-        When none does, no stage holder can be broken by a change, and the gate
-        need not read every holder's manifest: promote then costs the same in any
-        registry. (A holder registered with dependencies that every later version
-        dropped is the one case this shortcut misses; ``deps --reverse`` shows it.)"""
-        status, _out, _err = self.git.try_run(
-            "grep", "-q", "-F", "dependencies:", "HEAD", "--", self.config.models_dir
-        )
-        return status == 0
-
-    def _check_dependencies(
-        self, name: str, deps: Sequence[Dependency], state: RegistryState, allow: bool
-    ) -> None:
-        from .deps import best_match
-
-        for dep in deps:
-            if dep.name == name:
-                raise PolicyError(f"{name} cannot depend on itself")
-            model = state.model(dep.name)
-            satisfied = model is not None and best_match(model, dep.range) is not None
-            if not satisfied and not allow:
-                raise PolicyError(
-                    f"no registered version of {dep.name} satisfies '{dep.version}'",
-                    hint="register it first, or pass --allow-unresolved",
-                )
-
-    def _write_event(
-        self,
-        model: ModelState,
-        kind: EventKind,
-        version: VersionState | None,
-        stage: str | None,
-        summary: str,
-        trailers: dict[str, str],
-        message: str | None,
-        sign: bool,
-    ) -> str:
-        """Tag an event at the version's commit with the next free counter, signed
-        when asked or when the config says ``sign: true``; an unsigned assignment
-        to a stage listed in ``require_signed`` is refused."""
-        sign = sign or self.config.sign
-        required = kind is EventKind.ASSIGN and stage in self.config.require_signed
-        if required and not sign:
-            raise PolicyError(
-                f"{stage} requires signed events (require_signed in {config_mod.CONFIG_FILE})",
-                hint="pass --sign (git signs with user.signingkey; gpg.format ssh or openpgp)",
-            )
-        commit = version.commit if version else model.events[-1].commit
-        data = self.git.read_file(commit, self.manifest_path(model.name))
-        if data is not None and version is not None:
-            trailers["Manifest-Sha256"] = manifest_mod.digest(data)
-        if message:
-            trailers["Reason"] = message
-        text = format_message(summary, trailers)
-        semver = version.semver if version else None
-        counter = model.max_counter
-        for _attempt in range(10):
-            counter += 1
-            tag = format_tag_name(kind, model.name, version=semver, stage=stage, counter=counter)
-            checkpoint("event:before-tag")
-            try:
-                self.git.create_tag(tag, commit, text, sign=sign, after=model.latest_time)
-            except RaceLostError:
-                continue  # another writer took this counter: take the next one
-            self._forget()
-            return tag
-        raise RaceLostError(
-            f"could not find a free event counter for {model.name}",
-            hint="another process keeps writing events; try again",
-        )
+        return gate_failures(self, model, version, stage, order=order)
 
     @contextmanager
     def _no_writer(self) -> Iterator[None]:
@@ -1692,59 +526,3 @@ class Registry:
             if not repairing:
                 refuse_pending(self.git.common_dir)
             yield
-
-
-def _one_or_many(items: str | Path | Sequence[str | Path]) -> list[str | Path]:
-    """One path, or a sequence of them, as a list (a string is one path, not its letters)."""
-    if isinstance(items, str | os.PathLike):
-        return [items]
-    return list(items)
-
-
-def _history_entry(event: Event) -> HistoryEntry:
-    # A rollback is an assignment tag; its trailer says it was a rollback.
-    rollback = event.trailers.get("Modelreg-Event") == "rollback"
-    return HistoryEntry(
-        timestamp=event.timestamp,
-        name=event.name,
-        event="rollback" if rollback and event.kind is EventKind.ASSIGN else str(event.kind),
-        version=event.version,
-        stage=event.stage,
-        author=event.author,
-        author_email=event.author_email,
-        reason=event.reason,
-        tag=event.tag,
-        commit=event.commit,
-    )
-
-
-def _clones_a_registry(git: GitRepo) -> bool:
-    """Whether this repository holds an existing registry's events or branches (a
-    clone of one): its registry tags, or branches fetched from a remote."""
-    tags = git.tag_refs()
-    return any(parse_tag_name(name) is not None for name, _oid in tags) or (
-        git.has_remote_branches()
-    )
-
-
-def _leftovers(git_dir: Path, root: Path, models_dir: str) -> list[Path]:
-    """modelreg's temporary files that no running command owns (the caller holds
-    the lock): private indexes, and staging, backup and partial files. A models
-    folder reached through a symlink is not looked into (it leads elsewhere)."""
-    from .paths import symlink_below
-
-    found = sorted(git_dir.glob("modelreg-index-*")) + sorted(git_dir.glob("modelreg-txn-*"))
-    models = root / models_dir
-    if models.is_dir() and symlink_below(root, models) is None:
-        found += sorted(p for p in models.rglob("*.modelreg-*") if p.is_file())
-        found += sorted(p for p in models.rglob(".modelreg-*") if p.is_dir())
-    return found
-
-
-def _remove(path: Path) -> None:
-    import shutil
-
-    if path.is_dir() and not path.is_symlink():  # a symlink is removed, never followed
-        shutil.rmtree(path, ignore_errors=True)
-    else:
-        path.unlink(missing_ok=True)

@@ -140,3 +140,11 @@ class DoctorReport:
     @property
     def consistent(self) -> bool:
         return all(f.repaired for f in self.findings)
+
+
+@dataclass(frozen=True)
+class GateFailure:
+    """A promotion rule that refused a change; ``gate`` is what --force records."""
+
+    gate: str
+    message: str

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .check import CheckReport, Problem
-    from .deps import Conflict, Dependent, GateFailure, Node, Tree
+    from .deps import Conflict, Dependent, Node, Tree
     from .diff import Change, FileChange, VersionDiff
     from .manifest import Manifest
     from .results import (
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
         EventResult,
         FileResult,
         FilesWritten,
+        GateFailure,
         HistoryEntry,
         InitResult,
         ModelSummary,
@@ -368,7 +369,7 @@ def serializers() -> dict[type, Callable[[Any], Document]]:
         deps.Conflict: conflict,
         deps.Tree: tree,
         deps.Dependent: dependent,
-        deps.GateFailure: gate_failure,
+        results.GateFailure: gate_failure,
         diff.Change: change,
         diff.FileChange: file_change,
         diff.VersionDiff: version_diff,

@@ -18,6 +18,10 @@ from dataclasses import dataclass, field
 from .errors import InvalidVersionError
 from .gitrepo import TagRecord
 from .tags import (
+    EVENT,
+    PREVIOUS,
+    REASON,
+    SEQUENCE,
     EventKind,
     ParsedTag,
     TagMessage,
@@ -64,7 +68,7 @@ class Event:
     @property
     def reason(self) -> str | None:
         parsed = self._parsed
-        reason = parsed.get("Reason")
+        reason = parsed.get(REASON)
         if reason is None and not parsed.trailers:
             return parsed.subject or None  # GTO and hand-made tags: the message is the note
         return reason
@@ -72,6 +76,10 @@ class Event:
     @property
     def trailers(self) -> dict[str, str]:
         return self._parsed.trailers
+
+    def trailer(self, name: str) -> str | None:
+        """One ``Modelreg-*`` trailer, by the name :mod:`events` writes (``SEQUENCE``...)."""
+        return self._parsed.get(name)
 
     @property
     def signed(self) -> bool:
@@ -89,7 +97,7 @@ class Event:
         if self.counter is not None:
             rank = 2 * self.counter
         else:
-            sequence = self.trailers.get("Modelreg-Sequence", "")
+            sequence = self.trailer(SEQUENCE) or ""
             rank = 2 * int(sequence) + 1 if sequence.isdigit() and len(sequence) < 10 else -1
         return (self.timestamp, rank, self.tag)
 
@@ -323,8 +331,8 @@ def previous_holder(model: ModelState, stage: str) -> VersionState | None:
         if event.kind is EventKind.ASSIGN:
             active[event.version] = event.stage_key
             assigned[event.version] = index
-            previous = event.trailers.get("Modelreg-Previous")
-            if event.trailers.get("Modelreg-Event") == "rollback" and previous:
+            previous = event.trailer(PREVIOUS)
+            if event.trailer(EVENT) == "rollback" and previous:
                 rolled_from[previous] = index
         elif event.kind is EventKind.UNASSIGN:
             active.pop(event.version, None)

@@ -189,6 +189,16 @@ def format_tag_name(
 # --- tag messages ---------------------------------------------------------
 
 TRAILER_PREFIX = "Modelreg-"
+# The trailers an event's tag message carries, by the name :mod:`events` writes
+# (``Modelreg-`` + name in the message, as :attr:`Event.trailers` keys them).
+EVENT = "Event"  # register, assign, rollback, deprecate, deregister
+VERSION = "Version"
+STAGE = "Stage"
+PREVIOUS = "Previous"  # a rollback's stage holder before it
+MANIFEST_SHA256 = "Manifest-Sha256"
+SEQUENCE = "Sequence"  # a registration's place among the model's events
+REASON = "Reason"
+FORCED = "Forced"  # the gates a forced event overrode
 _TRAILER_RE = re.compile(r"(Modelreg-[A-Za-z0-9-]+):[ \t]?(.*)")
 _SIGNATURE_RE = re.compile(r"-----BEGIN (PGP|SSH|SIGNED) [A-Z ]*-----")
 MAX_TRAILER_VALUE = 1000

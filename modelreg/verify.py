@@ -22,7 +22,7 @@ from .hashing import sha256_file
 from .manifest import Manifest
 from .state import Event, ModelState
 from .storage import Storage, read_dvc_out
-from .tags import EventKind
+from .tags import MANIFEST_SHA256, TRAILER_PREFIX, EventKind
 
 
 @dataclass(frozen=True, order=True)
@@ -109,7 +109,7 @@ class Verifier:
     # --- tags ------------------------------------------------------------------
 
     def _check_event_manifests(self, events: Sequence[Event]) -> None:
-        recorded = [e for e in events if e.trailers.get("Modelreg-Manifest-Sha256")]
+        recorded = [e for e in events if e.trailer(MANIFEST_SHA256)]
         unrecorded = [e for e in events if e.kind is EventKind.REGISTER and e not in recorded]
         specs_without = {e.tag: f"{e.commit}:{self.manifest_path(e.name)}" for e in unrecorded}
         blobs_without = self.git.read_files(list(specs_without.values()))
@@ -128,7 +128,7 @@ class Verifier:
         specs = {e.tag: f"{e.commit}:{self.manifest_path(e.name)}" for e in recorded}
         blobs = self.git.read_files(list(specs.values()))
         for event in recorded:
-            wanted = event.trailers["Modelreg-Manifest-Sha256"]
+            wanted = event.trailers[TRAILER_PREFIX + MANIFEST_SHA256]
             data = blobs.get(specs[event.tag])
             if data is None:
                 self._find(event.tag, "its commit holds no manifest, but the tag recorded one")

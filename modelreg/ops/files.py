@@ -1,0 +1,161 @@
+"""get and checkout: a version's files, verified, into a folder or the work tree.
+
+``get`` writes anywhere and commits nothing; ``checkout`` restores the model's
+folder (manifest, ``.dvc`` files, bytes) to a version inside a journaled
+transaction, never overwriting bytes no registered version has.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .. import manifest as manifest_mod
+from ..errors import DirtyStateError
+from ..faults import checkpoint
+from ..refs import Ref
+from ..results import CheckoutResult, GetResult
+
+if TYPE_CHECKING:
+    from ..registry import Registry
+    from ..txn import Transaction
+    from ..workspace import Staged
+
+
+def get(
+    self: Registry,
+    ref: str | Ref,
+    out_dir: str | Path,
+    *,
+    force: bool = False,
+    jobs: int | None = None,
+) -> GetResult:
+    """Write a version's files into ``out_dir``, each verified against its sha256.
+
+    Files are staged in a hidden folder inside ``out_dir`` and moved into place
+    only when every one has verified; on any failure nothing is left behind. A
+    different file already at a destination is refused unless ``force``. Up to
+    ``jobs`` files are copied at once (default: 4 per CPU from a network remote,
+    one per CPU from local files, at most 8).
+    """
+    from ..hashing import sha256_file
+    from ..workspace import staged
+
+    info = self._version_with_manifest(ref)
+    assert info.manifest is not None
+    out = Path(out_dir)
+    if not force:
+        for artifact in info.manifest.artifacts:
+            existing = out / artifact.path
+            if existing.is_file() and sha256_file(existing) != artifact.sha256:
+                raise DirtyStateError(
+                    f"{existing} exists and differs from {info.name} v{info.version}'s "
+                    f"{artifact.path}",
+                    hint="pass --force to replace it, or choose another -o DIR",
+                )
+    storage, remote = self._storage_at(info.commit)
+    with staged(
+        storage, self.progress, info.manifest, out, remote, fill_cache=False, jobs=jobs
+    ) as files:
+        files.move_into_place()
+    return GetResult(info.name, info.version, out.resolve(), files.files)
+
+
+def checkout(self: Registry, ref: str | Ref) -> CheckoutResult:
+    """Restore ``models/<name>/`` (manifest, ``.dvc`` files, bytes) to a version.
+
+    Only the registry's own files change; bytes that no registered version has
+    are never overwritten. The new bytes are fetched and verified first, then
+    swapped in inside a journaled transaction.
+    """
+    from ..registering import refuse_links
+    from ..txn import Transaction
+    from ..workspace import refuse_unregistered_bytes, staged
+
+    info = self._version_with_manifest(ref)
+    manifest = info.manifest
+    assert manifest is not None
+    model_dir = self.model_dir(info.name)
+    folder = self.model_folder(info.name)
+    with self._locked():
+        refuse_links(self.root, model_dir, [a.path for a in manifest.artifacts])
+        _base, current = self._worktree_base(info.name, model_dir)
+        known = self._known_md5s(info.name)
+        now = current.artifacts if current else ()
+        refuse_links(self.root, model_dir, [a.path for a in (*now, *manifest.artifacts)])
+        if current is not None:
+            refuse_unregistered_bytes(self.storage, self.root, folder, now, known)
+        _refuse_clobbering(self, folder, now, manifest.artifacts, known)
+        with staged(self.storage, self.progress, manifest, folder, self.config.remote) as new:
+            description = f"checkout {info.name} v{info.version}"
+            with Transaction.begin(self.git.common_dir, self.root, "checkout", description) as txn:
+                _swap_in(self, txn, model_dir, info.commit, now, manifest, new)
+        self.storage.remember([(folder / a.path, a.md5) for a in manifest.artifacts])
+    return CheckoutResult(info.name, info.version, folder, new.files)
+
+
+def _swap_in(
+    self: Registry,
+    txn: Transaction,
+    model_dir: str,
+    commit: str,
+    now: Sequence[manifest_mod.ArtifactFile],
+    manifest: manifest_mod.Manifest,
+    new: Staged,
+) -> None:
+    from ..registering import registry_files
+
+    folder = self.root / model_dir
+    old_files = registry_files(model_dir, [a.path for a in now])
+    new_files = registry_files(model_dir, [a.path for a in manifest.artifacts])
+    txn.snapshot([self.root / p for p in sorted(set(old_files) | set(new_files))])
+    aside = []
+    for artifact in now:
+        path = folder / artifact.path
+        if path.is_file() or path.is_symlink():
+            aside.append((txn.move_aside(path), artifact.md5))
+    self.storage.ensure_cached(aside)
+    checkpoint("checkout:after-move-aside")
+    at_commit = set(self.git.tracked_files(commit, model_dir))
+    for rel in old_files:
+        if rel not in at_commit:
+            (self.root / rel).unlink(missing_ok=True)
+    self.git.restore_worktree(commit, [p for p in new_files if p in at_commit])
+    checkpoint("checkout:after-restore")
+    new.move_into_place(before=txn.will_place)
+    checkpoint("checkout:after-place")
+
+
+def _refuse_clobbering(
+    self: Registry,
+    folder: Path,
+    now: Sequence[manifest_mod.ArtifactFile],
+    wanted: Sequence[manifest_mod.ArtifactFile],
+    known: set[str],
+) -> None:
+    """Refuse to overwrite a file the version would write where the user keeps
+    something else: unregistered bytes, or a folder."""
+    current = {a.path for a in now}
+    for artifact in wanted:
+        path = folder / artifact.path
+        for parent in (p for p in path.relative_to(folder).parents if str(p) != "."):
+            if (folder / parent).is_file() and parent.as_posix() not in current:
+                raise DirtyStateError(
+                    f"{(folder / parent).relative_to(self.root)} is a file in the way of "
+                    f"{artifact.path}; move it away first"
+                )
+        if path.is_dir():
+            raise DirtyStateError(
+                f"{path.relative_to(self.root)} is a folder in the way; move it away first"
+            )
+    clash = [
+        folder / a.path for a in wanted if a.path not in current and (folder / a.path).is_file()
+    ]
+    actual = self.storage.current_md5s(clash)
+    for path, md5 in actual.items():
+        if md5 not in known:
+            raise DirtyStateError(
+                f"{path.relative_to(self.root)} exists and is not part of any registered "
+                "version; move it away first"
+            )

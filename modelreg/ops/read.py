@@ -1,0 +1,169 @@
+"""The reads: list_models, show, history, resolve, deps, dependents, diff.
+
+Tags only, or tags and manifests read from git in one batch; never a lock, DVC,
+or the write side. ``deps``, ``dependents`` and ``diff`` import their pure
+helpers where they start.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .. import manifest as manifest_mod
+from ..refs import Ref, parse_ref
+from ..results import HistoryEntry, ModelSummary, Resolved, VersionInfo
+from ..state import Event
+from ..tags import (
+    EVENT,
+    MANIFEST_SHA256,
+    EventKind,
+    validate_read_name,
+    validate_stage,
+)
+
+if TYPE_CHECKING:
+    from ..deps import Dependent, Tree
+    from ..diff import VersionDiff
+    from ..registry import Registry
+
+
+def list_models(self: Registry, *, include_deprecated: bool = False) -> list[ModelSummary]:
+    """Models with their latest version and who holds each stage."""
+    out = []
+    state = self._cached_state or self._read_state(None, messages=False)
+    for model in state.models.values():
+        if model.deprecated and not include_deprecated:
+            continue
+        latest = model.latest
+        out.append(
+            ModelSummary(
+                name=model.name,
+                latest=latest.version if latest else None,
+                stages=dict(model.stages),
+                versions=sum(1 for v in model.versions if v.registered and v.active),
+                deprecated=model.deprecated,
+            )
+        )
+    return out
+
+
+def show(self: Registry, ref: str | Ref) -> VersionInfo:
+    """One version (``NAME`` alone means its latest) with its manifest and stages."""
+    ref = parse_ref(ref) if isinstance(ref, str) else ref
+    model = self._model(ref.name)
+    version = self._pick(model, ref)
+    data = self.git.read_file(version.commit, self.manifest_path(model.name))
+    manifest = (
+        manifest_mod.loads(data, self.manifest_path(model.name)) if data is not None else None
+    )
+    manifest_of = None
+    if manifest is not None and (
+        manifest.name != model.name or str(manifest.version) != version.version
+    ):
+        # GTO registers commits: `gto register` on a commit modelreg made for another
+        # version. Show what the tags say, never that version's manifest as this one's.
+        manifest_of = f"{manifest.name} v{manifest.version}"
+        self.warnings.append(
+            f"{model.name} v{version.version} points at a commit whose manifest is for "
+            f"{manifest_of} (registered there by another tool?): showing what the tags say"
+        )
+        manifest = None
+    registration = model.registration(version.version)
+    return VersionInfo(
+        name=model.name,
+        version=version.version,
+        commit=version.commit,
+        tag=registration.tag if registration else None,
+        registered=version.registered,
+        active=version.active,
+        deprecated=model.deprecated,
+        registered_at=version.registered_at,
+        author=f"{version.author} <{version.author_email}>" if version.author else None,
+        stages=version.stages,
+        manifest=manifest,
+        manifest_sha256=manifest_mod.digest(data) if data is not None else None,
+        recorded_sha256=registration.trailer(MANIFEST_SHA256) if registration else None,
+        manifest_of=manifest_of,
+    )
+
+
+def history(
+    self: Registry, name: str | None = None, *, reverse: bool = False
+) -> list[HistoryEntry]:
+    """Every event (of one model, or of all), oldest first, read from tags alone."""
+    if name is not None:
+        events = list(self._model(validate_read_name(name)).events)
+    else:
+        events = [e for m in self.state().models.values() for e in m.events]
+        events.sort(key=lambda e: e.order_key)
+    entries = [_history_entry(e) for e in events]
+    return entries[::-1] if reverse else entries
+
+
+def resolve(self: Registry, ref: str | Ref) -> Resolved:
+    """The version a reference means: ``NAME#STAGE``, ``NAME@latest``, ``NAME@vV``."""
+    ref = parse_ref(ref) if isinstance(ref, str) else ref
+    model = self._model(ref.name)
+    version = self._pick(model, ref)
+    return Resolved(model.name, version.version, version.commit)
+
+
+def deps(self: Registry, ref: str | Ref, *, stage: str | None = None) -> Tree:
+    """The dependency tree of a version (``NAME`` alone: its latest): each
+    dependency resolved to the highest active version in its range, or to the
+    holder of ``stage``; with conflicts and cycles."""
+    from ..deps import resolve as resolve_deps
+
+    ref = parse_ref(ref) if isinstance(ref, str) else ref
+    if stage is not None:
+        validate_stage(stage)
+    model = self._model(ref.name)
+    version = self._pick(model, ref)
+    return resolve_deps(self.state(), self.manifest_at, model.name, version.version, stage)
+
+
+def dependents(self: Registry, name: str, *, stage: str | None = None) -> list[Dependent]:
+    """Every active model version that depends on ``name``, and whether it is
+    satisfied (by any active version of ``name``, or by the ``stage`` holder)."""
+    from ..deps import dependents as dependents_of
+
+    validate_read_name(name)
+    if stage is not None:
+        validate_stage(stage)
+    state = self.state()
+    if state.model(name) is None:
+        self._model(name)  # raises UnknownModelError with the list of models
+    wanted = [
+        (m.name, v)
+        for m in state.models.values()
+        if m.name != name and not m.deprecated
+        for v in m.versions
+        if v.registered and v.active
+    ]
+    return dependents_of(state, self._manifests(wanted, mentioning=name), name, stage)
+
+
+def diff(self: Registry, a: str | Ref, b: str | Ref) -> VersionDiff:
+    """Two versions (or what two stages hold) side by side."""
+    from ..diff import diff as diff_manifests
+
+    first, second = self._version_with_manifest(a), self._version_with_manifest(b)
+    assert first.manifest is not None and second.manifest is not None
+    return diff_manifests(first.manifest, second.manifest)
+
+
+def _history_entry(event: Event) -> HistoryEntry:
+    # A rollback is an assignment tag; its trailer says it was a rollback.
+    rollback = event.trailer(EVENT) == "rollback"
+    return HistoryEntry(
+        timestamp=event.timestamp,
+        name=event.name,
+        event="rollback" if rollback and event.kind is EventKind.ASSIGN else str(event.kind),
+        version=event.version,
+        stage=event.stage,
+        author=event.author,
+        author_email=event.author_email,
+        reason=event.reason,
+        tag=event.tag,
+        commit=event.commit,
+    )

@@ -1,0 +1,163 @@
+"""promote, rollback, deprecate: the stage events (tags only, no commit).
+
+Each checks its request against a fresh read of the model's tags, asks
+:mod:`..gates` whether the change may happen, and has :mod:`..events` write
+(and, with ``push``, publish) the tag, under the write lock.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..errors import InvalidReferenceError, PolicyError
+from ..events import record, write_event
+from ..refs import Ref, parse_ref
+from ..results import EventResult
+from ..state import previous_holder
+from ..tags import EVENT, PREVIOUS, STAGE, VERSION, EventKind, validate_read_name, validate_stage
+from ..versions import Version
+
+if TYPE_CHECKING:
+    from ..registry import Registry
+
+
+def promote(
+    self: Registry,
+    ref: str | Ref,
+    stage: str,
+    *,
+    message: str | None = None,
+    push: bool = False,
+    force: bool = False,
+    sign: bool = False,
+) -> EventResult:
+    """Assign ``stage`` to a version: a new ``NAME#STAGE#N`` tag.
+
+    The gates (stage allowed, promotion order, dependencies in the stage, and
+    the dependents already in it) refuse with a :class:`GateError`; ``force``
+    (with a ``message``) overrides them and records which in the tag. With
+    ``push`` the event counts only once it is on the remote (see
+    :func:`modelreg.events.record`).
+    """
+    from ..gates import enforce_gates, gate_failures
+
+    ref = parse_ref(ref) if isinstance(ref, str) else ref
+    validate_stage(stage)
+    if ref.is_bare:
+        raise InvalidReferenceError(
+            f"promote takes a version: {ref.name}@vVERSION, {ref.name}@latest or "
+            f"{ref.name}#STAGE, not '{ref.name}' alone"
+        )
+
+    def once() -> EventResult:
+        model = self._model(ref.name, refresh=True)
+        self._require_active(model)
+        version = self._pick(model, ref)
+        previous = model.stages.get(stage)
+        if previous == version.version:
+            note = f"{model.name} v{version.version} already holds {stage}; nothing to do"
+            return EventResult(
+                model.name, "assign", version.version, stage, None, previous,
+                changed=False, notes=(note,),
+            )  # fmt: skip
+        failures = gate_failures(self, model, version, stage, order=True)
+        summary = f"Promote {model.name} v{version.version} to {stage}"
+        trailers = {EVENT: "assign", VERSION: version.version, STAGE: stage}
+        enforce_gates(failures, force, message, trailers)
+        tag = write_event(
+            self, model, EventKind.ASSIGN, version, stage, summary, trailers, message, sign
+        )
+        return EventResult(model.name, "assign", version.version, stage, tag, previous)
+
+    return record(self, push, once)
+
+
+def rollback(
+    self: Registry,
+    name: str,
+    stage: str,
+    *,
+    to: str | None = None,
+    message: str | None = None,
+    push: bool = False,
+    force: bool = False,
+    sign: bool = False,
+) -> EventResult:
+    """Give ``stage`` back to the version that held it before (or to ``to``), with a
+    new tag: no tag is ever moved or deleted. The same gates as :meth:`promote`
+    apply, but for the promotion order (the version held the stage before)."""
+    from ..gates import enforce_gates, gate_failures
+
+    validate_read_name(name)
+    validate_stage(stage)
+
+    def once() -> EventResult:
+        model = self._model(name, refresh=True)
+        self._require_active(model)
+        current = model.stages.get(stage)
+        if current is None:
+            raise PolicyError(f"no version of {name} holds {stage}; nothing to roll back")
+        if to is not None:
+            target = self._pick(model, Ref(name, version=Version.parse(to)))
+        else:
+            earlier = previous_holder(model, stage)
+            if earlier is None:
+                raise PolicyError(
+                    f"no earlier version of {name} held {stage} (v{current} holds it)",
+                    hint=f"name one: modelreg rollback {name} --stage {stage} --to VERSION",
+                )
+            target = earlier
+        if target.version == current:
+            raise PolicyError(f"{name} v{current} already holds {stage}")
+        failures = gate_failures(self, model, target, stage, order=False)
+        summary = f"Roll back {name} {stage} from v{current} to v{target.version}"
+        trailers = {
+            EVENT: "rollback",
+            VERSION: target.version,
+            STAGE: stage,
+            PREVIOUS: current,
+        }
+        enforce_gates(failures, force, message, trailers)
+        tag = write_event(
+            self, model, EventKind.ASSIGN, target, stage, summary, trailers, message, sign
+        )
+        return EventResult(name, "rollback", target.version, stage, tag, current)
+
+    return record(self, push, once)
+
+
+def deprecate(
+    self: Registry,
+    ref: str | Ref,
+    *,
+    message: str | None = None,
+    push: bool = False,
+    sign: bool = False,
+) -> EventResult:
+    """``NAME``: deprecate the model. ``NAME@vV``: deregister that version."""
+    ref = parse_ref(ref) if isinstance(ref, str) else ref
+    if ref.stage is not None or ref.latest:
+        raise InvalidReferenceError(
+            f"'{ref}': deprecate takes NAME (the model) or NAME@vVERSION (one version)"
+        )
+
+    def once() -> EventResult:
+        model = self._model(ref.name, refresh=True)
+        if ref.version is None:
+            self._require_active(model)
+            anchor = model.latest or (model.versions[0] if model.versions else None)
+            tag = write_event(
+                self, model, EventKind.DEPRECATE, anchor, None, f"Deprecate {model.name}",
+                {EVENT: "deprecate"}, message, sign,
+            )  # fmt: skip
+            return EventResult(model.name, "deprecate", None, None, tag)
+        version = self._pick(model, ref)
+        summary = f"Deregister {model.name} v{version.version}"
+        trailers = {EVENT: "deregister", VERSION: version.version}
+        tag = write_event(
+            self, model, EventKind.DEREGISTER, version, None, summary, trailers, message, sign
+        )
+        notes = tuple(f"v{version.version} no longer holds {s}" for s in version.stages)
+        return EventResult(model.name, "deregister", version.version, None, tag, notes=notes)
+
+    return record(self, push, once)
