@@ -84,10 +84,7 @@ def dependencies_in_use(self: Registry) -> bool:
     need not read every holder's manifest: promote then costs the same in any
     registry. (A holder registered with dependencies that every later version
     dropped is the one case this shortcut misses; ``deps --reverse`` shows it.)"""
-    status, _out, _err = self.git.try_run(
-        "grep", "-q", "-F", "dependencies:", "HEAD", "--", self.config.models_dir
-    )
-    return status == 0
+    return self.git.any_file_contains("dependencies:", "HEAD", self.config.models_dir)
 
 
 def check_dependencies(

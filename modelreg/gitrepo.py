@@ -429,6 +429,12 @@ class GitRepo:
         status, _, _ = self.try_run("diff", "--cached", "--quiet", rev, "--", *paths)
         return status != 0
 
+    def any_file_contains(self, text: str, rev: str, path: str) -> bool:
+        """Whether a file under ``path`` at ``rev`` holds ``text`` (one ``git grep``,
+        a fixed string; False when ``rev`` or ``path`` does not exist)."""
+        status, _out, _err = self.try_run("grep", "-q", "-F", text, rev, "--", path)
+        return status == 0
+
     # --- writing -----------------------------------------------------------
 
     def _index_path(self) -> Path:
@@ -612,6 +618,63 @@ class GitRepo:
             hint="check the remote with 'git ls-remote', then run 'modelreg push'",
         )
 
+    def push_branch(self, remote: str, branch: str) -> None:
+        """Push ``branch`` to the branch of that name on ``remote`` (no force)."""
+        self.push(remote, [_same_ref(f"refs/heads/{branch}")])
+
+    def push_tags(
+        self,
+        remote: str,
+        tags: Sequence[str],
+        *,
+        branch: str | None = None,
+        reserve: Sequence[tuple[str, str]] = (),
+    ) -> None:
+        """Push ``tags`` (and ``branch`` first, when given) in one atomic push, with
+        each ``(object id, ref)`` of ``reserve`` created on the remote, never replaced:
+        all of it lands, or none (:meth:`push`'s errors)."""
+        refspecs = [_same_ref(f"refs/heads/{branch}")] if branch else []
+        refspecs += [_same_ref(f"refs/tags/{tag}") for tag in tags]
+        refspecs += [f"{sha}:{ref}" for sha, ref in reserve]
+        self.push(remote, refspecs, atomic=True, create_only=[ref for _sha, ref in reserve])
+
+    def fetch_shallow(self, url: str, rev: str, into: str) -> tuple[bool, str]:
+        """Fetch ``url``'s ``rev`` (depth 1) into the ref ``into``, replacing it, and
+        its tags as they are: new ones added, one held here with other content never
+        overwritten (:func:`rejected_tags` finds those in the stderr) and none pruned.
+        Returns (success, git's stderr)."""
+        # Tags without force and never pruned: a tag moved on the origin is rejected
+        # by git, and refused by the caller, instead of silently replacing what was read.
+        status, _out, err = self.try_run(
+            "fetch",
+            "--no-write-fetch-head",
+            "--depth=1",
+            "--no-tags",
+            "--",
+            url,
+            f"+{rev}:{into}",
+            "refs/tags/*:refs/tags/*",
+        )
+        return status == 0, err
+
+    def branches_at(self, url: str) -> list[str]:
+        """Branch names at ``url`` (one ``git ls-remote --heads``; none when it fails)."""
+        status, out, _err = self.try_run("ls-remote", "--heads", url)
+        return [
+            line.partition("\t")[2].removeprefix("refs/heads/")
+            for line in out.splitlines()
+            if status == 0 and "\t" in line
+        ]
+
+    def read_remote_branch_files(
+        self, remote: str, branches: Sequence[str], path: str
+    ) -> dict[str, bytes | None]:
+        """Branch -> contents of ``path`` on the fetched ``remote/branch`` (None: absent),
+        through one ``cat-file --batch``."""
+        specs = {b: f"refs/remotes/{remote}/{b}:{path}" for b in branches}
+        found = self.read_files(list(specs.values()))
+        return {b: found.get(spec) for b, spec in specs.items()}
+
     def fetch(self, remote: str) -> list[str]:
         """Fetch branches (as remote-tracking refs) and tags. A tag that exists here
         with other content is never overwritten: it is returned, the rest fetched."""
@@ -765,6 +828,11 @@ def _porcelain_paths(out: str) -> list[str]:
                 i += 1  # the rename's source follows
         i += 1
     return paths
+
+
+def _same_ref(ref: str) -> str:
+    """The refspec that sends ``ref`` to the ref of the same name."""
+    return f"{ref}:{ref}"
 
 
 def _nul(paths: Sequence[str]) -> bytes:

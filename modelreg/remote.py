@@ -89,28 +89,15 @@ def _refresh(url: str, path: Path) -> tuple[GitRepo, bool]:
         GitRepo.init_bare(path)
     git = GitRepo.bare(path)
 
-    def fetch(head: str) -> tuple[int, str, str]:
-        # Tags without force and never pruned: a tag moved on the origin is rejected
-        # by git, and refused below, instead of silently replacing what was read.
-        return git.try_run(
-            "fetch",
-            "--no-write-fetch-head",
-            "--depth=1",
-            "--no-tags",
-            "--",
-            url,
-            f"+{head}:{HEAD_REF}",
-            "refs/tags/*:refs/tags/*",
-        )
-
-    status, _out, err = fetch("HEAD")
-    if status != 0 and "couldn't find remote ref HEAD" in err:
+    # A tag moved on the origin is rejected by git, and refused below.
+    fetched, err = git.fetch_shallow(url, "HEAD", HEAD_REF)
+    if not fetched and "couldn't find remote ref HEAD" in err:
         # HEAD names a branch that does not exist (a bare repository made where the
         # default branch is master, while the team pushes main): read the branch
         # that does.
         branch = _default_branch(git, url)
         if branch is not None:
-            status, _out, err = fetch(f"refs/heads/{branch}")
+            fetched, err = git.fetch_shallow(url, f"refs/heads/{branch}", HEAD_REF)
     moved = rejected_tags(err)
     if moved:
         more = f" (and {len(moved) - 1} more)" if len(moved) > 1 else ""
@@ -120,7 +107,7 @@ def _refresh(url: str, path: Path) -> tuple[GitRepo, bool]:
             hint="registry tags never move: ask the registry's owners why it changed "
             f"('git ls-remote --tags URL'); to trust the origin as it is now, delete {path}",
         )
-    if status != 0 and git.resolve(HEAD_REF) is None:
+    if not fetched and git.resolve(HEAD_REF) is None:
         lines = [line.strip() for line in err.splitlines() if line.strip()]
         fatal = [line.removeprefix("fatal: ") for line in lines if line.startswith("fatal: ")]
         last = (fatal or lines or ["git fetch failed"])[0]
@@ -128,18 +115,13 @@ def _refresh(url: str, path: Path) -> tuple[GitRepo, bool]:
             f"cannot read the registry at {url}: {last}",
             hint="check the URL, and that 'git ls-remote URL' works from here",
         )
-    return git, status != 0
+    return git, not fetched
 
 
 def _default_branch(git: GitRepo, url: str) -> str | None:
     """The remote's branch to read when its HEAD dangles: main, else master, else
     its only branch."""
-    status, out, _err = git.try_run("ls-remote", "--heads", url)
-    names = [
-        line.partition("\t")[2].removeprefix("refs/heads/")
-        for line in out.splitlines()
-        if status == 0 and "\t" in line
-    ]
+    names = git.branches_at(url)
     for name in ("main", "master"):
         if name in names:
             return name

@@ -31,23 +31,22 @@ class Pushed:
 COUNTER_REFS = "refs/modelreg/counters"
 
 
-def reservations(tags: Sequence[tuple[str, str]]) -> tuple[list[str], list[str]]:
-    """Refspecs and create-only refs that reserve each event's per-model counter on
-    the remote (``refs/modelreg/counters/<name>@<n>``, pointing at the tag).
+def reservations(tags: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    """(tag object id, ref) pairs that reserve each event's per-model counter on
+    the remote (``refs/modelreg/counters/<name>@<n>``, pointing at the tag), for
+    :meth:`GitRepo.push_tags` to create, never replace.
 
     Tag names differ by stage (``m#dev#7``, ``m#staging#7``), so git alone would
     let two clones publish the same counter; a counter ref can only be created
     once, and it travels in the same atomic push as its tag.
     """
-    refspecs, refs = [], []
+    refs = []
     for name, sha in tags:
         parsed = parse_tag_name(name)
         if parsed is None or parsed.counter is None:
             continue
-        ref = f"{COUNTER_REFS}/{name_to_tag(parsed.name)}@{parsed.counter}"
-        refspecs.append(f"{sha}:{ref}")
-        refs.append(ref)
-    return refspecs, refs
+        refs.append((sha, f"{COUNTER_REFS}/{name_to_tag(parsed.name)}@{parsed.counter}"))
+    return refs
 
 
 def require_remote(git: GitRepo, remote: str) -> None:
@@ -100,7 +99,7 @@ def push_all(
         sorted(name for name, sha in local.items() if remote_tags.get(name, sha) != sha)
     )
     if branch:
-        git.push(remote, [f"refs/heads/{branch}:refs/heads/{branch}"])
+        git.push_branch(remote, branch)
     refused: list[str] = []
     for start in range(0, len(new_tags), REFSPECS_PER_PUSH):
         chunk = new_tags[start : start + REFSPECS_PER_PUSH]
@@ -134,9 +133,7 @@ def push_objects(
 
 
 def _push_tags(git: GitRepo, remote: str, tags: Sequence[tuple[str, str]]) -> None:
-    counters, refs = reservations(tags)
-    refspecs = [f"refs/tags/{t}:refs/tags/{t}" for t, _sha in tags]
-    git.push(remote, refspecs + counters, atomic=True, create_only=refs)
+    git.push_tags(remote, [t for t, _sha in tags], reserve=reservations(tags))
 
 
 def push_event(
@@ -153,13 +150,9 @@ def push_event(
     wrote the same tag or moved the branch first."""
     if md5s:
         storage.push(md5s, dvc_remote)
-    refspecs = [f"refs/tags/{tag}:refs/tags/{tag}"]
-    branch = git.current_branch()
-    if with_branch and branch:
-        refspecs.insert(0, f"refs/heads/{branch}:refs/heads/{branch}")
+    branch = git.current_branch() if with_branch else None
     sha = git.tag_object(tag)
-    counters, refs = reservations([(tag, sha)] if sha else [])
-    git.push(remote, refspecs + counters, atomic=True, create_only=refs)
+    git.push_tags(remote, [tag], branch=branch, reserve=reservations([(tag, sha)] if sha else []))
 
 
 def fetch_and_fast_forward(git: GitRepo, remote: str) -> tuple[int, str | None, list[str]]:
@@ -196,10 +189,8 @@ def _check_out_registry_branch(git: GitRepo, remote: str, notes: list[str]) -> N
     branches = git.remote_branches(remote)
     if not branches:
         return
-    configs = git.read_files([f"refs/remotes/{remote}/{b}:{CONFIG_FILE}" for b in branches])
-    with_config = [
-        b for b in branches if configs.get(f"refs/remotes/{remote}/{b}:{CONFIG_FILE}") is not None
-    ]
+    configs = git.read_remote_branch_files(remote, branches, CONFIG_FILE)
+    with_config = [b for b in branches if configs[b] is not None]
     candidates = with_config or branches
     named = git.current_branch()
     if named in candidates:
