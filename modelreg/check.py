@@ -16,7 +16,7 @@ from . import hostile, spdx, yamlio
 from . import manifest as manifest_mod
 from .manifest import MANIFEST_FILE, Manifest
 from .state import RegistryState
-from .storage import read_dvc_out
+from .storage import dvc_file_name, read_dvc_out
 from .tags import MANIFEST_SHA256
 from .versions import Range
 
@@ -129,21 +129,20 @@ def _check_dvc_file(
     folder: Path, rel: str, index: int, artifact: manifest_mod.ArtifactFile
 ) -> Iterable[Problem]:
     where = f"artifacts[{index}]"
-    dvc_file = folder / (artifact.path + ".dvc")
+    name = dvc_file_name(artifact.path)
+    dvc_file = folder / name
     if not dvc_file.is_file():
-        yield Problem(
-            rel, where, f"{artifact.path}.dvc is missing (the file is not tracked by DVC)"
-        )
+        yield Problem(rel, where, f"{name} is missing (the file is not tracked by DVC)")
         return
     out = read_dvc_out(dvc_file.read_bytes())
     if out is None:
-        yield Problem(rel, where, f"{artifact.path}.dvc cannot be read")
+        yield Problem(rel, where, f"{name} cannot be read")
         return
     md5, size = out.get("md5"), out.get("size")
     if md5 != artifact.md5:
-        yield Problem(rel, f"{where}.md5", f"differs from {artifact.path}.dvc ({md5})")
+        yield Problem(rel, f"{where}.md5", f"differs from {name} ({md5})")
     if size is not None and size != artifact.size:
-        yield Problem(rel, f"{where}.size", f"differs from {artifact.path}.dvc ({size})")
+        yield Problem(rel, f"{where}.size", f"differs from {name} ({size})")
 
 
 def _check_registered_bytes(

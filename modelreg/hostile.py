@@ -20,7 +20,14 @@ from pathlib import Path
 from . import yamlio
 from .manifest import MANIFEST_FILE
 from .paths import name_problem, path_problem, symlink_below
-from .storage import DVC_DIR, committed_cache_dir, foreign_cache_problem
+from .storage import (
+    DVC_CONFIG,
+    DVC_DIR,
+    committed_cache_dir,
+    foreign_cache_problem,
+    is_dvc_file_name,
+    tracked_name,
+)
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -57,7 +64,7 @@ def scan(root: Path, models_dir: str) -> list[Hostile]:
             if path.is_symlink():
                 if not _cache_link(root, path):
                     found.append(_link(rel, path))
-            elif name.endswith(".dvc") and path.is_file():
+            elif is_dvc_file_name(name) and path.is_file():
                 found.extend(_dvc_out(path, rel))
             elif name == MANIFEST_FILE and path.is_file():
                 found.extend(_manifest_name(path, rel, models_dir))
@@ -89,7 +96,7 @@ def _dvc_config(root: Path) -> list[Hostile]:
     """A committed ``cache.dir`` outside the repository (every fetch writes there)."""
     cache_dir = committed_cache_dir(root)
     problem = foreign_cache_problem(root, cache_dir) if cache_dir else None
-    return [Hostile(f"{DVC_DIR}/config", _shown(problem), "dvc-config")] if problem else []
+    return [Hostile(DVC_CONFIG, _shown(problem), "dvc-config")] if problem else []
 
 
 def _link(rel: str, path: Path) -> Hostile:
@@ -106,7 +113,7 @@ def _cache_link(root: Path, path: Path) -> bool:
 
 def _dvc_out(path: Path, rel: str) -> list[Hostile]:
     data = path.read_bytes()
-    wanted = path.name[: -len(".dvc")]
+    wanted = tracked_name(path.name)
     if data.count(b"path:") == 1 and data.endswith(f"\n  path: {wanted}\n".encode()):
         return []  # as write_dvc_file writes it: no YAML parse needed
     try:

@@ -32,7 +32,15 @@ from .manifest import MANIFEST_FILE, ArtifactFile, DataRef, Dependency, Lineage,
 from .paths import inside, write_replacing
 from .progress import Progress
 from .state import ModelState
-from .storage import LocalCache, Storage, StoredFile, link_file
+from .storage import (
+    DVC_DIR,
+    LocalCache,
+    Storage,
+    StoredFile,
+    dvc_file_name,
+    is_dvc_file_name,
+    link_file,
+)
 from .tags import validate_read_name
 from .txn import Transaction
 from .versions import FIRST_VERSION, BumpPart, Range, Version
@@ -153,7 +161,8 @@ class Registration:
         checkpoint("register:after-move-aside")
         # 2. Untrack the files the new version no longer has.
         kept = set(new_rels)
-        self.storage.untrack([self.folder / (a.path + ".dvc") for a in old if a.path not in kept])
+        gone = [self.folder / dvc_file_name(a.path) for a in old if a.path not in kept]
+        self.storage.untrack(gone)
 
         # 3. Put the new bytes in the DVC cache and in place, each read once and
         #    hashed on the way (sha256 and DVC's md5).
@@ -282,7 +291,7 @@ class Registration:
                     f"{target.relative_to(self.root)} exists and is not part of any registered "
                     "version; move it away or register it in place",
                 )
-            dvc_file = f"{self.model_dir}/{source.rel}.dvc"
+            dvc_file = f"{self.model_dir}/{dvc_file_name(source.rel)}"
             if (self.root / dvc_file).exists() and dvc_file not in ours | tracked:
                 raise DirtyStateError(
                     f"{dvc_file} exists and is not the registry's; move it away first",
@@ -328,7 +337,7 @@ def registry_files(model_dir: str, artifact_paths: Sequence[str]) -> list[str]:
     restored or removed by modelreg."""
     files = {f"{model_dir}/{MANIFEST_FILE}"}
     for rel in artifact_paths:
-        files.add(f"{model_dir}/{rel}.dvc")
+        files.add(f"{model_dir}/{dvc_file_name(rel)}")
         folder = rel.rsplit("/", 1)[0] if "/" in rel else ""
         files.add(f"{model_dir}/{folder}/.gitignore" if folder else f"{model_dir}/.gitignore")
     return sorted(files)
@@ -475,9 +484,9 @@ def _walk(folder: Path, is_model_folder: bool, private: Sequence[Path]) -> list[
 
 
 def _skipped(rel: Path, is_model_folder: bool) -> bool:
-    if any(p in (".git", ".dvc") or p.startswith(".modelreg-") for p in rel.parts):
+    if any(p in (".git", DVC_DIR) or p.startswith(".modelreg-") for p in rel.parts):
         return True
-    if rel.name.endswith(".dvc") or rel.name == ".gitignore":
+    if is_dvc_file_name(rel.name) or rel.name == ".gitignore":
         return True
     return is_model_folder and rel.as_posix() == MANIFEST_FILE
 

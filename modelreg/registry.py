@@ -146,11 +146,11 @@ class Registry:
         """The DVC side for fetching a version's files, and the DVC remote to ask:
         the work tree's, or (where it has none: a clone with no branch checked out)
         the DVC config recorded at the version's commit, through a private folder."""
-        from .storage import detached, is_initialised
+        from .storage import DVC_CONFIG, detached, is_initialised
 
         if self._make_storage is not None or is_initialised(self.root):
             return self.storage, self.config.remote
-        data = self.git.read_file(commit, ".dvc/config")
+        data = self.git.read_file(commit, DVC_CONFIG)
         if data is None:
             raise NotInitialisedError(
                 f"{self.root} has no DVC set-up, and the version's commit records none",
@@ -305,8 +305,9 @@ class Registry:
     def _dvc_internals(self) -> list[Hostile]:
         """Hostile entries a commit put in DVC's own folder (one git call)."""
         from .hostile import dvc_internals
+        from .storage import DVC_DIR
 
-        return dvc_internals(self.git.index_entries(".dvc"))
+        return dvc_internals(self.git.index_entries(DVC_DIR))
 
     def _refuse_dvc_internals(self) -> None:
         found = self._dvc_internals()

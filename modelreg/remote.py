@@ -22,7 +22,7 @@ from .gitrepo import GitRepo, rejected_tags
 from .lock import write_lock
 from .progress import Progress
 from .registry import Registry
-from .storage import Storage
+from .storage import DVC_CONFIG, DVC_DIR, Storage, detached
 
 HEAD_REF = "refs/modelreg/remote-head"
 
@@ -135,14 +135,12 @@ def _config(git: GitRepo) -> config_mod.Config:
 
 def _storage(git: GitRepo, path: Path) -> Storage:
     """A private DVC folder (no git) holding the registry's DVC config."""
-    folder = path.with_suffix(".dvc")
-    dvc_dir = folder / ".dvc"
-    dvc_dir.mkdir(parents=True, exist_ok=True)
-    data = git.read_file(HEAD_REF, ".dvc/config")
+    folder = path.with_suffix(DVC_DIR)  # beside the mirror: NAME.git, NAME.dvc
+    (folder / DVC_DIR).mkdir(parents=True, exist_ok=True)
+    data = git.read_file(HEAD_REF, DVC_CONFIG)
     if data is None:
         raise ModelregError(
-            "the registry has no DVC config (.dvc/config) on its default branch",
+            f"the registry has no DVC config ({DVC_CONFIG}) on its default branch",
             hint="it was set up without modelreg init: its files cannot be fetched",
         )
-    (dvc_dir / "config").write_bytes(data)
-    return Storage(folder, overrides={"core": {"no_scm": True}})
+    return detached(folder, data)

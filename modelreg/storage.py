@@ -30,6 +30,11 @@ if TYPE_CHECKING:
     from dvc.repo import Repo
 
 DVC_DIR = ".dvc"
+DVC_CONFIG = f"{DVC_DIR}/config"  # committed; ``config.local`` beside it is not
+DVC_IGNORE = ".dvcignore"
+# What ``dvc init`` makes that a registry commits (with ``.modelreg.yaml``).
+DVC_SET_UP_FILES = (DVC_CONFIG, f"{DVC_DIR}/.gitignore", DVC_IGNORE)
+DVC_FILE_SUFFIX = ".dvc"
 DEFAULT_REMOTE_NAME = "modelreg"
 _URL_SCHEMES = (
     "s3",
@@ -153,6 +158,20 @@ class StoredFile:
     size: int
 
 
+def dvc_file_name(path: str) -> str:
+    """The ``.dvc`` file that tracks ``path`` (``model.pkl`` -> ``model.pkl.dvc``)."""
+    return path + DVC_FILE_SUFFIX
+
+
+def is_dvc_file_name(name: str) -> bool:
+    return name.endswith(DVC_FILE_SUFFIX)
+
+
+def tracked_name(dvc_file: str) -> str:
+    """The file a ``.dvc`` file tracks (``model.pkl.dvc`` -> ``model.pkl``)."""
+    return dvc_file[: -len(DVC_FILE_SUFFIX)]
+
+
 def is_initialised(root: Path) -> bool:
     return (root / DVC_DIR).is_dir()
 
@@ -162,7 +181,7 @@ def detached(folder: Path, config: bytes, progress: Progress | None = None) -> S
     are fetched through it where no work tree has a DVC set-up."""
     dvc_dir = folder / DVC_DIR
     dvc_dir.mkdir(parents=True, exist_ok=True)
-    (dvc_dir / "config").write_bytes(config)
+    (folder / DVC_CONFIG).write_bytes(config)
     return Storage(folder, progress, overrides={"core": {"no_scm": True}})
 
 
@@ -208,9 +227,7 @@ class Storage:
         with _dvc_errors("dvc init"):
             Repo = _import_repo()
             Repo.init(str(self.root)).close()
-        return [
-            p for p in (".dvc/config", ".dvc/.gitignore", ".dvcignore") if (self.root / p).exists()
-        ]
+        return [p for p in DVC_SET_UP_FILES if (self.root / p).exists()]
 
     def remotes(self) -> tuple[str | None, dict[str, str]]:
         """(default remote name, {name: url}) from DVC's merged config."""
@@ -648,7 +665,7 @@ def committed_cache_dir(root: Path) -> str | None:
     file is unreadable), read without DVC for ``check`` and ``verify``."""
     import configobj  # type: ignore[import-untyped]  # DVC's own config reader; light
 
-    path = root / DVC_DIR / "config"
+    path = root / DVC_CONFIG
     if not path.is_file():
         return None
     try:
@@ -727,7 +744,7 @@ def write_dvc_file(path: Path, md5: str, size: int) -> Path:
         out["isexec"] = True
     out["hash"] = "md5"
     out["path"] = path.name
-    dvc_file = path.with_name(path.name + ".dvc")
+    dvc_file = path.with_name(dvc_file_name(path.name))
     write_replacing(dvc_file, yamlio.dump({"outs": [out]}).encode("utf-8"))
     _ignore_add(path)
     return dvc_file
@@ -742,7 +759,7 @@ def own_out_path(dvc_file: Path, path: object) -> str:
     """A ``.dvc`` file's ``outs.path``, accepted only as modelreg writes it: the
     plain name of the file beside it (``model.pkl`` in ``model.pkl.dvc``). Any
     other path (``../../x``, ``/etc/x``, ``sub/x``) is someone else's and refused."""
-    expected = dvc_file.name[: -len(".dvc")]
+    expected = tracked_name(dvc_file.name)
     if path != expected:
         raise UnsafePathError(
             f"{dvc_file}: outs path '{path}' is not the file beside it ('{expected}'); refused",

@@ -21,7 +21,7 @@ from .gitrepo import GitRepo
 from .hashing import sha256_file
 from .manifest import Manifest
 from .state import Event, ModelState
-from .storage import Storage, read_dvc_out
+from .storage import Storage, dvc_file_name, read_dvc_out
 from .tags import MANIFEST_SHA256, TRAILER_PREFIX, EventKind
 
 
@@ -195,24 +195,24 @@ class Verifier:
         for (name, version, commit), (manifest, _data) in manifests.items():
             folder = self.manifest_path(name).rsplit("/", 1)[0]
             for artifact in manifest.artifacts:
-                specs[f"{commit}:{folder}/{artifact.path}.dvc"] = (f"{name}@v{version}", artifact)
+                spec = f"{commit}:{folder}/{dvc_file_name(artifact.path)}"
+                specs[spec] = (f"{name}@v{version}", artifact)
         blobs = self.git.read_files(list(specs))
         for spec, (subject, artifact) in specs.items():
             data = blobs.get(spec)
             out = read_dvc_out(data) if data is not None else None
             md5 = out.get("md5") if out is not None else None
+            dvc_file = dvc_file_name(artifact.path)
             if data is None:
-                self._find(subject, f"{artifact.path}.dvc is missing from its commit")
+                self._find(subject, f"{dvc_file} is missing from its commit")
             elif out is not None and out.get("path") != artifact.path.rsplit("/", 1)[-1]:
                 shown = str(out.get("path")).encode("unicode_escape").decode("ascii")
                 self._find(
                     subject,
-                    f"{artifact.path}.dvc: outs path '{shown}' is not the file beside it",
+                    f"{dvc_file}: outs path '{shown}' is not the file beside it",
                 )
             elif md5 != artifact.md5:
-                self._find(
-                    subject, f"{artifact.path}.dvc names md5 {md5}, the manifest {artifact.md5}"
-                )
+                self._find(subject, f"{dvc_file} names md5 {md5}, the manifest {artifact.md5}")
 
     def _check_bytes(self, manifests: dict[tuple[str, str, str], tuple[Manifest, bytes]]) -> None:
         if not manifests:

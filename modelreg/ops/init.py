@@ -52,9 +52,11 @@ def init(
             "init would start an unrelated history",
             hint="run 'modelreg pull' to check out the registry's branch",
         )
-    ours = (config_mod.CONFIG_FILE, ".dvc", ".dvcignore")
+    from ..storage import DVC_CONFIG, DVC_DIR, DVC_IGNORE
+
+    ours = (config_mod.CONFIG_FILE, DVC_DIR, DVC_IGNORE)
     existed = [rel for rel in ours if (git.root / rel).exists()]
-    dvc_config = git.root / ".dvc" / "config"
+    dvc_config = git.root / DVC_CONFIG
     config_before = dvc_config.read_bytes() if dvc_config.is_file() else None
     head, index = git.head(), git.saved_index()
     try:
@@ -81,6 +83,7 @@ def _set_up(
     from ..registry import LOCK_FILE
     from ..storage import (
         DEFAULT_REMOTE_NAME,
+        DVC_SET_UP_FILES,
         Storage,
         is_local_url,
         normalise_remote_url,
@@ -109,11 +112,7 @@ def _set_up(
             remote_dir.mkdir(parents=True, exist_ok=True)
             remote_url = str(remote_dir)
         storage.set_remote(remote_name, remote_url)
-    own = [
-        p
-        for p in (config_mod.CONFIG_FILE, ".dvc/config", ".dvc/.gitignore", ".dvcignore")
-        if (root / p).exists()
-    ]
+    own = [p for p in (config_mod.CONFIG_FILE, *DVC_SET_UP_FILES) if (root / p).exists()]
     head = git.head()
     commit = None
     if head is None or git.changed_paths(own) or git.untracked_paths(own):

@@ -72,6 +72,7 @@ def register(
         refuse_links,
     )
     from ..sharing import push_event, require_remote
+    from ..storage import DVC_DIR
 
     paths, data = _one_or_many(paths), _one_or_many(data)
     dependencies = [dependencies] if isinstance(dependencies, str) else list(dependencies)
@@ -85,7 +86,7 @@ def register(
         require_remote(self.git, PUSH_REMOTE)
     identity = str(self.git.identity())  # fail before any work when git cannot commit
     model_dir = self.model_dir(name)
-    private = [self.git.git_dir.resolve(), (self.root / ".dvc").resolve()]
+    private = [self.git.git_dir.resolve(), (self.root / DVC_DIR).resolve()]
     sources = collect_sources(paths, self.model_folder(name), private)
     if license is not None and (issue := spdx.problem(license)):
         raise ManifestError(f"--license '{license}': {issue}")
