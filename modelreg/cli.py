@@ -874,7 +874,7 @@ def remote_add(
     Example: modelreg remote add store s3://bucket/models --endpoint-url http://minio:9000 --default
     """
     from . import render
-    from .storage import missing_plugin
+    from .ops.remotes import missing_plugin
 
     added = obj.registry().remote_add(
         name,

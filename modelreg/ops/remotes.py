@@ -34,7 +34,7 @@ def remote_add(
     to ``local_options`` (``.dvc/config.local``, never committed) or the
     environment; putting them in ``options`` or in the URL is refused."""
     from ..credentials import refuse_password_in_url, shared_options, validate_remote_name
-    from ..storage import is_local_url, normalise_remote_url
+    from ..storage import DVC_CONFIG, is_local_url, normalise_remote_url
 
     self._require_registry()
     validate_remote_name(name)
@@ -47,22 +47,34 @@ def remote_add(
         self.storage.configure_remote(
             name, url, default=default, options=shared, local_options=dict(local_options or {})
         )
-        _commit_own(self, [".dvc/config"], f"modelreg: DVC remote {name} -> {url}")
+        _commit_own(self, [DVC_CONFIG], f"modelreg: DVC remote {name} -> {url}")
     return next(r for r in self.storage.remote_settings() if r.name == name)
 
 
 def remote_remove(self: Registry, name: str) -> None:
+    from ..storage import DVC_CONFIG
+
     _require_remote_named(self, name)
     with self._locked():
         self.storage.remove_remote(name)
-        _commit_own(self, [".dvc/config"], f"modelreg: remove DVC remote {name}")
+        _commit_own(self, [DVC_CONFIG], f"modelreg: remove DVC remote {name}")
 
 
 def remote_default(self: Registry, name: str) -> None:
+    from ..storage import DVC_CONFIG
+
     _require_remote_named(self, name)
     with self._locked():
         self.storage.set_default_remote(name)
-        _commit_own(self, [".dvc/config"], f"modelreg: default DVC remote {name}")
+        _commit_own(self, [DVC_CONFIG], f"modelreg: default DVC remote {name}")
+
+
+def missing_plugin(url: str) -> str | None:
+    """The extra that installs the DVC plugin this URL's scheme needs, when that
+    plugin is missing (``pip install 'modelreg[EXTRA]'``); None when none is."""
+    from ..storage import missing_plugin as plugin_for
+
+    return plugin_for(url)
 
 
 def _require_remote_named(self: Registry, name: str) -> None:
