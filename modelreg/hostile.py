@@ -21,8 +21,10 @@ from . import yamlio
 from .manifest import MANIFEST_FILE
 from .paths import name_problem, path_problem, symlink_below
 from .storage import (
+    DVC_CACHE,
     DVC_CONFIG,
-    DVC_DIR,
+    DVC_LOCAL_CONFIG,
+    DVC_WORK_FOLDERS,
     committed_cache_dir,
     foreign_cache_problem,
     is_dvc_file_name,
@@ -79,12 +81,11 @@ def dvc_internals(entries: list[tuple[str, str]]) -> list[Hostile]:
     such as a cache folder outside the repository)."""
     found = []
     for mode, path in entries:
-        rel = path.removeprefix(f"{DVC_DIR}/")
         if mode == "120000":
             message = "is a committed symlink in DVC's folder; DVC would write through it"
-        elif rel == "config.local":
+        elif path == DVC_LOCAL_CONFIG:
             message = "is committed, but holds settings only this clone may make"
-        elif rel.split("/")[0] in ("tmp", "cache"):
+        elif any(path == f or path.startswith(f"{f}/") for f in DVC_WORK_FOLDERS):
             message = "is committed inside DVC's own working folders"
         else:
             continue
@@ -107,7 +108,7 @@ def _link(rel: str, path: Path) -> Hostile:
 def _cache_link(root: Path, path: Path) -> bool:
     """A file DVC (``cache.type: symlink``) linked from its cache: not hostile."""
     target = Path(os.path.realpath(path))
-    cache = Path(os.path.realpath(root / DVC_DIR / "cache"))
+    cache = Path(os.path.realpath(root / DVC_CACHE))
     return cache in target.parents and target.is_file()
 
 

@@ -30,7 +30,10 @@ if TYPE_CHECKING:
     from dvc.repo import Repo
 
 DVC_DIR = ".dvc"
-DVC_CONFIG = f"{DVC_DIR}/config"  # committed; ``config.local`` beside it is not
+DVC_CONFIG = f"{DVC_DIR}/config"  # committed
+DVC_LOCAL_CONFIG = f"{DVC_DIR}/config.local"  # this clone's settings, never committed
+DVC_CACHE = f"{DVC_DIR}/cache"  # the default cache folder
+DVC_WORK_FOLDERS = (f"{DVC_DIR}/tmp", DVC_CACHE)  # what DVC writes as it works
 DVC_IGNORE = ".dvcignore"
 # What ``dvc init`` makes that a registry commits (with ``.modelreg.yaml``).
 DVC_SET_UP_FILES = (DVC_CONFIG, f"{DVC_DIR}/.gitignore", DVC_IGNORE)
