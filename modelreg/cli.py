@@ -221,8 +221,11 @@ def _number(value: str, key: str) -> float | int:
         number = float(value)
     except ValueError:
         raise click.BadParameter(f"{key}={value}: not a number", param_hint="--metric") from None
-    if number != number or number in (float("inf"), float("-inf")):
-        raise click.BadParameter(f"{key}={value}: not a finite number", param_hint="--metric")
+    from .manifest import metric_problem
+
+    problem = metric_problem(number)
+    if problem:
+        raise click.BadParameter(f"{key}={value}: {problem}", param_hint="--metric")
     return number
 
 

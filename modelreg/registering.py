@@ -21,6 +21,7 @@ from .errors import (
     DirtyStateError,
     InputPathError,
     InvalidReferenceError,
+    ManifestError,
     ModelregError,
     VersionExistsError,
 )
@@ -51,6 +52,13 @@ class Metadata:
     params: dict[str, Scalar] = field(default_factory=dict)
     dependencies: tuple[Dependency, ...] = ()
     lineage: Lineage | None = None
+
+    def __post_init__(self) -> None:
+        # Checked before any work: a manifest that reads back never holds .nan or .inf.
+        for key, value in self.metrics.items():
+            problem = manifest_mod.metric_problem(value)
+            if problem:
+                raise ManifestError(f"metric {key}={value}: {problem}")
 
 
 @dataclass(frozen=True)

@@ -266,3 +266,14 @@ def test_promote_asks_for_a_version_not_a_bare_name(registry: Registry, files: F
         registry.promote("m", "staging")
     assert registry.show("m").version == "0.1.0"
     assert registry.promote("m@latest", "staging").version == "0.1.0"
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
+def test_register_refuses_a_metric_that_is_not_a_finite_number(
+    registry: Registry, files: FileMaker, value: float
+) -> None:
+    # YAML would write .nan/.inf and read them back: refused before any work.
+    with pytest.raises(ManifestError, match=r"metric auc=.*: not a finite number"):
+        registry.register("m", [files()], metrics={"auc": value})
+    assert registry.list_models() == []
+    assert not (registry.root / "models" / "m").exists()
