@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import click
 
 if TYPE_CHECKING:
+    from .errors import ModelregError
     from .registry import Registry
     from .results import EventResult
 
@@ -583,25 +584,26 @@ def deps(obj: _Context, ref: str, reverse: bool, stage: str | None, as_json: boo
     Example: modelreg deps fraud-detector --stage production
     """
     from . import render
-    from .errors import ModelregError
 
     registry = obj.registry()
     if reverse:
+        from .deps import unsatisfied
         from .refs import parse_ref
 
         name = parse_ref(ref).name
         found = registry.dependents(name, stage=stage)
         render.dependents(name, stage, found, as_json)
-        broken = [d for d in found if d.satisfied_by is None]
-        if broken:
-            raise ModelregError(f"{len(broken)} version(s) depending on {name} are not satisfied")
+        _fail(unsatisfied(name, found))
         return
     tree = registry.deps(ref, stage=stage)
     render.dependency_tree(tree, as_json)
-    if not tree.ok:
-        broken_nodes = [n for n in tree.root.walk() if n.status not in ("root", "ok")]
-        count = len(broken_nodes) + len(tree.conflicts)
-        raise ModelregError(f"{ref}: {count} dependency problem(s)")
+    _fail(tree.failure(ref))
+
+
+def _fail(failure: ModelregError | None) -> None:
+    """A report rendered, the command fails as the report says (exit 1)."""
+    if failure is not None:
+        raise failure
 
 
 @cli.command()
@@ -617,13 +619,10 @@ def check(obj: _Context, as_json: bool) -> None:
     Example: modelreg check
     """
     from . import render
-    from .errors import ModelregError
 
     report = obj.registry().check()
     render.check_report(report, as_json)
-    if not report.ok:
-        files = len({p.path for p in report.problems})
-        raise ModelregError(f"check found {len(report.problems)} problem(s) in {files} file(s)")
+    _fail(report.failure())
 
 
 @cli.command()
@@ -645,12 +644,10 @@ def verify(obj: _Context, ref: str | None, remote: bool, signatures: bool, as_js
     Example: modelreg verify fraud-detector --remote --signatures
     """
     from . import render
-    from .errors import ModelregError
 
     report = obj.registry().verify(ref, remote=remote, signatures=signatures)
     render.verify_report(report, as_json)
-    if not report.ok:
-        raise ModelregError(f"verify found {len(report.findings)} problem(s)")
+    _fail(report.failure())
 
 
 @cli.command()
@@ -667,15 +664,10 @@ def doctor(obj: _Context, repair: bool, as_json: bool) -> None:
     Example: modelreg doctor --repair
     """
     from . import render
-    from .errors import ModelregError
 
     report = obj.registry().doctor(repair=repair)
     render.doctor_report(report, as_json)
-    if not report.consistent:
-        raise ModelregError(
-            f"doctor found {len(report.findings)} problem(s)",
-            hint="run 'modelreg doctor --repair'" if not repair else None,
-        )
+    _fail(report.failure())
 
 
 @cli.command()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .errors import ModelregError
 from .manifest import Manifest
 
 
@@ -136,10 +137,24 @@ class DoctorFinding:
 @dataclass(frozen=True)
 class DoctorReport:
     findings: tuple[DoctorFinding, ...]
+    repair: bool = False  # whether repairing was asked for
 
     @property
     def consistent(self) -> bool:
         return all(f.repaired for f in self.findings)
+
+    @property
+    def ok(self) -> bool:
+        return self.consistent
+
+    def failure(self) -> ModelregError | None:
+        """The error that makes a doctor with something left to repair fail."""
+        if self.consistent:
+            return None
+        return ModelregError(
+            f"doctor found {len(self.findings)} problem(s)",
+            hint=None if self.repair else "run 'modelreg doctor --repair'",
+        )
 
 
 @dataclass(frozen=True)

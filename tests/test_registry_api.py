@@ -277,3 +277,15 @@ def test_register_refuses_a_metric_that_is_not_a_finite_number(
         registry.register("m", [files()], metrics={"auc": value})
     assert registry.list_models() == []
     assert not (registry.root / "models" / "m").exists()
+
+
+def test_a_doctor_report_with_something_left_to_repair_is_a_failure() -> None:
+    from modelreg.results import DoctorFinding, DoctorReport
+
+    left = DoctorFinding("leftover", ".git/modelreg/x", "a temporary file", repaired=False)
+    assert DoctorReport(()).failure() is None
+    found = DoctorReport((left,)).failure()
+    assert found is not None and found.message == "doctor found 1 problem(s)"
+    assert found.hint == "run 'modelreg doctor --repair'"
+    repairing = DoctorReport((left,), repair=True).failure()
+    assert repairing is not None and repairing.hint is None
