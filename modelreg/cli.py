@@ -30,6 +30,8 @@ class _Context:
     directory: Path
     quiet: bool
     traceback: bool
+    # -C's directory, which relative paths are taken from (None: the process's own)
+    cwd: Path | None = None
     _registry: Registry | None = field(default=None, init=False)
 
     def registry(self) -> Registry:
@@ -45,7 +47,7 @@ class _Context:
             return self.registry()
         from .remote import registry_at
 
-        return registry_at(repo, progress=self.progress())
+        return registry_at(repo, progress=self.progress(), cwd=self.cwd)
 
     def progress(self) -> Any:
         from .render import RichProgress
@@ -163,14 +165,16 @@ def cli(ctx: click.Context, directory: Path, quiet: bool, traceback: bool) -> No
 
     Example: modelreg init && modelreg register fraud model.pkl && modelreg list
     """
+    cwd = None
     if directory != Path("."):
-        # Like git -C: everything, relative paths included, happens from there.
+        # Like git -C: everything, relative paths included, happens from there (passed
+        # to the library as its caller's directory: the process's stays as it is).
         if not directory.exists() and ctx.invoked_subcommand == "init":
             directory.mkdir(parents=True)  # 'modelreg -C new-folder init' makes it
         if not directory.is_dir():
             raise click.BadParameter(f"{directory}: no such directory", param_hint="-C")
-        os.chdir(directory)
-    ctx.obj = _Context(Path("."), quiet, traceback)
+        cwd = directory.resolve()
+    ctx.obj = _Context(cwd or Path("."), quiet, traceback, cwd)
 
 
 # --- set-up ---------------------------------------------------------------------
@@ -196,7 +200,9 @@ def init(obj: _Context, remote: str | None, as_json: bool) -> None:
     from . import render
     from .registry import Registry
 
-    _registry, result = Registry.init(obj.directory, remote=remote, progress=obj.progress())
+    _registry, result = Registry.init(
+        obj.directory, remote=remote, progress=obj.progress(), cwd=obj.cwd
+    )
     render.init_result(result, as_json)
 
 
@@ -341,6 +347,7 @@ def register(
         message=message,
         push=push,
         sign=sign,
+        cwd=obj.cwd,
     )
     render.registered(result, as_json)
 
@@ -743,9 +750,8 @@ def get(
     from .refs import parse_ref
 
     parsed = parse_ref(ref)
-    target = out if out is not None else Path(parsed.name.rsplit("/", 1)[-1])
     registry = obj.reader(repo)
-    result = registry.get(parsed, target, force=force, jobs=jobs)
+    result = registry.get(parsed, out, force=force, jobs=jobs, cwd=obj.cwd)
     _warn(registry)
     render.files_written(result, "Fetched", as_json)
 
@@ -878,6 +884,7 @@ def remote_add(
         endpoint_url=endpoint_url,
         options=_pairs(options, "--option"),
         local_options=_pairs(local_options, "--local-option"),
+        cwd=obj.cwd,
     )
     render.remotes([added], False)
     extra = missing_plugin(added.url)
