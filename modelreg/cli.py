@@ -369,21 +369,16 @@ def list_(obj: _Context, include_all: bool, repo: str | None, as_json: bool) -> 
 
     registry = obj.reader(repo)
     models = registry.list_models(include_deprecated=include_all)
-    _warn(registry)
+    _warn(models.warnings)
     render.models(models, registry.config.stages if registry.config.exists else (), as_json)
 
 
-def _warn(registry: Registry) -> None:
+def _warn(warnings: Sequence[str]) -> None:
+    """What the library says about an answer, on stderr before the answer."""
     from . import render
 
-    for warning in registry.warnings:
+    for warning in warnings:
         render.warning(warning)
-    skipped = registry.skipped_tags
-    if skipped:
-        render.warning(
-            f"skipped {len(skipped)} tag(s) shaped like registry events that cannot be read "
-            f"as one (lightweight or malformed): {', '.join(skipped[:3])}"
-        )
 
 
 @cli.command()
@@ -398,9 +393,8 @@ def show(obj: _Context, ref: str, repo: str | None, as_json: bool) -> None:
     """
     from . import render
 
-    registry = obj.reader(repo)
-    shown = registry.show(ref)
-    _warn(registry)
+    shown = obj.reader(repo).show(ref)
+    _warn(shown.warnings)
     render.version(shown, as_json)
 
 
@@ -419,9 +413,8 @@ def history(
     """
     from . import render
 
-    registry = obj.reader(repo)
-    events = registry.history(name, reverse=reverse)
-    _warn(registry)
+    events = obj.reader(repo).history(name, reverse=reverse)
+    _warn(events.warnings)
     render.history(events, as_json)
 
 
@@ -437,9 +430,8 @@ def resolve(obj: _Context, ref: str, repo: str | None, as_json: bool) -> None:
     """
     from . import render
 
-    registry = obj.reader(repo)
-    resolved = registry.resolve(ref)
-    _warn(registry)
+    resolved = obj.reader(repo).resolve(ref)
+    _warn(resolved.warnings)
     render.resolved(resolved, as_json)
 
 
@@ -750,9 +742,8 @@ def get(
     from .refs import parse_ref
 
     parsed = parse_ref(ref)
-    registry = obj.reader(repo)
-    result = registry.get(parsed, out, force=force, jobs=jobs, cwd=obj.cwd)
-    _warn(registry)
+    result = obj.reader(repo).get(parsed, out, force=force, jobs=jobs, cwd=obj.cwd)
+    _warn(result.warnings)
     render.files_written(result, "Fetched", as_json)
 
 

@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from .errors import ModelregError
 from .manifest import Manifest
+
+_Row = TypeVar("_Row")
+
+
+class Rows(list[_Row]):
+    """What a read that answers with many rows returns (``list_models``,
+    ``history``): a list, as before, that also carries ``warnings``, the things
+    the caller should tell the user about the answer (one line each)."""
+
+    def __init__(self, rows: Iterable[_Row] = (), warnings: Iterable[str] = ()) -> None:
+        super().__init__(rows)
+        self.warnings: tuple[str, ...] = tuple(warnings)
 
 
 @dataclass(frozen=True)
@@ -36,6 +50,8 @@ class VersionInfo:
     # "NAME vX" when the manifest at the commit is another version's (then ``manifest``
     # is None: a tool that registers commits tagged one modelreg made for vX)
     manifest_of: str | None = None
+    # what the caller should tell the user about this answer (one line each)
+    warnings: tuple[str, ...] = field(default=(), compare=False)
 
 
 @dataclass(frozen=True)
@@ -57,6 +73,7 @@ class Resolved:
     name: str
     version: str
     commit: str
+    warnings: tuple[str, ...] = field(default=(), compare=False)  # as VersionInfo's
 
 
 @dataclass(frozen=True)
@@ -109,6 +126,7 @@ class FilesWritten:
     version: str
     directory: Path
     files: tuple[FileResult, ...]
+    warnings: tuple[str, ...] = field(default=(), compare=False)  # as VersionInfo's
 
 
 GetResult = FilesWritten

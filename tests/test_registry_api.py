@@ -331,3 +331,24 @@ def test_two_registries_in_one_process_take_paths_from_the_callers_directory(
     assert [m.latest for m in one.list_models()] == ["0.1.0"]
     assert [m.latest for m in two.list_models()] == ["2.0.0"]
     assert Path.cwd() == elsewhere and list(elsewhere.iterdir()) == []
+
+
+def test_every_read_answer_carries_its_warnings(
+    registry: Registry, files: FileMaker, tmp_path: Path
+) -> None:
+    registry.register("m", [files()])
+    git(registry.root, "tag", "m@v9.9.9", "HEAD")  # lightweight: shaped like an event, not one
+    skipped = (
+        "skipped 1 tag(s) shaped like registry events that cannot be read as one "
+        "(lightweight or malformed): m@v9.9.9"
+    )
+    fresh = Registry(registry.root)
+    assert fresh.list_models().warnings == (skipped,)
+    assert fresh.show("m").warnings == (skipped,)
+    assert fresh.resolve("m@latest").warnings == (skipped,)
+    assert fresh.history("m").warnings == (skipped,)
+    assert fresh.get("m@v0.1.0", cwd=tmp_path).warnings == (skipped,)
+    # Asked again, the answer says it once: nothing piles up on the registry.
+    assert fresh.show("m").warnings == (skipped,)
+    git(registry.root, "tag", "-d", "m@v9.9.9")
+    assert Registry(registry.root).list_models().warnings == ()

@@ -68,7 +68,7 @@ def get(
         storage, self.progress, info.manifest, out, remote, fill_cache=False, jobs=jobs
     ) as files:
         files.move_into_place()
-    return GetResult(info.name, info.version, out.resolve(), files.files)
+    return GetResult(info.name, info.version, out.resolve(), files.files, self._warnings())
 
 
 def checkout(self: Registry, ref: str | Ref) -> CheckoutResult:
