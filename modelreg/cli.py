@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import click
 
 if TYPE_CHECKING:
+    from .errors import ModelregError
     from .registry import Registry
     from .results import EventResult
 
@@ -29,6 +30,8 @@ class _Context:
     directory: Path
     quiet: bool
     traceback: bool
+    # -C's directory, which relative paths are taken from (None: the process's own)
+    cwd: Path | None = None
     _registry: Registry | None = field(default=None, init=False)
 
     def registry(self) -> Registry:
@@ -44,7 +47,7 @@ class _Context:
             return self.registry()
         from .remote import registry_at
 
-        return registry_at(repo, progress=self.progress())
+        return registry_at(repo, progress=self.progress(), cwd=self.cwd)
 
     def progress(self) -> Any:
         from .render import RichProgress
@@ -162,14 +165,16 @@ def cli(ctx: click.Context, directory: Path, quiet: bool, traceback: bool) -> No
 
     Example: modelreg init && modelreg register fraud model.pkl && modelreg list
     """
+    cwd = None
     if directory != Path("."):
-        # Like git -C: everything, relative paths included, happens from there.
+        # Like git -C: everything, relative paths included, happens from there (passed
+        # to the library as its caller's directory: the process's stays as it is).
         if not directory.exists() and ctx.invoked_subcommand == "init":
             directory.mkdir(parents=True)  # 'modelreg -C new-folder init' makes it
         if not directory.is_dir():
             raise click.BadParameter(f"{directory}: no such directory", param_hint="-C")
-        os.chdir(directory)
-    ctx.obj = _Context(Path("."), quiet, traceback)
+        cwd = directory.resolve()
+    ctx.obj = _Context(cwd or Path("."), quiet, traceback, cwd)
 
 
 # --- set-up ---------------------------------------------------------------------
@@ -195,7 +200,9 @@ def init(obj: _Context, remote: str | None, as_json: bool) -> None:
     from . import render
     from .registry import Registry
 
-    _registry, result = Registry.init(obj.directory, remote=remote, progress=obj.progress())
+    _registry, result = Registry.init(
+        obj.directory, remote=remote, progress=obj.progress(), cwd=obj.cwd
+    )
     render.init_result(result, as_json)
 
 
@@ -221,8 +228,11 @@ def _number(value: str, key: str) -> float | int:
         number = float(value)
     except ValueError:
         raise click.BadParameter(f"{key}={value}: not a number", param_hint="--metric") from None
-    if number != number or number in (float("inf"), float("-inf")):
-        raise click.BadParameter(f"{key}={value}: not a finite number", param_hint="--metric")
+    from .manifest import metric_problem
+
+    problem = metric_problem(number)
+    if problem:
+        raise click.BadParameter(f"{key}={value}: {problem}", param_hint="--metric")
     return number
 
 
@@ -337,6 +347,7 @@ def register(
         message=message,
         push=push,
         sign=sign,
+        cwd=obj.cwd,
     )
     render.registered(result, as_json)
 
@@ -358,21 +369,16 @@ def list_(obj: _Context, include_all: bool, repo: str | None, as_json: bool) -> 
 
     registry = obj.reader(repo)
     models = registry.list_models(include_deprecated=include_all)
-    _warn(registry)
+    _warn(models.warnings)
     render.models(models, registry.config.stages if registry.config.exists else (), as_json)
 
 
-def _warn(registry: Registry) -> None:
+def _warn(warnings: Sequence[str]) -> None:
+    """What the library says about an answer, on stderr before the answer."""
     from . import render
 
-    for warning in registry.warnings:
+    for warning in warnings:
         render.warning(warning)
-    skipped = registry.skipped_tags
-    if skipped:
-        render.warning(
-            f"skipped {len(skipped)} tag(s) shaped like registry events that cannot be read "
-            f"as one (lightweight or malformed): {', '.join(skipped[:3])}"
-        )
 
 
 @cli.command()
@@ -387,9 +393,8 @@ def show(obj: _Context, ref: str, repo: str | None, as_json: bool) -> None:
     """
     from . import render
 
-    registry = obj.reader(repo)
-    shown = registry.show(ref)
-    _warn(registry)
+    shown = obj.reader(repo).show(ref)
+    _warn(shown.warnings)
     render.version(shown, as_json)
 
 
@@ -408,9 +413,8 @@ def history(
     """
     from . import render
 
-    registry = obj.reader(repo)
-    events = registry.history(name, reverse=reverse)
-    _warn(registry)
+    events = obj.reader(repo).history(name, reverse=reverse)
+    _warn(events.warnings)
     render.history(events, as_json)
 
 
@@ -426,9 +430,8 @@ def resolve(obj: _Context, ref: str, repo: str | None, as_json: bool) -> None:
     """
     from . import render
 
-    registry = obj.reader(repo)
-    resolved = registry.resolve(ref)
-    _warn(registry)
+    resolved = obj.reader(repo).resolve(ref)
+    _warn(resolved.warnings)
     render.resolved(resolved, as_json)
 
 
@@ -580,25 +583,26 @@ def deps(obj: _Context, ref: str, reverse: bool, stage: str | None, as_json: boo
     Example: modelreg deps fraud-detector --stage production
     """
     from . import render
-    from .errors import ModelregError
 
     registry = obj.registry()
     if reverse:
+        from .deps import unsatisfied
         from .refs import parse_ref
 
         name = parse_ref(ref).name
         found = registry.dependents(name, stage=stage)
         render.dependents(name, stage, found, as_json)
-        broken = [d for d in found if d.satisfied_by is None]
-        if broken:
-            raise ModelregError(f"{len(broken)} version(s) depending on {name} are not satisfied")
+        _fail(unsatisfied(name, found))
         return
     tree = registry.deps(ref, stage=stage)
     render.dependency_tree(tree, as_json)
-    if not tree.ok:
-        broken_nodes = [n for n in tree.root.walk() if n.status not in ("root", "ok")]
-        count = len(broken_nodes) + len(tree.conflicts)
-        raise ModelregError(f"{ref}: {count} dependency problem(s)")
+    _fail(tree.failure(ref))
+
+
+def _fail(failure: ModelregError | None) -> None:
+    """A report rendered, the command fails as the report says (exit 1)."""
+    if failure is not None:
+        raise failure
 
 
 @cli.command()
@@ -614,13 +618,10 @@ def check(obj: _Context, as_json: bool) -> None:
     Example: modelreg check
     """
     from . import render
-    from .errors import ModelregError
 
     report = obj.registry().check()
     render.check_report(report, as_json)
-    if not report.ok:
-        files = len({p.path for p in report.problems})
-        raise ModelregError(f"check found {len(report.problems)} problem(s) in {files} file(s)")
+    _fail(report.failure())
 
 
 @cli.command()
@@ -642,12 +643,10 @@ def verify(obj: _Context, ref: str | None, remote: bool, signatures: bool, as_js
     Example: modelreg verify fraud-detector --remote --signatures
     """
     from . import render
-    from .errors import ModelregError
 
     report = obj.registry().verify(ref, remote=remote, signatures=signatures)
     render.verify_report(report, as_json)
-    if not report.ok:
-        raise ModelregError(f"verify found {len(report.findings)} problem(s)")
+    _fail(report.failure())
 
 
 @cli.command()
@@ -664,15 +663,10 @@ def doctor(obj: _Context, repair: bool, as_json: bool) -> None:
     Example: modelreg doctor --repair
     """
     from . import render
-    from .errors import ModelregError
 
     report = obj.registry().doctor(repair=repair)
     render.doctor_report(report, as_json)
-    if not report.consistent:
-        raise ModelregError(
-            f"doctor found {len(report.findings)} problem(s)",
-            hint="run 'modelreg doctor --repair'" if not repair else None,
-        )
+    _fail(report.failure())
 
 
 @cli.command()
@@ -748,10 +742,8 @@ def get(
     from .refs import parse_ref
 
     parsed = parse_ref(ref)
-    target = out if out is not None else Path(parsed.name.rsplit("/", 1)[-1])
-    registry = obj.reader(repo)
-    result = registry.get(parsed, target, force=force, jobs=jobs)
-    _warn(registry)
+    result = obj.reader(repo).get(parsed, out, force=force, jobs=jobs, cwd=obj.cwd)
+    _warn(result.warnings)
     render.files_written(result, "Fetched", as_json)
 
 
@@ -883,6 +875,7 @@ def remote_add(
         endpoint_url=endpoint_url,
         options=_pairs(options, "--option"),
         local_options=_pairs(local_options, "--local-option"),
+        cwd=obj.cwd,
     )
     render.remotes([added], False)
     extra = missing_plugin(added.url)

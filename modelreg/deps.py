@@ -9,11 +9,12 @@ version holding that stage (if it satisfies the range).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
 
+from .errors import ModelregError
 from .manifest import Dependency, Manifest
 from .state import ModelState, RegistryState, VersionState
 from .versions import Range, Version
@@ -69,6 +70,14 @@ class Tree:
     def ok(self) -> bool:
         return self.root.ok and not self.conflicts and not self.cycles
 
+    def failure(self, ref: str) -> ModelregError | None:
+        """The error that makes a tree that does not resolve fail (None: it
+        resolves); ``ref`` is the reference as the user asked for it."""
+        if self.ok:
+            return None
+        broken = [n for n in self.root.walk() if n.status not in (Status.ROOT, Status.OK)]
+        return ModelregError(f"{ref}: {len(broken) + len(self.conflicts)} dependency problem(s)")
+
 
 @dataclass(frozen=True)
 class Dependent:
@@ -79,6 +88,15 @@ class Dependent:
     range: str
     stages: tuple[str, ...]  # stages the dependent holds
     satisfied_by: str | None  # the version of the dependency that satisfies it, if any
+
+
+def unsatisfied(name: str, found: Sequence[Dependent]) -> ModelregError | None:
+    """The error that makes :func:`dependents` of ``name`` fail: versions it
+    leaves unsatisfied (None: every one is satisfied)."""
+    broken = [d for d in found if d.satisfied_by is None]
+    if not broken:
+        return None
+    return ModelregError(f"{len(broken)} version(s) depending on {name} are not satisfied")
 
 
 def active_versions(model: ModelState) -> list[tuple[Version, VersionState]]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import math
 import posixpath
 import re
 from dataclasses import dataclass, field
@@ -232,6 +233,15 @@ def _is_str(value: object) -> bool:
 
 def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def metric_problem(value: object) -> str | None:
+    """Why a number cannot be a new metric (None: it can): NaN and infinities,
+    which YAML would write as ``.nan``/``.inf`` and no comparison can use. (Other
+    types are refused by :func:`validate`.)"""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "not a finite number"
+    return None
 
 
 def _is_scalar(value: object) -> bool:

@@ -191,3 +191,10 @@ def replace_into(root: Path, rel: str, source: Path, what: str) -> Path:
     finally:
         os.close(fd)
     return final
+
+
+def against(base: str | Path | None, path: str | Path) -> Path:
+    """``path`` taken from the caller's directory ``base`` when it is relative (as
+    given where there is none). The library never asks the process for its working
+    directory, nor changes it: a caller that has one passes it in."""
+    return Path(path) if base is None else Path(base) / path

@@ -21,6 +21,7 @@ from .errors import (
     DirtyStateError,
     InputPathError,
     InvalidReferenceError,
+    ManifestError,
     ModelregError,
     VersionExistsError,
 )
@@ -29,7 +30,7 @@ from .faults import checkpoint
 from .gitrepo import GitRepo
 from .hashing import Digests, copy_to, digest_file
 from .manifest import MANIFEST_FILE, ArtifactFile, DataRef, Dependency, Lineage, Manifest, Scalar
-from .paths import inside, write_replacing
+from .paths import against, inside, write_replacing
 from .progress import Progress
 from .state import ModelState
 from .storage import (
@@ -59,6 +60,13 @@ class Metadata:
     params: dict[str, Scalar] = field(default_factory=dict)
     dependencies: tuple[Dependency, ...] = ()
     lineage: Lineage | None = None
+
+    def __post_init__(self) -> None:
+        # Checked before any work: a manifest that reads back never holds .nan or .inf.
+        for key, value in self.metrics.items():
+            problem = manifest_mod.metric_problem(value)
+            if problem:
+                raise ManifestError(f"metric {key}={value}: {problem}")
 
 
 @dataclass(frozen=True)
@@ -374,19 +382,23 @@ def next_version(model: ModelState | None, version: str | None, bump: BumpPart |
 
 
 def collect_sources(
-    paths: Sequence[str | Path], folder: Path, private: Sequence[Path]
+    paths: Sequence[str | Path],
+    folder: Path,
+    private: Sequence[Path],
+    cwd: str | Path | None = None,
 ) -> list[Source]:
     """Files to register and where each goes under the model folder.
 
     A file keeps its name; a directory's files keep their layout. Files already
-    in the model folder are registered in place.
+    in the model folder are registered in place. Relative paths are taken from
+    ``cwd``; errors name them as given.
     """
     if not paths:
         raise InputPathError("give at least one file or directory to register")
     sources: list[Source] = []
     home = folder.resolve()
     for raw in paths:
-        path = Path(raw)
+        path = against(cwd, raw)
         if str(raw).startswith("-"):
             raise InputPathError(f"'{raw}' is not a path (it starts with '-')")
         if not path.exists():
@@ -432,10 +444,15 @@ def parse_dependency(text: str) -> Dependency:
     return Dependency(name, rng)
 
 
-def lineage(root: Path, data: Sequence[str | Path], code_commit: str | None) -> Lineage | None:
+def lineage(
+    root: Path,
+    data: Sequence[str | Path],
+    code_commit: str | None,
+    cwd: str | Path | None = None,
+) -> Lineage | None:
     refs = []
     for raw in data:
-        path = Path(raw)
+        path = against(cwd, raw)
         if not path.exists():
             raise InputPathError(f"--data {raw}: no such file or directory")
         real = path.resolve()

@@ -121,7 +121,9 @@ class Registry:
         self._storage: Storage | None = None
         self._cached_state: RegistryState | None = None
         self._cached_models: dict[str, ModelState | None] = {}
-        self.warnings: list[str] = []  # things the caller should tell the user
+        # What the caller should tell the user about this registry as a whole (a
+        # mirror that could not be refreshed); every read's answer carries these too.
+        self.warnings: list[str] = []
         self.skipped_tags: tuple[str, ...] = ()  # unreadable event tags seen by the last read
 
     @property
@@ -296,6 +298,18 @@ class Registry:
         for name in names:
             self._cached_models[name] = state.model(name)
         return state
+
+    def _warnings(self, *about_the_answer: str) -> tuple[str, ...]:
+        """The warnings a read's answer carries: the registry's, the answer's own,
+        and the event tags the last read of tags could not read."""
+        found = [*self.warnings, *about_the_answer]
+        skipped = self.skipped_tags
+        if skipped:
+            found.append(
+                f"skipped {len(skipped)} tag(s) shaped like registry events that cannot be "
+                f"read as one (lightweight or malformed): {', '.join(skipped[:3])}"
+            )
+        return tuple(found)
 
     def _forget(self) -> None:
         """Drop what was read from tags: an event was written, or may have been."""

@@ -20,6 +20,7 @@ from . import config as config_mod
 from .errors import GitError, ModelregError, NotARepositoryError
 from .gitrepo import GitRepo, rejected_tags
 from .lock import write_lock
+from .paths import against
 from .progress import Progress
 from .registry import Registry
 from .storage import DVC_CONFIG, DVC_DIR, Storage, detached
@@ -39,10 +40,13 @@ def mirror_path(url: str) -> Path:
     return cache_root() / f"{safe}-{digest}.git"
 
 
-def registry_at(url: str, *, progress: Progress | None = None) -> Registry:
+def registry_at(
+    url: str, *, progress: Progress | None = None, cwd: str | Path | None = None
+) -> Registry:
     """The registry at ``url``: a local clone is used where it stands (with its own
-    DVC cache); anything else is read through the mirror in the cache."""
-    local = Path(url).expanduser()
+    DVC cache); anything else is read through the mirror in the cache. A relative
+    path is taken from ``cwd``, the caller's directory."""
+    local = against(cwd, Path(url).expanduser())
     is_path = "://" not in url and not re.match(r"^[^/]+:", url)  # not user@host:path
     if is_path and not local.exists():
         raise GitError(

@@ -2,10 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
+from .errors import ModelregError
 from .manifest import Manifest
+
+_Row = TypeVar("_Row")
+
+
+class Rows(list[_Row]):
+    """What a read that answers with many rows returns (``list_models``,
+    ``history``): a list, as before, that also carries ``warnings``, the things
+    the caller should tell the user about the answer (one line each)."""
+
+    def __init__(self, rows: Iterable[_Row] = (), warnings: Iterable[str] = ()) -> None:
+        super().__init__(rows)
+        self.warnings: tuple[str, ...] = tuple(warnings)
 
 
 @dataclass(frozen=True)
@@ -35,6 +50,8 @@ class VersionInfo:
     # "NAME vX" when the manifest at the commit is another version's (then ``manifest``
     # is None: a tool that registers commits tagged one modelreg made for vX)
     manifest_of: str | None = None
+    # what the caller should tell the user about this answer (one line each)
+    warnings: tuple[str, ...] = field(default=(), compare=False)
 
 
 @dataclass(frozen=True)
@@ -56,6 +73,7 @@ class Resolved:
     name: str
     version: str
     commit: str
+    warnings: tuple[str, ...] = field(default=(), compare=False)  # as VersionInfo's
 
 
 @dataclass(frozen=True)
@@ -108,6 +126,7 @@ class FilesWritten:
     version: str
     directory: Path
     files: tuple[FileResult, ...]
+    warnings: tuple[str, ...] = field(default=(), compare=False)  # as VersionInfo's
 
 
 GetResult = FilesWritten
@@ -136,10 +155,24 @@ class DoctorFinding:
 @dataclass(frozen=True)
 class DoctorReport:
     findings: tuple[DoctorFinding, ...]
+    repair: bool = False  # whether repairing was asked for
 
     @property
     def consistent(self) -> bool:
         return all(f.repaired for f in self.findings)
+
+    @property
+    def ok(self) -> bool:
+        return self.consistent
+
+    def failure(self) -> ModelregError | None:
+        """The error that makes a doctor with something left to repair fail."""
+        if self.consistent:
+            return None
+        return ModelregError(
+            f"doctor found {len(self.findings)} problem(s)",
+            hint=None if self.repair else "run 'modelreg doctor --repair'",
+        )
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import manifest as manifest_mod
-from .errors import ManifestError
+from .errors import ManifestError, ModelregError
 from .gitrepo import GitRepo
 from .hashing import sha256_file
 from .manifest import Manifest
@@ -44,6 +44,12 @@ class VerifyReport:
     @property
     def ok(self) -> bool:
         return not self.findings
+
+    def failure(self) -> ModelregError | None:
+        """The error that makes a failing verify fail (None: nothing was found)."""
+        if self.ok:
+            return None
+        return ModelregError(f"verify found {len(self.findings)} problem(s)")
 
 
 @dataclass(frozen=True)

@@ -124,3 +124,12 @@ def test_check_imports_no_dvc(good: Registry) -> None:
         [sys.executable, "-c", code], cwd=good.root, capture_output=True, text=True, check=False
     )
     assert done.stderr.strip() == "[]", done.stderr
+
+
+def test_a_report_with_problems_is_a_failure_any_face_can_raise() -> None:
+    from modelreg.check import CheckReport, Problem
+
+    assert CheckReport(("a",), ()).failure() is None
+    problems = (Problem("a", "x", "bad"), Problem("a", "y", "bad"), Problem("b", "", "bad"))
+    failure = CheckReport(("a", "b"), problems).failure()
+    assert failure is not None and failure.message == "check found 3 problem(s) in 2 file(s)"

@@ -260,3 +260,25 @@ def test_version_flag() -> None:
     )
     assert done.returncode == 0
     assert done.stdout.startswith("modelreg ")
+
+
+def test_the_library_never_reads_or_changes_the_process_directory() -> None:
+    """A server runs many registries in one process: only the CLI may know the
+    process's working directory; the library is given its caller's."""
+    import ast
+
+    package = Path(__file__).resolve().parent.parent / "modelreg"
+    found = []
+    for path in sorted(package.rglob("*.py")):
+        if path.name == "cli.py" and path.parent == package:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Attribute) and node.attr in ("chdir", "getcwd", "getcwdb"):
+                found.append(f"{path.relative_to(package)}:{node.lineno}: {node.attr}")
+            elif isinstance(node, ast.Attribute) and node.attr == "cwd":
+                if isinstance(node.value, ast.Name) and node.value.id == "Path":
+                    found.append(f"{path.relative_to(package)}:{node.lineno}: Path.cwd")
+            elif isinstance(node, ast.ImportFrom) and node.module == "os":
+                names = {a.name for a in node.names} & {"chdir", "getcwd", "getcwdb"}
+                found += [f"{path.relative_to(package)}:{node.lineno}: {n}" for n in names]
+    assert found == []

@@ -269,3 +269,19 @@ def test_register_refuses_an_unknown_licence(registry: Registry, files: FileMake
     with pytest.raises(ManifestError, match="did you mean MIT"):
         registry.register("m", [files()], license="MITT")
     assert registry.register("m", [files()], license="Apache-2.0 OR MIT").version == "0.1.0"
+
+
+def test_trees_and_dependents_that_do_not_resolve_are_failures_any_face_can_raise() -> None:
+    from modelreg.deps import Conflict, Dependent, Node, Tree, unsatisfied
+
+    missing = Node("gone", None, "^1.0.0", Status.MISSING)
+    ok = Node("m", "1.0.0", None, Status.ROOT)
+    assert Tree(ok, None, (), ()).failure("m") is None
+    broken = Tree(Node("m", "1.0.0", None, Status.ROOT, children=(missing,)), None, (), ())
+    conflict = Conflict("e", (("a", "^1"), ("b", "^2")))
+    failure = Tree(broken.root, None, (conflict,), ()).failure("m@v1.0.0")
+    assert failure is not None and failure.message == "m@v1.0.0: 2 dependency problem(s)"
+    fine = Dependent("a", "1.0.0", "^1.0.0", (), "1.2.0")
+    assert unsatisfied("e", [fine]) is None
+    lost = unsatisfied("e", [fine, Dependent("b", "1.0.0", "^9.0.0", (), None)])
+    assert lost is not None and lost.message == "1 version(s) depending on e are not satisfied"

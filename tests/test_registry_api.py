@@ -266,3 +266,89 @@ def test_promote_asks_for_a_version_not_a_bare_name(registry: Registry, files: F
         registry.promote("m", "staging")
     assert registry.show("m").version == "0.1.0"
     assert registry.promote("m@latest", "staging").version == "0.1.0"
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
+def test_register_refuses_a_metric_that_is_not_a_finite_number(
+    registry: Registry, files: FileMaker, value: float
+) -> None:
+    # YAML would write .nan/.inf and read them back: refused before any work.
+    with pytest.raises(ManifestError, match=r"metric auc=.*: not a finite number"):
+        registry.register("m", [files()], metrics={"auc": value})
+    assert registry.list_models() == []
+    assert not (registry.root / "models" / "m").exists()
+
+
+def test_a_doctor_report_with_something_left_to_repair_is_a_failure() -> None:
+    from modelreg.results import DoctorFinding, DoctorReport
+
+    left = DoctorFinding("leftover", ".git/modelreg/x", "a temporary file", repaired=False)
+    assert DoctorReport(()).failure() is None
+    found = DoctorReport((left,)).failure()
+    assert found is not None and found.message == "doctor found 1 problem(s)"
+    assert found.hint == "run 'modelreg doctor --repair'"
+    repairing = DoctorReport((left,), repair=True).failure()
+    assert repairing is not None and repairing.hint is None
+
+
+def test_two_registries_in_one_process_take_paths_from_the_callers_directory(
+    tmp_path: Path, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)  # the process's own directory: neither registry's
+
+    def refuse(path: object) -> None:
+        raise AssertionError(f"the library changed the process's directory to {path}")
+
+    monkeypatch.setattr(os, "chdir", refuse)
+    work = tmp_path / "work"
+    (work / "data").mkdir(parents=True)
+    (work / "model.pkl").write_bytes(b"weights one\n")
+    (work / "data" / "train.csv").write_bytes(b"a,b\n")
+    one, _ = Registry.init(tmp_path / "one", remote=str(tmp_path / "store-one"))
+    two, made = Registry.init("two", remote="store-two", cwd=tmp_path)
+    assert two.root == tmp_path / "two"
+    assert made.remote_url == str((tmp_path / "store-two").resolve())
+
+    one.register("team/fraud", "model.pkl", data="data/train.csv", cwd=work)
+    (work / "model.pkl").write_bytes(b"weights two\n")
+    two.register("team/fraud", ["model.pkl"], version="2.0.0", cwd=work)
+
+    # get's default folder is named after the model, in the caller's directory.
+    got = one.get("team/fraud@v0.1.0", cwd=tmp_path / "deploy-one")
+    assert got.directory == tmp_path / "deploy-one" / "fraud"
+    assert (got.directory / "model.pkl").read_bytes() == b"weights one\n"
+    fetched = two.get("team/fraud@v2.0.0", "out", cwd=tmp_path / "deploy-two")
+    assert (fetched.directory / "model.pkl").read_bytes() == b"weights two\n"
+    assert fetched.directory == tmp_path / "deploy-two" / "out"
+    lineage = one.show("team/fraud").manifest.lineage  # type: ignore[union-attr]
+    assert lineage is not None and [d.path for d in lineage.data] == [
+        str(work / "data" / "train.csv")
+    ]
+    assert [m.latest for m in one.list_models()] == ["0.1.0"]
+    assert [m.latest for m in two.list_models()] == ["2.0.0"]
+    assert Path.cwd() == elsewhere and list(elsewhere.iterdir()) == []
+
+
+def test_every_read_answer_carries_its_warnings(
+    registry: Registry, files: FileMaker, tmp_path: Path
+) -> None:
+    registry.register("m", [files()])
+    git(registry.root, "tag", "m@v9.9.9", "HEAD")  # lightweight: shaped like an event, not one
+    skipped = (
+        "skipped 1 tag(s) shaped like registry events that cannot be read as one "
+        "(lightweight or malformed): m@v9.9.9"
+    )
+    fresh = Registry(registry.root)
+    assert fresh.list_models().warnings == (skipped,)
+    assert fresh.show("m").warnings == (skipped,)
+    assert fresh.resolve("m@latest").warnings == (skipped,)
+    assert fresh.history("m").warnings == (skipped,)
+    assert fresh.get("m@v0.1.0", cwd=tmp_path).warnings == (skipped,)
+    # Asked again, the answer says it once: nothing piles up on the registry.
+    assert fresh.show("m").warnings == (skipped,)
+    git(registry.root, "tag", "-d", "m@v9.9.9")
+    assert Registry(registry.root).list_models().warnings == ()

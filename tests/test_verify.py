@@ -137,3 +137,11 @@ def test_a_dvc_file_that_disagrees_with_its_manifest(cli: Cli, shared: Registry)
     (root / "msg").unlink()
     out = cli("-C", root, "verify", "m@v0.2.0").stdout
     assert "m@v0.2.0: model.pkl.dvc names md5 0" in out
+
+
+def test_a_report_with_findings_is_a_failure_any_face_can_raise() -> None:
+    from modelreg.verify import Finding, VerifyReport
+
+    assert VerifyReport(1, 1, 1, ()).failure() is None
+    failure = VerifyReport(1, 1, 1, (Finding("m@v1.0.0", "moved"),)).failure()
+    assert failure is not None and failure.message == "verify found 1 problem(s)"

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 from .. import manifest as manifest_mod
 from ..errors import DirtyStateError
 from ..faults import checkpoint
-from ..refs import Ref
+from ..paths import against
+from ..refs import Ref, parse_ref
 from ..results import CheckoutResult, GetResult
 
 if TYPE_CHECKING:
@@ -26,12 +27,17 @@ if TYPE_CHECKING:
 def get(
     self: Registry,
     ref: str | Ref,
-    out_dir: str | Path,
+    out_dir: str | Path | None = None,
     *,
     force: bool = False,
     jobs: int | None = None,
+    cwd: str | Path | None = None,
 ) -> GetResult:
     """Write a version's files into ``out_dir``, each verified against its sha256.
+
+    Without ``out_dir``, a folder named after the model (the last part of
+    ``team/fraud``). A relative ``out_dir`` is taken from ``cwd``, the caller's
+    directory.
 
     Files are staged in a hidden folder inside ``out_dir`` and moved into place
     only when every one has verified; on any failure nothing is left behind. A
@@ -42,15 +48,18 @@ def get(
     from ..hashing import sha256_file
     from ..workspace import staged
 
+    ref = parse_ref(ref) if isinstance(ref, str) else ref
+    shown = Path(out_dir) if out_dir is not None else Path(ref.name.rsplit("/", 1)[-1])
+    out = against(cwd, shown)
     info = self._version_with_manifest(ref)
     assert info.manifest is not None
-    out = Path(out_dir)
     if not force:
         for artifact in info.manifest.artifacts:
             existing = out / artifact.path
             if existing.is_file() and sha256_file(existing) != artifact.sha256:
+                named = shown / artifact.path  # as the caller gave the folder
                 raise DirtyStateError(
-                    f"{existing} exists and differs from {info.name} v{info.version}'s "
+                    f"{named} exists and differs from {info.name} v{info.version}'s "
                     f"{artifact.path}",
                     hint="pass --force to replace it, or choose another -o DIR",
                 )
@@ -59,7 +68,7 @@ def get(
         storage, self.progress, info.manifest, out, remote, fill_cache=False, jobs=jobs
     ) as files:
         files.move_into_place()
-    return GetResult(info.name, info.version, out.resolve(), files.files)
+    return GetResult(info.name, info.version, out.resolve(), files.files, self._warnings())
 
 
 def checkout(self: Registry, ref: str | Ref) -> CheckoutResult:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from .. import config as config_mod
 from ..errors import NotARepositoryError, NotInitialisedError
 from ..gitrepo import GitRepo
+from ..paths import against
 from ..progress import Progress
 from ..results import InitResult
 from ..tags import parse_tag_name
@@ -29,6 +30,7 @@ def init(
     *,
     remote: str | None = None,
     progress: Progress | None = None,
+    cwd: str | Path | None = None,
 ) -> tuple[Registry, InitResult]:
     """Set up ``.modelreg.yaml``, DVC and a DVC remote, and commit them.
 
@@ -36,9 +38,10 @@ def init(
     repository with no default DVC remote gets a local-folder one. Running it
     again changes nothing. If it fails, the repository is left as it was: the
     files it made are removed and the user's index (where ``dvc init`` stages its
-    files) is put back.
+    files) is put back. A relative ``path`` or local ``remote`` is taken from
+    ``cwd``, the caller's directory.
     """
-    target = Path(path).absolute()
+    target = against(cwd, path).absolute()
     git_initialised = False
     try:
         git = GitRepo.discover(target)
@@ -60,7 +63,7 @@ def init(
     config_before = dvc_config.read_bytes() if dvc_config.is_file() else None
     head, index = git.head(), git.saved_index()
     try:
-        return _set_up(cls, git, git_initialised, remote, progress)
+        return _set_up(cls, git, git_initialised, remote, progress, against(cwd, "."))
     except BaseException:
         if git.head() == head:  # the set-up was not committed: take it all back
             git.restore_index(index)
@@ -78,6 +81,7 @@ def _set_up(
     git_initialised: bool,
     remote: str | None,
     progress: Progress | None,
+    cwd: Path,
 ) -> tuple[Registry, InitResult]:
     from ..lock import write_lock
     from ..registry import LOCK_FILE
@@ -104,7 +108,7 @@ def _set_up(
     if remote is not None or default is None:
         remote_name = DEFAULT_REMOTE_NAME
         if remote is not None:
-            remote_url = normalise_remote_url(remote, Path.cwd())
+            remote_url = normalise_remote_url(remote, cwd)
             if is_local_url(remote_url):
                 Path(remote_url).mkdir(parents=True, exist_ok=True)
         else:

@@ -106,7 +106,7 @@ def doctor(self: Registry, *, repair: bool = False) -> DoctorReport:
             )
         findings += _untagged_commits(self)
     self._forget()
-    return DoctorReport(tuple(findings))
+    return DoctorReport(tuple(findings), repair=repair)
 
 
 def _untagged_commits(self: Registry) -> list[DoctorFinding]:

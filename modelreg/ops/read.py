@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from .. import manifest as manifest_mod
 from ..refs import Ref, parse_ref
-from ..results import HistoryEntry, ModelSummary, Resolved, VersionInfo
+from ..results import HistoryEntry, ModelSummary, Resolved, Rows, VersionInfo
 from ..state import Event
 from ..tags import (
     EVENT,
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from ..registry import Registry
 
 
-def list_models(self: Registry, *, include_deprecated: bool = False) -> list[ModelSummary]:
+def list_models(self: Registry, *, include_deprecated: bool = False) -> Rows[ModelSummary]:
     """Models with their latest version and who holds each stage."""
     out = []
     state = self._cached_state or self._read_state(None, messages=False)
@@ -44,7 +44,7 @@ def list_models(self: Registry, *, include_deprecated: bool = False) -> list[Mod
                 deprecated=model.deprecated,
             )
         )
-    return out
+    return Rows(out, self._warnings())
 
 
 def show(self: Registry, ref: str | Ref) -> VersionInfo:
@@ -57,15 +57,16 @@ def show(self: Registry, ref: str | Ref) -> VersionInfo:
         manifest_mod.loads(data, self.manifest_path(model.name)) if data is not None else None
     )
     manifest_of = None
+    notes: tuple[str, ...] = ()
     if manifest is not None and (
         manifest.name != model.name or str(manifest.version) != version.version
     ):
         # GTO registers commits: `gto register` on a commit modelreg made for another
         # version. Show what the tags say, never that version's manifest as this one's.
         manifest_of = f"{manifest.name} v{manifest.version}"
-        self.warnings.append(
+        notes = (
             f"{model.name} v{version.version} points at a commit whose manifest is for "
-            f"{manifest_of} (registered there by another tool?): showing what the tags say"
+            f"{manifest_of} (registered there by another tool?): showing what the tags say",
         )
         manifest = None
     registration = model.registration(version.version)
@@ -84,12 +85,13 @@ def show(self: Registry, ref: str | Ref) -> VersionInfo:
         manifest_sha256=manifest_mod.digest(data) if data is not None else None,
         recorded_sha256=registration.trailer(MANIFEST_SHA256) if registration else None,
         manifest_of=manifest_of,
+        warnings=self._warnings(*notes),
     )
 
 
 def history(
     self: Registry, name: str | None = None, *, reverse: bool = False
-) -> list[HistoryEntry]:
+) -> Rows[HistoryEntry]:
     """Every event (of one model, or of all), oldest first, read from tags alone."""
     if name is not None:
         events = list(self._model(validate_read_name(name)).events)
@@ -97,7 +99,7 @@ def history(
         events = [e for m in self.state().models.values() for e in m.events]
         events.sort(key=lambda e: e.order_key)
     entries = [_history_entry(e) for e in events]
-    return entries[::-1] if reverse else entries
+    return Rows(entries[::-1] if reverse else entries, self._warnings())
 
 
 def resolve(self: Registry, ref: str | Ref) -> Resolved:
@@ -105,7 +107,7 @@ def resolve(self: Registry, ref: str | Ref) -> Resolved:
     ref = parse_ref(ref) if isinstance(ref, str) else ref
     model = self._model(ref.name)
     version = self._pick(model, ref)
-    return Resolved(model.name, version.version, version.commit)
+    return Resolved(model.name, version.version, version.commit, self._warnings())
 
 
 def deps(self: Registry, ref: str | Ref, *, stage: str | None = None) -> Tree:

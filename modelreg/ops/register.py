@@ -53,12 +53,14 @@ def register(
     message: str | None = None,
     push: bool = False,
     sign: bool = False,
+    cwd: str | Path | None = None,
 ) -> RegisterResult:
     """Track ``paths`` (files or folders) with DVC as a new version of ``name``,
     commit its manifest and tag it ``NAME@vVERSION``.
 
     ``paths``, ``dependencies`` and ``data`` each take one item or a sequence of
-    them: ``register("m", "out/model.pkl")`` registers that one file.
+    them: ``register("m", "out/model.pkl")`` registers that one file. Relative
+    ``paths`` and ``data`` are taken from ``cwd`` (the caller's directory).
     """
     from .. import spdx
     from ..gates import check_dependencies
@@ -87,7 +89,7 @@ def register(
     identity = str(self.git.identity())  # fail before any work when git cannot commit
     model_dir = self.model_dir(name)
     private = [self.git.git_dir.resolve(), (self.root / DVC_DIR).resolve()]
-    sources = collect_sources(paths, self.model_folder(name), private)
+    sources = collect_sources(paths, self.model_folder(name), private, cwd)
     if license is not None and (issue := spdx.problem(license)):
         raise ManifestError(f"--license '{license}': {issue}")
     metadata = Metadata(
@@ -99,7 +101,7 @@ def register(
         metrics=dict(metrics or {}),
         params=dict(params or {}),
         dependencies=tuple(parse_dependency(d) for d in dependencies),
-        lineage=lineage(self.root, data, _code_commit(self, code_commit)),
+        lineage=lineage(self.root, data, _code_commit(self, code_commit), cwd),
     )
     with self._locked():
         if push:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import ModelregError
+from ..paths import against
 
 if TYPE_CHECKING:
     from ..registry import Registry
@@ -29,10 +30,12 @@ def remote_add(
     endpoint_url: str | None = None,
     options: dict[str, str] | None = None,
     local_options: dict[str, str] | None = None,
+    cwd: str | Path | None = None,
 ) -> RemoteSettings:
     """Add (or replace) a DVC remote and commit ``.dvc/config``. Credentials go
     to ``local_options`` (``.dvc/config.local``, never committed) or the
-    environment; putting them in ``options`` or in the URL is refused."""
+    environment; putting them in ``options`` or in the URL is refused. A local
+    path is made absolute from ``cwd``, the caller's directory."""
     from ..credentials import refuse_password_in_url, shared_options, validate_remote_name
     from ..storage import DVC_CONFIG, is_local_url, normalise_remote_url
 
@@ -40,7 +43,7 @@ def remote_add(
     validate_remote_name(name)
     shared = shared_options(dict(options or {}), endpoint_url)
     refuse_password_in_url(url)
-    url = normalise_remote_url(url, Path.cwd())
+    url = normalise_remote_url(url, against(cwd, "."))
     if is_local_url(url):
         Path(url).mkdir(parents=True, exist_ok=True)
     with self._locked():
