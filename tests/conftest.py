@@ -307,3 +307,75 @@ def showcase(tmp_path: Path, clock: Clock) -> Showcase:
     event(registry.deprecate, "legacy", message="replaced by team/fraud")
     clock.tick(60)
     return Showcase(root, remote, Registry(root))
+
+
+# Shared by the test files of several modules (moved here from theme files, unchanged).
+
+Unchanged = Callable[[Path], object]  # the type of the assert_unchanged fixture
+
+
+def assert_user_error(result: Result, *fragments: str) -> None:
+    """A user error: exit 1, nothing on stdout, one line on stderr naming every fragment."""
+    assert result.exit_code == 1, result
+    assert result.stdout == "", result
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result
+    assert lines[0].startswith("modelreg: error: "), result
+    assert "Traceback" not in result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], result
+
+
+@pytest.fixture
+def populated(cli: Cli, repo: Path, files: FileMaker) -> Path:
+    """m v0.1.0 and v0.2.0 (in production), registered through the CLI, beside user work."""
+    cli.ok("-C", repo, "register", "m", files("model.pkl", b"one"))
+    cli.ok("-C", repo, "register", "m", files("model.pkl", b"two"))
+    cli.ok("-C", repo, "promote", "m@v0.2.0", "--to", "production")
+    # Unrelated user work in progress, which must survive every failure untouched.
+    (repo / "wip.py").write_text("staged\n")
+    git(repo, "add", "wip.py")
+    (repo / "scratch.txt").write_text("untracked\n")
+    return repo
+
+
+@pytest.fixture
+def stack(registry: Registry, files: FileMaker, clock: Clock) -> Registry:
+    """tokenizer <- text-embedder <- classifier, each in two versions."""
+
+    def reg(name: str, version: str, *deps: str) -> None:
+        clock.tick()
+        registry.register(name, [files()], version=version, dependencies=deps)
+
+    reg("tokenizer", "1.4.0")
+    reg("tokenizer", "2.0.0")
+    reg("text-embedder", "2.3.1", "tokenizer@^1.2.0")
+    reg("text-embedder", "3.0.0", "tokenizer@^2.0.0")
+    reg("classifier", "1.2.0", "text-embedder@>=2.0.0,<3.0.0")
+    reg("classifier", "1.3.0", "text-embedder@^3.0.0")
+    return Registry(registry.root)
+
+
+V1 = b"first weights\n"
+V2 = b"second weights\n"
+
+
+@pytest.fixture
+def two_weights(registry: Registry, files: FileMaker, clock: Clock) -> Registry:
+    """m v0.1.0 (model.pkl = V1) and v0.2.0 (V2), nothing pushed."""
+    registry.register("m", [files("model.pkl", V1)])
+    clock.tick()
+    registry.register("m", [files("model.pkl", V2)])
+    clock.tick()
+    return registry
+
+
+@pytest.fixture
+def pushed(two_weights: Registry, tmp_path: Path) -> Path:
+    """The two versions shared through a bare git remote and the local-folder DVC
+    remote; returns the bare repository."""
+    bare = tmp_path / "shared.git"
+    git(tmp_path, "init", "-q", "--bare", str(bare))
+    git(two_weights.root, "remote", "add", "origin", str(bare))
+    two_weights.push()
+    return bare

@@ -5,6 +5,8 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import hashlib
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,6 +30,8 @@ from modelreg.manifest import (
     validate,
 )
 from modelreg.versions import Range, Version
+
+from .conftest import Cli, Unchanged, assert_user_error, git
 
 FAST = settings(max_examples=200, deadline=None)
 
@@ -681,3 +685,50 @@ def test_fuzz_created_timestamps(moment: dt.datetime) -> None:
         assert "created" in str(exc)
         return
     assert manifest.created == format_time(moment)
+
+
+def _tag_a_hand_made_manifest(repo: Path, text: str, version: str) -> None:
+    """Commit a hand-edited manifest and tag it as GTO or a person could."""
+    folder = repo / "models" / "hand"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "model.yaml").write_text(text)
+    git(repo, "add", "models/hand/model.yaml")
+    git(repo, "commit", "-qm", "hand-made manifest")
+    git(repo, "tag", "-a", f"hand@v{version}", "-m", "registered by hand")
+
+
+GOOD = """schema: 1
+name: hand
+version: {version}
+artifacts:
+- path: w.bin
+  size: 1
+  sha256: {sha}
+  md5: {md5}
+created: '2026-11-22T00:00:00Z'
+"""
+
+
+@pytest.mark.parametrize(
+    ("edit", "fragment"),
+    [
+        (lambda t: t + "colour: blue\n", "colour: unknown key"),
+        (lambda t: t.replace("size: 1", "size: one"), "artifacts[0].size"),
+        (lambda t: t + "metrics: {auc: high}\n", "metrics.auc: must be a number"),
+        (lambda t: t + "labels: [a, b]\n", "labels: must be a mapping"),
+        (lambda t: t.replace("schema: 1", "schema: 1\n  oops: [unclosed"), "not valid YAML"),
+        (lambda t: t.replace("version: 1.0.0", "version: 1.0"), "version: must be a string"),
+    ],
+)
+def test_a_hand_edited_manifest_is_refused_with_file_and_field(
+    cli: Cli,
+    populated: Path,
+    assert_unchanged: Unchanged,
+    edit: Callable[[str], str],
+    fragment: str,
+) -> None:
+    text = GOOD.format(version="1.0.0", sha="0" * 64, md5="0" * 32)
+    _tag_a_hand_made_manifest(populated, edit(text), "1.0.0")
+    with assert_unchanged(populated):
+        for args in (["show", "hand@v1.0.0"], ["get", "hand@v1.0.0", "-o", "out"]):
+            assert_user_error(cli("-C", populated, *args), "models/hand/model.yaml", fragment)

@@ -3,8 +3,12 @@ or an UnsafePathError; nothing is ever written through a symlink."""
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import subprocess
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import pytest
@@ -15,7 +19,7 @@ from modelreg import Registry
 from modelreg.errors import ModelregError, UnsafePathError
 from modelreg.paths import inside, model_folder, name_problem, replace_into, write_replacing
 
-from .conftest import Cli
+from .conftest import V1, Cli, FileMaker
 
 SAFE = ["model.pkl", "sub/model.pkl", "a/b/c.bin", ".hidden", "a..b", "x y.bin", "ünï.bin"]
 UNSAFE = [
@@ -170,3 +174,59 @@ def test_the_journals_undo_never_touches_a_path_outside(repo: Path, cli: Cli) ->
     assert len(result.stderr.strip().splitlines()) == 1 and "refused" in result.stderr
     assert (outside / "keep.txt").read_bytes() == b"keep"
     assert (outside / ".modelreg-txn-1").is_dir()
+
+
+@pytest.mark.parametrize("writing", ["model.yaml", "journal"])
+def test_a_full_disk_leaves_no_temporary_file_and_names_the_path(
+    cli: Cli,
+    repo: Path,
+    files: FileMaker,
+    assert_unchanged: Callable[[Path], AbstractContextManager[None]],
+    writing: str,
+) -> None:
+    """The disk fills up while the manifest (or the write's journal) is written:
+    the write syscall itself fails with ENOSPC for that one file."""
+    real_write = os.write
+
+    def full_disk(fd: int, data: bytes) -> int:
+        if f".{writing}" in os.readlink(f"/proc/self/fd/{fd}"):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real_write(fd, data)
+
+    model = files("model.pkl", V1)
+    with assert_unchanged(repo), pytest.MonkeyPatch.context() as patch:
+        patch.setattr(os, "write", full_disk)
+        refused = cli("-C", repo, "register", "m", model)
+    assert refused.exit_code == 1, refused
+    assert len(refused.stderr.splitlines()) == 1
+    assert "No space left on device" in refused.stderr
+    if writing == "model.yaml":
+        assert f"cannot write {repo / 'models' / 'm' / 'model.yaml'}:" in refused.stderr
+    else:
+        assert "cannot write " in refused.stderr and "journal-register-" in refused.stderr
+    assert [p for p in repo.rglob("*") if ".modelreg-" in p.name] == []
+    assert cli("-C", repo, "doctor").exit_code == 0
+
+
+def test_a_really_full_disk_leaves_no_temporary_file(
+    cli: Cli, repo: Path, files: FileMaker
+) -> None:
+    """The model folder on a tiny tmpfs with room for the model file, its .dvc file
+    and .gitignore but not the manifest (tmpfs counts whole 4 KiB pages)."""
+    folder = repo / "models" / "m"
+    folder.mkdir(parents=True)
+    if os.sysconf("SC_PAGE_SIZE") != 4096 or os.geteuid() != 0:
+        pytest.skip("needs root (to mount a tmpfs) and 4 KiB pages")
+    mount = ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(folder)]
+    if subprocess.run(mount, capture_output=True, check=False).returncode != 0:
+        pytest.skip("mounting a tmpfs is not permitted here")
+    try:
+        (folder / "filler").write_bytes(b"\0" * (16 - 5) * 4096)  # 5 pages left
+        model = files("model.pkl", bytes(range(256)) * 40)  # 3 pages
+        refused = cli("-C", repo, "register", "m", model)
+        assert refused.exit_code == 1, refused
+        assert len(refused.stderr.splitlines()) == 1
+        assert f"cannot write {folder / 'model.yaml'}: No space left on device" in refused.stderr
+        assert sorted(p.name for p in folder.iterdir()) == ["filler"]
+    finally:
+        subprocess.run(["umount", str(folder)], check=False)

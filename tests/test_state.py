@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import random
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from modelreg import Registry
 from modelreg.gitrepo import TagRecord
 from modelreg.state import RegistryState, build, build_model
 from modelreg.tags import EventKind, format_message
 from modelreg.versions import Version
+
+from .conftest import Cli, FileMaker, git
 
 FAST = settings(max_examples=200, deadline=None)
 
@@ -595,3 +600,37 @@ def test_many_versions_and_events(count: int) -> None:
     assert model.stages == {"prod": f"1.{count - 1}.0"}
     assert model.latest.version == f"1.{count - 1}.0"  # type: ignore[union-attr]
     assert len(model.events) == 2 * count
+
+
+def test_register_after_deprecate_in_the_same_second_revives_the_model(
+    registry: Registry, files: FileMaker
+) -> None:
+    registry.register("fr", [files()])
+    registry.deprecate("fr")
+    registry.register("fr", [files()])  # same GIT_COMMITTER_DATE: a tie on time
+    assert Registry(registry.root).promote("fr@v0.2.0", "dev").tag == "fr#dev#2"
+
+
+def test_garbage_tags_are_skipped_with_a_warning(cli: Cli, populated: Path) -> None:
+    commit = git(populated, "rev-parse", "HEAD").strip()
+    git(populated, "tag", "m@v9.9.9", commit)  # lightweight: not an event
+    # A name past SemVer's limits, as a remote could send it (too long for a loose ref).
+    git(populated, "tag", "-a", "scratch", "-m", "too long", commit)
+    obj = git(populated, "rev-parse", "refs/tags/scratch").strip()
+    git(populated, "tag", "-d", "scratch")
+    with (populated / ".git" / "packed-refs").open("a") as packed:
+        packed.write(f"{obj} refs/tags/m@v1.0.0-{'x' * 300}\n^{commit}\n")
+    git(
+        populated,
+        "tag",
+        "-a",
+        "m#production#99",
+        "-m",
+        "\x01\x02 garbage\n\nModelreg-Stage",
+        commit,
+    )
+    result = cli("-C", populated, "list", "--json")
+    assert result.exit_code == 0, result
+    assert "skipped 2 tag(s)" in result.stderr
+    listed = json.loads(result.stdout)["models"]
+    assert listed[0]["latest"] == "0.2.0"  # the lightweight tag did not register a version

@@ -8,6 +8,8 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
+import subprocess
+import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -19,7 +21,7 @@ from modelreg import storage as storage_mod
 from modelreg.errors import InputPathError
 from modelreg.storage import LocalCache, Storage
 
-from .conftest import FileMaker, git
+from .conftest import Cli, FileMaker, Unchanged, assert_user_error, git
 
 
 def _object(root: Path, data: bytes) -> Path:
@@ -362,3 +364,72 @@ def test_a_copy_stuck_in_a_read_does_not_hold_up_the_error(
             thread.join(60)
             assert not thread.is_alive()
     assert not out.exists(), "the hung copy wrote something once its read returned"
+
+
+def test_dvc_lock_held_elsewhere_is_a_clean_error(
+    cli: Cli, populated: Path, files: FileMaker, assert_unchanged: Unchanged
+) -> None:
+    from dvc.lock import Lock
+
+    model = files()
+    lock = Lock(str(populated / ".dvc" / "tmp" / "lock"))
+    lock.lock()  # as a running 'dvc' command would hold it
+    try:
+        with assert_unchanged(populated):
+            result = cli("-C", populated, "register", "m", model)
+            assert_user_error(result, "another DVC process holds the lock")
+    finally:
+        lock.unlock()
+
+
+@pytest.mark.parametrize(
+    ("plugin", "extra"),
+    [("dvc-s3", "s3"), ("dvc-ssh", "ssh"), ("dvc-gs", "gs"), ("dvc-azure", "azure"),
+     ("dvc-webdav", "webdav")],
+)  # fmt: skip
+def test_a_missing_plugin_names_the_extra(plugin: str, extra: str) -> None:
+    """DVC's own words when a plugin is missing become our hint naming the extra."""
+    from modelreg.errors import StorageError
+    from modelreg.storage import _dvc_errors
+
+    scheme = plugin.removeprefix("dvc-")
+    with pytest.raises(StorageError) as refused, _dvc_errors("push"):
+        raise ImportError(f"{scheme} is supported, but requires '{plugin}' to be installed")
+    assert refused.value.hint == f"pip install 'modelreg[{extra}]'"
+    assert plugin in refused.value.message
+
+
+HIDE_AND_RUN = (
+    "import sys\n"
+    "for name in sys.argv.pop(1).split(','):\n"
+    "    sys.modules[name] = None  # import fails as if not installed\n"
+    "from modelreg.cli import main\n"
+    "main()\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("url", "hidden", "plugin", "hint"),
+    [
+        ("s3://bucket/store", "dvc_s3", "dvc-s3", "pip install 'modelreg[s3]'"),
+        ("ssh://user@host/store", "dvc_ssh", "dvc-ssh", "pip install 'modelreg[ssh]'"),
+        ("oss://bucket/store", "", "dvc-oss", "pip install 'dvc-oss'"),
+    ],
+)
+def test_a_missing_plugin_names_what_to_install(
+    url: str, hidden: str, plugin: str, hint: str, tmp_path: Path, files: FileMaker
+) -> None:
+    reg, _ = Registry.init(tmp_path / "reg", remote=url)
+    reg.register("m", [files()])
+    git(tmp_path, "init", "-q", "--bare", str(tmp_path / "origin.git"))
+    git(reg.root, "remote", "add", "origin", str(tmp_path / "origin.git"))
+    done = subprocess.run(
+        [sys.executable, "-c", HIDE_AND_RUN, hidden or "-", "-C", str(reg.root), "push"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 1, done
+    assert f"needs the plugin {plugin}, which is not installed" in done.stderr
+    assert f"(hint: {hint})" in done.stderr
+    assert len(done.stderr.splitlines()) == 1

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-import time
+import re._constants as sre
+import re._parser as sre_parse
+import sys
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -10,6 +14,7 @@ from hypothesis import strategies as st
 
 from modelreg.errors import InvalidNameError
 from modelreg.tags import (
+    _TAG_RE,
     MAX_NAME_LENGTH,
     MAX_TRAILER_VALUE,
     EventKind,
@@ -375,9 +380,74 @@ def test_tag_with_overlong_version_does_not_raise() -> None:
     ["a" * 1150 + "@", "a-" * 590 + "#", "a=" * 590, "a/" * 590 + "@v1.0.0-", "a." * 590 + "="],
 )
 def test_pathological_tags_are_fast(tag: str) -> None:
-    started = time.perf_counter()
+    """No catastrophic backtracking: matching the tag grammar against these tags, a
+    plain backtracker over re's own parse (none of sre's shortcuts, which only save steps) tests at
+    most ten characters per character of the tag, and agrees with ``re``."""
     assert parse_tag_name(tag) is None
-    assert time.perf_counter() - started < 0.5
+    matched, steps = _backtracking_steps(_TAG_RE.pattern, tag, budget=10 * len(tag))
+    assert matched is (_TAG_RE.fullmatch(tag) is not None)
+    assert steps <= 10 * len(tag)
+    # The ruler itself: nested repeats blow that budget, a single repeat stays inside.
+    with pytest.raises(_TooManySteps):
+        _backtracking_steps(r"(?:[a-z]+)+!", "a" * 30, budget=10 * 30)
+    assert _backtracking_steps(r"[a-z]+!", "a" * 30, budget=10 * 30) == (False, 61)
+
+
+class _TooManySteps(Exception):
+    pass
+
+
+def _backtracking_steps(pattern: str, text: str, budget: int) -> tuple[bool, int]:
+    """Fullmatch ``text`` with a plain backtracking matcher over ``re``'s own parse of
+    ``pattern`` (greedy repeats, alternatives in order, as sre); return whether it
+    matched and how many single-character tests it made. Work is counted, not timed."""
+    steps = 0
+
+    def in_set(items: list[tuple[Any, Any]], code: int) -> bool:
+        for op, arg in items:
+            if op is sre.LITERAL and code == arg:
+                return True
+            if op is sre.RANGE and arg[0] <= code <= arg[1]:
+                return True
+            if op not in (sre.LITERAL, sre.RANGE):
+                raise NotImplementedError(op)
+        return False
+
+    def match(seq: list[tuple[Any, Any]], i: int, then: Callable[[int], bool]) -> bool:
+        nonlocal steps
+        if not seq:
+            return then(i)
+        (op, arg), rest = seq[0], seq[1:]
+        if op is sre.LITERAL or op is sre.IN:
+            steps += 1
+            if steps > budget:
+                raise _TooManySteps(steps)
+            code = ord(text[i]) if i < len(text) else -1
+            hit = code == arg if op is sre.LITERAL else code >= 0 and in_set(arg, code)
+            return hit and match(rest, i + 1, then)
+        if op is sre.SUBPATTERN:
+            return match(list(arg[3]), i, lambda j: match(rest, j, then))
+        if op is sre.BRANCH:
+            return any(match(list(alt), i, lambda j: match(rest, j, then)) for alt in arg[1])
+        if op is sre.MAX_REPEAT:
+            low, high, body = arg
+
+            def repeat(count: int, j: int) -> bool:
+                more = high is sre.MAXREPEAT or count < high
+                if more and match(list(body), j, lambda k: k != j and repeat(count + 1, k)):
+                    return True
+                return count >= low and match(rest, j, then)
+
+            return repeat(0, i)
+        raise NotImplementedError(op)
+
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, 100 * len(text) + 1000))
+    try:
+        matched = match(list(sre_parse.parse(pattern)), 0, lambda j: j == len(text))
+    finally:
+        sys.setrecursionlimit(limit)
+    return matched, steps
 
 
 @FAST

@@ -87,7 +87,7 @@ def test_a_corrupt_cache_object_is_found_and_refused(
     result = cli("-C", shared.root, "verify", "m@v0.1.0")
     assert result.exit_code == 1
     assert "m@v0.1.0: DVC cache copy of model.pkl has sha256" in result.stdout
-    # The remote's copy is corrupt too (a good one would repair the cache: test_integrity).
+    # The remote's copy is corrupt too (a good one would repair the cache: test_workspace).
     _flip(_object(shared.root, b"first weights", base=tmp_path / "dvc-remote"))
     with pytest.raises(IntegrityError, match="does not match its sha256"):
         shared.get("m@v0.1.0", tmp_path / "out")

@@ -1,14 +1,16 @@
-"""``modelreg remote``: DVC remotes configured with credentials kept out of commits."""
+"""ops/remotes.py: ``modelreg remote``: DVC remotes configured with credentials kept out
+of commits."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
 from modelreg import Registry
 
-from .conftest import Cli, git
+from ..conftest import Cli, Unchanged, assert_user_error, git
 
 
 def test_add_list_default_remove(cli: Cli, registry: Registry) -> None:
@@ -62,18 +64,11 @@ def test_credentials_are_refused_where_they_would_be_committed(
     assert git(root, "rev-parse", "HEAD") == before
 
 
-@pytest.mark.parametrize(
-    ("plugin", "extra"),
-    [("dvc-s3", "s3"), ("dvc-ssh", "ssh"), ("dvc-gs", "gs"), ("dvc-azure", "azure"),
-     ("dvc-webdav", "webdav")],
-)  # fmt: skip
-def test_a_missing_plugin_names_the_extra(plugin: str, extra: str) -> None:
-    """DVC's own words when a plugin is missing become our hint naming the extra."""
-    from modelreg.errors import StorageError
-    from modelreg.storage import _dvc_errors
-
-    scheme = plugin.removeprefix("dvc-")
-    with pytest.raises(StorageError) as refused, _dvc_errors("push"):
-        raise ImportError(f"{scheme} is supported, but requires '{plugin}' to be installed")
-    assert refused.value.hint == f"pip install 'modelreg[{extra}]'"
-    assert plugin in refused.value.message
+@pytest.mark.parametrize("command", ["remove", "default"])
+def test_unknown_dvc_remote(
+    cli: Cli, populated: Path, command: str, assert_unchanged: Unchanged
+) -> None:
+    with assert_unchanged(populated):
+        assert_user_error(
+            cli("-C", populated, "remote", command, "nope"), "no DVC remote named 'nope'"
+        )

@@ -1,4 +1,4 @@
-"""Reading a registry by URL, without a clone: a shallow, tags-only mirror under
+"""remote.py: reading a registry by URL, without a clone: a shallow, tags-only mirror under
 ~/.cache/modelreg, refreshed on each use, and the files of one version."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import pytest
 from modelreg import Registry
 from modelreg.remote import mirror_path
 
-from .conftest import Cli, Clock, FileMaker, git
+from .conftest import V1, Cli, Clock, FileMaker, git
 
 
 @pytest.fixture
@@ -138,3 +138,51 @@ def test_a_repo_that_is_not_there_is_named_in_one_line(
         assert len(result.stderr.splitlines()) == 1, result
         assert says in result.stderr, result
         assert "and the repository exists" not in result.stderr
+
+
+def test_a_tag_moved_on_the_origin_is_refused_by_url_reads(
+    cli: Cli, two_weights: Registry, pushed: Path, files: FileMaker, tmp_path: Path
+) -> None:
+    url = f"file://{pushed}"
+    first = cli.ok("get", "m@v0.1.0", "--repo", url, "-o", tmp_path / "first")
+    assert (tmp_path / "first" / "model.pkl").read_bytes() == V1, first
+    # A new version published the normal way is picked up.
+    two_weights.register("m", [files("model.pkl", b"third weights\n")], push=True)
+    assert cli.ok("resolve", "m@latest", "--repo", url).stdout == "0.3.0\n"
+
+    # On the origin, someone moves m@v0.1.0 to v0.2.0's commit.
+    target = git(pushed, "rev-parse", "m@v0.2.0^{commit}").strip()
+    git(pushed, "tag", "-f", "-a", "m@v0.1.0", "-m", "sneaky", target)
+    for args in (
+        ["get", "m@v0.1.0", "-o", tmp_path / "second"],
+        ["show", "m@v0.1.0"],
+        ["resolve", "m@latest"],
+    ):
+        refused = cli(*args, "--repo", url)
+        assert refused.exit_code == 1, refused
+        assert len(refused.stderr.splitlines()) == 1
+        assert "tag m@v0.1.0 " in refused.stderr and "moved" in refused.stderr
+    assert not (tmp_path / "second").exists()
+
+
+def test_get_from_another_registry_path(
+    cli: Cli, repo: Path, files: FileMaker, tmp_path: Path
+) -> None:
+    cli.ok("-C", repo, "register", "m", files("model.pkl", b"remote bytes"))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    cli.ok("get", "m@latest", "--repo", repo, "-o", elsewhere / "out", cwd=elsewhere)
+    assert (elsewhere / "out" / "model.pkl").read_bytes() == b"remote bytes"
+
+
+def test_get_from_a_git_url_uses_the_dvc_remote(
+    cli: Cli, repo: Path, files: FileMaker, tmp_path: Path
+) -> None:
+    cli.ok("-C", repo, "register", "m", files("model.pkl", b"pushed bytes"))
+    bare = tmp_path / "bare.git"
+    git(tmp_path, "init", "-q", "--bare", str(bare))
+    git(repo, "remote", "add", "origin", str(bare))
+    cli.ok("-C", repo, "push")
+    out = tmp_path / "out"
+    cli.ok("get", "m@v0.1.0", "--repo", f"file://{bare}", "-o", out, cwd=tmp_path)
+    assert (out / "model.pkl").read_bytes() == b"pushed bytes"

@@ -1,4 +1,4 @@
-"""The CLI's contract apart from any one command: help, exit codes, imports."""
+"""cli.py: the CLI's contract apart from any one command: help, exit codes, imports."""
 
 from __future__ import annotations
 
@@ -11,9 +11,10 @@ from pathlib import Path
 import click
 import pytest
 
+from modelreg import Registry
 from modelreg.cli import cli as root_command
 
-from .conftest import Cli, FileMaker, git
+from .conftest import Cli, FileMaker, Unchanged, assert_user_error, git
 
 COMMANDS = [
     "init", "register", "list", "show", "history", "promote", "rollback", "deprecate",
@@ -282,3 +283,81 @@ def test_the_library_never_reads_or_changes_the_process_directory() -> None:
                 names = {a.name for a in node.names} & {"chdir", "getcwd", "getcwdb"}
                 found += [f"{path.relative_to(package)}:{node.lineno}: {n}" for n in names]
     assert found == []
+
+
+def test_file_system_errors_are_user_errors(
+    cli: Cli, registry: Registry, files: FileMaker, tmp_path: Path
+) -> None:
+    registry.register("fr", [files("m.pkl", b"x")])
+    blocker = tmp_path / "afile"
+    blocker.write_text("not a folder")
+    result = cli("-C", registry.root, "get", "fr@v0.1.0", "-o", blocker / "sub")
+    assert result.exit_code == 1, result
+    assert result.stderr.startswith("modelreg: error: ")
+    long_name = cli("-C", registry.root, "register", "fr", "x" * 300)
+    assert long_name.exit_code == 1, long_name
+
+
+def test_dash_c_makes_relative_paths_relative_to_it(
+    cli: Cli, registry: Registry, tmp_path: Path
+) -> None:
+    (registry.root / "out").mkdir()
+    (registry.root / "out" / "w.bin").write_bytes(b"relative")
+    cli.ok("-C", registry.root, "register", "fr", "out/w.bin")
+    data = json.loads(cli.ok("-C", registry.root, "show", "fr", "--json").stdout)
+    assert data["manifest"]["artifacts"][0]["size"] == len(b"relative")
+    missing = cli("-C", tmp_path / "nope", "list")
+    assert missing.exit_code == 2 and "no such directory" in missing.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["show", "nope"], "unknown model 'nope'"),
+        (["show", "m@v9.9.9"], "m has no version v9.9.9"),
+        (["resolve", "m#staging"], "no version of m holds stage 'staging'"),
+        (["resolve", "m@1.0"], "is not a SemVer version"),
+        (["history", "nope"], "unknown model 'nope'"),
+        (["promote", "m@v9.0.0", "--to", "production"], "m has no version v9.0.0"),
+        (["promote", "nope@v0.1.0", "--to", "production"], "unknown model 'nope'"),
+        (["promote", "m@v0.1.0", "--to", "prod"], "'prod' is not a stage of this registry"),
+        (["promote", "m@v0.1.0", "--to", "-x"], "invalid stage name"),
+        (["rollback", "m", "--stage", "production"], "no earlier version of m held production"),
+        (["rollback", "m", "--stage", "staging"], "no version of m holds staging"),
+        (["rollback", "m", "--stage", "production", "--to", "7.0.0"], "no version v7.0.0"),
+        (["deprecate", "m#production"], "deprecate takes NAME"),
+        (["checkout", "m@v3.0.0"], "no version v3.0.0"),
+        (["get", "ghost@v0.1.0"], "unknown model 'ghost'"),
+        (["show", "bad name"], "invalid model name"),
+        (["push", "--remote", "orign"], "no git remote 'orign'"),
+        (["pull"], "no git remote 'origin'"),
+    ],
+)
+def test_unknown_things_and_refused_requests(
+    cli: Cli, populated: Path, assert_unchanged: Unchanged, args: list[str], fragment: str
+) -> None:
+    with assert_unchanged(populated):
+        assert_user_error(cli("-C", populated, *args), fragment)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["promote", "m@v0.1.0", "--to", "staging", "-m", "bad\udc9b"],
+        ["register", "m", "model.pkl", "--description", "bad\udcff"],
+    ],
+    ids=["promote-reason", "register-description"],
+)
+def test_text_that_is_not_utf8_is_refused_in_one_line(
+    cli: Cli, populated: Path, assert_unchanged: Unchanged, args: list[str]
+) -> None:
+    """Bytes that are not UTF-8 reach Python as lone surrogates (what a shell passes
+    for $'bad\\x9b'); they were an internal error in the write lock."""
+    with assert_unchanged(populated):
+        assert_user_error(cli("-C", populated, *args), "is not valid UTF-8 text")
+
+
+def test_commands_work_from_a_subdirectory(cli: Cli, repo: Path, files: FileMaker) -> None:
+    cli.ok("-C", repo, "register", "m", files())
+    sub = repo / "models" / "m"
+    assert cli.ok("resolve", "m@latest", cwd=sub).stdout == "0.1.0\n"

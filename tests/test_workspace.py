@@ -1,26 +1,20 @@
-"""Never lose the last good copy of registered bytes, and reads never change a remote:
+"""workspace.py: staging, verifying and placing model bytes for get, checkout and pull.
+
+Never lose the last good copy of registered bytes, and reads never change a remote:
 a corrupt DVC cache object is checked before it is relied on and repaired from the
 work tree or the DVC remote; a corrupt object on a shared remote is refused, named and
 left exactly as it is."""
 
 from __future__ import annotations
 
-import errno
 import hashlib
-import os
-import subprocess
-from collections.abc import Callable
-from contextlib import AbstractContextManager
 from pathlib import Path
 
 import pytest
 
 from modelreg import Registry
 
-from .conftest import Cli, Clock, FileMaker, git
-
-V1 = b"first weights\n"
-V2 = b"second weights\n"
+from .conftest import V1, V2, Cli, FileMaker, Unchanged, assert_user_error, git
 
 
 def _object(base: Path, content: bytes) -> Path:
@@ -45,30 +39,10 @@ def _tree(root: Path) -> dict[str, bytes | None]:
     }
 
 
-@pytest.fixture
-def two_versions(registry: Registry, files: FileMaker, clock: Clock) -> Registry:
-    registry.register("m", [files("model.pkl", V1)])
-    clock.tick()
-    registry.register("m", [files("model.pkl", V2)])
-    clock.tick()
-    return registry
-
-
-@pytest.fixture
-def pushed(two_versions: Registry, tmp_path: Path) -> Path:
-    """The two versions shared through a bare git remote and the local-folder DVC
-    remote; returns the bare repository."""
-    bare = tmp_path / "shared.git"
-    git(tmp_path, "init", "-q", "--bare", str(bare))
-    git(two_versions.root, "remote", "add", "origin", str(bare))
-    two_versions.push()
-    return bare
-
-
 def test_a_corrupt_cache_object_never_costs_the_work_trees_good_copy(
-    cli: Cli, two_versions: Registry
+    cli: Cli, two_weights: Registry
 ) -> None:
-    root = two_versions.root
+    root = two_weights.root
     cache = root / ".dvc" / "cache"
     data = root / "models" / "m" / "model.pkl"
     _flip(_object(cache, V2))  # nothing pushed: the work tree holds the only good copy
@@ -85,9 +59,9 @@ def test_a_corrupt_cache_object_never_costs_the_work_trees_good_copy(
 
 
 def test_a_corrupt_cache_object_is_repaired_from_the_remote(
-    cli: Cli, two_versions: Registry, pushed: Path, tmp_path: Path
+    cli: Cli, two_weights: Registry, pushed: Path, tmp_path: Path
 ) -> None:
-    root = two_versions.root
+    root = two_weights.root
     cache = root / ".dvc" / "cache"
     store = tmp_path / "dvc-remote"
     _flip(_object(cache, V1))
@@ -107,9 +81,9 @@ def test_a_corrupt_cache_object_is_repaired_from_the_remote(
 
 
 def test_a_corrupt_cache_object_with_no_good_copy_anywhere_is_refused(
-    cli: Cli, two_versions: Registry, pushed: Path, tmp_path: Path
+    cli: Cli, two_weights: Registry, pushed: Path, tmp_path: Path
 ) -> None:
-    root = two_versions.root
+    root = two_weights.root
     cache = root / ".dvc" / "cache"
     _flip(_object(cache, V1))
     _flip(_object(tmp_path / "dvc-remote", V1))
@@ -146,87 +120,6 @@ def test_reads_never_change_a_corrupt_remote_object(
     assert not (tmp_path / "out" / "model.pkl").exists()
 
 
-def test_a_tag_moved_on_the_origin_is_refused_by_url_reads(
-    cli: Cli, two_versions: Registry, pushed: Path, files: FileMaker, tmp_path: Path
-) -> None:
-    url = f"file://{pushed}"
-    first = cli.ok("get", "m@v0.1.0", "--repo", url, "-o", tmp_path / "first")
-    assert (tmp_path / "first" / "model.pkl").read_bytes() == V1, first
-    # A new version published the normal way is picked up.
-    two_versions.register("m", [files("model.pkl", b"third weights\n")], push=True)
-    assert cli.ok("resolve", "m@latest", "--repo", url).stdout == "0.3.0\n"
-
-    # On the origin, someone moves m@v0.1.0 to v0.2.0's commit.
-    target = git(pushed, "rev-parse", "m@v0.2.0^{commit}").strip()
-    git(pushed, "tag", "-f", "-a", "m@v0.1.0", "-m", "sneaky", target)
-    for args in (
-        ["get", "m@v0.1.0", "-o", tmp_path / "second"],
-        ["show", "m@v0.1.0"],
-        ["resolve", "m@latest"],
-    ):
-        refused = cli(*args, "--repo", url)
-        assert refused.exit_code == 1, refused
-        assert len(refused.stderr.splitlines()) == 1
-        assert "tag m@v0.1.0 " in refused.stderr and "moved" in refused.stderr
-    assert not (tmp_path / "second").exists()
-
-
-@pytest.mark.parametrize("writing", ["model.yaml", "journal"])
-def test_a_full_disk_leaves_no_temporary_file_and_names_the_path(
-    cli: Cli,
-    repo: Path,
-    files: FileMaker,
-    assert_unchanged: Callable[[Path], AbstractContextManager[None]],
-    writing: str,
-) -> None:
-    """The disk fills up while the manifest (or the write's journal) is written:
-    the write syscall itself fails with ENOSPC for that one file."""
-    real_write = os.write
-
-    def full_disk(fd: int, data: bytes) -> int:
-        if f".{writing}" in os.readlink(f"/proc/self/fd/{fd}"):
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        return real_write(fd, data)
-
-    model = files("model.pkl", V1)
-    with assert_unchanged(repo), pytest.MonkeyPatch.context() as patch:
-        patch.setattr(os, "write", full_disk)
-        refused = cli("-C", repo, "register", "m", model)
-    assert refused.exit_code == 1, refused
-    assert len(refused.stderr.splitlines()) == 1
-    assert "No space left on device" in refused.stderr
-    if writing == "model.yaml":
-        assert f"cannot write {repo / 'models' / 'm' / 'model.yaml'}:" in refused.stderr
-    else:
-        assert "cannot write " in refused.stderr and "journal-register-" in refused.stderr
-    assert [p for p in repo.rglob("*") if ".modelreg-" in p.name] == []
-    assert cli("-C", repo, "doctor").exit_code == 0
-
-
-def test_a_really_full_disk_leaves_no_temporary_file(
-    cli: Cli, repo: Path, files: FileMaker
-) -> None:
-    """The model folder on a tiny tmpfs with room for the model file, its .dvc file
-    and .gitignore but not the manifest (tmpfs counts whole 4 KiB pages)."""
-    folder = repo / "models" / "m"
-    folder.mkdir(parents=True)
-    if os.sysconf("SC_PAGE_SIZE") != 4096 or os.geteuid() != 0:
-        pytest.skip("needs root (to mount a tmpfs) and 4 KiB pages")
-    mount = ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(folder)]
-    if subprocess.run(mount, capture_output=True, check=False).returncode != 0:
-        pytest.skip("mounting a tmpfs is not permitted here")
-    try:
-        (folder / "filler").write_bytes(b"\0" * (16 - 5) * 4096)  # 5 pages left
-        model = files("model.pkl", bytes(range(256)) * 40)  # 3 pages
-        refused = cli("-C", repo, "register", "m", model)
-        assert refused.exit_code == 1, refused
-        assert len(refused.stderr.splitlines()) == 1
-        assert f"cannot write {folder / 'model.yaml'}: No space left on device" in refused.stderr
-        assert sorted(p.name for p in folder.iterdir()) == ["filler"]
-    finally:
-        subprocess.run(["umount", str(folder)], check=False)
-
-
 def test_pull_keeps_the_replaced_file_when_it_was_the_last_good_copy(
     cli: Cli, tmp_path: Path, files: FileMaker
 ) -> None:
@@ -253,3 +146,60 @@ def test_pull_keeps_the_replaced_file_when_it_was_the_last_good_copy(
     assert _object(b / ".dvc" / "cache", V1).read_bytes() == V1  # kept, repaired
     cli.ok("-C", b, "checkout", "m@v0.1.0")
     assert (b / "models" / "m" / "model.pkl").read_bytes() == V1
+
+
+def _cache_object(repo: Path, content: bytes) -> Path:
+    import hashlib
+
+    md5 = hashlib.md5(content).hexdigest()
+    return repo / ".dvc" / "cache" / "files" / "md5" / md5[:2] / md5[2:]
+
+
+def _corrupt_every_copy(repo: Path, content: bytes, bad: bytes) -> None:
+    """Corrupt the cache's and the local-folder remote's copy of ``content``: with a
+    good copy anywhere, get and checkout repair the cache from it instead of refusing."""
+    cached = _cache_object(repo, content)
+    [remote] = Registry(repo).remotes()
+    stored = Path(remote.url) / cached.relative_to(repo / ".dvc" / "cache")
+    for obj in (cached, stored):
+        obj.chmod(0o644)
+        obj.write_bytes(bad)
+
+
+def test_get_refuses_bytes_that_do_not_match_the_manifest(
+    cli: Cli, populated: Path, tmp_path: Path, assert_unchanged: Unchanged
+) -> None:
+    _corrupt_every_copy(populated, b"one", b"ONE")  # same size, different bytes
+    out = tmp_path / "deploy"
+    out.mkdir()
+    (out / "keep.txt").write_text("already here\n")
+    with assert_unchanged(populated):
+        assert_user_error(
+            cli("-C", populated, "get", "m@v0.1.0", "-o", out), "does not match its sha256"
+        )
+    assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]
+
+
+def test_checkout_refuses_bytes_that_do_not_match(
+    cli: Cli, populated: Path, assert_unchanged: Unchanged
+) -> None:
+    _corrupt_every_copy(populated, b"one", b"bad")
+    with assert_unchanged(populated):
+        assert_user_error(cli("-C", populated, "checkout", "m@v0.1.0"), "does not match its sha256")
+
+
+def test_get_of_bytes_that_are_nowhere_names_the_fix(
+    cli: Cli, populated: Path, tmp_path: Path, assert_unchanged: Unchanged
+) -> None:
+    # The local cache object was lost, and so was the DVC remote's copy (register put
+    # it in the local-folder remote).
+    obj = _cache_object(populated, b"one")
+    obj.unlink()
+    remote_copy = populated.parent / "dvc-remote" / obj.relative_to(populated / ".dvc" / "cache")
+    remote_copy.unlink()
+    out = tmp_path / "deploy"
+    with assert_unchanged(populated):
+        result = cli("-C", populated, "get", "m@v0.1.0", "-o", out)
+    assert_user_error(result, "neither in the local cache nor on the DVC remote")
+    assert "modelreg push" in result.stderr
+    assert not out.exists()

@@ -1,4 +1,5 @@
-"""Clones that just work: a team of clones over one bare remote, tried as a new user would."""
+"""ops/sync.py: push and pull. Clones that just work: a team of clones over one bare
+remote, tried as a new user would."""
 
 from __future__ import annotations
 
@@ -6,7 +7,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .conftest import Cli, FileMaker, git
+import pytest
+
+from modelreg import Registry
+from modelreg.errors import GitError
+
+from ..conftest import Cli, FileMaker, Unchanged, git
 
 
 def _team(cli: Cli, tmp_path: Path, files: FileMaker) -> tuple[Path, Path, Path]:
@@ -247,3 +253,31 @@ def test_pull_removes_the_previous_versions_file_and_keeps_the_users(
     # The removed bytes can still be had.
     cli.ok("-C", b, "get", "m@v1.1.0", "-o", tmp_path / "out")
     assert (tmp_path / "out" / "model.pkl").read_bytes() == b"two"
+
+
+def test_pull_replaces_bytes_of_the_previous_version(
+    cli: Cli, registry: Registry, files: FileMaker, tmp_path: Path
+) -> None:
+    bare = tmp_path / "shared.git"
+    git(tmp_path, "init", "-q", "--bare", str(bare))
+    git(registry.root, "remote", "add", "origin", str(bare))
+    registry.register("fr", [files("m.pkl", b"one")], push=True)
+    clone = tmp_path / "b"
+    git(tmp_path, "clone", "-q", str(bare), str(clone))
+    cli.ok("-C", clone, "pull")
+    assert (clone / "models" / "fr" / "m.pkl").read_bytes() == b"one"
+    registry.register("fr", [files("m.pkl", b"two")], push=True)
+    cli.ok("-C", clone, "pull")
+    assert (clone / "models" / "fr" / "m.pkl").read_bytes() == b"two"
+    assert cli("-C", clone, "checkout", "fr@latest").exit_code == 0
+
+
+def test_push_without_a_remote_is_refused_before_anything_is_written(
+    registry: Registry, files: FileMaker, assert_unchanged: Unchanged
+) -> None:
+    registry.register("fr", [files()])
+    with assert_unchanged(registry.root):
+        with pytest.raises(GitError, match="no git remote 'origin'"):
+            registry.register("fr", [files()], push=True)
+        with pytest.raises(GitError, match="no git remote 'origin'"):
+            registry.promote("fr@v0.1.0", "dev", push=True)

@@ -1,4 +1,7 @@
-"""Signed events with SSH keys made by ssh-keygen in the test (git's own signing, no
+"""events.py: the one event writer: a failed tag writes nothing, a counter collision
+takes the next number, and signing.
+
+Signed events with SSH keys made by ssh-keygen in the test (git's own signing, no
 GPG agent): signed promotions verify, unsigned or badly signed ones are reported, and
 a stage that requires signatures refuses unsigned promotions."""
 
@@ -11,8 +14,10 @@ from pathlib import Path
 import pytest
 
 from modelreg import PolicyError, Registry
+from modelreg.errors import GitError
+from modelreg.gitrepo import GitRepo
 
-from .conftest import Cli, Clock, FileMaker, git
+from .conftest import Cli, Clock, FileMaker, Unchanged, git
 
 pytestmark = pytest.mark.skipif(
     shutil.which("ssh-keygen") is None, reason="ssh-keygen is needed (.ci/run installs it)"
@@ -107,3 +112,31 @@ def test_sign_true_in_the_config_signs_every_event(signing: Registry, clock: Clo
     tag = registry.promote("m@v0.2.0", "dev").tag
     assert tag is not None
     assert "-----BEGIN SSH SIGNATURE-----" in git(root, "cat-file", "-p", tag)
+
+
+def test_a_promote_whose_tag_fails_writes_nothing(
+    registry: Registry,
+    files: FileMaker,
+    monkeypatch: pytest.MonkeyPatch,
+    assert_unchanged: Unchanged,
+) -> None:
+    registry.register("m", [files()])
+
+    def fail(*args: object, **kwargs: object) -> object:
+        raise GitError("simulated: disk full")
+
+    monkeypatch.setattr(GitRepo, "create_tag", fail)
+    with assert_unchanged(registry.root), pytest.raises(GitError):
+        registry.promote("m@v0.1.0", "production")
+
+
+def test_tag_counter_collision_takes_the_next_number(registry: Registry, files: FileMaker) -> None:
+    registry.register("m", [files()])
+    commit = git(registry.root, "rev-parse", "HEAD").strip()
+    # Another writer's tag appears with the counter this one is about to use.
+    registry.state(refresh=True)
+    git(registry.root, "tag", "-a", "m#dev#1", "-m", "another writer", commit)
+    stale = registry.state()  # modelreg read the tags before the other write
+    assert stale.model("m") is not None and stale.model("m").max_counter == 0  # type: ignore[union-attr]
+    result = registry.promote("m@v0.1.0", "staging")
+    assert result.tag == "m#staging#2"

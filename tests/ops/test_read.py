@@ -1,0 +1,136 @@
+"""ops/read.py: list, show, history, resolve, deps."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from modelreg import ManifestError, Registry
+
+from ..conftest import Cli, FileMaker, git
+
+
+def test_list_shows_latest_and_stage_holders(cli: Cli, repo: Path, files: FileMaker) -> None:
+    for _ in range(3):
+        cli.ok("-C", repo, "register", "a", files())
+    cli.ok("-C", repo, "register", "b", files())
+    cli.ok("-C", repo, "promote", "a@v0.2.0", "--to", "production")
+    cli.ok("-C", repo, "promote", "a@v0.3.0", "--to", "staging")
+    table = cli.ok("-C", repo, "list")
+    lines = table.stdout.splitlines()
+    assert lines[0].split() == ["model", "latest", "#dev", "#staging", "#production", "versions"]
+    assert lines[1].split() == ["a", "v0.3.0", "-", "v0.3.0", "v0.2.0", "3"]
+    assert lines[2].split() == ["b", "v0.1.0", "-", "-", "-", "1"]
+    data = json.loads(cli.ok("-C", repo, "list", "--json").stdout)
+    assert data == {
+        "models": [
+            {
+                "name": "a",
+                "latest": "0.3.0",
+                "stages": {"production": "0.2.0", "staging": "0.3.0"},
+                "versions": 3,
+                "deprecated": False,
+            },
+            {"name": "b", "latest": "0.1.0", "stages": {}, "versions": 1, "deprecated": False},
+        ]
+    }
+
+
+def test_history_lists_every_event_with_who_and_why(cli: Cli, repo: Path, files: FileMaker) -> None:
+    cli.ok("-C", repo, "register", "m", files(), "-m", "baseline")
+    cli.ok("-C", repo, "register", "m", files())
+    cli.ok("-C", repo, "promote", "m@v0.2.0", "--to", "production", "-m", "passed shadow test")
+    cli.ok("-C", repo, "rollback", "m", "--stage", "production", "--to", "0.1.0", "-m", "oops")
+    cli.ok("-C", repo, "deprecate", "m@v0.2.0", "-m", "leaky labels")
+    data = json.loads(cli.ok("-C", repo, "history", "m", "--json").stdout)["events"]
+    summary = [(e["event"], e["version"], e["stage"], e["reason"]) for e in data]
+    assert summary == [
+        ("register", "0.1.0", None, "baseline"),
+        ("register", "0.2.0", None, None),
+        ("assign", "0.2.0", "production", "passed shadow test"),
+        ("rollback", "0.1.0", "production", "oops"),
+        ("deregister", "0.2.0", None, "leaky labels"),
+    ]
+    assert {e["author"] for e in data} == {"Test User"}
+    assert all(e["time"].endswith("Z") for e in data)
+    reverse = json.loads(cli.ok("-C", repo, "history", "--reverse", "--json").stdout)["events"]
+    assert [e["tag"] for e in reverse] == [e["tag"] for e in data][::-1]
+    table = cli.ok("-C", repo, "history", "m").stdout
+    assert "passed shadow test" in table and "rollback" in table
+
+
+def test_show_by_stage_and_version(cli: Cli, repo: Path, files: FileMaker) -> None:
+    cli.ok("-C", repo, "register", "m", files(), "--metric", "auc=0.8")
+    cli.ok("-C", repo, "register", "m", files(), "--metric", "auc=0.9")
+    cli.ok("-C", repo, "promote", "m@v0.1.0", "--to", "production")
+    by_stage = json.loads(cli.ok("-C", repo, "show", "m#production", "--json").stdout)
+    assert by_stage["version"] == "0.1.0"
+    assert by_stage["stages"] == ["production"]
+    assert by_stage["manifest"]["metrics"] == {"auc": 0.8}
+    assert by_stage["manifest_sha256"] == by_stage["recorded_sha256"]
+    text = cli.ok("-C", repo, "show", "m@v0.2.0").stdout
+    assert text.startswith("m v0.2.0")
+    assert "auc=0.9" in text and "model.pkl" in text
+
+
+def test_resolve_prints_only_the_version(cli: Cli, repo: Path, files: FileMaker) -> None:
+    cli.ok("-C", repo, "register", "m", files())
+    cli.ok("-C", repo, "promote", "m@v0.1.0", "--to", "production")
+    result = cli.ok("-C", repo, "resolve", "m#production")
+    assert (result.stdout, result.stderr) == ("0.1.0\n", "")
+    data = json.loads(cli.ok("-C", repo, "resolve", "m#production", "--json").stdout)
+    assert data["version"] == "0.1.0" and len(data["commit"]) == 40
+
+
+def test_list_without_config_shows_only_stages_in_use(cli: Cli, tmp_path: Path) -> None:
+    repo = tmp_path / "plain"
+    repo.mkdir()
+    git(repo, "init", "-q")
+    git(repo, "commit", "-q", "--allow-empty", "-m", "x")
+    git(repo, "tag", "-a", "m@v1.0.0", "-m", "by hand")
+    git(repo, "tag", "-a", "m#prod#1", "-m", "by hand")
+    header = cli.ok("-C", repo, "list").stdout.splitlines()[0].split()
+    assert header == ["model", "latest", "#prod", "versions"]
+
+
+def test_reads_in_a_repository_without_registry_are_empty_not_errors(
+    cli: Cli, tmp_path: Path
+) -> None:
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    git(plain, "init", "-q")
+    assert cli.ok("-C", plain, "list", "--json").stdout.strip() == '{\n  "models": []\n}'
+
+
+def test_show_of_a_corrupt_manifest_names_the_file(registry: Registry, files: FileMaker) -> None:
+    registry.register("m", [files()])
+    manifest = registry.root / "models" / "m" / "model.yaml"
+    manifest.write_text(manifest.read_text().replace("schema: 1", "schema: 1\nextra: true"))
+    git(registry.root, "commit", "-qam", "hand edit")
+    git(registry.root, "tag", "-a", "m@v5.0.0", "-m", "by hand")
+    with pytest.raises(ManifestError, match=r"models/m/model.yaml:extra: unknown key"):
+        Registry(registry.root).show("m@v5.0.0")
+
+
+def test_deps_cli_output_and_exit_codes(cli: Cli, stack: Registry) -> None:
+    ok = cli("-C", stack.root, "deps", "classifier@v1.2.0")
+    assert ok.exit_code == 0, ok
+    assert ok.stdout.splitlines() == [
+        "classifier v1.2.0",
+        "└── text-embedder >=2.0.0,<3.0.0 → v2.3.1",
+        "    └── tokenizer ^1.2.0 → v1.4.0",
+    ]
+    data = json.loads(cli.ok("-C", stack.root, "deps", "classifier@v1.2.0", "--json").stdout)
+    assert data["ok"] is True
+    assert data["tree"]["dependencies"][0]["dependencies"][0]["version"] == "1.4.0"
+    refused = cli("-C", stack.root, "deps", "classifier", "--stage", "production")
+    assert refused.exit_code == 1
+    assert "no version of text-embedder holds production" in refused.stdout
+    assert refused.stderr.strip() == "modelreg: error: classifier: 1 dependency problem(s)"
+    reverse = cli.ok("-C", stack.root, "deps", "tokenizer", "--reverse", "--json")
+    assert [d["name"] for d in json.loads(reverse.stdout)["dependents"]] == [
+        "text-embedder",
+        "text-embedder",
+    ]

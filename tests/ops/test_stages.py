@@ -1,0 +1,95 @@
+"""ops/stages.py: promote, rollback and deprecate."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from modelreg import Registry
+from modelreg.errors import InvalidReferenceError
+from modelreg.tags import parse_message
+
+from ..conftest import Cli, FileMaker, git
+
+
+def test_promote_and_rollback_write_new_tags_and_never_move_one(
+    cli: Cli, repo: Path, files: FileMaker
+) -> None:
+    for _ in range(3):
+        cli.ok("-C", repo, "register", "m", files())
+    cli.ok("-C", repo, "promote", "m@v0.1.0", "--to", "production", "-m", "first release")
+    cli.ok("-C", repo, "promote", "m@0.2.0", "--to", "production")
+    cli.ok("-C", repo, "promote", "m@v0.3.0", "--to", "production")
+    tags_before = git(repo, "for-each-ref", "--format=%(refname) %(objectname)", "refs/tags")
+
+    result = cli.ok("-C", repo, "rollback", "m", "--stage", "production", "-m", "latency")
+    assert "Rolled back m production from v0.3.0 to v0.2.0: tag m#production#4" in result.stdout
+    assert cli.ok("-C", repo, "resolve", "m#production").stdout == "0.2.0\n"
+    tags_after = git(repo, "for-each-ref", "--format=%(refname) %(objectname)", "refs/tags")
+    assert set(tags_before.splitlines()) < set(tags_after.splitlines())
+
+    # A second rollback does not return to the version just rolled away from.
+    cli.ok("-C", repo, "rollback", "m", "--stage", "production")
+    assert cli.ok("-C", repo, "resolve", "m#production").stdout == "0.1.0\n"
+    cli.ok("-C", repo, "rollback", "m", "--stage", "production", "--to", "0.3.0")
+    assert cli.ok("-C", repo, "resolve", "m#production").stdout == "0.3.0\n"
+
+    message = parse_message(git(repo, "tag", "-l", "--format=%(contents)", "m#production#4"))
+    assert message.get("Event") == "rollback"
+    assert message.get("Stage") == "production"
+    assert message.get("Version") == "0.2.0"
+    assert message.get("Previous") == "0.3.0"
+    assert message.get("Reason") == "latency"
+    assert git(repo, "rev-parse", "m#production#4^{commit}") == git(
+        repo, "rev-parse", "m@v0.2.0^{commit}"
+    )
+
+
+def test_promote_to_the_current_holder_is_a_no_op(cli: Cli, repo: Path, files: FileMaker) -> None:
+    cli.ok("-C", repo, "register", "m", files())
+    cli.ok("-C", repo, "promote", "m@v0.1.0", "--to", "staging")
+    again = cli.ok("-C", repo, "promote", "m@v0.1.0", "--to", "staging")
+    assert "already holds staging" in again.stderr
+    assert git(repo, "tag", "-l", "m#*").split() == ["m#staging#1"]
+
+
+def test_deprecate_model_hides_it_and_deregister_drops_its_stage(
+    cli: Cli, repo: Path, files: FileMaker
+) -> None:
+    cli.ok("-C", repo, "register", "old", files())
+    cli.ok("-C", repo, "register", "m", files())
+    cli.ok("-C", repo, "register", "m", files())
+    cli.ok("-C", repo, "promote", "m@v0.1.0", "--to", "production")
+    cli.ok("-C", repo, "promote", "m@v0.2.0", "--to", "production")
+
+    out = cli.ok("-C", repo, "deprecate", "m@v0.2.0")
+    assert "Deregistered m v0.2.0: tag m@v0.2.0!#3" in out.stdout
+    assert "no longer holds production" in out.stderr
+    assert cli.ok("-C", repo, "resolve", "m#production").stdout == "0.1.0\n"
+    assert cli.ok("-C", repo, "resolve", "m@latest").stdout == "0.1.0\n"
+
+    cli.ok("-C", repo, "deprecate", "old", "-m", "replaced by m")
+    names = [m["name"] for m in json.loads(cli.ok("-C", repo, "list", "--json").stdout)["models"]]
+    assert names == ["m"]
+    every = json.loads(cli.ok("-C", repo, "list", "--all", "--json").stdout)["models"]
+    assert [(m["name"], m["deprecated"]) for m in every] == [("m", False), ("old", True)]
+    assert git(repo, "tag", "-l", "old@*").split() == ["old@deprecated#1", "old@v0.1.0"]
+
+
+def test_promote_needs_a_version(cli: Cli, registry: Registry, files: FileMaker) -> None:
+    registry.register("fr", [files()])
+    result = cli("-C", registry.root, "promote", "fr", "--to", "production")
+    assert result.exit_code == 1 and "promote takes a version" in result.stderr
+    cli.ok("-C", registry.root, "promote", "fr@latest", "--to", "staging")
+    cli.ok("-C", registry.root, "promote", "fr#staging", "--to", "production")
+
+
+def test_promote_asks_for_a_version_not_a_bare_name(registry: Registry, files: FileMaker) -> None:
+    """README: reads take NAME alone as the latest; promote, a write, wants it said."""
+    registry.register("m", [files()])
+    with pytest.raises(InvalidReferenceError, match="m@latest"):
+        registry.promote("m", "staging")
+    assert registry.show("m").version == "0.1.0"
+    assert registry.promote("m@latest", "staging").version == "0.1.0"
