@@ -14,7 +14,7 @@ from . import config as config_mod
 from . import deps as deps_mod
 from . import hostile, spdx, yamlio
 from . import manifest as manifest_mod
-from .errors import ModelregError
+from .errors import ReportError
 from .manifest import MANIFEST_FILE, Manifest
 from .state import RegistryState
 from .storage import dvc_file_name, read_dvc_out
@@ -45,12 +45,12 @@ class CheckReport:
     def ok(self) -> bool:
         return not self.problems
 
-    def failure(self) -> ModelregError | None:
+    def failure(self) -> ReportError | None:
         """The error that makes a failing check fail (None: it passed)."""
         if self.ok:
             return None
         files = len({p.path for p in self.problems})
-        return ModelregError(f"check found {len(self.problems)} problem(s) in {files} file(s)")
+        return ReportError(f"check found {len(self.problems)} problem(s) in {files} file(s)")
 
 
 def _split(path: str, text: str) -> Problem:

@@ -932,8 +932,52 @@ def _refuse_undecodable(args: Sequence[str]) -> None:
             sys.exit(1)
 
 
+def _flag_words() -> dict[str, str]:
+    """The CLI's words for each fix the library names by its parameter: its flags."""
+    from . import errors as e
+
+    return {
+        e.FORCE_WITH_REASON: "override with --force -m REASON",
+        e.NO_FORCE: "--force cannot override this",
+        e.FORCE_NEEDS_REASON: "--force needs a reason: add -m REASON",
+        e.FORCE_OR_OUT_DIR: "pass --force to replace it, or choose another -o DIR",
+        e.ALLOW_UNRESOLVED: "pass --allow-unresolved",
+        e.SIGN: "pass --sign",
+        e.LOCAL_OPTION: "pass it as --local-option",
+        e.PASSWORD_LOCAL_OPTION: "in --local-option",
+        e.REMOTE_LOCAL_OPTIONS: "modelreg remote add NAME URL --local-option",
+        e.ROLLBACK_TO: "name one: modelreg rollback {name} --stage {stage} --to VERSION",
+        e.REPAIR_WITH_DOCTOR: "run 'modelreg doctor --repair'",
+        e.REGISTERED_WITHOUT_PUSH: "the version was registered without '--push'; "
+        "run 'modelreg push' in the clone that registered it",
+        e.VERIFY_REMOTE: "run 'modelreg verify --remote'",
+        e.VERIFY_REMOTE_FINDS: "'modelreg verify --remote' finds them",
+        e.ADD_DEFAULT_REMOTE: "modelreg remote add NAME URL --default",
+        e.INIT_REMOTE: "modelreg init --remote URL",
+        e.INIT_REMOTE_RUN: "run 'modelreg init --remote URL'",
+        e.PARAM: "{flag} '",
+        e.PARAM_BARE: "{flag} ",
+    }
+
+
+def cli_words(exc: ModelregError) -> tuple[str, str | None]:
+    """The error's message and hint as the CLI says them: each fix the library
+    named by the operation's parameter becomes the flag that sets it."""
+    message, hint = exc.message, exc.hint
+    words = _flag_words()
+    for remedy in exc.remedies:
+        said = remedy.text
+        args = dict(remedy.args, flag="--" + remedy.param.replace("_", "-"))
+        flag = words[remedy.said].format(**args)
+        if said in message:
+            message = message.replace(said, flag, 1)
+        elif hint is not None:
+            hint = hint.replace(said, flag, 1)
+    return message, hint
+
+
 def main(argv: Sequence[str] | None = None) -> NoReturn:
-    from .errors import ModelregError
+    from .errors import EXIT_CODES, Kind, ModelregError
 
     args = list(sys.argv[1:] if argv is None else argv)
     show_traceback = "--traceback" in args
@@ -943,8 +987,8 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
     except ModelregError as exc:
         from .render import error
 
-        error(exc.message, exc.hint)
-        sys.exit(exc.exit_code)
+        error(*cli_words(exc))
+        sys.exit(EXIT_CODES[exc.kind])
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:
@@ -982,5 +1026,5 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
         sys.stderr.write(
             f"modelreg: internal error ({type(exc).__name__}: {exc}); this is a bug; {where}\n"
         )
-        sys.exit(3)
+        sys.exit(EXIT_CODES[Kind.BUG])
     sys.exit(0)

@@ -8,7 +8,13 @@ from __future__ import annotations
 
 import re
 
-from .errors import InvalidNameError, ModelregError
+from .errors import (
+    LOCAL_OPTION,
+    PASSWORD_LOCAL_OPTION,
+    CommittedSecretError,
+    InvalidNameError,
+    Remedy,
+)
 
 _REMOTE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,62}")
 _SECRET_WORDS = ("secret", "password", "passphrase", "token", "key_id", "account_key",
@@ -32,10 +38,11 @@ def shared_options(options: dict[str, str], endpoint_url: str | None) -> dict[st
         shared["endpointurl"] = endpoint_url
     secret = sorted(k for k in shared if is_secret(k))
     if secret:
-        raise ModelregError(
+        raise CommittedSecretError(
             f"'{secret[0]}' is a credential: it would be committed in .dvc/config",
-            hint=f"pass it as --local-option {secret[0]}=... (kept in .dvc/config.local) "
+            hint=f"{LOCAL_OPTION} {secret[0]}=... (kept in .dvc/config.local) "
             "or in the environment",
+            remedy=Remedy("local_options", LOCAL_OPTION),
         )
     return shared
 
@@ -46,7 +53,8 @@ def refuse_password_in_url(url: str) -> None:
         return
     authority = url.split("://", 1)[1].split("/", 1)[0]
     if "@" in authority and ":" in authority.split("@", 1)[0]:
-        raise ModelregError(
+        raise CommittedSecretError(
             "the URL holds a password: it would be committed in .dvc/config",
-            hint="put the user in the URL and the password in --local-option password=...",
+            hint=f"put the user in the URL and the password {PASSWORD_LOCAL_OPTION} password=...",
+            remedy=Remedy("local_options", PASSWORD_LOCAL_OPTION),
         )

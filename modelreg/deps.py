@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
 
-from .errors import ModelregError
+from .errors import ReportError
 from .manifest import Dependency, Manifest
 from .state import ModelState, RegistryState, VersionState
 from .versions import Range, Version
@@ -70,13 +70,13 @@ class Tree:
     def ok(self) -> bool:
         return self.root.ok and not self.conflicts and not self.cycles
 
-    def failure(self, ref: str) -> ModelregError | None:
+    def failure(self, ref: str) -> ReportError | None:
         """The error that makes a tree that does not resolve fail (None: it
         resolves); ``ref`` is the reference as the user asked for it."""
         if self.ok:
             return None
         broken = [n for n in self.root.walk() if n.status not in (Status.ROOT, Status.OK)]
-        return ModelregError(f"{ref}: {len(broken) + len(self.conflicts)} dependency problem(s)")
+        return ReportError(f"{ref}: {len(broken) + len(self.conflicts)} dependency problem(s)")
 
 
 @dataclass(frozen=True)
@@ -90,13 +90,13 @@ class Dependent:
     satisfied_by: str | None  # the version of the dependency that satisfies it, if any
 
 
-def unsatisfied(name: str, found: Sequence[Dependent]) -> ModelregError | None:
+def unsatisfied(name: str, found: Sequence[Dependent]) -> ReportError | None:
     """The error that makes :func:`dependents` of ``name`` fail: versions it
     leaves unsatisfied (None: every one is satisfied)."""
     broken = [d for d in found if d.satisfied_by is None]
     if not broken:
         return None
-    return ModelregError(f"{len(broken)} version(s) depending on {name} are not satisfied")
+    return ReportError(f"{len(broken)} version(s) depending on {name} are not satisfied")
 
 
 def active_versions(model: ModelState) -> list[tuple[Version, VersionState]]:

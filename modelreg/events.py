@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from . import config as config_mod
 from . import manifest as manifest_mod
-from .errors import PolicyError, RaceLostError
+from .errors import SIGN, PolicyError, RaceLostError, Remedy
 from .faults import checkpoint
 from .tags import (
     EVENT,
@@ -98,7 +98,8 @@ def write_event(
     if required and not sign:
         raise PolicyError(
             f"{stage} requires signed events (require_signed in {config_mod.CONFIG_FILE})",
-            hint="pass --sign (git signs with user.signingkey; gpg.format ssh or openpgp)",
+            hint=f"{SIGN} (git signs with user.signingkey; gpg.format ssh or openpgp)",
+            remedy=Remedy("sign", SIGN),
         )
     commit = version.commit if version else model.events[-1].commit
     data = self.git.read_file(commit, self.manifest_path(model.name))

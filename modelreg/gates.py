@@ -18,7 +18,14 @@ from typing import TYPE_CHECKING
 
 from . import config as config_mod
 from .deps import Status, best_match, resolve_one
-from .errors import UNFORCEABLE_GATES, GateError, PolicyError
+from .errors import (
+    ALLOW_UNRESOLVED,
+    FORCE_NEEDS_REASON,
+    UNFORCEABLE_GATES,
+    GateError,
+    PolicyError,
+    Remedy,
+)
 from .manifest import Dependency, Manifest
 from .results import GateFailure
 from .state import ModelState, RegistryState, VersionState
@@ -100,7 +107,8 @@ def check_dependencies(
         if not satisfied and not allow:
             raise PolicyError(
                 f"no registered version of {dep.name} satisfies '{dep.version}'",
-                hint="register it first, or pass --allow-unresolved",
+                hint=f"register it first, or {ALLOW_UNRESOLVED}",
+                remedy=Remedy("allow_unresolved", ALLOW_UNRESOLVED),
             )
 
 
@@ -163,7 +171,8 @@ def enforce_gates(
         raise GateError(unforceable or failures)
     if not message or not message.strip():
         raise PolicyError(
-            "--force needs a reason: add -m REASON (it is recorded in the tag)",
+            f"{FORCE_NEEDS_REASON} (it is recorded in the tag)",
             hint=f"the gate(s) being overridden: {', '.join(f.gate for f in failures)}",
+            remedy=Remedy("message", FORCE_NEEDS_REASON),
         )
     trailers[FORCED] = ", ".join(dict.fromkeys(f.gate for f in failures))

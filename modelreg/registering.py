@@ -24,6 +24,7 @@ from .errors import (
     ManifestError,
     ModelregError,
     VersionExistsError,
+    about_input,
 )
 from .events import write_registration
 from .faults import checkpoint
@@ -436,8 +437,10 @@ def parse_dependency(text: str) -> Dependency:
     """``NAME@RANGE`` from the command line."""
     name, sep, rng = text.partition("@")
     if not sep or not rng:
+        said = about_input("dep", "dependency")
         raise InvalidReferenceError(
-            f"--dep '{text}': write NAME@RANGE, e.g. text-embedder@>=2.0.0,<3.0.0"
+            f"{said.text}{text}': write NAME@RANGE, e.g. text-embedder@>=2.0.0,<3.0.0",
+            remedy=said,
         )
     validate_read_name(name)
     Range.parse(rng)
@@ -454,7 +457,8 @@ def lineage(
     for raw in data:
         path = against(cwd, raw)
         if not path.exists():
-            raise InputPathError(f"--data {raw}: no such file or directory")
+            said = about_input("data", bare=True)
+            raise InputPathError(f"{said.text}{raw}: no such file or directory", remedy=said)
         real = path.resolve()
         try:
             shown = real.relative_to(root.resolve()).as_posix()

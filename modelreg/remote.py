@@ -17,7 +17,7 @@ import re
 from pathlib import Path
 
 from . import config as config_mod
-from .errors import GitError, ModelregError, NotARepositoryError
+from .errors import GitError, NotARepositoryError, NotInitialisedError
 from .gitrepo import GitRepo, rejected_tags
 from .lock import write_lock
 from .paths import against
@@ -143,7 +143,7 @@ def _storage(git: GitRepo, path: Path) -> Storage:
     (folder / DVC_DIR).mkdir(parents=True, exist_ok=True)
     data = git.read_file(HEAD_REF, DVC_CONFIG)
     if data is None:
-        raise ModelregError(
+        raise NotInitialisedError(
             f"the registry has no DVC config ({DVC_CONFIG}) on its default branch",
             hint="it was set up without modelreg init: its files cannot be fetched",
         )

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
-from .errors import ModelregError
+from .errors import REPAIR, ReportError
 from .manifest import Manifest
 
 _Row = TypeVar("_Row")
@@ -165,13 +165,14 @@ class DoctorReport:
     def ok(self) -> bool:
         return self.consistent
 
-    def failure(self) -> ModelregError | None:
+    def failure(self) -> ReportError | None:
         """The error that makes a doctor with something left to repair fail."""
         if self.consistent:
             return None
-        return ModelregError(
+        return ReportError(
             f"doctor found {len(self.findings)} problem(s)",
-            hint=None if self.repair else "run 'modelreg doctor --repair'",
+            hint=None if self.repair else REPAIR.text,
+            remedy=None if self.repair else REPAIR,
         )
 
 

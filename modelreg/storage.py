@@ -22,7 +22,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from . import yamlio
-from .errors import IntegrityError, LockTimeoutError, StorageError, UnsafePathError
+from .errors import (
+    ADD_DEFAULT_REMOTE,
+    INIT_REMOTE,
+    INIT_REMOTE_RUN,
+    REGISTERED_WITHOUT_PUSH,
+    REMOTE_LOCAL_OPTIONS,
+    VERIFY_REMOTE_FINDS,
+    IntegrityError,
+    LockTimeoutError,
+    Remedy,
+    StorageError,
+    UnsafePathError,
+)
 from .paths import write_replacing
 from .progress import NullProgress, Progress
 
@@ -599,7 +611,8 @@ class Storage:
                 f"the DVC remote is the folder {store.parent.parent}, which does not exist on "
                 "this machine",
                 hint="a local-folder remote works on the machine that made it; share files "
-                "through one every clone reaches: modelreg remote add NAME URL --default",
+                f"through one every clone reaches: {ADD_DEFAULT_REMOTE}",
+                remedy=Remedy("default", ADD_DEFAULT_REMOTE),
             )
         if absent:
             raise _not_found(absent)
@@ -724,7 +737,8 @@ def _remote_odb(repo: Any, remote: str | None, command: str) -> Any:
             raise StorageError(
                 f"the DVC remote is the folder {base}, which does not exist on this machine",
                 hint="a local-folder remote works on the machine that made it; share files "
-                "through one every clone reaches: modelreg init --remote URL (s3://, ssh://...)",
+                f"through one every clone reaches: {INIT_REMOTE} (s3://, ssh://...)",
+                remedy=Remedy("remote", INIT_REMOTE),
             )
     return odb
 
@@ -957,7 +971,8 @@ def corrupt_on_remote(objects: Sequence[str]) -> IntegrityError:
         f"the DVC remote's object {objects[0]}{more} does not match its md5; "
         "it was refused and left as it is",
         hint="push the file again from a clone whose cache holds good bytes "
-        "('modelreg verify --remote' finds them)",
+        f"({VERIFY_REMOTE_FINDS})",
+        remedy=Remedy("remote", VERIFY_REMOTE_FINDS),
     )
 
 
@@ -1062,7 +1077,8 @@ def _dvc_errors(doing: str, remote: str | None = None) -> Iterator[None]:
             raise StorageError(
                 f"cannot {doing}: no DVC remote is configured"
                 + (f" (asked for '{remote}')" if remote else ""),
-                hint="run 'modelreg init --remote URL' or 'dvc remote add -d NAME URL'",
+                hint=f"{INIT_REMOTE_RUN} or 'dvc remote add -d NAME URL'",
+                remedy=Remedy("remote", INIT_REMOTE_RUN),
             ) from None
         if name == "RemoteMissingDepsError" or isinstance(exc, ImportError):
             plugin = _missing_plugin(exc, text)
@@ -1093,8 +1109,9 @@ def _dvc_errors(doing: str, remote: str | None = None) -> Iterator[None]:
                 hint="give them in the environment (AWS_ACCESS_KEY_ID and "
                 "AWS_SECRET_ACCESS_KEY, AZURE_STORAGE_CONNECTION_STRING, "
                 "GOOGLE_APPLICATION_CREDENTIALS) or in DVC's local config, never committed: "
-                "modelreg remote add NAME URL --local-option access_key_id=... (keyfile, "
+                f"{REMOTE_LOCAL_OPTIONS} access_key_id=... (keyfile, "
                 "secret_access_key, connection_string...)",
+                remedy=Remedy("local_options", REMOTE_LOCAL_OPTIONS),
             ) from None
         if kinds & _CONNECTION_ERRORS:
             raise StorageError(
@@ -1133,6 +1150,6 @@ def _not_found(absent: Sequence[str]) -> StorageError:
     return StorageError(
         f"{len(absent)} file(s) are neither in the local cache nor on the DVC remote "
         f"(first: {absent[0]})",
-        hint="the version was registered without '--push'; run 'modelreg push' in the clone "
-        "that registered it",
+        hint=REGISTERED_WITHOUT_PUSH,
+        remedy=Remedy("push", REGISTERED_WITHOUT_PUSH),
     )

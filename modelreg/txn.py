@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass, field
 from functools import partial
 from pathlib import Path
 
-from .errors import ModelregError
+from .errors import REPAIR, ModelregError, PendingWorkError
 from .gitrepo import GitRepo
 from .paths import inside, write_replacing
 from .storage import remove_cache_object
@@ -89,9 +89,8 @@ class Transaction:
                 raise
             problems = txn.rollback()
             if problems and isinstance(exc, ModelregError):
-                exc.message += (
-                    f" (undoing it also failed: {problems[0]}; run 'modelreg doctor --repair')"
-                )
+                exc.message += f" (undoing it also failed: {problems[0]}; {REPAIR.text})"
+                exc.with_remedy(REPAIR)
                 exc.args = (exc.message,)
             raise
         else:
@@ -232,9 +231,10 @@ def refuse_pending(git_dir: Path) -> None:
     """Refuse to start a write on top of work an interrupted command left behind."""
     stale = pending(git_dir)
     if stale:
-        raise ModelregError(
+        raise PendingWorkError(
             f"an earlier modelreg command was interrupted ({stale[0].name})",
-            hint="run 'modelreg doctor --repair' to finish or undo it",
+            hint=f"{REPAIR.text} to finish or undo it",
+            remedy=REPAIR,
         )
 
 
@@ -257,7 +257,7 @@ def recover(journal: Path, tag_exists: Callable[[str], bool], repair: bool) -> R
         else:
             problems = txn.rollback()
             if problems:
-                raise ModelregError(f"could not undo {record.description}: {problems[0]}")
+                raise PendingWorkError(f"could not undo {record.description}: {problems[0]}")
     return Recovery(journal.name, record.description, action)
 
 

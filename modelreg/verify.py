@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import manifest as manifest_mod
-from .errors import ManifestError, ModelregError
+from .errors import ManifestError, ReportError
 from .gitrepo import GitRepo
 from .hashing import sha256_file
 from .manifest import Manifest
@@ -45,11 +45,11 @@ class VerifyReport:
     def ok(self) -> bool:
         return not self.findings
 
-    def failure(self) -> ModelregError | None:
+    def failure(self) -> ReportError | None:
         """The error that makes a failing verify fail (None: nothing was found)."""
         if self.ok:
             return None
-        return ModelregError(f"verify found {len(self.findings)} problem(s)")
+        return ReportError(f"verify found {len(self.findings)} problem(s)")
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
-from .errors import DirtyStateError, InputPathError, IntegrityError, ManifestError
+from .errors import (
+    VERIFY_REMOTE,
+    DirtyStateError,
+    InputPathError,
+    IntegrityError,
+    ManifestError,
+    Remedy,
+)
 from .hashing import copy_file
 from .manifest import MANIFEST_FILE, ArtifactFile, Manifest, loads
 from .paths import inside, replace_into
@@ -269,8 +276,8 @@ def _verified_copy(
     raise IntegrityError(
         f"{manifest.name} v{manifest.version}: {artifact.path} does not match its "
         f"sha256 (expected {artifact.sha256[:12]}…, got {got[:12]}…): {where}",
-        hint="run 'modelreg verify --remote'; push the file again from a clone that "
-        "holds good bytes",
+        hint=f"{VERIFY_REMOTE}; push the file again from a clone that holds good bytes",
+        remedy=Remedy("remote", VERIFY_REMOTE),
     )
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from modelreg import Registry
+from modelreg.cli import cli_words
 from modelreg.errors import GateError, PolicyError
 from modelreg.tags import parse_message
 
@@ -100,6 +101,7 @@ def test_gate_unknown_stage(registry: Registry, files: FileMaker) -> None:
         registry.promote("m@v0.1.0", "prod")
     # --force cannot override this gate, so the hint must not offer it.
     assert "override with --force" not in (refused.value.hint or "")
+    assert "override with --force" not in (cli_words(refused.value)[1] or "")
     assert ".modelreg.yaml" in (refused.value.hint or "")
     with pytest.raises(GateError, match="'prod' is not a stage"):
         registry.promote("m@v0.1.0", "prod", force=True, message="really")
@@ -109,8 +111,10 @@ def test_gate_unknown_stage(registry: Registry, files: FileMaker) -> None:
 
 
 def test_force_overrides_and_is_recorded(stack: Registry, clock: Clock) -> None:
-    with pytest.raises(PolicyError, match="--force needs a reason"):
+    with pytest.raises(PolicyError, match="forcing needs a reason") as refused:
         stack.promote("classifier@v1.2.0", "production", force=True)
+    # The library names the operation's parameter; the CLI says its flags.
+    assert cli_words(refused.value)[0].startswith("--force needs a reason")
     clock.tick()
     result = stack.promote(
         "classifier@v1.2.0", "production", force=True, message="hotfix, deps follow"

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from modelreg import ManifestError, PolicyError, Registry, UnknownModelError, VersionExistsError
+from modelreg.cli import cli_words
 from modelreg.results import EventResult, ModelSummary, RegisterResult
 
 from .conftest import Cli, Clock, FileMaker, Unchanged, assert_user_error, git
@@ -110,7 +111,9 @@ def test_a_doctor_report_with_something_left_to_repair_is_a_failure() -> None:
     assert DoctorReport(()).failure() is None
     found = DoctorReport((left,)).failure()
     assert found is not None and found.message == "doctor found 1 problem(s)"
-    assert found.hint == "run 'modelreg doctor --repair'"
+    # The library names the operation's parameter; the CLI says its flag.
+    assert found.remedy is not None and found.remedy.param == "repair"
+    assert cli_words(found)[1] == "run 'modelreg doctor --repair'"
     repairing = DoctorReport((left,), repair=True).failure()
     assert repairing is not None and repairing.hint is None
 

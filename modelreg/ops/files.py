@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .. import manifest as manifest_mod
-from ..errors import DirtyStateError
+from ..errors import FORCE_OR_OUT_DIR, DirtyStateError, Remedy
 from ..faults import checkpoint
 from ..paths import against
 from ..refs import Ref, parse_ref
@@ -61,7 +61,8 @@ def get(
                 raise DirtyStateError(
                     f"{named} exists and differs from {info.name} v{info.version}'s "
                     f"{artifact.path}",
-                    hint="pass --force to replace it, or choose another -o DIR",
+                    hint=FORCE_OR_OUT_DIR,
+                    remedy=Remedy("force", FORCE_OR_OUT_DIR),
                 )
     storage, remote = self._storage_at(info.commit)
     with staged(

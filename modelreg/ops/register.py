@@ -14,7 +14,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .. import manifest as manifest_mod
-from ..errors import InvalidNameError, InvalidReferenceError, ManifestError, VersionExistsError
+from ..errors import (
+    InvalidNameError,
+    InvalidReferenceError,
+    ManifestError,
+    VersionExistsError,
+    about_input,
+)
 from ..events import PUSH_REMOTE, fetch_remote_view
 from ..manifest import Scalar
 from ..results import RegisterResult
@@ -91,7 +97,8 @@ def register(
     private = [self.git.git_dir.resolve(), (self.root / DVC_DIR).resolve()]
     sources = collect_sources(paths, self.model_folder(name), private, cwd)
     if license is not None and (issue := spdx.problem(license)):
-        raise ManifestError(f"--license '{license}': {issue}")
+        said = about_input("license")
+        raise ManifestError(f"{said.text}{license}': {issue}", remedy=said)
     metadata = Metadata(
         author=author or identity,
         description=description,
@@ -171,9 +178,11 @@ def _code_commit(self: Registry, given: str | None) -> str | None:
         return resolved
     if manifest_mod.is_commit_id(given):
         return given.lower()
+    said = about_input("code_commit")
     raise InvalidReferenceError(
-        f"--code-commit '{given}': not a commit of this repository, nor a commit id",
+        f"{said.text}{given}': not a commit of this repository, nor a commit id",
         hint="give a revision (HEAD, a branch, a tag) or a hexadecimal commit id",
+        remedy=said,
     )
 
 

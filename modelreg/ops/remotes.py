@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import ModelregError
+from ..errors import UnknownRemoteError
 from ..paths import against
 
 if TYPE_CHECKING:
@@ -83,7 +83,7 @@ def missing_plugin(url: str) -> str | None:
 def _require_remote_named(self: Registry, name: str) -> None:
     self._require_registry()
     if name not in {r.name for r in self.storage.remote_settings()}:
-        raise ModelregError(f"no DVC remote named '{name}'", hint="see: modelreg remote list")
+        raise UnknownRemoteError(f"no DVC remote named '{name}'", hint="see: modelreg remote list")
 
 
 def _commit_own(self: Registry, paths: list[str], message: str) -> str | None:

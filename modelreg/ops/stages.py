@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..errors import InvalidReferenceError, PolicyError
+from ..errors import ROLLBACK_TO, InvalidReferenceError, PolicyError, Remedy
 from ..events import record, write_event
 from ..refs import Ref, parse_ref
 from ..results import EventResult
@@ -102,9 +102,11 @@ def rollback(
         else:
             earlier = previous_holder(model, stage)
             if earlier is None:
+                remedy = Remedy("to", ROLLBACK_TO, (("name", name), ("stage", stage)))
                 raise PolicyError(
                     f"no earlier version of {name} held {stage} (v{current} holds it)",
-                    hint=f"name one: modelreg rollback {name} --stage {stage} --to VERSION",
+                    hint=remedy.text,
+                    remedy=remedy,
                 )
             target = earlier
         if target.version == current:

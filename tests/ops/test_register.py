@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from modelreg import InvalidNameError, PolicyError, Registry
+from modelreg.cli import cli_words
 from modelreg.errors import InvalidReferenceError
 from modelreg.tags import parse_message
 
@@ -152,8 +153,10 @@ def test_code_commit_is_resolved_to_a_full_id(registry: Registry, files: FileMak
     assert Registry(registry.root).show("fr").manifest is not None
     elsewhere = registry.register("fr", [files()], code_commit="3F2A9C1")
     assert elsewhere.manifest.lineage and elsewhere.manifest.lineage.code_commit == "3f2a9c1"
-    with pytest.raises(InvalidReferenceError, match="--code-commit"):
+    with pytest.raises(InvalidReferenceError, match="code commit 'not a commit'") as refused:
         registry.register("fr", [files()], code_commit="not a commit")
+    # The library names the operation's parameter; the CLI says its flag.
+    assert cli_words(refused.value)[0].startswith("--code-commit 'not a commit'")
 
 
 @pytest.mark.parametrize(
