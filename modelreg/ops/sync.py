@@ -167,6 +167,7 @@ def _remove_superseded(
     them), listed by no current manifest, and holding the bytes of a registered
     version of that model (kept in the DVC cache first, so nothing is lost).
     Anything else was made by the user: it stays, and is reported."""
+    from ..paths import inside
     from ..registering import registry_files
 
     dirs = {self.model_dir(m.name): m for m in manifests}
@@ -178,15 +179,14 @@ def _remove_superseded(
     found: list[tuple[Path, str]] = []  # (file, its model's name)
     for rel in self.git.untracked_paths([f"{d}/" for d in sorted(dirs)]):
         owner = max((d for d in dirs if rel.startswith(f"{d}/")), key=len, default=None)
-        path = self.root / rel
-        if owner is None or rel in listed or path.is_symlink() or not path.is_file():
-            continue
-        if Path(rel).name.startswith(".modelreg-"):
-            continue  # another command's staging file: doctor's to judge
-        folder = (self.root / owner).resolve()
-        if folder not in path.resolve().parents:
-            continue
-        found.append((path, dirs[owner].name))
+        if owner is None or rel in listed or Path(rel).name.startswith(".modelreg-"):
+            continue  # not a model's, still listed, or another command's staging file
+        try:  # the one check that keeps a path inside the work tree, links refused
+            path = inside(self.root, rel, "a file pull would remove")
+        except UnsafePathError:
+            continue  # never removed through a link: left as it is
+        if path.is_file():
+            found.append((path, dirs[owner].name))
     md5s = self.storage.current_md5s([path for path, _name in found])
     notes = []
     superseded = []
