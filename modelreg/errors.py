@@ -41,7 +41,7 @@ HTTP_STATUS: dict[Kind, int] = {
     Kind.INVALID: 422,
     Kind.NOT_FOUND: 404,
     Kind.CONFLICT: 409,
-    Kind.POLICY: 403,
+    Kind.POLICY: 409,  # 401/403 are kept for who is asking (tokens)
     Kind.PROBLEMS: 409,
     Kind.INTEGRITY: 409,
     Kind.UNSAFE: 422,

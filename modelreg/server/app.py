@@ -1,0 +1,88 @@
+"""The Starlette application: every module's routes, one error boundary."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from ..errors import Kind, ModelregError
+from . import api
+from .context import ServerContext, context
+from .http import BadRequest, error_response, json_response
+from .settings import Settings
+
+log = logging.getLogger("modelreg.server")
+
+
+async def healthz(request: Request) -> Response:
+    """The process answers."""
+    return json_response({"ok": True})
+
+
+async def readyz(request: Request) -> Response:
+    """The registry can be read: git answers and the refs can be listed."""
+    ctx = context(request)
+    from .http import blocking
+
+    def probe() -> dict[str, object]:
+        registry = ctx.registry()
+        return {"ok": True, "root": str(registry.root), "head": registry.git.head()}
+
+    return json_response(await blocking(probe))
+
+
+def routes() -> list[BaseRoute]:
+    """Every route, the fixed paths before ``/v2/models/{rest:path}``."""
+    return [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        *api.routes(),
+    ]
+
+
+async def on_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ModelregError)
+    return error_response(exc)
+
+
+async def on_http(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    words = {404: "no such endpoint", 405: "method not allowed here"}
+    error = BadRequest(words.get(exc.status_code, str(exc.detail)), status=exc.status_code)
+    return error_response(error)
+
+
+async def on_bug(request: Request, exc: Exception) -> Response:
+    log.exception("a bug in modelreg answering %s %s", request.method, request.url.path)
+    bug = ModelregError(
+        f"a bug in modelreg: {type(exc).__name__}", "the server's log has the traceback"
+    )
+    bug.kind = Kind.BUG
+    return error_response(bug)
+
+
+def create_app(settings: Settings, ctx: ServerContext | None = None) -> Starlette:
+    """The application serving the registry at ``settings.root``."""
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+
+    app = Starlette(
+        routes=routes(),
+        exception_handlers={
+            ModelregError: on_error,
+            HTTPException: on_http,
+            Exception: on_bug,
+        },
+        lifespan=lifespan,
+    )
+    app.state.context = ctx or ServerContext.open(settings)
+    return app

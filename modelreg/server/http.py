@@ -1,0 +1,124 @@
+"""The HTTP face's own words: JSON answers, the error document, request bodies.
+
+Every answer is a document from :mod:`modelreg.serialize` (the same bytes
+``--json`` prints), and every failure is ``{"error": {"code", "message",
+"hint"}}`` with the status :data:`modelreg.errors.HTTP_STATUS` gives its kind.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ..errors import Kind, ModelregError
+from ..serialize import dumps
+
+T = TypeVar("T")
+
+MAX_JSON_BODY = 1 << 20
+"""A JSON request body larger than this (1 MiB) is refused before it is parsed."""
+
+
+class BadRequest(ModelregError):
+    """The request itself is malformed: its path, its query or its body."""
+
+    kind = Kind.USAGE
+
+    def __init__(self, message: str, hint: str | None = None, *, status: int = 400) -> None:
+        super().__init__(message, hint)
+        self.status = status
+
+    @property
+    def http_status(self) -> int:
+        return self.status
+
+
+def json_response(document: Mapping[str, Any], status: int = 200) -> Response:
+    """``document`` as ``--json`` prints it (with the final newline)."""
+    return Response(dumps(document) + "\n", status_code=status, media_type="application/json")
+
+
+def error_document(exc: ModelregError) -> dict[str, Any]:
+    """The JSON an error becomes: its kind as the code, the library's own words,
+    and the parameters that would fix it (``force``, ``allow_unresolved``...)."""
+    error: dict[str, Any] = {"code": exc.kind.value, "message": exc.message, "hint": exc.hint}
+    if exc.remedies:
+        error["params"] = [remedy.param for remedy in exc.remedies]
+    return {"error": error}
+
+
+def error_response(exc: ModelregError, status: int | None = None) -> Response:
+    return json_response(error_document(exc), status or exc.http_status)
+
+
+async def json_body(request: Request) -> dict[str, Any]:
+    """The request's JSON object; anything else is a 400 that says what was wrong."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > MAX_JSON_BODY:
+        raise BadRequest(f"the request body is over {MAX_JSON_BODY} bytes")
+    raw = bytearray()
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > MAX_JSON_BODY:
+            raise BadRequest(f"the request body is over {MAX_JSON_BODY} bytes")
+    if not raw.strip():
+        return {}
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadRequest(f"the request body is not JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise BadRequest("the request body must be a JSON object")
+    return body
+
+
+def field(body: Mapping[str, Any], name: str, kind: type[T], default: T | None = None) -> T | None:
+    """``body[name]`` if it has the right JSON type (absent or null: ``default``)."""
+    value = body.get(name)
+    if value is None:
+        return default
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        return value  # type: ignore[return-value]
+    if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
+        raise BadRequest(f"{name!r} must be a JSON {_json_type(kind)}")
+    return value
+
+
+def required(body: Mapping[str, Any], name: str, kind: type[T]) -> T:
+    value = field(body, name, kind)
+    if value is None:
+        raise BadRequest(f"{name!r} is required")
+    return value
+
+
+def flag(request: Request, name: str) -> bool:
+    """A boolean query parameter: ``?name``, ``?name=true|1|yes``; absent is false."""
+    value = request.query_params.get(name)
+    if value is None:
+        return False
+    if value.lower() in ("", "1", "true", "yes"):
+        return True
+    if value.lower() in ("0", "false", "no"):
+        return False
+    raise BadRequest(f"query parameter {name!r} must be true or false")
+
+
+def _json_type(kind: type) -> str:
+    return {
+        str: "string",
+        bool: "boolean",
+        int: "integer",
+        float: "number",
+        dict: "object",
+        list: "array",
+    }.get(kind, kind.__name__)
+
+
+async def blocking(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run a library call (git and DVC block) on a worker thread."""
+    return await run_in_threadpool(function, *args, **kwargs)
