@@ -981,7 +981,13 @@ def cli_words(exc: ModelregError) -> tuple[str, str | None]:
 
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
+@click.option(
+    "--port",
+    default=8080,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="Port to listen on.",
+)
 @click.option(
     "--sync",
     type=click.FloatRange(min=0.1),
@@ -994,8 +1000,17 @@ def cli_words(exc: ModelregError) -> tuple[str, str | None]:
     is_flag=True,
     help="Listen beyond loopback although no token exists (anyone could write).",
 )
+@click.option(
+    "--log-format",
+    type=click.Choice(["json", "text"]),
+    default="json",
+    show_default=True,
+    help="stderr's lines: one JSON object each (for a log collector), or text for people.",
+)
 @pass_ctx
-def serve(obj: _Context, host: str, port: int, sync: float | None, public: bool) -> None:
+def serve(
+    obj: _Context, host: str, port: int, sync: float | None, public: bool, log_format: str
+) -> None:
     """Serve this registry over HTTP: the REST API, its docs and the web page.
 
     Example: modelreg serve --port 8080
@@ -1003,7 +1018,8 @@ def serve(obj: _Context, host: str, port: int, sync: float | None, public: bool)
     from .server.run import serve as run
     from .server.settings import Settings
 
-    run(Settings(root=obj.registry().root, host=host, port=port, sync=sync, public=public))
+    root = obj.registry().root
+    run(Settings(root, host, port, sync=sync, public=public, log_format=log_format))
 
 
 def main(argv: Sequence[str] | None = None) -> NoReturn:

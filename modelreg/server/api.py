@@ -51,6 +51,8 @@ async def write(request: Request, operation: Callable[[Registry, bool], EventRes
             return operation(registry, ctx.publishes(registry))
 
     result = await blocking(run)
+    if result.changed:
+        ctx.metrics.event_written(result.event)
     return json_response(serialize.event_result(result))
 
 

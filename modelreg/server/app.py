@@ -13,7 +13,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from ..errors import Kind, ModelregError
-from . import api
+from . import about, api
 from .context import ServerContext, context
 from .http import BadRequest, error_response, json_response
 from .settings import Settings
@@ -43,6 +43,7 @@ def routes() -> list[BaseRoute]:
     return [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
+        *about.routes(),
         *api.routes(),
     ]
 

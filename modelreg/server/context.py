@@ -11,6 +11,7 @@ from starlette.requests import Request
 
 from ..registry import Registry
 from .cache import AnswerCache
+from .metrics import Metrics
 from .settings import Settings
 
 
@@ -22,6 +23,7 @@ class ServerContext:
     # Writes from this server take turns here before they take the registry's own
     # lock, so two API writes queue instead of one being told the registry is busy.
     write_turn: threading.Lock = field(default_factory=threading.Lock)
+    metrics: Metrics = field(default_factory=Metrics)
 
     @classmethod
     def open(cls, settings: Settings) -> ServerContext:

@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 import ipaddress
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from ..errors import Kind, ModelregError
 from .settings import Settings
+
+if TYPE_CHECKING:
+    import uvicorn
 
 
 class ListenRefused(ModelregError):
@@ -22,17 +30,53 @@ def is_loopback(host: str) -> bool:
 
 
 def serve(settings: Settings) -> None:
-    """Serve until interrupted (SIGINT/SIGTERM finish the requests in flight)."""
+    """Serve until SIGTERM or SIGINT: then stop accepting, give the requests in
+    flight ``settings.grace`` seconds to finish, and return (the process exits 0)."""
     import uvicorn
 
     from .app import create_app
+    from .observe import Observed, configure_logging
 
     if not is_loopback(settings.host) and not settings.public:
         raise ListenRefused(
             f"refusing to listen on {settings.host}: with no token every caller could write",
             "add a token first, or say explicitly that an open server is meant",
         )
+    configure_logging(settings.log_format)
     app = create_app(settings)
-    uvicorn.run(
-        app, host=settings.host, port=settings.port, log_level="info", timeout_graceful_shutdown=30
+    config = uvicorn.Config(
+        Observed(app, app.state.context.metrics),
+        host=settings.host,
+        port=settings.port,
+        log_config=None,  # configure_logging's handlers, not uvicorn's
+        access_log=False,  # Observed writes the access log
+        timeout_graceful_shutdown=settings.grace,
     )
+    graceful(config).run()
+
+
+def graceful(config: uvicorn.Config) -> uvicorn.Server:
+    """A uvicorn server whose stop on SIGTERM/SIGINT is a clean exit.
+
+    uvicorn finishes the requests in flight (for ``timeout_graceful_shutdown``
+    seconds at most, then cancels them), and then raises the signal again so the
+    process dies of it: a service manager would read a stop it asked for as a
+    crash. Here the signal only asks for the stop; a second SIGINT forces it.
+    """
+    import uvicorn
+
+    class Graceful(uvicorn.Server):
+        @contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            if threading.current_thread() is not threading.main_thread():
+                yield
+                return
+            handled = (signal.SIGINT, signal.SIGTERM)
+            before = {sig: signal.signal(sig, self.handle_exit) for sig in handled}
+            try:
+                yield
+            finally:
+                for sig, handler in before.items():
+                    signal.signal(sig, handler)
+
+    return Graceful(config)
