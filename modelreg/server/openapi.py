@@ -265,14 +265,25 @@ SCHEMAS: dict[str, Schema] = {
 # --- parameters, bodies, answers ------------------------------------------------
 
 
-def param(name: str, where: str, schema: Schema, text: str, *, required: bool = False) -> Schema:
-    return {
+def param(
+    name: str,
+    where: str,
+    schema: Schema,
+    text: str,
+    *,
+    required: bool = False,
+    example: str | None = None,
+) -> Schema:
+    found = {
         "name": name,
         "in": where,
         "required": required or where == "path",
         "schema": schema,
         "description": text,
     }
+    if example is not None:
+        found["example"] = example
+    return found
 
 
 MODEL_ID = param(
@@ -282,7 +293,9 @@ MODEL_ID = param(
     "a version reference: NAME@vVERSION, NAME@VERSION, NAME@latest, NAME (its latest "
     "version) or NAME#STAGE (the stage's holder; send # as %23). Names may hold / "
     "(team/fraud).",
+    example="embedder@v2.0.0",
 )
+NAMED: Schema = {"type": "string", "minLength": 1}
 REVERSE = param("reverse", "query", BOOL, "newest first")
 
 ERRORS = {
@@ -500,7 +513,7 @@ OPERATIONS: dict[tuple[str, str], Schema] = {
         },
         parameters=[
             MODEL_ID,
-            param("path", "path", {"type": "string", "minLength": 1}, "the file's path"),
+            param("path", "path", NAMED, "the file's path", example="model.pkl"),
             param("Range", "header", STR, "bytes=START-END"),
         ],
     ),
@@ -543,7 +556,13 @@ OPERATIONS: dict[tuple[str, str], Schema] = {
         },
         parameters=[
             MODEL_ID,
-            param("stage", "query", STR, "resolve dependencies as held in this stage"),
+            param(
+                "stage",
+                "query",
+                STR,
+                "resolve dependencies as held in this stage",
+                example="production",
+            ),
             param("reverse", "query", BOOL, "the versions depending on this model"),
         ],
     ),
@@ -578,8 +597,8 @@ OPERATIONS: dict[tuple[str, str], Schema] = {
         "Metadata, metrics, parameters, dependencies and files, as `modelreg diff --json`.",
         {"200": json_answer("the differences", ref("Diff"))},
         parameters=[
-            param("a", "query", {"type": "string", "minLength": 1}, "a version", required=True),
-            param("b", "query", {"type": "string", "minLength": 1}, "another", required=True),
+            param("a", "query", NAMED, "a version", required=True, example="embedder@v1.0.0"),
+            param("b", "query", NAMED, "another", required=True, example="embedder@v2.0.0"),
         ],
     ),
 }
