@@ -171,11 +171,18 @@ WRITES: dict[str | None, Handler] = {
 }
 
 
+def allowed(target: Target) -> str:
+    """The methods a path under ``/v2/models/`` answers (a 405's ``Allow``)."""
+    methods = [("GET, HEAD", READS), ("POST", WRITES)]
+    return ", ".join(method for method, table in methods if target.action in table)
+
+
 async def model_get(request: Request) -> Response:
     target = parse(request.path_params["rest"])
     handler = READS.get(target.action)
     if handler is None:
-        raise BadRequest(f"{target.action or 'this'} is not read with GET", status=405)
+        message = f"{target.action or 'this'} is not read with GET"
+        raise BadRequest(message, status=405, headers={"Allow": allowed(target)})
     return await handler(request, target)
 
 
@@ -183,7 +190,8 @@ async def model_post(request: Request) -> Response:
     target = parse(request.path_params["rest"])
     handler = WRITES.get(target.action)
     if handler is None:
-        raise BadRequest(f"{target.action or 'a version'} is not written with POST", status=405)
+        message = f"{target.action or 'a version'} is not written with POST"
+        raise BadRequest(message, status=405, headers={"Allow": allowed(target)})
     return await handler(request, target)
 
 

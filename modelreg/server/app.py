@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -16,6 +16,7 @@ from ..errors import Kind, ModelregError
 from . import about, api
 from .context import ServerContext, context
 from .http import BadRequest, error_response, json_response
+from .refs import parse
 from .settings import Settings
 
 log = logging.getLogger("modelreg.server")
@@ -56,8 +57,14 @@ async def on_error(request: Request, exc: Exception) -> Response:
 async def on_http(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     words = {404: "no such endpoint", 405: "method not allowed here"}
-    error = BadRequest(words.get(exc.status_code, str(exc.detail)), status=exc.status_code)
-    return error_response(error)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405 and "rest" in request.path_params:
+        # Starlette names the methods of the first /v2/models/{rest:path} route it
+        # tried; which ones this path answers depends on its action
+        with suppress(BadRequest):
+            headers["Allow"] = api.allowed(parse(request.path_params["rest"]))
+    message = words.get(exc.status_code, str(exc.detail))
+    return error_response(BadRequest(message, status=exc.status_code, headers=headers))
 
 
 async def on_bug(request: Request, exc: Exception) -> Response:

@@ -295,6 +295,13 @@ MODEL_ID = param(
     "(team/fraud).",
     example="embedder@v2.0.0",
 )
+MODEL_NAME = param(
+    "model_id",
+    "path",
+    {"type": "string", "minLength": 1},
+    "a model's NAME (a version reference is refused here)",
+    example="team/fraud",
+)
 NAMED: Schema = {"type": "string", "minLength": 1}
 REVERSE = param("reverse", "query", BOOL, "newest first")
 
@@ -532,9 +539,9 @@ OPERATIONS: dict[tuple[str, str], Schema] = {
     ("GET", TEMPLATE + "/history"): operation(
         "lifecycle",
         "A model's history",
-        "Every event of the model (or the version's), as `modelreg history --json`.",
+        "Every event of the model, as `modelreg history NAME --json`.",
         {"200": json_answer("the events", ref("History"))},
-        parameters=[MODEL_ID, REVERSE],
+        parameters=[MODEL_NAME, REVERSE],
     ),
     ("GET", TEMPLATE + "/resolve"): operation(
         "lifecycle",
@@ -547,7 +554,7 @@ OPERATIONS: dict[tuple[str, str], Schema] = {
         "lifecycle",
         "Dependencies",
         "The version's dependency tree, or with reverse=true the versions that depend on "
-        "the model, as `modelreg deps --json`.",
+        "the model (then model_id is a model's NAME), as `modelreg deps --json`.",
         {
             "200": json_answer(
                 "the tree (or, reversed, the dependents)",

@@ -174,3 +174,25 @@ def test_every_golden_document_the_server_answers_with_validates(golden: Path) -
         {"$ref": f"#/components/schemas/{GOLDEN[kind]}", "components": {"schemas": SCHEMAS}}
     )
     assert [e.message for e in validator.iter_errors(json.loads(golden.read_text()))] == []
+
+
+def test_an_undocumented_method_is_a_405_whose_allow_names_the_documented_ones(
+    server: Server,
+) -> None:
+    schema = server.get("/openapi.json").json()
+    for template, operations in schema["paths"].items():
+        path = template
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                if parameter["in"] == "path":
+                    path = path.replace("{" + parameter["name"] + "}", parameter["example"])
+        answer = requests.request("TRACE", server.url + path.replace("#", "%23"), timeout=60)
+        assert answer.status_code == 405, (path, answer.text)
+        assert answer.json()["error"]["code"] == "usage"
+        allow = {method.strip() for method in answer.headers["allow"].split(",")}
+        documented = {method.upper() for method in operations}
+        assert allow - {"HEAD"} == documented, path
+        other = "POST" if "GET" in documented else "GET"
+        answer = requests.request(other, server.url + path, timeout=60)
+        assert answer.status_code == 405, (path, other, answer.text)
+        assert set(answer.headers["allow"].replace(" ", "").split(",")) - {"HEAD"} == documented
