@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "modelreg"
-MODULES = sorted([*PACKAGE.glob("*.py"), *(PACKAGE / "ops").glob("*.py")])
+CLI_MODULES = sorted((PACKAGE / "cli").glob("*.py"))
+MODULES = sorted([*PACKAGE.glob("*.py"), *(PACKAGE / "ops").glob("*.py"), *CLI_MODULES])
 DVC_LIBRARIES = ("dvc", "dvc_data", "dvc_objects", "configobj")
 
 
@@ -40,7 +41,8 @@ def _name(path: Path) -> str:
 
 def test_the_modules_are_found() -> None:
     names = {_name(p) for p in MODULES}
-    assert {"cli.py", "gitrepo.py", "storage.py", "registry.py", "ops/stages.py"} <= names
+    assert {"cli/__init__.py", "gitrepo.py", "storage.py", "registry.py", "ops/stages.py"} <= names
+    assert {"cli/_common.py", "cli/reads.py", "cli/writes.py"} <= {_name(p) for p in CLI_MODULES}
 
 
 @pytest.mark.parametrize("path", MODULES, ids=_name)
@@ -78,8 +80,9 @@ def test_git_command_lines_only_in_gitrepo(path: Path) -> None:
     assert _raw_git_calls(path) == []
 
 
-def test_the_cli_imports_neither_git_nor_storage() -> None:
-    imported = _imports(PACKAGE / "cli.py")
+@pytest.mark.parametrize("path", CLI_MODULES, ids=_name)
+def test_the_cli_imports_neither_git_nor_storage(path: Path) -> None:
+    imported = _imports(path)
     assert not imported & {"modelreg.gitrepo", "modelreg.storage"}
     assert not {_top(m) for m in imported} & {"subprocess", *DVC_LIBRARIES}
 
