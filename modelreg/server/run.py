@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from ..errors import Kind, ModelregError
+from ..errors import LISTEN_PUBLIC, Kind, ModelregError, Remedy
 from .settings import Settings
 
 if TYPE_CHECKING:
@@ -40,7 +40,8 @@ def serve(settings: Settings) -> None:
     if not is_loopback(settings.host) and not settings.public:
         raise ListenRefused(
             f"refusing to listen on {settings.host}: with no token every caller could write",
-            "add a token first, or say explicitly that an open server is meant",
+            f"add a token first, or {LISTEN_PUBLIC}",
+            remedy=Remedy("public", LISTEN_PUBLIC),
         )
     configure_logging(settings.log_format)
     app = create_app(settings)
