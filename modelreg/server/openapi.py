@@ -463,16 +463,16 @@ OPERATIONS: dict[tuple[str, str], Schema] = {
         "Streamed, with Content-Length, ETag (the sha256) and Range.",
         {
             "200": {
-                "description": "the bytes",
+                "description": "the bytes (of whatever type the file is)",
                 "headers": {
                     "ETag": {"schema": STR, "description": "the file's sha256, quoted"},
                     "Content-Length": {"schema": INT},
                 },
-                "content": {"application/octet-stream": {"schema": {"type": "string"}}},
+                "content": {"*/*": {"schema": {"type": "string"}}},
             },
             "206": {
                 "description": "the requested range",
-                "content": {"application/octet-stream": {"schema": {"type": "string"}}},
+                "content": {"*/*": {"schema": {"type": "string"}}},
             },
             "304": {"description": "unchanged (If-None-Match)"},
             "416": {"$ref": "#/components/responses/E416"},

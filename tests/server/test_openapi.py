@@ -4,6 +4,7 @@ is built from it with nothing fetched from elsewhere."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Callable
@@ -57,6 +58,8 @@ def test_every_route_is_described_and_every_description_is_a_route(
     assert schema["openapi"].startswith("3.1")
 
 
+WEIGHTS = b"weights, uploaded through the API\n"
+
 # Each call: (method, the operation's template, the URL's path, what requests sends).
 CALLS: list[tuple[str, str, str, dict[str, Any]]] = [
     ("GET", "/healthz", "/healthz", {}),
@@ -107,6 +110,35 @@ CALLS: list[tuple[str, str, str, dict[str, Any]]] = [
         {"json": {"message": "replaced"}},
     ),
     ("POST", "/v2/models/{model_id}/deprecate", "/v2/models/nobody/deprecate", {}),
+    # the files engineer's routes: called once the application has them
+    ("POST", "/v2/models/upload", "/v2/models/upload?filename=weights.bin", {"data": WEIGHTS}),
+    (
+        "POST",
+        "/v2/models/register",
+        "/v2/models/register",
+        {
+            "json": {
+                "metadata": {"name": "fresh", "version": "1.0.0", "license": "MIT"},
+                "file_digest": "sha256:" + hashlib.sha256(WEIGHTS).hexdigest(),
+            }
+        },
+    ),
+    (
+        "POST",
+        "/v2/models/register",
+        "/v2/models/register",
+        {"json": {"metadata": {"name": "fresh", "version": "1.0.1"}, "file_digest": "sha256:0"}},
+    ),
+    ("GET", "/v2/models/{model_id}/files", "/v2/models/embedder@v2.0.0/files", {}),
+    ("GET", "/v2/models/{model_id}/files/{path}", "/v2/models/fresh/files/weights.bin", {}),
+    (
+        "GET",
+        "/v2/models/{model_id}/files/{path}",
+        "/v2/models/fresh/files/weights.bin",
+        {"headers": {"Range": "bytes=0-3"}},
+    ),
+    ("GET", "/v2/models/{model_id}/files/{path}", "/v2/models/fresh/files/nothing.bin", {}),
+    ("GET", "/v2/models/{model_id}/archive", "/v2/models/fresh@v1.0.0/archive", {}),
 ]
 
 
@@ -122,19 +154,25 @@ def answer_schema(schema: dict[str, Any], method: str, template: str, status: in
 
 def test_real_answers_validate_against_the_schema(server: Server) -> None:
     schema = server.get("/openapi.json").json()
+    served = served_operations(schema)
     called = set()
     for method, template, path, kwargs in CALLS:
+        if (method, template) not in served:
+            continue  # not merged yet (ARRIVING)
         answer = requests.request(method, server.url + path, timeout=60, **kwargs)
         called.add((method, template))
         described = answer_schema(schema, method, template, answer.status_code)
+        if "content" not in described:
+            continue  # 304: no body
         media = answer.headers["content-type"].split(";")[0]
-        assert media in described["content"], (path, media)
-        body = described["content"][media]["schema"]
+        content = described["content"]
+        assert media in content or "*/*" in content, (path, media)
+        body = content.get(media, content.get("*/*"))["schema"]
         if media == "application/json":
             validator = Draft202012Validator({**body, "components": schema["components"]})
             errors = [e.message for e in validator.iter_errors(answer.json())]
             assert errors == [], (path, answer.status_code, errors[:3])
-    assert served_operations(schema) - ARRIVING <= called, "operations never tried here"
+    assert served <= called, "operations never tried here"
 
 
 def test_the_docs_page_is_built_from_the_schema_and_fetches_nothing_elsewhere(
@@ -192,6 +230,8 @@ def test_an_undocumented_method_is_a_405_whose_allow_names_the_documented_ones(
         allow = {method.strip() for method in answer.headers["allow"].split(",")}
         documented = {method.upper() for method in operations}
         assert allow - {"HEAD"} == documented, path
+        if template in ("/v2/models/upload", "/v2/models/register"):
+            continue  # a GET there reads the model called "upload" or "register"
         other = "POST" if "GET" in documented else "GET"
         answer = requests.request(other, server.url + path, timeout=60)
         assert answer.status_code == 405, (path, other, answer.text)
