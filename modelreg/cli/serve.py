@@ -36,9 +36,23 @@ from ._common import _Context, pass_ctx
     show_default=True,
     help="stderr's lines: one JSON object each (for a log collector), or text for people.",
 )
+@click.option(
+    "--grace",
+    type=click.IntRange(min=0),
+    default=30,
+    show_default=True,
+    metavar="SECONDS",
+    help="On SIGTERM/SIGINT, how long requests in flight may take to finish.",
+)
 @pass_ctx
 def serve(
-    obj: _Context, host: str, port: int, sync: float | None, public: bool, log_format: str
+    obj: _Context,
+    host: str,
+    port: int,
+    sync: float | None,
+    public: bool,
+    log_format: str,
+    grace: int,
 ) -> None:
     """Serve this registry over HTTP: the REST API, its docs and the web page.
 
@@ -48,4 +62,4 @@ def serve(
     from ..server.settings import Settings
 
     root = obj.registry().root
-    run(Settings(root, host, port, sync=sync, public=public, log_format=log_format))
+    run(Settings(root, host, port, sync=sync, public=public, log_format=log_format, grace=grace))

@@ -7,6 +7,8 @@ import signal
 import socket
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -110,3 +112,29 @@ def test_a_stop_finishes_the_request_in_flight_refuses_new_ones_and_exits_0(
     assert Registry(showcase.root).resolve("embedder#staging").version == "1.0.0"
     promote = [line for line in access_lines(server) if line["method"] == "POST"]
     assert [line["status"] for line in promote] == [200]
+
+
+def test_a_request_still_unfinished_after_the_grace_is_cut_and_changes_nothing(
+    showcase: Showcase,
+    serve: Callable[..., Server],
+    assert_unchanged: Callable[[Path], AbstractContextManager[None]],
+) -> None:
+    server = serve(showcase.root, "--grace", "1")
+    head = (
+        "POST /v2/models/embedder@v1.0.0/promote HTTP/1.1\r\nHost: registry\r\n"
+        "Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"
+    )
+    host, port = server.url.removeprefix("http://").split(":")
+    with (
+        assert_unchanged(showcase.root),
+        socket.create_connection((host, int(port)), timeout=60) as client,
+    ):
+        client.sendall(head.encode())  # and never the rest
+        wait_for(
+            lambda: "modelreg_http_requests_in_flight 2" in server.get("/metrics").text,
+            "the promote in flight",
+        )
+        server.process.send_signal(signal.SIGTERM)
+        assert server.process.wait(timeout=60) == 0, server.output()
+    cut = [line for line in access_lines(server) if line["method"] == "POST"]
+    assert [line["status"] for line in cut] == [499]  # no answer was sent
