@@ -251,7 +251,8 @@ SCHEMAS: dict[str, Schema] = {
     ),
     "Files": obj({"files": array(obj({"path": STR, "size": INT, "sha256": SHA256}))}),
     "Uploaded": obj(
-        {"digest": {"type": "string", "pattern": "^sha256:[0-9a-f]{64}$"}, "size": INT}
+        {"digest": {"type": "string", "pattern": "^sha256:[0-9a-f]{64}$"}, "size": INT},
+        optional={"filename": {**STR, "description": "the name it will have in the version"}},
     ),
     "Registered": obj(
         {"model_id": {**STR, "description": "NAME@vVERSION"}, "name": STR, "version": VERSION},
@@ -383,10 +384,7 @@ OPERATIONS: dict[tuple[str, str], Schema] = {
         "Upload a file",
         "The file's raw bytes, streamed to disk while their sha256 is computed; register "
         "them within a day with POST /v2/models/register.",
-        {
-            "201": json_answer("stored, by its digest", ref("Uploaded")),
-            "200": json_answer("stored, by its digest", ref("Uploaded")),
-        },
+        {"200": json_answer("stored, by its digest", ref("Uploaded"))},
         parameters=[
             param(
                 "filename",
@@ -401,7 +399,7 @@ OPERATIONS: dict[tuple[str, str], Schema] = {
                 "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
             },
         },
-        errors=(400, 401, 403, 413, 503),
+        errors=(400, 401, 403, 413, 422, 503),
     ),
     ("POST", "/v2/models/register"): operation(
         "models",
