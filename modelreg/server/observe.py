@@ -5,7 +5,7 @@ middleware, so a request that ends in a bug's 500 is counted and logged too)
 and, when the answer's last byte is sent, feeds :class:`.metrics.Metrics` and
 writes one line to the ``modelreg.access`` logger: time, method, path, route
 template, status, duration, bytes sent, client, and the token's name when the
-request carried one (whoever checks tokens calls :func:`identify`). The
+request carried one (:data:`TOKEN_KEY`). The
 ``Authorization`` header is never read here, let alone logged.
 
 :func:`configure_logging` replaces uvicorn's access log and formats every line
@@ -29,7 +29,8 @@ from .metrics import UNMATCHED, Metrics
 from .refs import TEMPLATE, parse
 
 TOKEN_KEY = "modelreg.token"
-"""Where in the ASGI scope :func:`identify` leaves the token's name."""
+"""Where in the ASGI scope the token a request was let in with is left (by the
+token check, as the token itself, or by :func:`identify`, as its name)."""
 
 UPLOAD_PATH = "/v2/models/upload"
 CLIENT_CLOSED = 499
@@ -41,6 +42,15 @@ access_log = logging.getLogger("modelreg.access")
 def identify(request: Request, token_name: str) -> None:
     """The request was made with the token called ``token_name`` (for the access log)."""
     request.scope[TOKEN_KEY] = token_name
+
+
+def token_name(scope: Scope) -> str | None:
+    """The name of the token the request came with; never its secret or its hash."""
+    found = scope.get(TOKEN_KEY)
+    if found is None or isinstance(found, str):
+        return found
+    name = getattr(found, "name", None)
+    return name if isinstance(name, str) else None
 
 
 def route_template(scope: Scope) -> str:
@@ -104,7 +114,7 @@ class Observed:
                         "duration_ms": round(seconds * 1000, 3),
                         "bytes": sent,
                         "client": client[0] if client else None,
-                        "token": scope.get(TOKEN_KEY),
+                        "token": token_name(scope),
                     }
                 },
             )
@@ -135,7 +145,7 @@ class JsonLines(logging.Formatter):
             line |= {"logger": _logger(record), "message": record.getMessage()}
             if record.exc_info:
                 line["traceback"] = self.formatException(record.exc_info)
-        return json.dumps(line, ensure_ascii=True)
+        return json.dumps(line, ensure_ascii=True, default=str)
 
 
 class Text(logging.Formatter):
