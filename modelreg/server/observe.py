@@ -20,9 +20,11 @@ import json
 import logging
 import sys
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from starlette.requests import Request
+from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .metrics import UNMATCHED, Metrics
@@ -53,16 +55,25 @@ def token_name(scope: Scope) -> str | None:
     return name if isinstance(name, str) else None
 
 
-def route_template(scope: Scope) -> str:
-    """The route a request took, as the OpenAPI schema names it; never the raw path."""
-    route = scope.get("route")
+def route_template(scope: Scope, routes: Sequence[BaseRoute] = ()) -> str:
+    """The route a request took, as the OpenAPI schema names it; never the raw path.
+
+    A request answered before routing (a missing token's 401) is matched against
+    ``routes`` here, so it is counted under the route it asked for."""
+    route, params = scope.get("route"), scope.get("path_params", {})
+    if route is None:
+        for candidate in routes:
+            match, child = candidate.matches(scope)
+            if match != Match.NONE:
+                route, params = candidate, child.get("path_params", {})
+                break
     path = getattr(route, "path", None)
     if not isinstance(path, str):
         return UNMATCHED
     if path != "/v2/models/{rest:path}":
         return path
     try:
-        return parse(scope.get("path_params", {}).get("rest", "")).template
+        return parse(params.get("rest", "")).template
     except Exception:
         return TEMPLATE  # a malformed reference: still this route
 
@@ -96,7 +107,7 @@ class Observed:
             await self.app(scope, receive, measured)
         finally:
             seconds = time.perf_counter() - started
-            route = route_template(scope)
+            route = route_template(scope, getattr(self.app, "routes", ()))
             self.metrics.finished(route, scope["method"], status, seconds, upload=upload)
             client = scope.get("client")
             access_log.info(
