@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import re
+import socket
+import time
 from collections.abc import Callable
 
 import pytest
@@ -87,3 +89,33 @@ def test_a_sync_and_label_values_render_in_the_format() -> None:
     assert found["modelreg_uploads_in_progress"] == 0
     label = 'modelreg_http_requests_total{route="we\\"ird\\\\\\n",method="other",status="418"}'
     assert found[label] == 1
+
+
+def test_an_upload_in_progress_is_counted_until_it_ends(server: Server) -> None:
+    schema = server.get("/openapi.json").json()
+    if "/v2/models/upload" not in schema["paths"]:
+        pytest.skip("the upload endpoint is not in this build yet")
+    body = b"some weights\n" * 100
+    head = (
+        "POST /v2/models/upload?filename=w.bin HTTP/1.1\r\nHost: registry\r\n"
+        f"Content-Type: application/octet-stream\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+    host, port = server.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=60) as client:
+        client.sendall(head.encode() + body[:100])
+        for _ in range(600):  # until the server has it (bounded; no clock asserted)
+            found = samples(server.get("/metrics").text)
+            if found["modelreg_uploads_in_progress"] == 1:
+                break
+            time.sleep(0.05)
+        assert found["modelreg_uploads_in_progress"] == 1
+        assert found["modelreg_http_requests_in_flight"] == 2
+        client.sendall(body[100:])
+        answer = b""
+        while not answer.rstrip().endswith(b"}") and (chunk := client.recv(65536)):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 200"), answer
+    found = samples(server.get("/metrics").text)
+    assert found["modelreg_uploads_in_progress"] == 0
+    upload = 'modelreg_http_requests_total{route="/v2/models/upload",method="POST",status="200"}'
+    assert found[upload] == 1
