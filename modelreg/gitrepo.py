@@ -139,6 +139,9 @@ class GitRepo:
         self.root = root
         self.git_dir = git_dir
         self.common_dir = common_dir
+        # Who commits and tags, instead of git's configured user (a server writing
+        # for a token's holder). Per instance, never os.environ: threads share that.
+        self.acting_as: Identity | None = None
 
     @classmethod
     def discover(cls, path: Path) -> GitRepo:
@@ -203,7 +206,7 @@ class GitRepo:
         means that file. Long path lists go through ``stdin``, never argv.
         ``strip`` removes one trailing newline from the output.
         """
-        status, out, err = _git(args, self.root, env, stdin)
+        status, out, err = _git(args, self.root, self._actor(env), stdin)
         if status != 0:
             if not check:
                 return ""
@@ -212,8 +215,17 @@ class GitRepo:
 
     def try_run(self, *args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
         """Run git and return (status, stdout, stderr) without raising."""
-        status, out, err = _git(args, self.root, env)
+        status, out, err = _git(args, self.root, self._actor(env))
         return status, out[:-1] if out.endswith("\n") else out, err
+
+    def _actor(self, env: dict[str, str] | None) -> dict[str, str] | None:
+        """``env`` with :attr:`acting_as` as author and committer (tagger), if set."""
+        who = self.acting_as
+        if who is None:
+            return env
+        names = ("GIT_AUTHOR_NAME", "GIT_COMMITTER_NAME")
+        emails = ("GIT_AUTHOR_EMAIL", "GIT_COMMITTER_EMAIL")
+        return {**dict.fromkeys(names, who.name), **dict.fromkeys(emails, who.email), **(env or {})}
 
     # --- reading -----------------------------------------------------------
 
@@ -358,7 +370,10 @@ class GitRepo:
         return out.strip() if status == 0 and out.strip() else None
 
     def identity(self) -> Identity:
-        """Who git says is committing (``user.name``/``user.email``, or GIT_* env)."""
+        """Who git says is committing (``user.name``/``user.email``, or GIT_* env),
+        or :attr:`acting_as` when set."""
+        if self.acting_as is not None:
+            return self.acting_as
         name = os.environ.get("GIT_COMMITTER_NAME") or self.config_value("user.name")
         email = os.environ.get("GIT_COMMITTER_EMAIL") or self.config_value("user.email")
         if not name:
