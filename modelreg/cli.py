@@ -1006,6 +1006,11 @@ def serve(obj: _Context, host: str, port: int, sync: float | None, public: bool)
     run(Settings(root=obj.registry().root, host=host, port=port, sync=sync, public=public))
 
 
+from .cli_token import token  # noqa: E402  (it uses this module's helpers)
+
+cli.add_command(token)
+
+
 def main(argv: Sequence[str] | None = None) -> NoReturn:
     from .errors import EXIT_CODES, Kind, ModelregError
 

@@ -62,7 +62,7 @@ def test_the_kinds_that_matter_over_http() -> None:
 # A modelreg flag in a string: `--force`, `'--push'`, ` -m REASON`, ` -o DIR`.
 _FLAG = re.compile(r"(?:^|\s|')(--[a-z][a-z-]*)| (-[mo]) ")
 # The CLI is the face that says flags; gitrepo.py's strings are git's own argv.
-_FACES = {"cli.py", "render.py"}
+_FACES = {"cli.py", "cli_token.py", "render.py"}
 _GIT_ARGV = {"gitrepo.py"}
 
 
