@@ -20,6 +20,7 @@ from starlette.routing import Route
 from .. import serialize
 from ..registry import Registry
 from ..results import EventResult
+from . import auth
 from .context import ServerContext, context
 from .http import BadRequest, blocking, field, flag, json_body, json_response, required
 from .refs import Target, parse
@@ -42,12 +43,14 @@ async def cached(
 
 
 async def write(request: Request, operation: Callable[[Registry, bool], EventResult]) -> Response:
-    """A lifecycle write: the server's turn, then the library (lock, journal, push)."""
+    """A lifecycle write: the server's turn, then the library (lock, journal, push),
+    tagged by the request's token."""
     ctx = context(request)
+    who = auth.identity(request)
 
     def run() -> EventResult:
         with ctx.write_turn:
-            registry = ctx.registry()
+            registry = ctx.registry(who)
             return operation(registry, ctx.publishes(registry))
 
     result = await blocking(run)

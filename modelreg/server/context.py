@@ -9,7 +9,9 @@ from pathlib import Path
 
 from starlette.requests import Request
 
+from ..gitrepo import Identity
 from ..registry import Registry
+from ..tokens import TokenStore
 from .cache import AnswerCache
 from .settings import Settings
 
@@ -33,9 +35,15 @@ class ServerContext:
     def root(self) -> Path:
         return self.settings.root
 
-    def registry(self) -> Registry:
-        """A fresh registry for one request (nothing mutable shared between requests)."""
-        return Registry(self.settings.root)
+    def registry(self, identity: Identity | None = None) -> Registry:
+        """A fresh registry for one request (nothing mutable shared between requests);
+        its commits and tags name ``identity`` (the request's token) when given."""
+        return Registry(self.settings.root, identity=identity)
+
+    @property
+    def tokens(self) -> TokenStore:
+        """The registry's tokens (outside git: see :mod:`modelreg.tokens`)."""
+        return TokenStore.for_registry(self.git_dir)
 
     def publishes(self, registry: Registry) -> bool:
         """Writes are published (or not made) when the repository has a git remote."""
