@@ -182,7 +182,9 @@ def authorize(token: Token, writes: bool) -> None:
 
 
 def config_dir() -> Path:
-    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    base = os.environ.get("XDG_CONFIG_HOME", "")
+    if not os.path.isabs(base):  # unset, empty or relative: the XDG spec's default
+        base = str(Path.home() / ".config")
     return Path(base) / "modelreg"
 
 
