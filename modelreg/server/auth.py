@@ -104,12 +104,15 @@ class Guard:
         self.open_when_empty = open_when_empty
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in OPEN_PATHS:
-            await self.app(scope, receive, send)
+        if scope["type"] not in ("http", "websocket") or scope["path"] in OPEN_PATHS:
+            await self.app(scope, receive, send)  # lifespan events, the open paths
             return
         try:
             scope[TOKEN_KEY] = self.check(scope)
         except ModelregError as exc:
+            if scope["type"] == "websocket":  # none is served today; refused all the same
+                await send({"type": "websocket.close", "code": 1008})
+                return
             response = error_response(exc)
             if exc.http_status == 401:
                 response.headers["WWW-Authenticate"] = CHALLENGE
@@ -139,7 +142,7 @@ class Guard:
                 hint="send 'Authorization: Bearer SECRET' (or basic auth, the secret as password)",
             )
         token = tokens.verify(secret)
-        authorize(token, writes=scope["method"] not in READ_METHODS)
+        authorize(token, writes=scope.get("method", "GET") not in READ_METHODS)
         return token
 
 
