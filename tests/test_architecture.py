@@ -12,6 +12,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parent.parent / "modelreg"
 MODULES = sorted(PACKAGE.rglob("*.py"))
 STORAGE = sorted((PACKAGE / "storage").glob("*.py"))
+CLI_MODULES = sorted((PACKAGE / "cli").glob("*.py"))
 DVC_LIBRARIES = ("dvc", "dvc_data", "dvc_objects", "configobj")
 
 
@@ -46,9 +47,10 @@ def _in_storage(path: Path) -> bool:
 
 def test_the_modules_are_found() -> None:
     names = {_name(p) for p in MODULES}
-    assert {"cli.py", "gitrepo.py", "registry.py", "ops/stages.py"} <= names
+    assert {"cli/__init__.py", "gitrepo.py", "registry.py", "ops/stages.py"} <= names
     assert {"storage/__init__.py", "storage/transfer.py"} <= names
     assert set(STORAGE) <= set(MODULES)
+    assert {"cli/_common.py", "cli/reads.py", "cli/writes.py"} <= {_name(p) for p in CLI_MODULES}
 
 
 @pytest.mark.parametrize("path", MODULES, ids=_name)
@@ -86,8 +88,9 @@ def test_git_command_lines_only_in_gitrepo(path: Path) -> None:
     assert _raw_git_calls(path) == []
 
 
-def test_the_cli_imports_neither_git_nor_storage() -> None:
-    imported = _imports(PACKAGE / "cli.py")
+@pytest.mark.parametrize("path", CLI_MODULES, ids=_name)
+def test_the_cli_imports_neither_git_nor_storage(path: Path) -> None:
+    imported = _imports(path)
     assert "modelreg.gitrepo" not in imported
     assert not {m for m in imported if m == "modelreg.storage" or m.startswith("modelreg.storage.")}
     assert not {_top(m) for m in imported} & {"subprocess", *DVC_LIBRARIES}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from ..errors import Kind, ModelregError
+from ..errors import LISTEN_PUBLIC, Kind, ModelregError, Remedy
 from .settings import Settings
 
 
@@ -39,7 +39,8 @@ def serve(settings: Settings) -> None:
     if not open_when_empty(settings) and ctx.tokens.load().empty:
         raise ListenRefused(
             f"refusing to listen on {settings.host}: with no token every caller could write",
-            "add a token first (token add), or say explicitly that an open server is meant",
+            f"add a token first, or {LISTEN_PUBLIC}",
+            remedy=Remedy("public", LISTEN_PUBLIC),
         )
     app = create_app(settings, ctx)
     uvicorn.run(

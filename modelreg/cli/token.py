@@ -1,30 +1,17 @@
 """``modelreg token add|list|remove``: who may use this registry's server.
 
-Kept apart from ``cli.py`` so it moves as one file into the ``modelreg/cli/``
-package (as ``cli/token.py``, its helpers then imported from ``._common``).
+The store is :mod:`modelreg.tokens` (one per registry, hashed secrets); these
+commands only parse, make one store call and render.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import click
 
-if TYPE_CHECKING:
-    from .cli import _Context
-
-# click.pass_obj rather than cli.pass_ctx: cli.py imports this module, and mypy
-# cannot type a decorator taken from a module half-way through importing it.
-pass_ctx = click.pass_obj
-json_option = click.option(
-    "--json",
-    "as_json",
-    is_flag=True,
-    help="Print JSON (a stable shape; see README) instead of a table.",
-)
+from ._common import _Context, _Group, json_option, pass_ctx
 
 
-@click.group()
+@click.group(cls=_Group)
 def token() -> None:
     """Tokens for 'modelreg serve': once one exists, every request needs one.
 
@@ -56,8 +43,8 @@ def token_add(obj: _Context, name: str, role: str, email: str | None) -> None:
 
     Example: TOKEN=$(modelreg token add ci --role write | awk '{print $NF}')
     """
-    from . import render
-    from .tokens import TokenStore
+    from .. import render
+    from ..tokens import TokenStore
 
     store = TokenStore.of(obj.registry())
     added, secret = store.add(name, role, email)
@@ -72,8 +59,8 @@ def token_list(obj: _Context, as_json: bool) -> None:
 
     Example: modelreg token list --json
     """
-    from . import render
-    from .tokens import TokenStore
+    from .. import render
+    from ..tokens import TokenStore
 
     render.tokens(TokenStore.of(obj.registry()).list(), as_json)
 
@@ -86,6 +73,6 @@ def token_remove(obj: _Context, name: str) -> None:
 
     Example: modelreg token remove ci
     """
-    from .tokens import TokenStore
+    from ..tokens import TokenStore
 
     TokenStore.of(obj.registry()).remove(name)
