@@ -20,7 +20,6 @@ from starlette.routing import Route
 from .. import serialize
 from ..registry import Registry
 from ..results import EventResult
-from . import auth
 from .context import ServerContext, context
 from .http import BadRequest, blocking, field, flag, json_body, json_response, required
 from .refs import Target, parse
@@ -43,14 +42,12 @@ async def cached(
 
 
 async def write(request: Request, operation: Callable[[Registry, bool], EventResult]) -> Response:
-    """A lifecycle write: the server's turn, then the library (lock, journal, push),
-    tagged by the request's token."""
+    """A lifecycle write: the server's turn, then the library (lock, journal, push)."""
     ctx = context(request)
-    who = auth.identity(request)
 
     def run() -> EventResult:
         with ctx.write_turn:
-            registry = ctx.registry(who)
+            registry = ctx.registry()
             return operation(registry, ctx.publishes(registry))
 
     result = await blocking(run)

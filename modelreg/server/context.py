@@ -36,9 +36,12 @@ class ServerContext:
         return self.settings.root
 
     def registry(self, identity: Identity | None = None) -> Registry:
-        """A fresh registry for one request (nothing mutable shared between requests);
-        its commits and tags name ``identity`` (the request's token) when given."""
-        return Registry(self.settings.root, identity=identity)
+        """A fresh registry for one request (nothing mutable shared between requests).
+        Its commits and tags name ``identity``, by default the request's token
+        (:func:`.auth.caller`); with no token, git's configured user."""
+        from .auth import caller
+
+        return Registry(self.settings.root, identity=identity or caller())
 
     @property
     def tokens(self) -> TokenStore:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -198,3 +199,26 @@ def test_beyond_loopback_needs_a_token_or_public(
     # removing the last token closes a server beyond loopback; it never opens it
     cli.ok("-C", root, "token", "remove", "ci")
     assert_refused(server.get("/v2/models"), 503, "unavailable")
+
+
+def test_concurrent_writers_each_tag_as_themselves(
+    root: Path, serve: Callable[..., Server], cli: Cli
+) -> None:
+    writers = {name: add(cli, root, name, "write") for name in ("ana", "bo", "cy")}
+    server = serve(root)
+    stages = ["dev", "staging", "production"]
+
+    def write(job: tuple[str, str]) -> tuple[str | None, str]:
+        name, stage = job
+        answer = promote(server, stage, headers=bearer(writers[name]))
+        assert answer.status_code == 200, answer.text
+        return answer.json()["tag"], name
+
+    jobs = [(name, stage) for name in writers for stage in stages]
+    with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
+        # the first promote to each stage writes a tag; the others find it held
+        written = {tag: name for tag, name in pool.map(write, jobs) if tag is not None}
+    assert len(written) == len(stages)
+    events = server.get("/v2/models/fraud/history", headers=bearer(writers["ana"])).json()
+    taggers = {e["tag"]: e["author"] for e in events["events"] if e["tag"] in written}
+    assert taggers == written
