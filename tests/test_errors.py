@@ -61,10 +61,10 @@ def test_the_kinds_that_matter_over_http() -> None:
 
 # A modelreg flag in a string: `--force`, `'--push'`, ` -m REASON`, ` -o DIR`.
 _FLAG = re.compile(r"(?:^|\s|')(--[a-z][a-z-]*)| (-[mo]) ")
-# The CLI (every module of cli/) is the face that says flags; gitrepo.py's strings
+# The CLI (every module of cli/) is the face that says flags; the git module's strings
 # are git's own argv.
 _FACES = {"cli", "render.py"}
-_GIT_ARGV = {"gitrepo.py"}
+_GIT_ARGV = {"gitrepo.py", "git"}  # gitrepo.py and every module under git/
 
 
 def _cli_flags() -> set[str]:

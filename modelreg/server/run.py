@@ -29,24 +29,33 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def open_when_empty(settings: Settings) -> bool:
+    """Whether having no token means serving everyone: on loopback, or when an open
+    server was asked for. Beyond loopback, tokens are what let a server listen
+    there at all, so removing the last one closes it instead of opening it."""
+    return is_loopback(settings.host) or settings.public
+
+
 def serve(settings: Settings) -> None:
     """Serve until SIGTERM or SIGINT: then stop accepting, give the requests in
     flight ``settings.grace`` seconds to finish, and return (the process exits 0)."""
     import uvicorn
 
     from .app import create_app
+    from .context import ServerContext
     from .observe import Observed, configure_logging
 
-    if not is_loopback(settings.host) and not settings.public:
+    ctx = ServerContext.open(settings)
+    if not open_when_empty(settings) and ctx.tokens.load().empty:
         raise ListenRefused(
             f"refusing to listen on {settings.host}: with no token every caller could write",
             f"add a token first, or {LISTEN_PUBLIC}",
             remedy=Remedy("public", LISTEN_PUBLIC),
         )
     configure_logging(settings.log_format)
-    app = create_app(settings)
+    app = create_app(settings, ctx)
     config = uvicorn.Config(
-        Observed(app, app.state.context.metrics),
+        Observed(app, ctx.metrics),
         host=settings.host,
         port=settings.port,
         log_config=None,  # configure_logging's handlers, not uvicorn's
