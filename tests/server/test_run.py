@@ -15,7 +15,7 @@ import pytest
 
 from modelreg.registry import Registry
 
-from ..conftest import Showcase
+from ..conftest import Cli, Showcase
 from .conftest import Server
 
 
@@ -138,3 +138,25 @@ def test_a_request_still_unfinished_after_the_grace_is_cut_and_changes_nothing(
         assert server.process.wait(timeout=60) == 0, server.output()
     cut = [line for line in access_lines(server) if line["method"] == "POST"]
     assert [line["status"] for line in cut] == [499]  # no answer was sent
+
+
+def test_the_access_log_names_the_token_never_its_secret(
+    showcase: Showcase, serve: Callable[..., Server], cli: Cli
+) -> None:
+    secret = cli.ok("-C", showcase.root, "token", "add", "ci-bot", "--role", "read")
+    secret_word = secret.stdout.split()[-1]
+    server = serve(showcase.root)
+    bearer = {"Authorization": f"Bearer {secret_word}"}
+    assert server.get("/v2/models/embedder", headers=bearer).status_code == 200
+    assert server.get("/v2/models/embedder/history").status_code == 401  # no token
+    metrics = server.get("/metrics", headers=bearer).text
+    history = 'modelreg_http_requests_total{route="/v2/models/{model_id}/history"'
+    assert history + ',method="GET",status="401"} 1' in metrics  # counted by its route
+    assert server.stop() == 0
+    assert secret_word not in server.output()
+    lines = [line for line in access_lines(server) if line["path"] != "/healthz"]
+    assert [(line["route"], line["status"], line["token"]) for line in lines] == [
+        ("/v2/models/{model_id}", 200, "ci-bot"),
+        ("/v2/models/{model_id}/history", 401, None),
+        ("/metrics", 200, "ci-bot"),
+    ]
