@@ -583,14 +583,16 @@ OPERATIONS: dict[tuple[str, str], Schema] = {
         "server",
         "Prometheus metrics",
         "Requests by route template, method and status; request durations; requests in "
-        "flight; uploads in progress; the last successful sync; events written.",
+        "flight; uploads in progress; the last successful sync; events written. Once the "
+        "server has tokens, a read token is needed (Prometheus: authorization in the scrape "
+        "config).",
         {
             "200": {
                 "description": "the Prometheus text format, version 0.0.4",
                 "content": {"text/plain": {"schema": STR}},
             }
         },
-        errors=(),
+        errors=(401, 503),
     ),
     ("GET", "/openapi.json"): operation(
         "server",

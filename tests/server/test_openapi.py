@@ -19,7 +19,7 @@ from modelreg.server.app import create_app
 from modelreg.server.openapi import OPERATIONS, SCHEMAS, app_operations
 from modelreg.server.settings import Settings
 
-from ..conftest import Showcase
+from ..conftest import Cli, Showcase
 from .conftest import Server
 
 GOLDEN_DIR = Path(__file__).parent.parent / "golden" / "read"
@@ -236,3 +236,32 @@ def test_an_undocumented_method_is_a_405_whose_allow_names_the_documented_ones(
         answer = requests.request(other, server.url + path, timeout=60)
         assert answer.status_code == 405, (path, other, answer.text)
         assert set(answer.headers["allow"].replace(" ", "").split(",")) - {"HEAD"} == documented
+
+
+def test_with_tokens_every_operation_documents_the_401_it_answers_without_one(
+    showcase: Showcase, serve: Callable[..., Server], cli: Cli
+) -> None:
+    cli.ok("-C", showcase.root, "token", "add", "ci", "--role", "read")
+    server = serve(showcase.root)
+    schema = server.get("/openapi.json").json()  # open: it holds nothing of the registry's
+    for template, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            answer = requests.request(
+                method, server.url + example_path(template, operation), timeout=60
+            )
+            if answer.status_code != 401:
+                assert answer.status_code == 200, (method, template, answer.text)
+                continue  # an open path: health, readiness, the schema, its page
+            described = answer_schema(schema, method, template, 401)
+            body = described["content"]["application/json"]["schema"]
+            validator = Draft202012Validator({**body, "components": schema["components"]})
+            assert list(validator.iter_errors(answer.json())) == []
+
+
+def example_path(template: str, operation: dict[str, Any]) -> str:
+    """``template`` with each path parameter replaced by the schema's example."""
+    for parameter in operation.get("parameters", []):
+        if parameter["in"] == "path":
+            value = parameter["example"].replace("#", "%23")
+            template = template.replace("{" + parameter["name"] + "}", value)
+    return template
