@@ -219,12 +219,8 @@ def test_an_undocumented_method_is_a_405_whose_allow_names_the_documented_ones(
 ) -> None:
     schema = server.get("/openapi.json").json()
     for template, operations in schema["paths"].items():
-        path = template
-        for operation in operations.values():
-            for parameter in operation.get("parameters", []):
-                if parameter["in"] == "path":
-                    path = path.replace("{" + parameter["name"] + "}", parameter["example"])
-        answer = requests.request("TRACE", server.url + path.replace("#", "%23"), timeout=60)
+        path = example_path(template, next(iter(operations.values())))
+        answer = requests.request("TRACE", server.url + path, timeout=60)
         assert answer.status_code == 405, (path, answer.text)
         assert answer.json()["error"]["code"] == "usage"
         allow = {method.strip() for method in answer.headers["allow"].split(",")}
