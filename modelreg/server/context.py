@@ -9,9 +9,11 @@ from pathlib import Path
 
 from starlette.requests import Request
 
+from ..hashing import KnownDigests
 from ..registry import Registry
 from .cache import AnswerCache
 from .settings import Settings
+from .uploads import UploadArea
 
 
 @dataclass
@@ -22,6 +24,16 @@ class ServerContext:
     # Writes from this server take turns here before they take the registry's own
     # lock, so two API writes queue instead of one being told the registry is busy.
     write_turn: threading.Lock = field(default_factory=threading.Lock)
+    # Files whose sha256 was checked, so a second download of 1 GiB reads no byte twice.
+    known: KnownDigests = field(default_factory=KnownDigests)
+    uploads: UploadArea = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.uploads = UploadArea(
+            self.state_dir / "uploads",
+            self.settings.upload_max_age,
+            self.settings.upload_max_size,
+        )
 
     @classmethod
     def open(cls, settings: Settings) -> ServerContext:
