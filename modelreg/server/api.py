@@ -114,6 +114,15 @@ async def deps(request: Request, target: Target) -> Response:
     )
 
 
+async def version_files(request: Request, target: Target) -> Response:
+    """``files``: the version's file list; ``files/PATH``: that file's bytes."""
+    if target.path is not None:
+        return await files.one_file(request, target, target.path)
+    return await cached(
+        request, ("files", target.ref), lambda r: serialize.version_files(r.files(target.ref))
+    )
+
+
 async def diff(request: Request) -> Response:
     a, b = request.query_params.get("a"), request.query_params.get("b")
     if not a or not b:
@@ -162,7 +171,7 @@ READS: dict[str | None, Handler] = {
     "history": history,
     "resolve": resolve,
     "deps": deps,
-    "files": files.files,
+    "files": version_files,
     "archive": files.archive,
 }
 WRITES: dict[str | None, Handler] = {

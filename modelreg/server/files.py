@@ -59,7 +59,10 @@ def upload_name(request: Request) -> str:
     if disposition:
         header = email.message.Message()
         header["content-disposition"] = disposition
-        name = header.get_filename()
+        try:
+            name = header.get_filename()
+        except (ValueError, LookupError):  # a malformed header: no name
+            name = None
         if name:
             return client_file_name(name)
     return DEFAULT_NAME
@@ -303,16 +306,6 @@ def _code_commit(value: object) -> str | None:
 
 
 # --- files out ------------------------------------------------------------------------
-
-
-async def files(request: Request, target: Target) -> Response:
-    """``files``: the list; ``files/PATH``: that file's bytes."""
-    if target.path is not None:
-        return await one_file(request, target, target.path)
-    ctx = context(request)
-    return json_response(
-        await blocking(lambda: serialize.version_files(ctx.registry().files(target.ref)))
-    )
 
 
 async def one_file(request: Request, target: Target, path: str) -> Response:

@@ -223,3 +223,14 @@ def test_unknown_files_and_path_tricks(server: Server, path: str, status: int) -
     assert answer.status == status, body
     assert answer.getheader("content-type") == "application/json"
     assert b'"error"' in body
+
+
+def test_head_answers_the_headers_alone(big: tuple[Server, bytes]) -> None:
+    import requests
+
+    server, data = big
+    for path in ("/v2/models/big/files/w.bin", "/v2/models/big/archive"):
+        answer = requests.head(server.url + path, timeout=60)
+        assert answer.status_code == 200, path
+        assert int(answer.headers["content-length"]) >= len(data)
+        assert answer.content == b""

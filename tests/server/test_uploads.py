@@ -493,3 +493,24 @@ def test_a_bad_setting_stops_the_server_at_once(repo: Path, cli: Cli) -> None:
         timeout=60,
     )
     assert done.returncode != 0 and "MODELREG_UPLOAD_MAX_AGE" in done.stderr
+
+
+def test_with_a_git_remote_a_registration_is_published(
+    repo: Path, serve: Callable[..., Server], cli: Cli, tmp_path: Path
+) -> None:
+    bare = tmp_path / "shared.git"
+    git(tmp_path, "init", "-q", "--bare", str(bare))
+    git(repo, "remote", "add", "origin", str(bare))
+    cli.ok("-C", repo, "push")
+    server = serve(repo)
+    uploaded = upload(server, b"published weights", filename="w.bin")
+    answer = server.post(
+        "/v2/models/register", json={"metadata": {"name": "m"}, "file_digest": uploaded["digest"]}
+    )
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["pushed"] is True
+    assert git(bare, "tag", "-l").split() == ["m@v0.1.0"]
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(bare), str(clone))
+    cli.ok("-C", clone, "get", "m@v0.1.0", "-o", tmp_path / "got")
+    assert (tmp_path / "got" / "w.bin").read_bytes() == b"published weights"
