@@ -43,7 +43,9 @@ class Settings:
     ``upload_max_age`` (seconds; ``MODELREG_UPLOAD_MAX_AGE``, a day by default) is
     how long an upload nobody registered is kept; ``upload_max_size`` (bytes;
     ``MODELREG_UPLOAD_MAX_SIZE``, 1 TiB by default) the largest body an upload
-    may have.
+    may have; ``upload_idle_timeout`` (seconds; ``MODELREG_UPLOAD_IDLE_TIMEOUT``,
+    5 minutes by default) how long an upload may send nothing before it is given
+    up (a client gone without closing its connection would hold it for ever).
     """
 
     root: Path
@@ -55,6 +57,9 @@ class Settings:
     extra: dict[str, str] = field(default_factory=dict)
     upload_max_age: float = field(
         default_factory=lambda: _env_number("MODELREG_UPLOAD_MAX_AGE", DAY)
+    )
+    upload_idle_timeout: float = field(
+        default_factory=lambda: _env_number("MODELREG_UPLOAD_IDLE_TIMEOUT", 300.0)
     )
     upload_max_size: int = field(
         default_factory=lambda: int(_env_number("MODELREG_UPLOAD_MAX_SIZE", UPLOAD_MAX_SIZE))

@@ -514,3 +514,17 @@ def test_with_a_git_remote_a_registration_is_published(
     git(tmp_path, "clone", "-q", str(bare), str(clone))
     cli.ok("-C", clone, "get", "m@v0.1.0", "-o", tmp_path / "got")
     assert (tmp_path / "got" / "w.bin").read_bytes() == b"published weights"
+
+
+def test_an_upload_that_stalls_is_given_up(
+    repo: Path, serve: Callable[..., Server], connect: Callable[[Server], socket.socket]
+) -> None:
+    server = serve(repo, env={"MODELREG_UPLOAD_IDLE_TIMEOUT": "1"})
+    sock = connect(server)
+    start_upload(sock, 1000, b"a few bytes, then nothing")
+    answer = b""
+    while chunk := sock.recv(65536):  # the server answers, then closes
+        answer += chunk
+    assert answer.startswith(b"HTTP/1.1 408"), answer
+    assert b"the upload was given up" in answer
+    assert area(repo) == ([], [])
