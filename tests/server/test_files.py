@@ -17,6 +17,11 @@ import pytest
 from modelreg.registry import Registry
 
 from ..conftest import Cli, FileMaker, Showcase
+from ..integration.conftest import Remotes, clone, model_bytes, registry_on
+
+# The network-remote test's fixtures (a real S3 server on 127.0.0.1), re-exported.
+from ..integration.conftest import remotes as remotes
+from ..integration.conftest import s3 as s3
 from .conftest import Server
 
 
@@ -234,3 +239,30 @@ def test_head_answers_the_headers_alone(big: tuple[Server, bytes]) -> None:
         assert answer.status_code == 200, path
         assert int(answer.headers["content-length"]) >= len(data)
         assert answer.content == b""
+
+
+@pytest.mark.integration
+def test_files_on_a_network_remote_are_fetched_and_verified(
+    remotes: Remotes, cli: Cli, serve: Callable[..., Server], tmp_path: Path
+) -> None:
+    """A clone whose DVC cache is empty fetches from S3 (a real server on
+    127.0.0.1) into its cache, checks, and serves; a corrupt object is refused."""
+    remote = remotes("s3")
+    a, origin = registry_on(remote, cli, tmp_path)
+    one, two = model_bytes(1), model_bytes(2)
+    for version, data in (("1.0.0", one), ("2.0.0", two)):
+        source = tmp_path / version / "model.bin"
+        source.parent.mkdir()
+        source.write_bytes(data)
+        cli.ok("-C", a, "register", "m", source, "--version", version)
+    cli.ok("-C", a, "push")
+    remote.corrupt(hashlib.md5(two).hexdigest(), b"not the model")
+    b = clone(origin, tmp_path / "b")
+    remote.configure(b, commit=False)
+    server = serve(b)
+    answer = server.get("/v2/models/m@v1.0.0/files/model.bin")
+    assert answer.status_code == 200, answer.text
+    assert answer.content == one
+    answer = server.get("/v2/models/m@v2.0.0/archive")
+    assert answer.status_code == 409, answer.text
+    assert answer.json()["error"]["code"] == "integrity"
