@@ -95,6 +95,16 @@ class Registry:
         self._load_config()
 
     @classmethod
+    def of(cls, git: GitRepo, *, progress: Progress | None = None) -> Registry:
+        """The registry in a work tree already found: ``Registry(path)`` without
+        its ``git rev-parse``. A server serving one repository builds a registry
+        per request; this spares each one a git process."""
+        self = cls.__new__(cls)
+        self._start(git, progress, None)
+        self._load_config()
+        return self
+
+    @classmethod
     def from_git(
         cls,
         git: GitRepo,

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from starlette.requests import Request
 
+from ..gitrepo import GitRepo
 from ..registry import Registry
 from .cache import AnswerCache
 from .settings import Settings
@@ -22,20 +23,26 @@ class ServerContext:
     # Writes from this server take turns here before they take the registry's own
     # lock, so two API writes queue instead of one being told the registry is busy.
     write_turn: threading.Lock = field(default_factory=threading.Lock)
+    # Where the work tree and its git directories are, found once at start.
+    found: GitRepo | None = None
 
     @classmethod
     def open(cls, settings: Settings) -> ServerContext:
         registry = Registry(settings.root)
         git_dir = registry.git.common_dir
-        return cls(settings, git_dir, AnswerCache(git_dir, registry.root))
+        return cls(settings, git_dir, AnswerCache(git_dir, registry.root), found=registry.git)
 
     @property
     def root(self) -> Path:
         return self.settings.root
 
     def registry(self) -> Registry:
-        """A fresh registry for one request (nothing mutable shared between requests)."""
-        return Registry(self.settings.root)
+        """A fresh registry for one request (nothing mutable shared between requests;
+        the paths found at start spare each request a ``git rev-parse``)."""
+        if self.found is None:
+            return Registry(self.settings.root)
+        repo = self.found
+        return Registry.of(GitRepo(repo.root, repo.git_dir, repo.common_dir))
 
     def publishes(self, registry: Registry) -> bool:
         """Writes are published (or not made) when the repository has a git remote."""
