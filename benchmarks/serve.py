@@ -232,13 +232,14 @@ def ms(seconds: float | None) -> str:
 
 
 def cells(rows: Sequence[Row]) -> list[list[str]]:
-    out = [["part", "measured", "median", "baseline", "baseline median", "ratio", "note"]]
+    out = [["part", "measured", "median", "best", "baseline", "baseline median", "ratio", "note"]]
     for row in rows:
         out.append(
             [
                 row.section,
                 row.what,
                 ms(row.seconds),
+                ms(min(row.samples)) if row.samples else "-",
                 row.baseline or "-",
                 ms(row.baseline_seconds),
                 bench._x(row.ratio),
@@ -768,6 +769,10 @@ def targets(
     return out
 
 
+def load_average() -> str:
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
 # --- main --------------------------------------------------------------------------------
 
 
@@ -811,7 +816,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(
         f"modelreg serve benchmarks: {info['nproc']} CPU(s) {info['cpu']}, {info['memory']}, "
         f"{info['filesystem']} at {work}\n  {info['git']}, Python {info['python']}; "
-        f"median of {args.runs} rounds after a warm-up",
+        f"median of {args.runs} rounds after a warm-up; load average {load_average()}",
         flush=True,
     )
     rows: list[Row] = []
@@ -840,6 +845,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         if not args.keep and args.workdir is None:
             shutil.rmtree(work, ignore_errors=True)
+    info["loadavg_end"] = os.getloadavg()
     goals = targets(rows, loads, upload_peak, download_peak)
     table = cells(rows)
     load_table = [["clients", "mix", "requests", "req/s", "p50", "p99", "max"]] + [
@@ -901,7 +907,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     md = [
         f"`{command}` on {info['nproc']} CPU(s) {info['cpu']}, {info['memory']}, "
         f"{info['filesystem']}; {info['git']}, Python {info['python']}; median of "
-        f"{args.runs} rounds after a warm-up.",
+        f"{args.runs} rounds after a warm-up; load average {load_average()} at the end "
+        "(a busy machine shows in the medians first; the best column is the quietest round).",
         "",
         bench.markdown(table),
         *(["", bench.markdown(load_table)] if loads else []),
