@@ -226,6 +226,8 @@ class Registry:
 
     get = _files.get
     checkout = _files.checkout
+    files = _files.files
+    local_files = _files.local_files
 
     push = _sync.push
     pull = _sync.pull

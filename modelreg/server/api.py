@@ -20,6 +20,7 @@ from starlette.routing import Route
 from .. import serialize
 from ..registry import Registry
 from ..results import EventResult
+from . import files
 from .context import ServerContext, context
 from .http import BadRequest, blocking, field, flag, json_body, json_response, required
 from .refs import Target, parse
@@ -161,6 +162,8 @@ READS: dict[str | None, Handler] = {
     "history": history,
     "resolve": resolve,
     "deps": deps,
+    "files": files.files,
+    "archive": files.archive,
 }
 WRITES: dict[str | None, Handler] = {
     "promote": promote,
@@ -190,6 +193,9 @@ def routes() -> list[Route]:
         Route("/v2/models", list_models, methods=["GET"]),
         Route("/v2/history", all_history, methods=["GET"]),
         Route("/v2/diff", diff, methods=["GET"]),
+        # The founding endpoints, before the paths of model ids.
+        Route("/v2/models/upload", files.upload, methods=["POST"]),
+        Route("/v2/models/register", files.register, methods=["POST"]),
         Route("/v2/models/{rest:path}", model_get, methods=["GET"]),
         Route("/v2/models/{rest:path}", model_post, methods=["POST"]),
     ]

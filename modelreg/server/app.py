@@ -13,7 +13,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from ..errors import Kind, ModelregError
-from . import api
+from . import api, files
 from .context import ServerContext, context
 from .http import BadRequest, error_response, json_response
 from .settings import Settings
@@ -73,7 +73,9 @@ def create_app(settings: Settings, ctx: ServerContext | None = None) -> Starlett
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        yield
+        context = app.state.context
+        async with files.upkeep(context.uploads, context.root):
+            yield
 
     app = Starlette(
         routes=routes(),

@@ -10,9 +10,11 @@ from pathlib import Path
 from starlette.requests import Request
 
 from ..gitrepo import GitRepo
+from ..hashing import KnownDigests
 from ..registry import Registry
 from .cache import AnswerCache
 from .settings import Settings
+from .uploads import UploadArea
 
 
 @dataclass
@@ -25,6 +27,16 @@ class ServerContext:
     write_turn: threading.Lock = field(default_factory=threading.Lock)
     # Where the work tree and its git directories are, found once at start.
     found: GitRepo | None = None
+    # Files whose sha256 was checked, so a second download of 1 GiB reads no byte twice.
+    known: KnownDigests = field(default_factory=KnownDigests)
+    uploads: UploadArea = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.uploads = UploadArea(
+            self.state_dir / "uploads",
+            self.settings.upload_max_age,
+            self.settings.upload_max_size,
+        )
 
     @classmethod
     def open(cls, settings: Settings) -> ServerContext:
