@@ -572,6 +572,7 @@ def bench_big(
 
     rows: list[Row] = []
     up: list[float] = []
+    parts: dict[str, list[float]] = {"POST upload": [], "POST register": []}
     cli: list[float] = []
     upload_peak: int | None = 0
     for r in range(runs + 1):
@@ -584,6 +585,7 @@ def bench_big(
                     upload(server.port, probe)
                 began = time.perf_counter()
                 uploaded = upload(server.port, src)
+                halfway = time.perf_counter()
                 registered = register(server.port, "big", uploaded["digest"])
                 elapsed = time.perf_counter() - began
             except Missing as exc:
@@ -601,6 +603,8 @@ def bench_big(
         done = bench.run_once([*modelreg, "-q", "register", "big", str(src)], cli_repo, env)
         if r > 0:
             up.append(elapsed)
+            parts["POST upload"].append(halfway - began)
+            parts["POST register"].append(began + elapsed - halfway)
             cli.append(done.seconds)
     if up:
         cli_median = statistics.median(cli)
@@ -616,6 +620,10 @@ def bench_big(
                 samples=up,
             )
         )
+        for what, samples in parts.items():
+            rows.append(
+                Row(label, f"  of which {what}", statistics.median(samples), samples=samples)
+            )
         print(
             f"    {'upload + register':<44} {ms(statistics.median(up)):>10}  "
             f"(CLI register {ms(cli_median)}; server peak {(upload_peak or 0) / 1024:.0f} MB)",
