@@ -31,6 +31,8 @@ class Kind(enum.Enum):
     BUSY = "busy"  # another process holds the write lock
     UNAVAILABLE = "unavailable"  # git, DVC storage or the file system could not do it
     USAGE = "usage"  # a missing or malformed option (the CLI's parser)
+    UNAUTHENTICATED = "unauthenticated"  # no credentials, or a secret no token has
+    FORBIDDEN = "forbidden"  # a known token asking for more than its role allows
     BUG = "bug"  # anything not raised on purpose
 
 
@@ -42,6 +44,8 @@ HTTP_STATUS: dict[Kind, int] = {
     Kind.NOT_FOUND: 404,
     Kind.CONFLICT: 409,
     Kind.POLICY: 409,  # 401/403 are kept for who is asking (tokens)
+    Kind.UNAUTHENTICATED: 401,
+    Kind.FORBIDDEN: 403,
     Kind.PROBLEMS: 409,
     Kind.INTEGRITY: 409,
     Kind.UNSAFE: 422,
@@ -196,6 +200,7 @@ FORCE_NEEDS_REASON = "forcing needs a reason: give a message"
 FORCE_OR_OUT_DIR = "force replacing it, or choose another output folder"
 ALLOW_UNRESOLVED = "allow unresolved dependencies"
 SIGN = "sign the event"
+LISTEN_PUBLIC = "say that an open server is meant"
 LOCAL_OPTION = "pass it as a local option"
 PASSWORD_LOCAL_OPTION = "in a local option"
 REMOTE_LOCAL_OPTIONS = "add the remote with local options"

@@ -38,8 +38,9 @@ from .errors import (
     UnknownVersionError,
     UnsafePathError,
 )
-from .gitrepo import GitRepo
+from .gitrepo import GitRepo, Identity
 from .manifest import MANIFEST_FILE
+from .manifests import OnBroken, read_manifest, read_manifests
 from .ops import files as _files
 from .ops import init as _init
 from .ops import inspect as _inspect
@@ -90,16 +91,35 @@ def _no_gc() -> Iterator[None]:
 class Registry:
     """A model registry in the git repository containing ``path``."""
 
-    def __init__(self, path: str | Path = ".", *, progress: Progress | None = None) -> None:
-        self._start(GitRepo.discover(Path(path)), progress, None)
+    def __init__(
+        self,
+        path: str | Path = ".",
+        *,
+        progress: Progress | None = None,
+        identity: Identity | None = None,
+    ) -> None:
+        """``identity``: who this registry's commits and event tags name as author
+        and tagger, instead of git's configured user (a server writing on behalf
+        of a token's holder; nothing process-wide changes)."""
+        git = GitRepo.discover(Path(path))
+        git.acting_as = identity
+        self._start(git, progress, None)
         self._load_config()
 
     @classmethod
-    def of(cls, git: GitRepo, *, progress: Progress | None = None) -> Registry:
+    def of(
+        cls,
+        git: GitRepo,
+        *,
+        progress: Progress | None = None,
+        identity: Identity | None = None,
+    ) -> Registry:
         """The registry in a work tree already found: ``Registry(path)`` without
         its ``git rev-parse``. A server serving one repository builds a registry
-        per request; this spares each one a git process."""
+        per request (each with its own ``git``: ``identity`` is set on it); this
+        spares each one a git process."""
         self = cls.__new__(cls)
+        git.acting_as = identity
         self._start(git, progress, None)
         self._load_config()
         return self
@@ -396,18 +416,11 @@ class Registry:
         specs: dict[str, tuple[str, str]] = {}
         for name, found in wanted:
             specs[f"{found.commit}:{self.manifest_path(name)}"] = (name, found.version)
-        needle = mentioning.encode() if mentioning else None
+        read = read_manifests(self.git, specs, on_broken=OnBroken.SKIP, mentioning=mentioning)
         out = {}
-        for spec, data in self.git.read_files(list(specs)).items():
-            if data is None or (needle is not None and needle not in data):
-                continue
-            try:
-                manifest = manifest_mod.loads(data, spec)
-            except ManifestError:
-                continue
-            name, version = specs[spec]
-            if manifest.name == name and str(manifest.version) == version:
-                out[specs[spec]] = manifest  # (not another version's, at a commit GTO tagged)
+        for spec, stored in read.found.items():
+            if stored.describes(*specs[spec]):  # not another version's, at a commit GTO tagged
+                out[specs[spec]] = stored.manifest
         return out
 
     # ------------------------------------------------------------------ helpers
@@ -496,13 +509,8 @@ class Registry:
         return found.commit, current
 
     def _manifests_at(self, commit: str, path: str) -> manifest_mod.Manifest | None:
-        data = self.git.read_file(commit, path)
-        if data is None:
-            return None
-        try:
-            return manifest_mod.loads(data, path)
-        except ManifestError:
-            return None
+        stored = read_manifest(self.git, commit, path, on_broken=OnBroken.SKIP)
+        return stored.manifest if stored else None
 
     def _require_registry(self) -> None:
         from .storage import is_initialised

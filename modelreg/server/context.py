@@ -9,9 +9,10 @@ from pathlib import Path
 
 from starlette.requests import Request
 
-from ..gitrepo import GitRepo
+from ..gitrepo import GitRepo, Identity
 from ..hashing import KnownDigests
 from ..registry import Registry
+from ..tokens import TokenStore
 from .cache import AnswerCache
 from .settings import Settings
 from .uploads import UploadArea
@@ -48,13 +49,23 @@ class ServerContext:
     def root(self) -> Path:
         return self.settings.root
 
-    def registry(self) -> Registry:
+    def registry(self, identity: Identity | None = None) -> Registry:
         """A fresh registry for one request (nothing mutable shared between requests;
-        the paths found at start spare each request a ``git rev-parse``)."""
+        the paths found at start spare each request a ``git rev-parse``). Its
+        commits and tags name ``identity``, by default the request's token
+        (:func:`.auth.caller`); with no token, git's configured user."""
+        from .auth import caller
+
+        who = identity or caller()
         if self.found is None:
-            return Registry(self.settings.root)
+            return Registry(self.settings.root, identity=who)
         repo = self.found
-        return Registry.of(GitRepo(repo.root, repo.git_dir, repo.common_dir))
+        return Registry.of(GitRepo(repo.root, repo.git_dir, repo.common_dir), identity=who)
+
+    @property
+    def tokens(self) -> TokenStore:
+        """The registry's tokens (outside git: see :mod:`modelreg.tokens`)."""
+        return TokenStore.for_registry(self.git_dir)
 
     def publishes(self, registry: Registry) -> bool:
         """Writes are published (or not made) when the repository has a git remote."""
