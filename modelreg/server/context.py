@@ -9,7 +9,7 @@ from pathlib import Path
 
 from starlette.requests import Request
 
-from ..gitrepo import Identity
+from ..gitrepo import GitRepo, Identity
 from ..hashing import KnownDigests
 from ..registry import Registry
 from ..tokens import TokenStore
@@ -26,6 +26,8 @@ class ServerContext:
     # Writes from this server take turns here before they take the registry's own
     # lock, so two API writes queue instead of one being told the registry is busy.
     write_turn: threading.Lock = field(default_factory=threading.Lock)
+    # Where the work tree and its git directories are, found once at start.
+    found: GitRepo | None = None
     # Files whose sha256 was checked, so a second download of 1 GiB reads no byte twice.
     known: KnownDigests = field(default_factory=KnownDigests)
     uploads: UploadArea = field(init=False)
@@ -41,19 +43,24 @@ class ServerContext:
     def open(cls, settings: Settings) -> ServerContext:
         registry = Registry(settings.root)
         git_dir = registry.git.common_dir
-        return cls(settings, git_dir, AnswerCache(git_dir, registry.root))
+        return cls(settings, git_dir, AnswerCache(git_dir, registry.root), found=registry.git)
 
     @property
     def root(self) -> Path:
         return self.settings.root
 
     def registry(self, identity: Identity | None = None) -> Registry:
-        """A fresh registry for one request (nothing mutable shared between requests).
-        Its commits and tags name ``identity``, by default the request's token
+        """A fresh registry for one request (nothing mutable shared between requests;
+        the paths found at start spare each request a ``git rev-parse``). Its
+        commits and tags name ``identity``, by default the request's token
         (:func:`.auth.caller`); with no token, git's configured user."""
         from .auth import caller
 
-        return Registry(self.settings.root, identity=identity or caller())
+        who = identity or caller()
+        if self.found is None:
+            return Registry(self.settings.root, identity=who)
+        repo = self.found
+        return Registry.of(GitRepo(repo.root, repo.git_dir, repo.common_dir), identity=who)
 
     @property
     def tokens(self) -> TokenStore:
