@@ -31,10 +31,13 @@ if TYPE_CHECKING:
         GateFailure,
         HistoryEntry,
         InitResult,
+        LocalFile,
+        LocalFiles,
         ModelSummary,
         RegisterResult,
         Resolved,
         SyncResult,
+        VersionFiles,
         VersionInfo,
     )
     from .storage import RemoteSettings
@@ -341,6 +344,34 @@ def files_written(result: FilesWritten) -> Document:
     }
 
 
+def version_files(result: VersionFiles) -> Document:
+    """A version's files as its manifest records them (``GET .../files``): each one's
+    path inside the version, size and sha256 (the ``ETag`` it is served with)."""
+    return {
+        "name": result.name,
+        "version": result.version,
+        "files": [file_result(f) for f in result.files],
+    }
+
+
+def local_file(found: LocalFile) -> Document:
+    return {
+        "path": found.path,
+        "size": found.size,
+        "sha256": found.sha256,
+        "local": str(found.local),
+    }
+
+
+def local_files(result: LocalFiles) -> Document:
+    """Where this machine holds a version's verified bytes (the store's own files)."""
+    return {
+        "name": result.name,
+        "version": result.version,
+        "files": [local_file(f) for f in result.files],
+    }
+
+
 def sync_result(result: SyncResult) -> Document:
     """``push`` and ``pull``: ``tags`` sent or received, ``objects`` (DVC files) moved."""
     return {
@@ -374,6 +405,9 @@ def serializers() -> dict[type, Callable[[Any], Document]]:
         results.EventResult: event_result,
         results.FileResult: file_result,
         results.FilesWritten: files_written,
+        results.VersionFiles: version_files,
+        results.LocalFile: local_file,
+        results.LocalFiles: local_files,
         results.SyncResult: sync_result,
         results.DoctorFinding: doctor_finding,
         results.DoctorReport: doctor_report,

@@ -20,6 +20,7 @@ from starlette.routing import Route
 from .. import serialize
 from ..registry import Registry
 from ..results import EventResult
+from . import files
 from .context import ServerContext, context
 from .http import BadRequest, blocking, field, flag, json_body, json_response, required
 from .refs import Target, parse
@@ -115,6 +116,15 @@ async def deps(request: Request, target: Target) -> Response:
     )
 
 
+async def version_files(request: Request, target: Target) -> Response:
+    """``files``: the version's file list; ``files/PATH``: that file's bytes."""
+    if target.path is not None:
+        return await files.one_file(request, target, target.path)
+    return await cached(
+        request, ("files", target.ref), lambda r: serialize.version_files(r.files(target.ref))
+    )
+
+
 async def diff(request: Request) -> Response:
     a, b = request.query_params.get("a"), request.query_params.get("b")
     if not a or not b:
@@ -163,6 +173,8 @@ READS: dict[str | None, Handler] = {
     "history": history,
     "resolve": resolve,
     "deps": deps,
+    "files": version_files,
+    "archive": files.archive,
 }
 WRITES: dict[str | None, Handler] = {
     "promote": promote,
@@ -200,6 +212,9 @@ def routes() -> list[Route]:
         Route("/v2/models", list_models, methods=["GET"]),
         Route("/v2/history", all_history, methods=["GET"]),
         Route("/v2/diff", diff, methods=["GET"]),
+        # The founding endpoints, before the paths of model ids.
+        Route("/v2/models/upload", files.upload, methods=["POST"]),
+        Route("/v2/models/register", files.register, methods=["POST"]),
         Route("/v2/models/{rest:path}", model_get, methods=["GET"]),
         Route("/v2/models/{rest:path}", model_post, methods=["POST"]),
     ]

@@ -14,7 +14,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from ..errors import Kind, ModelregError
-from . import about, api, auth
+from . import about, api, auth, files
 from .context import ServerContext, context
 from .http import BadRequest, error_response, json_response
 from .refs import parse
@@ -83,7 +83,9 @@ def create_app(settings: Settings, ctx: ServerContext | None = None) -> Starlett
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        yield
+        context = app.state.context
+        async with files.upkeep(context.uploads, context.root):
+            yield
 
     ctx = ctx or ServerContext.open(settings)
     guard = Middleware(

@@ -9,12 +9,14 @@ from pathlib import Path
 
 from starlette.requests import Request
 
-from ..gitrepo import Identity
+from ..gitrepo import GitRepo, Identity
+from ..hashing import KnownDigests
 from ..registry import Registry
 from ..tokens import TokenStore
 from .cache import AnswerCache
 from .metrics import Metrics
 from .settings import Settings
+from .uploads import UploadArea
 
 
 @dataclass
@@ -26,24 +28,41 @@ class ServerContext:
     # lock, so two API writes queue instead of one being told the registry is busy.
     write_turn: threading.Lock = field(default_factory=threading.Lock)
     metrics: Metrics = field(default_factory=Metrics)
+    # Where the work tree and its git directories are, found once at start.
+    found: GitRepo | None = None
+    # Files whose sha256 was checked, so a second download of 1 GiB reads no byte twice.
+    known: KnownDigests = field(default_factory=KnownDigests)
+    uploads: UploadArea = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.uploads = UploadArea(
+            self.state_dir / "uploads",
+            self.settings.upload_max_age,
+            self.settings.upload_max_size,
+        )
 
     @classmethod
     def open(cls, settings: Settings) -> ServerContext:
         registry = Registry(settings.root)
         git_dir = registry.git.common_dir
-        return cls(settings, git_dir, AnswerCache(git_dir, registry.root))
+        return cls(settings, git_dir, AnswerCache(git_dir, registry.root), found=registry.git)
 
     @property
     def root(self) -> Path:
         return self.settings.root
 
     def registry(self, identity: Identity | None = None) -> Registry:
-        """A fresh registry for one request (nothing mutable shared between requests).
-        Its commits and tags name ``identity``, by default the request's token
+        """A fresh registry for one request (nothing mutable shared between requests;
+        the paths found at start spare each request a ``git rev-parse``). Its
+        commits and tags name ``identity``, by default the request's token
         (:func:`.auth.caller`); with no token, git's configured user."""
         from .auth import caller
 
-        return Registry(self.settings.root, identity=identity or caller())
+        who = identity or caller()
+        if self.found is None:
+            return Registry(self.settings.root, identity=who)
+        repo = self.found
+        return Registry.of(GitRepo(repo.root, repo.git_dir, repo.common_dir), identity=who)
 
     @property
     def tokens(self) -> TokenStore:
