@@ -49,6 +49,11 @@ def obj(properties: dict[str, Schema], *, optional: dict[str, Schema] | None = N
     }
 
 
+def closed(properties: dict[str, Schema], *, optional: dict[str, Schema] | None = None) -> Schema:
+    """A request body's object: a key not named here is refused (a 4xx)."""
+    return {**obj(properties, optional=optional), "additionalProperties": False}
+
+
 def array(items: Schema) -> Schema:
     return {"type": "array", "items": items}
 
@@ -66,6 +71,8 @@ SHA256: Schema = {"type": "string", "pattern": "^[0-9a-f]{64}$"}
 COMMIT: Schema = {"type": "string", "pattern": "^[0-9a-f]{40,64}$"}
 TIME: Schema = {"type": "string", "description": "UTC, ISO 8601 (2026-11-22T16:35:32Z)"}
 VERSION: Schema = {"type": "string", "description": "a SemVer, never with the leading v"}
+
+DIGEST: Schema = {"type": "string", "pattern": "^sha256:[0-9a-f]{64}$"}
 
 SCHEMAS: dict[str, Schema] = {
     "Error": obj(
@@ -263,6 +270,29 @@ SCHEMAS: dict[str, Schema] = {
 }
 
 
+REGISTER_METADATA = closed(
+    {"name": STR},
+    optional={
+        "version": {**STR, "description": "the SemVer (or give bump)"},
+        "bump": {"enum": ["major", "minor", "patch"], "description": "the latest version, bumped"},
+        "schema": {"const": 1},
+        "description": STR,
+        "author": STR,
+        "license": {**STR, "description": "an SPDX expression"},
+        "framework": STR,
+        "labels": {"type": "object", "additionalProperties": STR},
+        "metrics": {"type": "object", "additionalProperties": NUMBER},
+        "params": {
+            "type": "object",
+            "additionalProperties": {"type": ["string", "number", "boolean", "null"]},
+        },
+        "dependencies": array({"anyOf": [STR, closed({"name": STR, "version": STR})]}),
+        "lineage": {"type": "object", "properties": {"code_commit": STR}},
+    },
+)
+"""What ``register`` takes: the manifest's fields (those the registry does not compute)."""
+
+
 # --- parameters, bodies, answers ------------------------------------------------
 
 
@@ -408,26 +438,16 @@ OPERATIONS: dict[tuple[str, str], Schema] = {
         "`modelreg register` makes, published when the registry has a git remote.",
         {"201": json_answer("registered", ref("Registered"))},
         body=json_body(
-            obj(
-                {
-                    "metadata": obj(
-                        {"name": STR, "version": STR},
-                        optional={
-                            "author": STR,
-                            "license": STR,
-                            "description": STR,
-                            "dependencies": {
-                                "anyOf": [
-                                    array(obj({"name": STR, "version": STR})),
-                                    {"type": "object", "additionalProperties": STR},
-                                ]
-                            },
-                        },
-                    )
-                },
+            closed(
+                {"metadata": REGISTER_METADATA},
                 optional={
-                    "file_digest": {"type": "string", "pattern": "^sha256:[0-9a-f]{64}$"},
-                    "files": array(obj({"path": STR, "digest": STR})),
+                    "file_digest": DIGEST,
+                    "files": array(closed({"path": STR, "digest": DIGEST})),
+                    "message": {**STR, "description": "why (the event's reason)"},
+                    "allow_unresolved": {
+                        **BOOL,
+                        "description": "register although a dependency has no matching version",
+                    },
                 },
             ),
             {

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import socket
 import time
@@ -92,9 +93,6 @@ def test_a_sync_and_label_values_render_in_the_format() -> None:
 
 
 def test_an_upload_in_progress_is_counted_until_it_ends(server: Server) -> None:
-    schema = server.get("/openapi.json").json()
-    if "/v2/models/upload" not in schema["paths"]:
-        pytest.skip("the upload endpoint is not in this build yet")
     body = b"some weights\n" * 100
     head = (
         "POST /v2/models/upload?filename=w.bin HTTP/1.1\r\nHost: registry\r\n"
@@ -119,3 +117,14 @@ def test_an_upload_in_progress_is_counted_until_it_ends(server: Server) -> None:
     assert found["modelreg_uploads_in_progress"] == 0
     upload = 'modelreg_http_requests_total{route="/v2/models/upload",method="POST",status="200"}'
     assert found[upload] == 1
+
+
+def test_a_registration_through_the_api_is_an_event_written(server: Server) -> None:
+    weights = b"weights\n"
+    assert server.post("/v2/models/upload?filename=w.bin", data=weights).status_code == 200
+    digest = "sha256:" + hashlib.sha256(weights).hexdigest()
+    metadata = {"name": "fresh", "version": "1.0.0", "license": "MIT"}
+    answer = server.post("/v2/models/register", json={"metadata": metadata, "file_digest": digest})
+    assert answer.status_code == 201, answer.text
+    found = samples(server.get("/metrics").text)
+    assert found['modelreg_events_written_total{event="register"}'] == 1
