@@ -70,9 +70,14 @@ def pull(
     *,
     dvc_remote: str | None = None,
     jobs: int | None = None,
+    files: bool = True,
 ) -> SyncResult:
     """Fetch tags and commits, fast-forward the branch, and fetch the bytes of the
-    versions now in the work tree (``jobs`` transfers at once)."""
+    versions now in the work tree (``jobs`` transfers at once).
+
+    Without ``files``, the events and the branch alone: what a replica
+    (``serve --sync``) needs, since it reads bytes from the DVC remote when asked.
+    """
     from ..sharing import fetch_and_fast_forward, require_remote
     from ..storage import is_initialised
     from ..workspace import manifests_under
@@ -83,7 +88,7 @@ def pull(
         self._forget()
         self._load_config()
         objects = 0
-        if is_initialised(self.root):
+        if files and is_initialised(self.root):
             wanted = dvc_remote or self.config.remote
             manifests = _safe(self, manifests_under, notes)
             md5s = [a.md5 for m in manifests for a in m.artifacts]

@@ -73,7 +73,14 @@ def create_app(settings: Settings, ctx: ServerContext | None = None) -> Starlett
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        yield
+        from .watch import Background
+
+        background = Background(app.state.context)
+        background.start()
+        try:
+            yield
+        finally:
+            background.stop()
 
     app = Starlette(
         routes=routes(),

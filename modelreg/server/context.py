@@ -4,14 +4,24 @@ cache, and the in-process queue for writes."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from starlette.requests import Request
 
+from ..errors import RaceLostError
 from ..registry import Registry
+from ..results import SyncResult
 from .cache import AnswerCache
 from .settings import Settings
+
+T = TypeVar("T")
+
+WRITE_ATTEMPTS = 3
+"""Rounds of catch-up-and-write a published write gets when others publish first
+(within each, the library retries event counters itself)."""
 
 
 @dataclass
@@ -42,6 +52,39 @@ class ServerContext:
         from ..events import PUSH_REMOTE
 
         return PUSH_REMOTE in registry.git.remote_names()
+
+    def write(self, operation: Callable[[Registry, bool], T]) -> T:
+        """Run a write (``operation(registry, push)``) in this server's turn.
+
+        A published write (the repository has an ``origin``) first takes in what
+        others published (:meth:`catch_up`), so it decides on the remote's state
+        and commits on top of its branch. If another replica or clone still
+        publishes first, the library has taken its own event back; the write is
+        tried again on top of theirs, :data:`WRITE_ATTEMPTS` times in all, then
+        refused (409) with nothing changed."""
+        with self.write_turn:
+            registry = self.registry()
+            push = self.publishes(registry)
+            for attempt in range(1, WRITE_ATTEMPTS + 1):
+                if push:
+                    self.catch_up(registry)
+                try:
+                    return operation(registry, push)
+                except RaceLostError:
+                    if not push or attempt == WRITE_ATTEMPTS:
+                        raise
+                    registry = self.registry()
+        raise AssertionError("unreachable")
+
+    def catch_up(self, registry: Registry) -> SyncResult:
+        """Take in what others published: the remote's tags and branch, the branch
+        fast-forwarded (no bytes: they are read from the DVC remote when asked).
+        Called with :attr:`write_turn` held, by ``--sync`` and before each write
+        (a registration commits on the branch, and is refused if the remote's
+        moved on since)."""
+        from ..events import PUSH_REMOTE
+
+        return registry.pull(PUSH_REMOTE, files=False)
 
     @property
     def state_dir(self) -> Path:
