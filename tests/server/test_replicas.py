@@ -92,6 +92,26 @@ def test_a_cli_push_elsewhere_is_picked_up_and_written_on(
     eventually(lambda: replicas.server_a.get("/v2/models/m@v0.4.0").status_code == 200)
 
 
+def test_a_replica_registers_again_after_others_registered_the_same_model(
+    replicas: Replicas, tmp_path: Path, cli: Cli, files: FileMaker
+) -> None:
+    """B's work tree holds the bytes of the version it registered; once a newer
+    one arrives by --sync, they are another version's: set aside (still cached),
+    so B's next registration does not take them for unregistered changes."""
+    cli.ok("-C", replicas.b, "register", "m", files("model.pkl", b"by b\n"), "--push")
+    cli.ok("-C", replicas.a, "pull")
+    cli.ok("-C", replicas.a, "register", "m", files("model.pkl", b"by a\n"), "--push")
+    eventually(lambda: replicas.server_b.get("/v2/models/m@v0.4.0").status_code == 200)
+    remote_head = git(replicas.bare, "rev-parse", "main").strip()
+    eventually(lambda: git(replicas.b, "rev-parse", "HEAD").strip() == remote_head)
+    # (set aside right after the fast-forward, in the same round)
+    eventually(lambda: not (replicas.b / "models" / "m" / "model.pkl").exists(), 10)
+    done = cli.ok("-C", replicas.b, "register", "m", files("model.pkl", b"b again\n"), "--push")
+    assert "0.5.0" in done.stdout
+    cli.ok("-C", replicas.b, "checkout", "m@v0.3.0")  # its bytes were kept
+    assert (replicas.b / "models" / "m" / "model.pkl").read_bytes() == b"by b\n"
+
+
 def test_racing_writes_on_both_replicas_lose_no_event(replicas: Replicas) -> None:
     rounds = 3
     answers: dict[str, list[Any]] = {"dev": [], "staging": []}
