@@ -27,6 +27,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import http.client
 import json
 import os
 import threading
@@ -54,7 +55,8 @@ ATTEMPTS = 8  # then the delivery is given up (and logged as failed)
 FIRST_DELAY = 1.0  # seconds before the second attempt; doubled after each failure
 LONGEST_DELAY = 300.0
 TIMEOUT = 10.0  # seconds to connect, and to wait for each read of the answer
-MAX_ANSWER = 64 * 1024  # bytes of a receiver's answer read (the rest is not)
+
+FEW_MODELS = 8  # new events of more models than this are read with one read of all tags
 
 LOG_FILE = "deliveries.jsonl"
 SEEN_FILE = "seen"
@@ -84,10 +86,14 @@ def notices(registry: Registry, tags: Sequence[tuple[str, str]]) -> list[Notice]
         return []
     ids = dict(tags)
     summaries = {s.name: s for s in registry.list_models(include_deprecated=True)}
+    if len(by_model) > FEW_MODELS:  # (a fetch brought many: one read of every tag)
+        entries = list(registry.history(None))
+    else:  # each model's tags alone
+        entries = [entry for model in by_model for entry in registry.history(model)]
+    wanted = {tag for names in by_model.values() for tag in names}
     found = [
-        Notice(ids[entry.tag], entry, summaries.get(model), registry.root.name)
-        for model, wanted in by_model.items()
-        for entry in registry.history(model)
+        Notice(ids[entry.tag], entry, summaries.get(entry.name), registry.root.name)
+        for entry in entries
         if entry.tag in wanted
     ]
     found.sort(key=lambda n: (n.entry.timestamp, n.entry.tag))
@@ -176,18 +182,25 @@ def attempt(delivery: Delivery, env: Mapping[str, str] | None = None) -> tuple[D
 
 
 def _post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int | None, str | None]:
-    """POST and read at most :data:`MAX_ANSWER` bytes back: (status, error)."""
+    """POST; (the answer's status, what went wrong). The answer is untrusted: only
+    its status line and headers are read (http.client bounds their number and
+    length), never its body, and every read waits :data:`TIMEOUT` at most."""
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")
     try:
         with _OPENER.open(request, timeout=TIMEOUT) as answer:
-            answer.read(MAX_ANSWER)
             return int(answer.status), None
     except urllib.error.HTTPError as exc:
         with exc:
-            return int(exc.code), f"answered {exc.code} {exc.reason}"[:200]
-    except (OSError, ValueError) as exc:  # refused, timed out, reset, bad URL...
+            return int(exc.code), _short(f"answered {exc.code} {exc.reason}")
+    except (OSError, ValueError, http.client.HTTPException) as exc:
+        # refused, timed out, reset, a malformed answer, a bad URL...
         reason = getattr(exc, "reason", exc)
-        return None, f"{type(exc).__name__}: {reason}"[:200]
+        return None, _short(f"{type(exc).__name__}: {reason}")
+
+
+def _short(text: str) -> str:
+    """A receiver's words, as logged: one line, bounded."""
+    return " ".join(text.split())[:200]
 
 
 def _now_iso() -> str:

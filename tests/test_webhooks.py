@@ -23,7 +23,8 @@ DOCUMENT = {"id": "0" * 40, "event": {"tag": "m#dev#1"}, "model": None, "registr
 
 @pytest.fixture
 def listener() -> Iterator[tuple[str, list[bytes]]]:
-    """127.0.0.1: ``/ok`` answers 200 with a large body, ``/moved`` a redirect to ``/ok``."""
+    """127.0.0.1: ``/ok`` answers 200 with a large body (never read), ``/moved`` a
+    redirect to ``/ok``."""
     bodies: list[bytes] = []
 
     class Handler(BaseHTTPRequestHandler):
@@ -36,7 +37,7 @@ def listener() -> Iterator[tuple[str, list[bytes]]]:
                 return
             self.send_response(200)
             self.end_headers()
-            self.wfile.write(b"x" * (4 * webhooks.MAX_ANSWER))
+            self.wfile.write(b"x" * (1 << 20))
 
         def log_message(self, format: str, *args: object) -> None:
             pass

@@ -148,13 +148,21 @@ class Background:
         self._threads: list[threading.Thread] = []
 
     def start(self) -> None:
-        self.watcher.start()
-        for delivery in self.courier.log.unfinished():
+        """Start the threads; with no state folder to write to (a read-only
+        repository), the server serves and syncs, and says webhooks are off."""
+        if self.ctx.settings.sync:
+            self._spawn("replica", self._sync)
+        try:
+            self.watcher.start()
+            unfinished = self.courier.log.unfinished()
+        except OSError as exc:
+            log.error("webhooks are off: cannot keep their state in %s: %s",
+                      self.ctx.state_dir, exc)  # fmt: skip
+            return
+        for delivery in unfinished:
             self.courier.put(delivery)  # queued before the last stop: at least once
         self._spawn("courier", self.courier.run)
         self._spawn("watcher", self._watch)
-        if self.ctx.settings.sync:
-            self._spawn("replica", self._sync)
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop every thread; a delivery under way is finished or given up within
