@@ -17,9 +17,8 @@ from typing import Any
 import pytest
 
 from modelreg import IntegrityError, Registry
-from modelreg import storage as storage_mod
 from modelreg.errors import InputPathError
-from modelreg.storage import LocalCache, Storage
+from modelreg.storage import LocalCache, Storage, transfer
 
 from .conftest import Cli, FileMaker, Unchanged, assert_user_error, git
 
@@ -199,7 +198,7 @@ def test_get_reads_the_remote_once_and_leaves_the_cache_alone(
     if path != "dvc config only":
         monkeypatch.setattr(Storage, "_local_sources", lambda *args: None)
     if path == "stream":
-        monkeypatch.setattr(storage_mod, "_is_local", lambda fs: False)
+        monkeypatch.setattr(transfer, "_is_local", lambda fs: False)
     data = os.urandom(40_000)
     registry.register("m", [files("model.bin", data)])
     registry.storage.push([hashlib.md5(data).hexdigest()], None)
@@ -231,7 +230,7 @@ def _many_files(files: FileMaker, count: int) -> tuple[Path, dict[str, bytes]]:
 def _as_from_a_network_remote(monkeypatch: pytest.MonkeyPatch) -> None:
     """Read objects as for an s3:// remote: through DVC's Repo, a stream per object."""
     monkeypatch.setattr(Storage, "_local_sources", lambda *args: None)
-    monkeypatch.setattr(storage_mod, "_is_local", lambda fs: False)
+    monkeypatch.setattr(transfer, "_is_local", lambda fs: False)
 
 
 def _shards_only_on_the_remote(
@@ -390,10 +389,10 @@ def test_dvc_lock_held_elsewhere_is_a_clean_error(
 def test_a_missing_plugin_names_the_extra(plugin: str, extra: str) -> None:
     """DVC's own words when a plugin is missing become our hint naming the extra."""
     from modelreg.errors import StorageError
-    from modelreg.storage import _dvc_errors
+    from modelreg.storage.gateway import dvc_errors
 
     scheme = plugin.removeprefix("dvc-")
-    with pytest.raises(StorageError) as refused, _dvc_errors("push"):
+    with pytest.raises(StorageError) as refused, dvc_errors("push"):
         raise ImportError(f"{scheme} is supported, but requires '{plugin}' to be installed")
     assert refused.value.hint == f"pip install 'modelreg[{extra}]'"
     assert plugin in refused.value.message
