@@ -31,6 +31,7 @@ from .faults import checkpoint
 from .gitrepo import GitRepo
 from .hashing import Digests, copy_to, digest_file
 from .manifest import MANIFEST_FILE, ArtifactFile, DataRef, Dependency, Lineage, Manifest, Scalar
+from .manifests import OnBroken, read_manifest
 from .paths import against, inside, write_replacing
 from .progress import Progress
 from .state import ModelState
@@ -283,8 +284,8 @@ class Registration:
         if self.base is None:
             return None
         path = f"{self.model_dir}/{MANIFEST_FILE}"
-        data = self.git.read_file(self.base, path)
-        return manifest_mod.loads(data, path) if data is not None else None
+        stored = read_manifest(self.git, self.base, path, on_broken=OnBroken.RAISE)
+        return stored.manifest if stored else None
 
     def _refuse_overwrites(self, old: Sequence[ArtifactFile], sources: Sequence[Source]) -> None:
         """Refuse to replace, remove or commit anything in the model folder that is

@@ -40,6 +40,7 @@ from .errors import (
 )
 from .gitrepo import GitRepo
 from .manifest import MANIFEST_FILE
+from .manifests import OnBroken, read_manifest, read_manifests
 from .ops import files as _files
 from .ops import init as _init
 from .ops import inspect as _inspect
@@ -384,18 +385,11 @@ class Registry:
         specs: dict[str, tuple[str, str]] = {}
         for name, found in wanted:
             specs[f"{found.commit}:{self.manifest_path(name)}"] = (name, found.version)
-        needle = mentioning.encode() if mentioning else None
+        read = read_manifests(self.git, specs, on_broken=OnBroken.SKIP, mentioning=mentioning)
         out = {}
-        for spec, data in self.git.read_files(list(specs)).items():
-            if data is None or (needle is not None and needle not in data):
-                continue
-            try:
-                manifest = manifest_mod.loads(data, spec)
-            except ManifestError:
-                continue
-            name, version = specs[spec]
-            if manifest.name == name and str(manifest.version) == version:
-                out[specs[spec]] = manifest  # (not another version's, at a commit GTO tagged)
+        for spec, stored in read.found.items():
+            if stored.describes(*specs[spec]):  # not another version's, at a commit GTO tagged
+                out[specs[spec]] = stored.manifest
         return out
 
     # ------------------------------------------------------------------ helpers
@@ -484,13 +478,8 @@ class Registry:
         return found.commit, current
 
     def _manifests_at(self, commit: str, path: str) -> manifest_mod.Manifest | None:
-        data = self.git.read_file(commit, path)
-        if data is None:
-            return None
-        try:
-            return manifest_mod.loads(data, path)
-        except ManifestError:
-            return None
+        stored = read_manifest(self.git, commit, path, on_broken=OnBroken.SKIP)
+        return stored.manifest if stored else None
 
     def _require_registry(self) -> None:
         from .storage import is_initialised

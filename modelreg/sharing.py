@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from . import manifest as manifest_mod
-from .errors import GitError, ManifestError, RaceLostError
+from .errors import GitError, RaceLostError
 from .gitrepo import GitRepo
+from .manifests import OnBroken, read_manifests
 from .state import RegistryState
 from .storage import Storage
 from .tags import name_to_tag, parse_tag_name
@@ -67,17 +67,10 @@ def registered_md5s(
         for v in m.versions
         if v.registered
     ]
-    md5s: list[str] = []
-    notes: list[str] = []
-    for spec, blob in git.read_files(specs).items():
-        if blob is None:
-            continue  # registered by GTO alone: no files to move
-        try:
-            found = manifest_mod.loads(blob, spec)
-        except ManifestError as exc:
-            notes.append(f"skipped {exc.message}")
-            continue
-        md5s.extend(a.md5 for a in found.artifacts)
+    # A version without a manifest was registered by GTO alone: no files to move.
+    read = read_manifests(git, specs, on_broken=OnBroken.COLLECT)
+    md5s = [a.md5 for stored in read.found.values() for a in stored.manifest.artifacts]
+    notes = [f"skipped {problem}" for problem in read.broken.values()]
     return sorted(set(md5s)), notes
 
 

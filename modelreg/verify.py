@@ -16,10 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import manifest as manifest_mod
-from .errors import ManifestError, ReportError
+from .errors import ReportError
 from .gitrepo import GitRepo
 from .hashing import sha256_file
 from .manifest import Manifest
+from .manifests import OnBroken, read_manifests
 from .state import Event, ModelState
 from .storage import Storage, dvc_file_name, read_dvc_out
 from .tags import MANIFEST_SHA256, TRAILER_PREFIX, EventKind
@@ -118,13 +119,17 @@ class Verifier:
         recorded = [e for e in events if e.trailer(MANIFEST_SHA256)]
         unrecorded = [e for e in events if e.kind is EventKind.REGISTER and e not in recorded]
         specs_without = {e.tag: f"{e.commit}:{self.manifest_path(e.name)}" for e in unrecorded}
-        blobs_without = self.git.read_files(list(specs_without.values()))
+        without = read_manifests(self.git, specs_without.values(), on_broken=OnBroken.COLLECT)
         for event in unrecorded:
-            data = blobs_without.get(specs_without[event.tag])
-            if data is None:
-                continue
-            if not _describes_another(data, event.name, event.version) or self._moved_onto(
-                event.name, event.version, event.commit
+            spec = specs_without[event.tag]
+            stored = without.found.get(spec)
+            if stored is None and spec not in without.broken:
+                continue  # no manifest at its commit
+            # A broken manifest, or this version's own, or one a moved tag points at.
+            if (
+                stored is None
+                or stored.describes(event.name, event.version)
+                or self._moved_onto(event.name, event.version, event.commit)
             ):
                 self._find(
                     event.tag,
@@ -166,19 +171,18 @@ class Verifier:
     ) -> dict[tuple[str, str, str], tuple[Manifest, bytes]]:
         wanted = list(versions)
         specs = {key: f"{key[2]}:{self.manifest_path(key[0])}" for key in wanted}
-        blobs = self.git.read_files(list(specs.values()))
+        read = read_manifests(self.git, specs.values(), on_broken=OnBroken.COLLECT)
         out = {}
         for key in wanted:
-            data = blobs.get(specs[key])
-            if data is None:
-                continue  # registered without a manifest (GTO): nothing to verify
             subject = f"{key[0]}@v{key[1]}"
-            try:
-                manifest = manifest_mod.loads(data, specs[key])
-            except ManifestError as exc:
-                self._find(subject, exc.message)
+            if specs[key] in read.broken:
+                self._find(subject, read.broken[specs[key]])
                 continue
-            if manifest.name != key[0] or str(manifest.version) != key[1]:
+            stored = read.found.get(specs[key])
+            if stored is None:
+                continue  # registered without a manifest (GTO): nothing to verify
+            manifest, data = stored.manifest, stored.data
+            if not stored.describes(key[0], key[1]):
                 # Another version's manifest: a tool that registers commits (GTO) tagged
                 # a commit modelreg made for another version, or a tag was moved (then
                 # the tag's recorded digest differs too, reported with the tags).
@@ -268,12 +272,3 @@ class Verifier:
 
 def _bad(got: str, artifact: manifest_mod.ArtifactFile) -> str:
     return f"has sha256 {got[:12]}…, the manifest says {artifact.sha256[:12]}…"
-
-
-def _describes_another(data: bytes, name: str, version: str | None) -> bool:
-    """Whether manifest bytes describe a version other than ``name`` v``version``."""
-    try:
-        manifest = manifest_mod.loads(data, name)
-    except ManifestError:
-        return False
-    return manifest.name != name or str(manifest.version) != version

@@ -1,5 +1,6 @@
-"""The two boundaries, read from the source: git only in ``gitrepo.py``, DVC only
-behind the ``storage`` package, and the CLI importing neither (it goes through
+"""The two boundaries, read from the source: git only in the git module
+(``gitrepo.py`` and its parts in ``git/``; ``subprocess`` in ``git/runner.py`` alone),
+DVC only behind the ``storage`` package, and the CLI importing neither (it goes through
 ``Registry``)."""
 
 from __future__ import annotations
@@ -12,6 +13,9 @@ import pytest
 PACKAGE = Path(__file__).resolve().parent.parent / "modelreg"
 MODULES = sorted(PACKAGE.rglob("*.py"))
 STORAGE = sorted((PACKAGE / "storage").glob("*.py"))
+CLI_MODULES = sorted((PACKAGE / "cli").glob("*.py"))
+# The one module that starts a process.
+RUNNER = "git/runner.py"
 DVC_LIBRARIES = ("dvc", "dvc_data", "dvc_objects", "configobj")
 
 
@@ -44,16 +48,21 @@ def _in_storage(path: Path) -> bool:
     return path.parent == PACKAGE / "storage"
 
 
+def _in_git_module(path: Path) -> bool:
+    return _name(path) == "gitrepo.py" or _name(path).startswith("git/")
+
+
 def test_the_modules_are_found() -> None:
     names = {_name(p) for p in MODULES}
-    assert {"cli.py", "gitrepo.py", "registry.py", "ops/stages.py"} <= names
+    assert {"cli/__init__.py", "gitrepo.py", RUNNER, "registry.py", "ops/stages.py"} <= names
     assert {"storage/__init__.py", "storage/transfer.py"} <= names
     assert set(STORAGE) <= set(MODULES)
+    assert {"cli/_common.py", "cli/reads.py", "cli/writes.py"} <= {_name(p) for p in CLI_MODULES}
 
 
 @pytest.mark.parametrize("path", MODULES, ids=_name)
-def test_subprocess_only_in_gitrepo(path: Path) -> None:
-    if _name(path) == "gitrepo.py":
+def test_subprocess_only_in_the_git_runner(path: Path) -> None:
+    if _name(path) == RUNNER:
         return
     assert "subprocess" not in {_top(m) for m in _imports(path)}
 
@@ -67,7 +76,7 @@ def test_dvc_imported_only_in_storage(path: Path) -> None:
 
 def _raw_git_calls(path: Path) -> list[str]:
     """Calls that hand git a command line (``git.run(...)``, ``self.git.try_run(...)``):
-    outside ``gitrepo.py`` git is asked through a named ``GitRepo`` method."""
+    outside the git module git is asked through a named ``GitRepo`` method."""
     found = []
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
         if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
@@ -80,15 +89,17 @@ def _raw_git_calls(path: Path) -> list[str]:
 
 
 @pytest.mark.parametrize("path", MODULES, ids=_name)
-def test_git_command_lines_only_in_gitrepo(path: Path) -> None:
-    if _name(path) == "gitrepo.py":
+def test_git_command_lines_only_in_the_git_module(path: Path) -> None:
+    if _in_git_module(path):
         return
     assert _raw_git_calls(path) == []
 
 
-def test_the_cli_imports_neither_git_nor_storage() -> None:
-    imported = _imports(PACKAGE / "cli.py")
+@pytest.mark.parametrize("path", CLI_MODULES, ids=_name)
+def test_the_cli_imports_neither_git_nor_storage(path: Path) -> None:
+    imported = _imports(path)
     assert "modelreg.gitrepo" not in imported
+    assert not [m for m in imported if m == "modelreg.git" or m.startswith("modelreg.git.")]
     assert not {m for m in imported if m == "modelreg.storage" or m.startswith("modelreg.storage.")}
     assert not {_top(m) for m in imported} & {"subprocess", *DVC_LIBRARIES}
 
@@ -96,6 +107,6 @@ def test_the_cli_imports_neither_git_nor_storage() -> None:
 def test_the_boundaries_are_where_they_say() -> None:
     """The checks above look at the right names: the two boundaries do
     import what the others may not."""
-    assert "subprocess" in _imports(PACKAGE / "gitrepo.py")
+    assert "subprocess" in _imports(PACKAGE / RUNNER)
     storage = {_top(m) for path in STORAGE for m in _imports(path)}
     assert {"dvc", "configobj"} <= storage

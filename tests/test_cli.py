@@ -1,4 +1,4 @@
-"""cli.py: the CLI's contract apart from any one command: help, exit codes, imports."""
+"""modelreg/cli/: the CLI's contract apart from any one command: help, exit codes, imports."""
 
 from __future__ import annotations
 
@@ -265,14 +265,14 @@ def test_version_flag() -> None:
 
 def test_the_library_never_reads_or_changes_the_process_directory() -> None:
     """A server runs many registries in one process: only the CLI may know the
-    process's working directory; the library is given its caller's."""
+    process's working directory; the library is given its caller's. Every module of
+    the package is read, the CLI's too: it does not chdir either (-C's directory is
+    passed to the library as the caller's)."""
     import ast
 
     package = Path(__file__).resolve().parent.parent / "modelreg"
     found = []
     for path in sorted(package.rglob("*.py")):
-        if path.name == "cli.py" and path.parent == package:
-            continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Attribute) and node.attr in ("chdir", "getcwd", "getcwdb"):
                 found.append(f"{path.relative_to(package)}:{node.lineno}: {node.attr}")

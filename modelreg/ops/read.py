@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .. import manifest as manifest_mod
+from ..manifests import OnBroken, read_manifest
 from ..refs import Ref, parse_ref
 from ..results import HistoryEntry, ModelSummary, Resolved, Rows, VersionInfo
 from ..state import Event
@@ -52,10 +53,10 @@ def show(self: Registry, ref: str | Ref) -> VersionInfo:
     ref = parse_ref(ref) if isinstance(ref, str) else ref
     model = self._model(ref.name)
     version = self._pick(model, ref)
-    data = self.git.read_file(version.commit, self.manifest_path(model.name))
-    manifest = (
-        manifest_mod.loads(data, self.manifest_path(model.name)) if data is not None else None
+    stored = read_manifest(
+        self.git, version.commit, self.manifest_path(model.name), on_broken=OnBroken.RAISE
     )
+    manifest = stored.manifest if stored else None
     manifest_of = None
     notes: tuple[str, ...] = ()
     if manifest is not None and (
@@ -82,7 +83,7 @@ def show(self: Registry, ref: str | Ref) -> VersionInfo:
         author=f"{version.author} <{version.author_email}>" if version.author else None,
         stages=version.stages,
         manifest=manifest,
-        manifest_sha256=manifest_mod.digest(data) if data is not None else None,
+        manifest_sha256=manifest_mod.digest(stored.data) if stored else None,
         recorded_sha256=registration.trailer(MANIFEST_SHA256) if registration else None,
         manifest_of=manifest_of,
         warnings=self._warnings(*notes),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from ..errors import Kind, ModelregError
+from ..errors import LISTEN_PUBLIC, Kind, ModelregError, Remedy
 from .settings import Settings
 
 
@@ -30,7 +30,8 @@ def serve(settings: Settings) -> None:
     if not is_loopback(settings.host) and not settings.public:
         raise ListenRefused(
             f"refusing to listen on {settings.host}: with no token every caller could write",
-            "add a token first, or say explicitly that an open server is meant",
+            f"add a token first, or {LISTEN_PUBLIC}",
+            remedy=Remedy("public", LISTEN_PUBLIC),
         )
     app = create_app(settings)
     uvicorn.run(

@@ -1,0 +1,66 @@
+"""The commands that place a version's files: checkout (in this registry) and get
+(anywhere, from any registry)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ._common import _Context, _warn, jobs_option, json_result_option, pass_ctx, repo_option
+
+
+@click.command()
+@click.argument("ref", metavar="NAME@vV|NAME#STAGE")
+@json_result_option
+@pass_ctx
+def checkout(obj: _Context, ref: str, as_json: bool) -> None:
+    """Restore models/NAME/ (manifest, .dvc files, bytes) to a version.
+
+    Refuses to overwrite changes that are not registered.
+
+    Example: modelreg checkout fraud-detector#production
+    """
+    from .. import render
+
+    render.files_written(obj.registry().checkout(ref), "Checked out", as_json)
+
+
+@click.command()
+@click.argument("ref", metavar="NAME@vV|NAME#STAGE")
+@click.option(
+    "-o",
+    "--out",
+    type=click.Path(path_type=Path),
+    envvar="MODELREG_OUT",
+    show_envvar=True,
+    help="Directory to write the files to (default: ./NAME).",
+)
+@repo_option
+@click.option("--force", is_flag=True, help="Replace different files already in the directory.")
+@jobs_option(
+    "Files to copy at once (default: 4 x CPUs from a network remote, CPUs from local "
+    "files; at most 8)."
+)
+@json_result_option
+@pass_ctx
+def get(
+    obj: _Context,
+    ref: str,
+    out: Path | None,
+    repo: str | None,
+    force: bool,
+    jobs: int | None,
+    as_json: bool,
+) -> None:
+    """Fetch a version's files, verify every sha256, and write them to a directory.
+
+    Example: modelreg get fraud-detector#production -o /srv/model --repo git@host:ml/registry
+    """
+    from .. import render
+    from ..refs import parse_ref
+
+    parsed = parse_ref(ref)
+    result = obj.reader(repo).get(parsed, out, force=force, jobs=jobs, cwd=obj.cwd)
+    _warn(result.warnings)
+    render.files_written(result, "Fetched", as_json)

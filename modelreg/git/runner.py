@@ -1,0 +1,195 @@
+"""Running git: the one place a ``git`` process starts (``subprocess``).
+
+:class:`GitBase` holds a repository's paths and the runner every part of
+:class:`~modelreg.gitrepo.GitRepo` shares: one command (:meth:`GitBase.run`), and
+file contents at many revisions through one ``git cat-file --batch``
+(:meth:`GitBase.read_files`), streamed so neither pipe can fill up.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import threading
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import suppress
+from pathlib import Path
+from typing import IO, TypeVar
+
+from ..errors import GitError
+
+ZERO_SHA = "0" * 40
+# Git's messages in English, whatever the user's locale: errors are parsed.
+_LOCALE = {"LANGUAGE": "C", "LC_ALL": "C"}
+_PIPE_BUFFER = 1 << 16
+K = TypeVar("K")
+
+
+def _short(stderr: str) -> str:
+    lines = [
+        line.strip()
+        for line in stderr.strip().splitlines()
+        if line.strip() and not line.startswith("hint:")
+    ]
+    for line in lines:
+        if line.startswith(("fatal:", "error:")):
+            return line.split(":", 1)[1].strip()
+    return lines[-1] if lines else "git failed"
+
+
+def _environment(extra: dict[str, str] | None) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(_LOCALE)
+    if extra:
+        env.update(extra)
+    return env
+
+
+def _decode(data: bytes) -> str:
+    return data.decode("utf-8", "surrogateescape")
+
+
+def _git(
+    args: Sequence[str],
+    cwd: Path | None,
+    env: dict[str, str] | None = None,
+    stdin: bytes | None = None,
+) -> tuple[int, str, str]:
+    try:
+        done = subprocess.run(
+            ["git", *args],
+            cwd=cwd,
+            env=_environment({"GIT_LITERAL_PATHSPECS": "1", **(env or {})}),
+            input=stdin if stdin is not None else b"",
+            capture_output=True,
+            check=False,
+        )
+    except FileNotFoundError:
+        raise GitError(
+            "git is not installed (or not on PATH)", hint="install git, then try again"
+        ) from None
+    return done.returncode, _decode(done.stdout), _decode(done.stderr)
+
+
+class GitBase:
+    """A repository's paths and the git runner; :class:`~modelreg.gitrepo.GitRepo`
+    adds the named operations."""
+
+    def __init__(self, root: Path, git_dir: Path, common_dir: Path) -> None:
+        self.root = root
+        self.git_dir = git_dir
+        self.common_dir = common_dir
+
+    # --- running git -------------------------------------------------------
+
+    def run(
+        self,
+        *args: str,
+        env: dict[str, str] | None = None,
+        check: bool = True,
+        strip: bool = True,
+        stdin: bytes | None = None,
+    ) -> str:
+        """Run ``git args...`` in the work tree; raise :class:`GitError` on failure.
+
+        Pathspecs are literal (``GIT_LITERAL_PATHSPECS``): a file named ``*.bin``
+        means that file. Long path lists go through ``stdin``, never argv.
+        ``strip`` removes one trailing newline from the output.
+        """
+        status, out, err = _git(args, self.root, env, stdin)
+        if status != 0:
+            if not check:
+                return ""
+            raise GitError(f"git {args[0]} failed: {_short(err)}")
+        return out[:-1] if strip and out.endswith("\n") else out
+
+    def try_run(self, *args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+        """Run git and return (status, stdout, stderr) without raising."""
+        status, out, err = _git(args, self.root, env)
+        return status, out[:-1] if out.endswith("\n") else out, err
+
+    # --- reading -----------------------------------------------------------
+
+    def read_files(self, specs: Sequence[str]) -> dict[str, bytes | None]:
+        """Contents of ``REV:PATH`` specs through one ``cat-file --batch`` (None if missing)."""
+        out: dict[str, bytes | None] = {spec: None for spec in specs}
+        asked = [spec for spec in dict.fromkeys(specs) if "\n" not in spec]
+        for spec, kind, data in self._cat_file((spec, spec) for spec in asked):
+            out[spec] = data if kind == "blob" else None
+        return out
+
+    def read_file(self, rev: str, path: str) -> bytes | None:
+        return self.read_files([f"{rev}:{path}"])[f"{rev}:{path}"]
+
+    def _cat_file(
+        self, requests: Iterable[tuple[K, str]], *, check_only: bool = False
+    ) -> Iterator[tuple[K, str, bytes | None]]:
+        """For each ``(key, object name)``, in order: (key, object type, contents or
+        None when missing), streamed from one ``git cat-file --batch``. With
+        ``check_only`` (``--batch-check``) the object id stands in for the contents.
+
+        A thread writes the requests (one buffer, written without holding the GIL)
+        while this generator reads the answers, so neither pipe can fill up and
+        block the other, whatever the count; no git process starts when there is
+        nothing to ask."""
+        items = list(requests)
+        if not items:
+            return
+        pending = deque(key for key, _name in items)
+        payload = "".join(f"{name}\n" for _key, name in items).encode("utf-8", "surrogateescape")
+        del items
+        process = subprocess.Popen(
+            ["git", "cat-file", "--batch-check" if check_only else "--batch", "--buffer"],
+            cwd=self.root,
+            env=_environment(None),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            bufsize=_PIPE_BUFFER,
+        )
+        assert process.stdin is not None and process.stdout is not None
+        writer = threading.Thread(target=_feed, args=(process.stdin, payload), daemon=True)
+        writer.start()
+        stream = process.stdout
+        try:
+            while header := stream.readline():
+                key = pending.popleft()
+                fields = header.split()
+                if len(fields) != 3 or not fields[2].isdigit():
+                    yield key, "missing", None  # "<name> missing" or "<name> ambiguous"
+                elif check_only:
+                    yield key, fields[1].decode(), fields[0]
+                else:
+                    data = stream.read(int(fields[2]) + 1)[:-1]  # contents, then a newline
+                    yield key, fields[1].decode(), data
+        finally:
+            stream.close()
+            writer.join()
+            process.wait()
+        if pending:
+            raise GitError("git cat-file stopped before answering every request")
+
+    def head(self) -> str | None:
+        """The commit HEAD points at, or None on an unborn branch."""
+        status, out, _ = self.try_run("rev-parse", "--verify", "--quiet", "HEAD^{commit}")
+        return out.strip() if status == 0 and out.strip() else None
+
+    def resolve(self, rev: str) -> str | None:
+        status, out, _ = self.try_run("rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}")
+        return out.strip() if status == 0 and out.strip() else None
+
+    def config_value(self, key: str) -> str | None:
+        status, out, _ = self.try_run("config", "--get", key)
+        return out.strip() if status == 0 and out.strip() else None
+
+
+def _feed(pipe: IO[bytes], payload: bytes) -> None:
+    """Write the requests to git and close its input (always)."""
+    try:
+        pipe.write(payload)
+    except BrokenPipeError:
+        pass  # git stopped reading; the reader reports it
+    finally:
+        with suppress(OSError):
+            pipe.close()

@@ -1,0 +1,222 @@
+"""The work tree and the index: what changed, and commits that never sweep a
+user's work in (a private index, HEAD moved by compare-and-swap)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import GitError, RaceLostError
+from .runner import ZERO_SHA, GitBase, _short
+
+
+@dataclass(frozen=True)
+class Identity:
+    name: str
+    email: str
+
+    def __str__(self) -> str:
+        return f"{self.name} <{self.email}>" if self.email else self.name
+
+
+class WorktreeOps(GitBase):
+    """Reading the work tree and index; committing exactly the paths asked for."""
+
+    def recent_commits(self, limit: int) -> list[tuple[str, str]]:
+        """(id, subject) of the last ``limit`` commits on HEAD's first-parent line."""
+        if self.head() is None:
+            return []
+        out = self.run("log", "--first-parent", f"-{limit}", "--format=%H %s")
+        return [tuple(line.split(" ", 1)) for line in out.splitlines() if " " in line]  # type: ignore[misc]
+
+    def current_branch(self) -> str | None:
+        status, out, _ = self.try_run("symbolic-ref", "--quiet", "--short", "HEAD")
+        return out.strip() if status == 0 else None
+
+    def identity(self) -> Identity:
+        """Who git says is committing (``user.name``/``user.email``, or GIT_* env)."""
+        name = os.environ.get("GIT_COMMITTER_NAME") or self.config_value("user.name")
+        email = os.environ.get("GIT_COMMITTER_EMAIL") or self.config_value("user.email")
+        if not name:
+            raise GitError(
+                "git does not know who you are",
+                hint="set it with: git config user.name 'Your Name' && "
+                "git config user.email you@example.com",
+            )
+        return Identity(name, email or "")
+
+    def changed_paths(self, paths: Sequence[str]) -> list[str]:
+        """Tracked paths under ``paths`` whose index or work tree differs from HEAD."""
+        if not paths:
+            return []
+        out = self.run(
+            "status", "--porcelain=v1", "-z", "--untracked-files=no", "--", *paths, strip=False
+        )
+        return _porcelain_paths(out)
+
+    def untracked_paths(self, paths: Sequence[str]) -> list[str]:
+        out = self.run(
+            "ls-files", "-z", "--others", "--exclude-standard", "--", *paths, strip=False
+        )
+        return [p for p in out.split("\0") if p]
+
+    def index_entries(self, path: str) -> list[tuple[str, str]]:
+        """(mode, path) of every index entry at or under ``path``: ``120000`` is a
+        symlink."""
+        out = self.run("ls-files", "-s", "-z", "--", path, strip=False)
+        entries = []
+        for record in out.split("\0"):
+            meta, _tab, name = record.partition("\t")
+            if name:
+                entries.append((meta.split(" ", 1)[0], name))
+        return entries
+
+    def tracked_files(self, rev: str | None, path: str) -> list[str]:
+        """Files tracked under ``path`` at ``rev`` (None: in the index)."""
+        if rev is None:
+            out = self.run("ls-files", "-z", "--", path, strip=False)
+        else:
+            out = self.run("ls-tree", "-r", "-z", "--name-only", rev, "--", path, strip=False)
+        return [p for p in out.split("\0") if p]
+
+    def worktree_matches(self, rev: str, paths: Sequence[str]) -> bool:
+        """True when each path's work-tree content equals its blob at ``rev`` (a path
+        absent from both counts as equal). Index and untracked state do not matter."""
+        if not paths:
+            return True
+        listed = self.run("ls-tree", "-z", rev, "--", *paths, strip=False)
+        at_rev = {}
+        for entry in listed.split("\0"):
+            if entry:
+                meta, _, name = entry.partition("\t")
+                at_rev[name] = meta.split()[2]
+        present = [p for p in paths if (self.root / p).is_file()]
+        if set(present) != set(at_rev):
+            return False
+        if not present:
+            return True
+        hashed = self.run(
+            "hash-object", "--stdin-paths", stdin="".join(p + "\n" for p in present).encode()
+        ).split()
+        return all(at_rev[p] == sha for p, sha in zip(present, hashed, strict=True))
+
+    def index_differs(self, rev: str, paths: Sequence[str]) -> bool:
+        """True when the index holds staged changes under ``paths`` relative to ``rev``."""
+        status, _, _ = self.try_run("diff", "--cached", "--quiet", rev, "--", *paths)
+        return status != 0
+
+    def any_file_contains(self, text: str, rev: str, path: str) -> bool:
+        """Whether a file under ``path`` at ``rev`` holds ``text`` (one ``git grep``,
+        a fixed string; False when ``rev`` or ``path`` does not exist)."""
+        status, _out, _err = self.try_run("grep", "-q", "-F", text, rev, "--", path)
+        return status == 0
+
+    # --- writing -----------------------------------------------------------
+
+    def _index_path(self) -> Path:
+        return Path(self.run("rev-parse", "--path-format=absolute", "--git-path", "index"))
+
+    def saved_index(self) -> bytes | None:
+        """The user's index file as it is (None: there is none), for :meth:`restore_index`."""
+        index = self._index_path()
+        return index.read_bytes() if index.exists() else None
+
+    def restore_index(self, saved: bytes | None) -> None:
+        """Put the user's index back byte for byte (a tool run in the repository, like
+        ``dvc init``, may have staged files in it)."""
+        index = self._index_path()
+        if saved is None:
+            index.unlink(missing_ok=True)
+            return
+        staged = index.with_name(f"{index.name}.modelreg-{os.getpid()}")
+        staged.write_bytes(saved)
+        os.replace(staged, index)
+
+    @contextmanager
+    def _private_index(self, base: str | None) -> Iterator[dict[str, str]]:
+        fd, name = tempfile.mkstemp(prefix="modelreg-index-", dir=self.git_dir)
+        os.close(fd)
+        os.unlink(name)
+        env = {"GIT_INDEX_FILE": name}
+        try:
+            if base is not None:
+                self.run("read-tree", base, env=env)
+            yield env
+        finally:
+            for leftover in (name, name + ".lock"):
+                if os.path.exists(leftover):
+                    os.unlink(leftover)
+
+    def commit_paths(self, paths: Sequence[str], message: str, *, parent: str | None) -> str:
+        """Commit the work-tree state of exactly ``paths`` on top of ``parent``.
+
+        Paths missing from the work tree are removed from the commit. Returns the
+        new commit; HEAD, the user's index and other files are not touched.
+        """
+        with self._private_index(parent) as env:
+            self.run(
+                "update-index", "--add", "--remove", "-z", "--stdin", env=env, stdin=_nul(paths)
+            )
+            tree = self.run("write-tree", env=env)
+        args = ["commit-tree", tree, "-m", message]
+        if parent is not None:
+            args[2:2] = ["-p", parent]
+        return self.run(*args)
+
+    def advance_head(self, new: str, old: str | None, reason: str) -> None:
+        """Move HEAD (and its branch) from ``old`` to ``new``, failing if it moved meanwhile."""
+        status, _, err = self.try_run("update-ref", "-m", reason, "HEAD", new, old or ZERO_SHA)
+        if status != 0:
+            raise RaceLostError(
+                f"HEAD moved while modelreg was working ({_short(err)})",
+                hint="another process committed at the same time; run the command again",
+            )
+
+    def reset_head_if(self, old: str | None, new: str) -> None:
+        """Move HEAD back to ``old`` if it is still at ``new`` (a rollback step)."""
+        if self.head() == new:
+            self.reset_head(old, new)
+
+    def reset_head(self, old: str | None, new: str) -> None:
+        """Undo :meth:`advance_head`: HEAD back to ``old`` (or unborn), if still at ``new``."""
+        if old is None:
+            self.run("update-ref", "-d", "HEAD", new)
+        else:
+            self.advance_head(old, new, "modelreg: undo")
+
+    def sync_index(self, paths: Sequence[str]) -> None:
+        """Make the user's index match HEAD for exactly ``paths``."""
+        self.run(
+            "reset", "--quiet", "HEAD", "--pathspec-from-file=-", "--pathspec-file-nul",
+            check=False, stdin=_nul(paths),
+        )  # fmt: skip
+
+    def restore_worktree(self, rev: str, paths: Sequence[str]) -> None:
+        """Write ``paths`` as they are at ``rev`` into the work tree (index untouched)."""
+        if paths:
+            self.run(
+                "restore", f"--source={rev}", "--worktree", "--pathspec-from-file=-",
+                "--pathspec-file-nul", stdin=_nul(paths),
+            )  # fmt: skip
+
+
+def _porcelain_paths(out: str) -> list[str]:
+    paths = []
+    entries = out.split("\0")
+    i = 0
+    while i < len(entries):
+        entry = entries[i]
+        if len(entry) > 3:
+            paths.append(entry[3:])
+            if entry[0] in "RC":
+                i += 1  # the rename's source follows
+        i += 1
+    return paths
+
+
+def _nul(paths: Sequence[str]) -> bytes:
+    return b"".join(p.encode() + b"\0" for p in paths)
