@@ -274,8 +274,12 @@ class DeliveryLog:
             if not isinstance(key, str):
                 continue
             state = line.get("state")
-            if state == "queued" and isinstance(line.get("event"), dict):
-                queued[key] = Delivery(key, line["url"], line.get("secret_env"), line["event"])
+            event, url, secret_env = line.get("event"), line.get("url"), line.get("secret_env")
+            if state == "queued" and isinstance(event, dict) and isinstance(url, str):
+                if not isinstance(event.get("id"), str) or not isinstance(event.get("event"), dict):
+                    continue  # not a document this module wrote
+                secret_env = secret_env if isinstance(secret_env, str) else None
+                queued[key] = Delivery(key, url, secret_env, event)
             elif state in DONE:
                 queued.pop(key, None)
             elif state == "retrying" and key in queued:

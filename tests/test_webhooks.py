@@ -114,6 +114,9 @@ def test_the_log_resumes_what_was_not_finished(tmp_path: Path) -> None:
     log.attempted(Delivery(**{**pending.__dict__, "attempt": 2}), Outcome("retrying", 500, "x"))
     log.attempted(Delivery(**{**gave_up.__dict__, "attempt": 8}), Outcome("failed", None, "x"))
     with log.path.open("a") as out:
+        out.write('{"delivery": "x", "state": "queued", "url": 1, "event": {}}\n')  # not ours
+        out.write('{"delivery": "y", "state": "queued", "url": "http://h/", "event": {}}\n')
+        out.write("[1, 2]\n")
         out.write('{"delivery": "cut short by a cr')  # a crash mid-line
     (resumed,) = log.unfinished()
     assert resumed == Delivery(pending.id, pending.url, None, DOCUMENT, 2)
