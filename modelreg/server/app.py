@@ -33,7 +33,15 @@ async def readyz(request: Request) -> Response:
 
     def probe() -> dict[str, object]:
         registry = ctx.registry()
-        return {"ok": True, "root": str(registry.root), "head": registry.git.head()}
+        found: dict[str, object] = {
+            "ok": True,
+            "root": str(registry.root),
+            "head": registry.git.head(),
+        }
+        background = getattr(request.app.state, "background", None)
+        if background is not None and ctx.settings.sync:
+            found["sync"] = background.sync_status()  # a replica: how fresh it is
+        return found
 
     return json_response(await blocking(probe))
 
@@ -77,6 +85,7 @@ def create_app(settings: Settings, ctx: ServerContext | None = None) -> Starlett
 
         background = Background(app.state.context)
         background.start()
+        app.state.background = background
         try:
             yield
         finally:

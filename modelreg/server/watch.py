@@ -146,6 +146,16 @@ class Background:
         self.courier = Courier(DeliveryLog(folder), self.stopping)
         self.watcher = Watcher(ctx, self.courier, folder)
         self._threads: list[threading.Thread] = []
+        self._synced: float | None = None  # the last catch-up that worked (Unix time)
+        self._sync_error: str | None = None  # what the last one said, if it failed
+
+    def sync_status(self) -> dict[str, object]:
+        """For ``/readyz``: how often, when it last worked, and what fails now."""
+        return {
+            "every": self.ctx.settings.sync,
+            "last": serialize.iso_time(int(self._synced)) if self._synced else None,
+            "error": self._sync_error,
+        }
 
     def start(self) -> None:
         """Start the threads; with no state folder to write to (a read-only
@@ -199,15 +209,17 @@ class Background:
                         raise GitError("this repository has no git remote 'origin'")
                     result = self.ctx.catch_up(registry)
             except ModelregError as exc:
+                self._sync_error = exc.message
                 if exc.message != failing:
                     log.warning("sync from origin failed (retried every %gs): %s",
                                 interval, exc.message)  # fmt: skip
                 failing = exc.message
                 continue
-            except Exception:
+            except Exception as exc:
                 log.exception("sync from origin failed (retried every %gs)", interval)
-                failing = "a bug"
+                failing = self._sync_error = f"a bug in modelreg: {type(exc).__name__}"
                 continue
+            self._synced, self._sync_error = time.time(), None
             if failing is not None:
                 log.warning("sync from origin works again")
                 failing = None

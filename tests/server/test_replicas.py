@@ -68,6 +68,8 @@ def test_a_write_through_one_replica_is_served_by_the_other(replicas: Replicas) 
     assert event["pushed"] is True
     assert git(replicas.bare, "tag", "-l", event["tag"]).strip() == event["tag"]
     eventually(lambda: holder(replicas.server_b, "production") == "0.1.0")
+    sync = replicas.server_b.get("/readyz").json()["sync"]
+    assert sync["every"] == 0.2 and sync["last"] and sync["error"] is None
     assert event["tag"] in history_tags(replicas.server_b)
 
 
@@ -149,6 +151,9 @@ def test_a_replica_whose_remote_is_gone_keeps_serving(replicas: Replicas, tmp_pa
     replicas.bare.rename(tmp_path / "moved.git")
     eventually(lambda: "sync from origin failed" in replicas.server_a.output())
     assert replicas.server_a.get("/v2/models").status_code == 200
+    ready = replicas.server_a.get("/readyz")
+    assert ready.status_code == 200  # reads are served, from what it has
+    assert "does not appear to be a git repository" in ready.json()["sync"]["error"]
     answer = replicas.server_a.post("/v2/models/m@v0.1.0/promote", json={"stage": "dev"})
     assert answer.status_code == 503  # unavailable: published or not made
     assert "git fetch from origin failed" in answer.json()["error"]["message"]
