@@ -43,9 +43,9 @@ async def cached(
 
 async def write(request: Request, operation: Callable[[Registry, bool], EventResult]) -> Response:
     """A lifecycle write: the server's turn, then the library (lock, journal, push),
-    caught up with the remote first (:meth:`ServerContext.write`)."""
+    retried on top of what another replica published first (:meth:`ServerContext.write`)."""
     ctx = context(request)
-    result = await blocking(ctx.write, operation)
+    result = await blocking(ctx.write, operation, commits=False)
     return json_response(serialize.event_result(result))
 
 

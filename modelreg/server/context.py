@@ -53,20 +53,22 @@ class ServerContext:
 
         return PUSH_REMOTE in registry.git.remote_names()
 
-    def write(self, operation: Callable[[Registry, bool], T]) -> T:
+    def write(self, operation: Callable[[Registry, bool], T], *, commits: bool = True) -> T:
         """Run a write (``operation(registry, push)``) in this server's turn.
 
-        A published write (the repository has an ``origin``) first takes in what
-        others published (:meth:`catch_up`), so it decides on the remote's state
-        and commits on top of its branch. If another replica or clone still
-        publishes first, the library has taken its own event back; the write is
-        tried again on top of theirs, :data:`WRITE_ATTEMPTS` times in all, then
-        refused (409) with nothing changed."""
+        A published write (the repository has an ``origin``) that ``commits`` (a
+        registration) first takes in what others published (:meth:`catch_up`), so
+        it commits on top of the remote's branch; an event alone needs no such
+        round trip (the library fetches the remote's tags itself before deciding).
+        If another replica or clone still publishes first, the library has taken
+        its own event back; the write catches up and is tried again on top of
+        theirs, :data:`WRITE_ATTEMPTS` times in all, then refused (409) with
+        nothing changed."""
         with self.write_turn:
             registry = self.registry()
             push = self.publishes(registry)
             for attempt in range(1, WRITE_ATTEMPTS + 1):
-                if push:
+                if push and (commits or attempt > 1):
                     self.catch_up(registry)
                 try:
                     return operation(registry, push)
