@@ -3,7 +3,9 @@ cache, and the in-process queue for writes."""
 
 from __future__ import annotations
 
+import random
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +21,7 @@ from .settings import Settings
 
 T = TypeVar("T")
 
-WRITE_ATTEMPTS = 3
+WRITE_ATTEMPTS = 8
 """Rounds of catch-up-and-write a published write gets when others publish first
 (within each, the library retries event counters itself)."""
 
@@ -62,8 +64,8 @@ class ServerContext:
         round trip (the library fetches the remote's tags itself before deciding).
         If another replica or clone still publishes first, the library has taken
         its own event back; the write catches up and is tried again on top of
-        theirs, :data:`WRITE_ATTEMPTS` times in all, then refused (409) with
-        nothing changed."""
+        theirs after a random pause, :data:`WRITE_ATTEMPTS` times in all, then
+        refused (409) with nothing changed."""
         with self.write_turn:
             registry = self.registry()
             push = self.publishes(registry)
@@ -75,6 +77,9 @@ class ServerContext:
                 except RaceLostError:
                     if not push or attempt == WRITE_ATTEMPTS:
                         raise
+                    # Back off (randomly, so two replicas stop colliding), then again
+                    # on top of what the other one published.
+                    time.sleep(random.uniform(0, 0.1 * 2 ** min(attempt, 4)))
                     registry = self.registry()
         raise AssertionError("unreachable")
 
