@@ -147,6 +147,41 @@ def test_racing_writes_on_both_replicas_lose_no_event(replicas: Replicas) -> Non
     assert holder(replicas.server_a, "staging") == "0.1.0"
 
 
+def test_racing_registrations_on_both_replicas_lose_no_event(replicas: Replicas) -> None:
+    """Registrations commit on the branch: the loser of a race catches up and
+    registers again on top (the next version), instead of failing."""
+    pytest.importorskip("modelreg.server.uploads", reason="needs the upload endpoints")
+    rounds = 3
+    answers: dict[str, list[tuple[int, Any]]] = {"a": [], "b": []}
+
+    def writer(key: str, server: Server) -> None:
+        for i in range(rounds):
+            uploaded = server.post(
+                "/v2/models/upload", data=f"{key} {i}\n".encode(), params={"filename": "m.pkl"}
+            )
+            assert uploaded.status_code == 200, uploaded.text
+            answer = server.post(
+                "/v2/models/register",
+                json={"metadata": {"name": "m"}, "file_digest": uploaded.json()["digest"]},
+            )
+            answers[key].append((answer.status_code, answer.json()))
+
+    threads = [
+        threading.Thread(target=writer, args=("a", replicas.server_a)),
+        threading.Thread(target=writer, args=("b", replicas.server_b)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    versions = [found["version"] for key in answers for status, found in answers[key]
+                if status == 201]  # fmt: skip
+    assert len(versions) == 2 * rounds, answers
+    published = set(git(replicas.bare, "tag", "-l", "m@v*").split())
+    assert {f"m@v{v}" for v in versions} <= published
+    assert len(published) == 2 + 2 * rounds
+
+
 def test_a_replica_whose_remote_is_gone_keeps_serving(replicas: Replicas, tmp_path: Path) -> None:
     replicas.bare.rename(tmp_path / "moved.git")
     eventually(lambda: "sync from origin failed" in replicas.server_a.output())
