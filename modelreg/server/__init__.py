@@ -15,6 +15,8 @@ Nothing here is imported by the CLI's other commands (Starlette and uvicorn cost
 - :mod:`.auth`     who is asking (tokens) and whether they may
 - :mod:`.cache`    answers kept while the refs they were computed from are unchanged
 - :mod:`.run`      listening: loopback rules, uvicorn, graceful shutdown
+- :mod:`.watch`    between requests: ``--sync`` catch-up, noticing new events,
+                   delivering webhooks (:mod:`modelreg.webhooks`)
 - :mod:`.openapi`  the OpenAPI 3.1 schema of every route (``/openapi.json``)
 - :mod:`.about`    the server describing itself: ``/openapi.json``, ``/docs``
                    (``docs.html``, built in the browser from the schema), ``/metrics``

@@ -8,12 +8,13 @@ import re
 import socket
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
 from modelreg.server.metrics import Metrics
 
-from ..conftest import Showcase
+from ..conftest import Showcase, git
 from .conftest import Server
 
 SAMPLE = re.compile(r'^([a-z_]+)(\{([a-z_]+="(?:[^"\\]|\\.)*",?)*\})? (-?[0-9.e+-]+|\+Inf|NaN)$')
@@ -128,3 +129,18 @@ def test_a_registration_through_the_api_is_an_event_written(server: Server) -> N
     assert answer.status_code == 201, answer.text
     found = samples(server.get("/metrics").text)
     assert found['modelreg_events_written_total{event="register"}'] == 1
+
+
+def test_a_replica_reports_its_last_successful_sync(
+    pushed: Path, tmp_path: Path, serve: Callable[..., Server]
+) -> None:
+    clone = tmp_path / "replica"
+    git(tmp_path, "clone", "-q", str(pushed), str(clone))
+    replica = serve(clone, "--sync", "0.2")
+    for _ in range(600):  # until a catch-up has worked (bounded; no clock asserted)
+        found = samples(replica.get("/metrics").text)
+        if found["modelreg_last_sync_timestamp_seconds"] > 0:
+            break
+        time.sleep(0.05)
+    assert found["modelreg_last_sync_timestamp_seconds"] > 0
+    assert replica.get("/readyz").json()["sync"]["last"] is not None
