@@ -204,6 +204,12 @@ class OciClient:
         scheme = urllib.parse.urlsplit(realm).scheme
         if scheme not in ("http", "https"):
             raise OciAuthError(f"{self.ref.host} names a token service that is not http(s)")
+        if scheme == "http" and self.secure and self.credentials is not None:
+            # The registry is reached over TLS: its credentials never go out in clear.
+            raise OciAuthError(
+                f"{self.ref.host} names a token service over plain http; refusing to send "
+                "credentials there"
+            )
         scopes = [self.scope] if self.scope.endswith("push") else []
         scopes = scopes or [params.get("scope", self.scope)]
         query = {"scope": scopes[0]}
