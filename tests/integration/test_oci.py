@@ -374,3 +374,21 @@ def test_the_server_stopped_mid_push_is_one_clear_error_and_nothing_recorded(
     assert "could not be reached or dropped the connection" in result.stderr
     assert git(registry.root, "notes", "--ref=modelreg-oci", "list") == ""
     assert registry.show("fraud").published == ()
+
+
+def test_a_failure_after_the_blobs_records_nothing_and_a_rerun_resumes(
+    cli: Cli,
+    version: tuple[Registry, dict[str, bytes]],
+    open_registry: servers.Distribution,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    registry, _content = version
+    target = f"oci://{open_registry.host}/resume/fraud"
+    monkeypatch.setenv("MODELREG_FAULT", "publish:after-blob")
+    failed = cli("-C", registry.root, "publish", "fraud", target)
+    assert failed.exit_code == 1 and "injected fault" in failed.stderr
+    assert registry.show("fraud").published == ()
+    monkeypatch.delenv("MODELREG_FAULT")
+    again = json.loads(cli.ok("-C", registry.root, "publish", "fraud", target, "--json").stdout)
+    assert again["blobs_present"] == 1 and again["blobs_pushed"] == 1
+    assert [p.reference for p in registry.show("fraud").published] == [f"{target}:0.1.0"]
