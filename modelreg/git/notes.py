@@ -27,9 +27,26 @@ class NotesOps(GitBase):
         self.run("notes", f"--ref={OCI_NOTES}", "append", "-m", line, commit)
 
     def publications(self, commit: str) -> list[str]:
-        """The lines of the note on ``commit`` (none: empty), one git call."""
+        """The lines of the note on ``commit`` (none: empty): no git call in a
+        registry that never published (most), else one."""
+        if not self._notes_ref_may_exist():
+            return []
         status, out, _err = self.try_run("notes", f"--ref={OCI_NOTES}", "show", commit)
         return [line for line in out.splitlines() if line.strip()] if status == 0 else []
+
+    def _notes_ref_may_exist(self) -> bool:
+        """Whether the notes ref is a loose ref or named in ``packed-refs``, read from
+        git's own files (a ``show`` must not pay a git process for a feature unused);
+        a reftable repository, or anything unreadable, says yes and lets git answer."""
+        if (self.common_dir / OCI_NOTES).is_file():
+            return True
+        try:
+            packed = (self.common_dir / "packed-refs").read_bytes()
+        except FileNotFoundError:
+            return (self.common_dir / "reftable").exists()
+        except OSError:
+            return True
+        return f" {OCI_NOTES}\n".encode() in packed or (self.common_dir / "reftable").exists()
 
     def has_publications(self) -> bool:
         return self.resolve(OCI_NOTES) is not None
