@@ -18,6 +18,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from .. import serialize
+from ..errors import Kind, ModelregError
 from ..registry import Registry
 from ..results import EventResult
 from . import files
@@ -176,11 +177,31 @@ WRITES: dict[str | None, Handler] = {
 }
 
 
+FOUNDING_POSTS = frozenset({"upload", "register"})
+"""``/v2/models/upload`` and ``/register`` take POST; a GET of them reads a model of
+that name if one exists, else says which method the endpoint takes."""
+
+
 async def model_get(request: Request) -> Response:
     target = parse(request.path_params["rest"])
     handler = READS.get(target.action)
     if handler is None:
-        raise BadRequest(f"{target.action or 'this'} is not read with GET", status=405)
+        raise BadRequest(
+            f"{target.action} takes POST with a JSON body, not {request.method}",
+            status=405,
+            allow="POST",
+        )
+    if target.action is None and target.ref in FOUNDING_POSTS:
+        try:
+            return await handler(request, target)
+        except ModelregError as exc:  # no model of that name: the client meant the endpoint
+            if exc.kind is not Kind.NOT_FOUND:
+                raise
+            raise BadRequest(
+                f"/v2/models/{target.ref} takes POST, not {request.method}",
+                status=405,
+                allow="POST",
+            ) from None
     return await handler(request, target)
 
 
@@ -188,7 +209,8 @@ async def model_post(request: Request) -> Response:
     target = parse(request.path_params["rest"])
     handler = WRITES.get(target.action)
     if handler is None:
-        raise BadRequest(f"{target.action or 'a version'} is not written with POST", status=405)
+        what = target.action or "a version"
+        raise BadRequest(f"{what} is read with GET, not POST", status=405, allow="GET, HEAD")
     return await handler(request, target)
 
 

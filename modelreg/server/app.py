@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
@@ -64,9 +64,19 @@ async def on_error(request: Request, exc: Exception) -> Response:
 
 async def on_http(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    words = {404: "no such endpoint", 405: "method not allowed here"}
+    allow = (exc.headers or {}).get("Allow")
+    words = {
+        404: "no such endpoint",
+        405: f"{request.method} is not allowed here; this endpoint takes {allow}",
+    }
     error = BadRequest(words.get(exc.status_code, str(exc.detail)), status=exc.status_code)
-    return error_response(error)
+    return error_response(error, headers=exc.headers)
+
+
+async def on_gone(request: Request, exc: Exception) -> Response:
+    """A client that hung up mid-request is not a bug: nobody reads this answer,
+    and the write it was sending never started."""
+    return error_response(BadRequest("the client went away before the request body ended"))
 
 
 async def on_bug(request: Request, exc: Exception) -> Response:
@@ -107,6 +117,7 @@ def create_app(settings: Settings, ctx: ServerContext | None = None) -> Starlett
         exception_handlers={
             ModelregError: on_error,
             HTTPException: on_http,
+            ClientDisconnect: on_gone,
             Exception: on_bug,
         },
         lifespan=lifespan,

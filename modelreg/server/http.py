@@ -7,6 +7,7 @@ Every answer is a document from :mod:`modelreg.serialize` (the same bytes
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
@@ -17,6 +18,7 @@ from starlette.responses import Response
 
 from ..errors import Kind, ModelregError
 from ..serialize import dumps
+from .context import context
 
 T = TypeVar("T")
 
@@ -29,9 +31,12 @@ class BadRequest(ModelregError):
 
     kind = Kind.USAGE
 
-    def __init__(self, message: str, hint: str | None = None, *, status: int = 400) -> None:
+    def __init__(
+        self, message: str, hint: str | None = None, *, status: int = 400, allow: str = ""
+    ) -> None:
         super().__init__(message, hint)
         self.status = status
+        self.allow = allow  # a 405's ``Allow`` header: the methods the path takes
 
     @property
     def http_status(self) -> int:
@@ -52,8 +57,13 @@ def error_document(exc: ModelregError) -> dict[str, Any]:
     return {"error": error}
 
 
-def error_response(exc: ModelregError, status: int | None = None) -> Response:
-    return json_response(error_document(exc), status or exc.http_status)
+def error_response(
+    exc: ModelregError, status: int | None = None, headers: Mapping[str, str] | None = None
+) -> Response:
+    response = json_response(error_document(exc), status or exc.http_status)
+    allow = getattr(exc, "allow", None)
+    response.headers.update({**({"Allow": allow} if allow else {}), **(headers or {})})
+    return response
 
 
 async def json_body(request: Request) -> dict[str, Any]:
@@ -61,11 +71,17 @@ async def json_body(request: Request) -> dict[str, Any]:
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > MAX_JSON_BODY:
         raise BadRequest(f"the request body is over {MAX_JSON_BODY} bytes")
+    # A client that promises a body and never sends it would hold a worker for ever.
+    idle = context(request).settings.upload_idle_timeout
     raw = bytearray()
-    async for chunk in request.stream():
-        raw += chunk
-        if len(raw) > MAX_JSON_BODY:
-            raise BadRequest(f"the request body is over {MAX_JSON_BODY} bytes")
+    try:
+        async with asyncio.timeout(idle):
+            async for chunk in request.stream():
+                raw += chunk
+                if len(raw) > MAX_JSON_BODY:
+                    raise BadRequest(f"the request body is over {MAX_JSON_BODY} bytes")
+    except TimeoutError:
+        raise BadRequest(f"the request body did not arrive within {idle:g} s", status=408) from None
     if not raw.strip():
         return {}
     try:

@@ -1,0 +1,112 @@
+"""A new user's mistakes and a hostile client's tricks, against the real server:
+each is a 4xx JSON error that says what to send instead, and changes nothing."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from ..conftest import Showcase
+from .conftest import Server
+
+UPLOADS = Path(".git/modelreg-server/uploads")
+
+
+@pytest.fixture
+def server(showcase: Showcase, serve: Callable[..., Server]) -> Server:
+    return serve(showcase.root, env={"MODELREG_UPLOAD_IDLE_TIMEOUT": "2"})
+
+
+@pytest.fixture
+def connect(server: Server) -> Iterator[Callable[[], socket.socket]]:
+    opened: list[socket.socket] = []
+
+    def open_one() -> socket.socket:
+        host, port = server.url.removeprefix("http://").split(":")
+        sock = socket.create_connection((host, int(port)), timeout=60)
+        opened.append(sock)
+        return sock
+
+    yield open_one
+    for sock in opened:
+        sock.close()
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allow", "words"),
+    [
+        # ``curl -T FILE URL`` is a PUT; the upload takes POST.
+        ("PUT", "/v2/models/upload", "POST", "PUT is not allowed here; this endpoint takes POST"),
+        ("GET", "/v2/models/upload", "POST", "/v2/models/upload takes POST, not GET"),
+        ("GET", "/v2/models/register", "POST", "/v2/models/register takes POST, not GET"),
+        ("GET", "/v2/models/embedder@v1.0.0/promote", "POST", "promote takes POST"),
+        ("POST", "/v2/models/embedder@v1.0.0/history", "GET, HEAD", "history is read with GET"),
+        ("POST", "/v2/models/embedder@v1.0.0", "GET, HEAD", "a version is read with GET"),
+    ],
+)
+def test_a_wrong_method_says_which_one_the_endpoint_takes(
+    server: Server,
+    showcase: Showcase,
+    assert_unchanged: Callable[[Path], object],
+    method: str,
+    path: str,
+    allow: str,
+    words: str,
+) -> None:
+    with assert_unchanged(showcase.root):  # type: ignore[operator]
+        answer = requests.request(method, server.url + path, data=b"{}", timeout=60)
+    assert answer.status_code == 405, answer.text
+    assert answer.headers["Allow"] == allow  # RFC 9110: a 405 names the methods
+    assert words in answer.json()["error"]["message"]
+
+
+def test_a_form_upload_is_refused_not_stored_as_the_model(
+    server: Server, showcase: Showcase, assert_unchanged: Callable[[Path], object]
+) -> None:
+    """``curl -F file=@model.pkl`` would store the form's envelope as the model's bytes."""
+    with assert_unchanged(showcase.root):  # type: ignore[operator]
+        answer = server.post("/v2/models/upload", files={"file": ("model.pkl", b"weights")})
+    assert answer.status_code == 415, answer.text
+    assert "raw bytes" in answer.json()["error"]["message"]
+    assert not list((showcase.root / UPLOADS).glob("*/*"))
+
+
+def test_a_client_gone_mid_body_is_no_bug(
+    server: Server,
+    showcase: Showcase,
+    assert_unchanged: Callable[[Path], object],
+    connect: Callable[[], socket.socket],
+) -> None:
+    with assert_unchanged(showcase.root):  # type: ignore[operator]
+        sock = connect()
+        sock.sendall(
+            b"POST /v2/models/embedder@v1.0.0/promote HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            b"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n"
+            b'{"stage": '
+        )
+        sock.close()
+        for _ in range(20):  # the server reads the close between these (one event loop)
+            assert server.get("/v2/models").status_code == 200
+    assert "Traceback" not in server.output()
+    assert "a bug in modelreg" not in server.output()
+
+
+def test_a_body_that_never_arrives_is_given_up(
+    server: Server,
+    showcase: Showcase,
+    assert_unchanged: Callable[[Path], object],
+    connect: Callable[[], socket.socket],
+) -> None:
+    with assert_unchanged(showcase.root):  # type: ignore[operator]
+        sock = connect()
+        sock.sendall(
+            b"POST /v2/models/embedder@v1.0.0/promote HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            b"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{"
+        )
+        answer = sock.recv(65536).decode()  # MODELREG_UPLOAD_IDLE_TIMEOUT=2 s, not for ever
+    assert answer.startswith("HTTP/1.1 408"), answer
+    assert "did not arrive" in answer
