@@ -72,7 +72,7 @@ def _new_name_problem(name: str) -> str | None:
         return "it starts with '-' (git would read it as an option)"
     if ".." in name or "//" in name:
         return "'..' and '//' are not allowed"
-    if name != name.lower():
+    if name != name.lower() and NEW_NAME_RE.fullmatch(name.lower()):  # else the charset is worse
         return "upper case is not allowed"
     if NEW_NAME_RE.fullmatch(name) is None:
         return "only a-z, 0-9, '-', '_', '/' are allowed, and it must start and end with a-z or 0-9"

@@ -35,11 +35,8 @@ async def readyz(request: Request) -> Response:
 
     def probe() -> dict[str, object]:
         registry = ctx.registry()
-        found: dict[str, object] = {
-            "ok": True,
-            "root": str(registry.root),
-            "head": registry.git.head(),
-        }
+        # Probes need no token: no filesystem path in the answer.
+        found: dict[str, object] = {"ok": True, "head": registry.git.head()}
         background = getattr(request.app.state, "background", None)
         if background is not None and ctx.settings.sync:
             found["sync"] = background.sync_status()  # a replica: how fresh it is

@@ -110,3 +110,36 @@ def test_a_body_that_never_arrives_is_given_up(
         answer = sock.recv(65536).decode()  # MODELREG_UPLOAD_IDLE_TIMEOUT=2 s, not for ever
     assert answer.startswith("HTTP/1.1 408"), answer
     assert "did not arrive" in answer
+
+
+def test_the_open_probe_names_no_path(server: Server, showcase: Showcase) -> None:
+    """``/readyz`` answers without a token: the server's folders are nobody's business."""
+    answer = server.get("/readyz")
+    assert answer.status_code == 200 and answer.json()["ok"] is True
+    assert str(showcase.root) not in answer.text and "root" not in answer.json()
+
+
+@pytest.mark.parametrize(
+    ("name", "words"),
+    [
+        ("a%2Fb", "only a-z, 0-9"),  # an encoded slash is not 'upper case'
+        ("Fraud", "upper case is not allowed"),
+        ("модель", "only a-z, 0-9"),
+        ("a" * 300, "longer than"),
+    ],
+)
+def test_a_bad_name_in_register_says_what_is_wrong(
+    server: Server,
+    showcase: Showcase,
+    assert_unchanged: Callable[[Path], object],
+    name: str,
+    words: str,
+) -> None:
+    digest = server.post("/v2/models/upload", data=b"weights").json()["digest"]
+    with assert_unchanged(showcase.root):  # type: ignore[operator]
+        answer = server.post(
+            "/v2/models/register",
+            json={"metadata": {"name": name, "version": "1.0.0"}, "file_digest": digest},
+        )
+    assert answer.status_code == 422, answer.text
+    assert words in answer.json()["error"]["message"]
