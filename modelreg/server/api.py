@@ -23,7 +23,7 @@ from ..registry import Registry
 from ..results import EventResult
 from . import files
 from .context import ServerContext, context
-from .http import BadRequest, blocking, field, flag, json_body, json_response, required
+from .http import BadRequest, blocking, field, flag, json_body, json_response, only, required
 from .refs import Target, parse
 
 Handler = Callable[[Request, Target], Awaitable[Response]]
@@ -131,6 +131,7 @@ async def diff(request: Request) -> Response:
 
 async def promote(request: Request, target: Target) -> Response:
     body = await json_body(request)
+    only(body, "stage", "message", "force")
     stage = required(body, "stage", str)
     message = field(body, "message", str)
     force = field(body, "force", bool, False)
@@ -142,6 +143,7 @@ async def promote(request: Request, target: Target) -> Response:
 
 async def rollback(request: Request, target: Target) -> Response:
     body = await json_body(request)
+    only(body, "stage", "to", "message", "force")
     stage = required(body, "stage", str)
     to = field(body, "to", str)
     message = field(body, "message", str)
@@ -156,6 +158,7 @@ async def rollback(request: Request, target: Target) -> Response:
 
 async def deprecate(request: Request, target: Target) -> Response:
     body = await json_body(request)
+    only(body, "message")
     message = field(body, "message", str)
     return await write(request, lambda r, push: r.deprecate(target.ref, message=message, push=push))
 

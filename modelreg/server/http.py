@@ -70,7 +70,7 @@ async def json_body(request: Request) -> dict[str, Any]:
     """The request's JSON object; anything else is a 400 that says what was wrong."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > MAX_JSON_BODY:
-        raise BadRequest(f"the request body is over {MAX_JSON_BODY} bytes")
+        raise BadRequest(f"the request body is over {MAX_JSON_BODY} bytes", status=413)
     # A client that promises a body and never sends it would hold a worker for ever.
     idle = context(request).settings.upload_idle_timeout
     raw = bytearray()
@@ -79,7 +79,7 @@ async def json_body(request: Request) -> dict[str, Any]:
             async for chunk in request.stream():
                 raw += chunk
                 if len(raw) > MAX_JSON_BODY:
-                    raise BadRequest(f"the request body is over {MAX_JSON_BODY} bytes")
+                    raise BadRequest(f"the request body is over {MAX_JSON_BODY} bytes", status=413)
     except TimeoutError:
         raise BadRequest(f"the request body did not arrive within {idle:g} s", status=408) from None
     if not raw.strip():
@@ -91,6 +91,14 @@ async def json_body(request: Request) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise BadRequest("the request body must be a JSON object")
     return body
+
+
+def only(body: Mapping[str, Any], *names: str) -> None:
+    """Refuse a key the endpoint does not take: a misspelt or guessed field
+    (``"reason"`` for ``"message"``) would otherwise be dropped without a word."""
+    unknown = [key for key in body if key not in names]
+    if unknown:
+        raise BadRequest(f"unknown key {unknown[0]!r} (allowed: {', '.join(names)})")
 
 
 def field(body: Mapping[str, Any], name: str, kind: type[T], default: T | None = None) -> T | None:

@@ -143,3 +143,50 @@ def test_a_bad_name_in_register_says_what_is_wrong(
         )
     assert answer.status_code == 422, answer.text
     assert words in answer.json()["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "status", "words"),
+    [
+        # history calls it "reason"; the body calls it "message": never dropped silently
+        (
+            "/v2/models/embedder@v1.0.0/promote",
+            {"stage": "dev", "reason": "why"},
+            400,
+            "unknown key 'reason' (allowed: stage, message, force)",
+        ),
+        (
+            "/v2/models/embedder/rollback",
+            {"stage": "dev", "too": "1.0.0"},
+            400,
+            "'too'",
+        ),
+        ("/v2/models/embedder@v1.0.0/deprecate", {"mesage": "typo"}, 400, "'mesage'"),
+        ("/v2/models/embedder@v1.0.0/deprecate", {"message": "a" * (1 << 20)}, 413, "over"),
+    ],
+)
+def test_a_lifecycle_body_says_what_it_does_not_take(
+    server: Server,
+    showcase: Showcase,
+    assert_unchanged: Callable[[Path], object],
+    path: str,
+    body: dict[str, object],
+    status: int,
+    words: str,
+) -> None:
+    with assert_unchanged(showcase.root):  # type: ignore[operator]
+        answer = server.post(path, json=body)
+    assert answer.status_code == status, answer.text
+    assert words in answer.json()["error"]["message"]
+
+
+def test_control_characters_in_a_message_never_reach_the_tag(
+    server: Server, showcase: Showcase
+) -> None:
+    answer = server.post(
+        "/v2/models/embedder@v1.0.0/promote",
+        json={"stage": "dev", "force": True, "message": "line one\nline two\x00\x1b[31m red"},
+    )
+    assert answer.status_code == 200, answer.text
+    event = server.get("/v2/models/embedder/history").json()["events"][-1]
+    assert event["reason"] == "line one line two [31m red"
