@@ -40,7 +40,7 @@ SHOWS_AN_ERROR = {"error"}
 PENDING: dict[str, tuple[str, str, str]] = {
     "platform": ("srv-platform", "GET", "/metrics"),
 }
-ABSENT = ("no such endpoint", "is not written with POST", "is not read with GET")
+ABSENT = ("no such endpoint", "is not allowed here", "is read with GET, not", "takes POST")
 
 
 @dataclass(frozen=True)
