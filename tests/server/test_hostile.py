@@ -190,3 +190,26 @@ def test_control_characters_in_a_message_never_reach_the_tag(
     assert answer.status_code == 200, answer.text
     event = server.get("/v2/models/embedder/history").json()["events"][-1]
     assert event["reason"] == "line one line two [31m red"
+
+
+@pytest.mark.parametrize(
+    "path", ["a" * 201, "é" * 101, "/".join(["ab"] * 400)], ids=["long-part", "utf8", "long"]
+)
+def test_a_path_no_filesystem_takes_is_bad_input_not_a_server_error(
+    server: Server, showcase: Showcase, assert_unchanged: Callable[[Path], object], path: str
+) -> None:
+    """It was a 503 naming the server's folder: the write failed half-way."""
+    with assert_unchanged(showcase.root):  # type: ignore[operator]
+        refused = server.post("/v2/models/upload", params={"filename": path}, data=b"w")
+        digest = server.post("/v2/models/upload", data=b"w").json()["digest"]
+        answer = server.post(
+            "/v2/models/register",
+            json={
+                "metadata": {"name": "long", "version": "1.0.0"},
+                "files": [{"path": path, "digest": digest}],
+            },
+        )
+    for bad in (refused, answer):
+        assert bad.status_code == 422, bad.text
+        assert "longer than" in bad.json()["error"]["message"]
+        assert str(showcase.root) not in bad.text
