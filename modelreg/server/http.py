@@ -88,6 +88,8 @@ async def json_body(request: Request) -> dict[str, Any]:
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadRequest(f"the request body is not JSON: {exc}") from None
+    except RecursionError:  # '[[[[...' a million deep: no document of ours nests so
+        raise BadRequest("the request body's JSON is nested too deeply") from None
     if not isinstance(body, dict):
         raise BadRequest("the request body must be a JSON object")
     return body

@@ -213,3 +213,15 @@ def test_a_path_no_filesystem_takes_is_bad_input_not_a_server_error(
         assert bad.status_code == 422, bad.text
         assert "longer than" in bad.json()["error"]["message"]
         assert str(showcase.root) not in bad.text
+
+
+@pytest.mark.parametrize("path", ["/v2/models/register", "/v2/models/embedder@v1.0.0/promote"])
+def test_json_nested_too_deeply_is_a_400(
+    server: Server, showcase: Showcase, assert_unchanged: Callable[[Path], object], path: str
+) -> None:
+    """Under the size limit, ``{"a": {"a": ...`` 100,000 deep was a RecursionError: a 500."""
+    deep = '{"a": ' * 100_000 + "1" + "}" * 100_000
+    with assert_unchanged(showcase.root):  # type: ignore[operator]
+        answer = server.post(path, data=deep, headers={"Content-Type": "application/json"})
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["error"]["message"] == "the request body's JSON is nested too deeply"
