@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import ipaddress
+import socket
 
 from ..errors import LISTEN_PUBLIC, Kind, ModelregError, Remedy
 from .settings import Settings
@@ -10,6 +12,32 @@ from .settings import Settings
 
 class ListenRefused(ModelregError):
     kind = Kind.POLICY
+
+
+class AddressInUse(ModelregError):
+    kind = Kind.UNAVAILABLE
+
+
+def check_free(host: str, port: int) -> None:
+    """Refuse a taken port in our own words before the server starts: uvicorn
+    would start the application, then log ``[Errno 98]`` and exit 3, a bug's code."""
+    try:
+        family, kind, proto, _name, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM
+        )[0]
+    except OSError:
+        return  # a host that does not resolve: uvicorn says so
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE:
+                return
+            raise AddressInUse(
+                f"port {port} on {host} is in use (another server listens there)",
+                "stop it, or choose another port with --port",
+            ) from None
 
 
 def is_loopback(host: str) -> bool:
@@ -42,6 +70,7 @@ def serve(settings: Settings) -> None:
             f"add a token first, or {LISTEN_PUBLIC}",
             remedy=Remedy("public", LISTEN_PUBLIC),
         )
+    check_free(settings.host, settings.port)
     app = create_app(settings, ctx)
     uvicorn.run(
         app, host=settings.host, port=settings.port, log_level="info", timeout_graceful_shutdown=30

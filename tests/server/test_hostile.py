@@ -4,6 +4,8 @@ each is a 4xx JSON error that says what to send instead, and changes nothing."""
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -225,3 +227,30 @@ def test_json_nested_too_deeply_is_a_400(
         answer = server.post(path, data=deep, headers={"Content-Type": "application/json"})
     assert answer.status_code == 400, answer.text
     assert answer.json()["error"]["message"] == "the request body's JSON is nested too deeply"
+
+
+def test_a_port_in_use_is_said_in_our_words(showcase: Showcase) -> None:
+    """uvicorn started the application, logged ``[Errno 98]`` and exited 3 (a bug's code)."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "modelreg",
+                "-C",
+                str(showcase.root),
+                "serve",
+                "--port",
+                str(port),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    assert done.returncode == 1, done.stderr
+    assert f"port {port} on 127.0.0.1 is in use" in done.stderr
+    assert "Errno" not in done.stderr and "Started server" not in done.stderr
