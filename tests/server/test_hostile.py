@@ -254,3 +254,9 @@ def test_a_port_in_use_is_said_in_our_words(showcase: Showcase) -> None:
     assert done.returncode == 1, done.stderr
     assert f"port {port} on 127.0.0.1 is in use" in done.stderr
     assert "Errno" not in done.stderr and "Started server" not in done.stderr
+
+
+def test_an_unknown_action_lists_the_known_ones(server: Server) -> None:
+    answer = server.get("/v2/models/embedder@v1.0.0/download")
+    assert answer.status_code == 400, answer.text
+    assert "files" in answer.json()["error"]["hint"]
