@@ -31,6 +31,8 @@ TEMP_MARK = ".modelreg-"  # in every temporary name: 'doctor' finds any a crash 
 
 _DRIVE = re.compile(r"^[A-Za-z]:")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+MAX_PART_BYTES = 200
+MAX_PATH_BYTES = 1024
 
 
 def _shown(text: str) -> str:
@@ -53,6 +55,12 @@ def path_problem(rel: str) -> str | None:
         return "holds '..', '.' or an empty part"
     if any(p != p.rstrip() for p in parts):
         return "has trailing whitespace"
+    # Filesystems stop at 255 bytes a name (and ``.dvc`` is added to it) and at a few
+    # KiB a path: past these a write fails half-way, as the server's error, not the input's.
+    if any(len(p.encode()) > MAX_PART_BYTES for p in parts):
+        return f"has a part longer than {MAX_PART_BYTES} bytes"
+    if len(rel.encode()) > MAX_PATH_BYTES:
+        return f"is longer than {MAX_PATH_BYTES} bytes"
     return None
 
 

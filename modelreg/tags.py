@@ -72,7 +72,7 @@ def _new_name_problem(name: str) -> str | None:
         return "it starts with '-' (git would read it as an option)"
     if ".." in name or "//" in name:
         return "'..' and '//' are not allowed"
-    if name != name.lower():
+    if name != name.lower() and NEW_NAME_RE.fullmatch(name.lower()):  # else the charset is worse
         return "upper case is not allowed"
     if NEW_NAME_RE.fullmatch(name) is None:
         return "only a-z, 0-9, '-', '_', '/' are allowed, and it must start and end with a-z or 0-9"
@@ -202,11 +202,13 @@ FORCED = "Forced"  # the gates a forced event overrode
 _TRAILER_RE = re.compile(r"(Modelreg-[A-Za-z0-9-]+):[ \t]?(.*)")
 _SIGNATURE_RE = re.compile(r"-----BEGIN (PGP|SSH|SIGNED) [A-Z ]*-----")
 MAX_TRAILER_VALUE = 1000
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def one_line(text: str, limit: int = MAX_TRAILER_VALUE) -> str:
-    """Collapse user text (a reason) to one line that fits a trailer."""
-    collapsed = " ".join(text.split())
+    """Collapse user text (a reason) to one line that fits a trailer: control
+    characters (a NUL sent over HTTP) become spaces, as line breaks do."""
+    collapsed = " ".join(_CONTROLS.sub(" ", text).split())
     return collapsed[:limit]
 
 

@@ -18,11 +18,12 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from .. import serialize
+from ..errors import Kind, ModelregError
 from ..registry import Registry
 from ..results import EventResult
 from . import files
 from .context import ServerContext, context
-from .http import BadRequest, blocking, field, flag, json_body, json_response, required
+from .http import BadRequest, blocking, field, flag, json_body, json_response, only, required
 from .refs import Target, parse
 
 Handler = Callable[[Request, Target], Awaitable[Response]]
@@ -132,6 +133,7 @@ async def diff(request: Request) -> Response:
 
 async def promote(request: Request, target: Target) -> Response:
     body = await json_body(request)
+    only(body, "stage", "message", "force")
     stage = required(body, "stage", str)
     message = field(body, "message", str)
     force = field(body, "force", bool, False)
@@ -143,6 +145,7 @@ async def promote(request: Request, target: Target) -> Response:
 
 async def rollback(request: Request, target: Target) -> Response:
     body = await json_body(request)
+    only(body, "stage", "to", "message", "force")
     stage = required(body, "stage", str)
     to = field(body, "to", str)
     message = field(body, "message", str)
@@ -157,6 +160,7 @@ async def rollback(request: Request, target: Target) -> Response:
 
 async def deprecate(request: Request, target: Target) -> Response:
     body = await json_body(request)
+    only(body, "message")
     message = field(body, "message", str)
     return await write(request, lambda r, push: r.deprecate(target.ref, message=message, push=push))
 
@@ -184,12 +188,32 @@ def allowed(target: Target) -> str:
     return ", ".join(method for method, table in methods if target.action in table)
 
 
+FOUNDING_POSTS = frozenset({"upload", "register"})
+"""``/v2/models/upload`` and ``/register`` take POST; a GET of them reads a model of
+that name if one exists, else says which method the endpoint takes."""
+
+
 async def model_get(request: Request) -> Response:
     target = parse(request.path_params["rest"])
     handler = READS.get(target.action)
     if handler is None:
-        message = f"{target.action or 'this'} is not read with GET"
-        raise BadRequest(message, status=405, headers={"Allow": allowed(target)})
+        what = target.action or "this"
+        raise BadRequest(
+            f"{what} takes POST with a JSON body, not {request.method}",
+            status=405,
+            allow=allowed(target),
+        )
+    if target.action is None and target.ref in FOUNDING_POSTS:
+        try:
+            return await handler(request, target)
+        except ModelregError as exc:  # no model of that name: the client meant the endpoint
+            if exc.kind is not Kind.NOT_FOUND:
+                raise
+            raise BadRequest(
+                f"/v2/models/{target.ref} takes POST, not {request.method}",
+                status=405,
+                allow="POST",
+            ) from None
     return await handler(request, target)
 
 
@@ -197,8 +221,8 @@ async def model_post(request: Request) -> Response:
     target = parse(request.path_params["rest"])
     handler = WRITES.get(target.action)
     if handler is None:
-        message = f"{target.action or 'a version'} is not written with POST"
-        raise BadRequest(message, status=405, headers={"Allow": allowed(target)})
+        what = target.action or "a version"
+        raise BadRequest(f"{what} is read with GET, not POST", status=405, allow=allowed(target))
     return await handler(request, target)
 
 

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager, suppress
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
@@ -36,11 +36,8 @@ async def readyz(request: Request) -> Response:
 
     def probe() -> dict[str, object]:
         registry = ctx.registry()
-        found: dict[str, object] = {
-            "ok": True,
-            "root": str(registry.root),
-            "head": registry.git.head(),
-        }
+        # Probes need no token: no filesystem path in the answer.
+        found: dict[str, object] = {"ok": True, "head": registry.git.head()}
         background = getattr(request.app.state, "background", None)
         if background is not None and ctx.settings.sync:
             found["sync"] = background.sync_status()  # a replica: how fresh it is
@@ -66,15 +63,24 @@ async def on_error(request: Request, exc: Exception) -> Response:
 
 async def on_http(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    words = {404: "no such endpoint", 405: "method not allowed here"}
     headers = dict(exc.headers or {})
     if exc.status_code == 405 and "rest" in request.path_params:
         # Starlette names the methods of the first /v2/models/{rest:path} route it
         # tried; which ones this path answers depends on its action
         with suppress(BadRequest):
             headers["Allow"] = api.allowed(parse(request.path_params["rest"]))
+    words = {
+        404: "no such endpoint",
+        405: f"{request.method} is not allowed here; this endpoint takes {headers.get('Allow')}",
+    }
     message = words.get(exc.status_code, str(exc.detail))
     return error_response(BadRequest(message, status=exc.status_code, headers=headers))
+
+
+async def on_gone(request: Request, exc: Exception) -> Response:
+    """A client that hung up mid-request is not a bug: nobody reads this answer,
+    and the write it was sending never started."""
+    return error_response(BadRequest("the client went away before the request body ended"))
 
 
 async def on_bug(request: Request, exc: Exception) -> Response:
@@ -115,6 +121,7 @@ def create_app(settings: Settings, ctx: ServerContext | None = None) -> Starlett
         exception_handlers={
             ModelregError: on_error,
             HTTPException: on_http,
+            ClientDisconnect: on_gone,
             Exception: on_bug,
         },
         lifespan=lifespan,

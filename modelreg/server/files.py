@@ -75,6 +75,13 @@ async def upload(request: Request) -> Response:
     area = ctx.uploads
     idle = ctx.settings.upload_idle_timeout
     filename = upload_name(request)
+    if request.headers.get("content-type", "").lower().startswith("multipart/"):
+        # A form's envelope would be stored as the model's bytes, and nobody would notice.
+        raise BadRequest(
+            "the body is a multipart form; the upload takes the file's raw bytes as the body",
+            "send the file itself (curl: -X POST -T FILE; requests: data=open(FILE, 'rb'))",
+            status=415,
+        )
     declared = _content_length(request)
     if declared is not None and declared > area.max_size:
         raise BadRequest(_too_large(area.max_size), status=413)

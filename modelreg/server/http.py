@@ -7,6 +7,7 @@ Every answer is a document from :mod:`modelreg.serialize` (the same bytes
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
@@ -17,6 +18,7 @@ from starlette.responses import Response
 
 from ..errors import Kind, ModelregError
 from ..serialize import dumps
+from .context import context
 
 T = TypeVar("T")
 
@@ -36,10 +38,12 @@ class BadRequest(ModelregError):
         *,
         status: int = 400,
         headers: Mapping[str, str] | None = None,
+        allow: str = "",
     ) -> None:
         super().__init__(message, hint)
         self.status = status
-        self.headers = dict(headers or {})  # a 405's Allow
+        # a 405's ``Allow``: the methods the path takes
+        self.headers = dict(headers or {}) | ({"Allow": allow} if allow else {})
 
     @property
     def http_status(self) -> int:
@@ -60,10 +64,13 @@ def error_document(exc: ModelregError) -> dict[str, Any]:
     return {"error": error}
 
 
-def error_response(exc: ModelregError, status: int | None = None) -> Response:
+def error_response(
+    exc: ModelregError, status: int | None = None, headers: Mapping[str, str] | None = None
+) -> Response:
     response = json_response(error_document(exc), status or exc.http_status)
     if isinstance(exc, BadRequest):
         response.headers.update(exc.headers)
+    response.headers.update(headers or {})
     return response
 
 
@@ -71,21 +78,37 @@ async def json_body(request: Request) -> dict[str, Any]:
     """The request's JSON object; anything else is a 400 that says what was wrong."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > MAX_JSON_BODY:
-        raise BadRequest(f"the request body is over {MAX_JSON_BODY} bytes")
+        raise BadRequest(f"the request body is over {MAX_JSON_BODY} bytes", status=413)
+    # A client that promises a body and never sends it would hold a worker for ever.
+    idle = context(request).settings.upload_idle_timeout
     raw = bytearray()
-    async for chunk in request.stream():
-        raw += chunk
-        if len(raw) > MAX_JSON_BODY:
-            raise BadRequest(f"the request body is over {MAX_JSON_BODY} bytes")
+    try:
+        async with asyncio.timeout(idle):
+            async for chunk in request.stream():
+                raw += chunk
+                if len(raw) > MAX_JSON_BODY:
+                    raise BadRequest(f"the request body is over {MAX_JSON_BODY} bytes", status=413)
+    except TimeoutError:
+        raise BadRequest(f"the request body did not arrive within {idle:g} s", status=408) from None
     if not raw.strip():
         return {}
     try:
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadRequest(f"the request body is not JSON: {exc}") from None
+    except RecursionError:  # '[[[[...' a million deep: no document of ours nests so
+        raise BadRequest("the request body's JSON is nested too deeply") from None
     if not isinstance(body, dict):
         raise BadRequest("the request body must be a JSON object")
     return body
+
+
+def only(body: Mapping[str, Any], *names: str) -> None:
+    """Refuse a key the endpoint does not take: a misspelt or guessed field
+    (``"reason"`` for ``"message"``) would otherwise be dropped without a word."""
+    unknown = [key for key in body if key not in names]
+    if unknown:
+        raise BadRequest(f"unknown key {unknown[0]!r} (allowed: {', '.join(names)})")
 
 
 def field(body: Mapping[str, Any], name: str, kind: type[T], default: T | None = None) -> T | None:

@@ -57,7 +57,9 @@ def parse(rest: str) -> Target:
         return Target(ref, None, None)
     action, more = tail[0], tail[1:]
     if action not in ACTIONS:
-        raise BadRequest(f"unknown action {action!r} after {ref!r}")
+        raise BadRequest(
+            f"unknown action {action!r} after {ref!r}", f"one of: {', '.join(sorted(ACTIONS))}"
+        )
     if action == "files" and more:
         return Target(ref, action, "/".join(more))
     if more:

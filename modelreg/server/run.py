@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import ipaddress
 import signal
+import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,6 +20,32 @@ if TYPE_CHECKING:
 
 class ListenRefused(ModelregError):
     kind = Kind.POLICY
+
+
+class AddressInUse(ModelregError):
+    kind = Kind.UNAVAILABLE
+
+
+def check_free(host: str, port: int) -> None:
+    """Refuse a taken port in our own words before the server starts: uvicorn
+    would start the application, then log ``[Errno 98]`` and exit 3, a bug's code."""
+    try:
+        family, kind, proto, _name, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM
+        )[0]
+    except OSError:
+        return  # a host that does not resolve: uvicorn says so
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE:
+                return
+            raise AddressInUse(
+                f"port {port} on {host} is in use (another server listens there)",
+                "stop it, or choose another port with --port",
+            ) from None
 
 
 def is_loopback(host: str) -> bool:
@@ -53,6 +81,7 @@ def serve(settings: Settings) -> None:
             remedy=Remedy("public", LISTEN_PUBLIC),
         )
     configure_logging(settings.log_format)
+    check_free(settings.host, settings.port)
     app = create_app(settings, ctx)
     config = uvicorn.Config(
         Observed(app, ctx.metrics),

@@ -38,7 +38,7 @@ SHOWS_AN_ERROR = {"error"}
 
 # block -> (the branch that builds it, a request its endpoint answers once it exists)
 PENDING: dict[str, tuple[str, str, str]] = {}
-ABSENT = ("no such endpoint", "is not written with POST", "is not read with GET")
+ABSENT = ("no such endpoint", "is not allowed here", "is read with GET, not", "takes POST")
 
 
 @dataclass(frozen=True)
