@@ -20,6 +20,7 @@ operations that write, move bytes or check import theirs where they start.
 from __future__ import annotations
 
 import gc
+import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import replace
@@ -68,6 +69,7 @@ from .tags import (
 if TYPE_CHECKING:
     from .hostile import Hostile
     from .results import GateFailure
+    from .statecache import StateCache, Summary
     from .storage import Storage
 
 LOCK_FILE = "modelreg.lock"
@@ -151,6 +153,8 @@ class Registry:
         self._storage: Storage | None = None
         self._cached_state: RegistryState | None = None
         self._cached_models: dict[str, ModelState | None] = {}
+        self._state_cache: StateCache | None = None
+        self._cache_opened = False
         # What the caller should tell the user about this registry as a whole (a
         # mirror that could not be refreshed); every read's answer carries these too.
         self.warnings: list[str] = []
@@ -277,6 +281,10 @@ class Registry:
         Without ``messages`` only stage events keep theirs (they may be needed to
         tell versions at one commit apart): enough for ``list``, not for history.
         """
+        cached = self._cached_read(names)
+        if cached is not None:
+            self.skipped_tags = cached.skipped
+            return cached
         patterns: list[str] | None = None
         if names is not None:
             globs = [tag_patterns(name) for name in names]
@@ -311,6 +319,71 @@ class Registry:
             state = replace(state, skipped=tuple(unreadable) + state.skipped)
         self.skipped_tags = state.skipped
         return state
+
+    # ------------------------------------------------------------------ state cache
+
+    def _cache(self) -> StateCache | None:
+        """The shared state cache (:mod:`statecache`), opened on first use; None
+        where there is none to be had (``MODELREG_STATE_CACHE=0``, a read-only
+        repository)."""
+        if not self._cache_opened:
+            self._cache_opened = True
+            if os.environ.get("MODELREG_STATE_CACHE", "1") not in ("0", "false", "no"):
+                from .statecache import StateCache
+
+                self._state_cache = StateCache.open(self.git)
+        return self._state_cache
+
+    def _drop_cache(self) -> None:
+        """The cache failed mid-read: remove it (the next read makes a new one) and
+        answer from git this time."""
+        from .statecache import cache_path, remove
+
+        cache = self._cache()
+        if cache is not None:
+            cache.close()
+        remove(cache_path(self.git.common_dir))
+        self._state_cache = None
+
+    def _cached_read(self, names: Sequence[str] | None) -> RegistryState | None:
+        """State from the cache: every model's after bringing the cache up to date;
+        one model's only while the cache is fresh by its fingerprint (otherwise
+        that model's own tags are cheaper to read than the whole listing)."""
+        from .statecache import CACHE_ERRORS
+
+        cache = self._cache()
+        if cache is None:
+            return None
+        try:
+            if names is None:
+                cache.refresh()
+            elif not cache.is_fresh():
+                return None
+            with _no_gc():
+                state = build_parsed((parse_tag_name(r.name), r) for r in cache.records(names))
+                unreadable = cache.unreadable(names)
+        except CACHE_ERRORS:
+            self._drop_cache()
+            return None
+        if unreadable:
+            state = replace(state, skipped=tuple(unreadable) + state.skipped)
+        return state
+
+    def _summaries(self) -> list[Summary] | None:
+        """What ``list`` prints of every model, from the cache (None: no cache)."""
+        from .statecache import CACHE_ERRORS
+
+        cache = self._cache()
+        if cache is None:
+            return None
+        try:
+            cache.refresh()
+            summaries, unreadable = cache.summaries()
+        except CACHE_ERRORS:
+            self._drop_cache()
+            return None
+        self.skipped_tags = (*unreadable, *(t for s in summaries for t in s.skipped))
+        return summaries
 
     def _find_model(self, name: str, refresh: bool = False) -> ModelState | None:
         """One model's state (None: no tags), read on its own unless every model's
