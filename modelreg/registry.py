@@ -385,6 +385,24 @@ class Registry:
         self.skipped_tags = (*unreadable, *(t for s in summaries for t in s.skipped))
         return summaries
 
+    def _declares_dependencies(self) -> bool:
+        """Whether a file in HEAD's models folder holds ``dependencies:``: from the
+        state cache (a ``git rev-parse``, and a grep of only what changed since it
+        last looked), else one ``git grep`` over the whole folder."""
+        from .statecache import CACHE_ERRORS, DECLARES
+
+        models_dir = self.config.models_dir
+        cache = self._cache()
+        if cache is not None:
+            tree = self.git.tree_id("HEAD", models_dir)
+            if tree is None:
+                return False
+            try:
+                return cache.declares_dependencies(tree)
+            except CACHE_ERRORS:
+                self._drop_cache()
+        return self.git.any_file_contains(DECLARES, "HEAD", models_dir)
+
     def _find_model(self, name: str, refresh: bool = False) -> ModelState | None:
         """One model's state (None: no tags), read on its own unless every model's
         state is at hand already."""

@@ -11,7 +11,10 @@ never the work tree):
 * ``objects``: each tag object read, by object id. A tag object never changes, so
   a record is valid for as long as some tag points at it;
 * ``summaries``: per model, what ``list`` prints (latest version, stages, count,
-  deprecated), rebuilt only for the models whose tags changed.
+  deprecated), rebuilt only for the models whose tags changed;
+* ``declares``: the files of the models folder (at the tree last looked at)
+  that declare dependencies, so ``promote`` knows whether any model does
+  without grepping every manifest: only the files changed since are read.
 
 **Never a wrong answer.** Before the cache is believed, the refs' fingerprint is
 compared: git writes every ref by renaming ``NAME.lock`` over ``NAME`` and
@@ -60,7 +63,7 @@ from .tags import in_grammar, name_to_tag, parse_tag_name
 if TYPE_CHECKING:
     from .gitrepo import GitRepo
 
-FORMAT = "modelreg-state-cache 1"
+FORMAT = "modelreg-state-cache 2"
 FILE = "state-cache.db"
 # A fingerprint taken within this long of its newest stamp may miss a second change
 # made in the same tick of the file system's clock (1-2 s on some file systems).
@@ -82,7 +85,11 @@ _SCHEMA = {
         "CREATE TABLE summaries (model TEXT PRIMARY KEY, latest TEXT, stages TEXT NOT NULL, "
         "versions INTEGER NOT NULL, deprecated INTEGER NOT NULL, skipped TEXT NOT NULL)"
     ),
+    "declares": "CREATE TABLE declares (path TEXT PRIMARY KEY)",
 }
+DECLARES = "dependencies:"
+# More changed files than this since the last look: grep the whole tree instead.
+_MOST_PATHS = 200
 
 Stamp = tuple[str, int, int, int]
 
@@ -359,6 +366,35 @@ class StateCache:
                     ),
                 )
 
+    # ------------------------------------------------------------------ dependencies
+
+    def declares_dependencies(self, tree: str) -> bool:
+        """Whether a file of the models folder's ``tree`` holds ``dependencies:``:
+        from the files that did at the tree last seen, and a grep of only the files
+        changed since (the whole tree the first time)."""
+        seen = self._meta("declares-tree") or ""
+        if seen == tree:
+            return self.db.execute("SELECT 1 FROM declares LIMIT 1").fetchone() is not None
+        found = {_text(p) for (p,) in self.db.execute("SELECT path FROM declares")}
+        changed = self.git.changed_between(seen, tree) if _is_oid(seen) else None
+        if changed is None or len(changed) > _MOST_PATHS:
+            found = set(self.git.files_containing(DECLARES, tree))
+        elif changed:
+            found.difference_update(changed)
+            found.update(self.git.files_containing(DECLARES, tree, changed))
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+            if (self._meta("declares-tree") or "") == seen:  # nobody moved it meanwhile
+                self.db.execute("DELETE FROM declares")
+                self.db.executemany("INSERT INTO declares VALUES (?)", ((p,) for p in found))
+                self._set_meta("declares-tree", tree)
+            self.db.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                self.db.execute("ROLLBACK")
+            raise
+        return bool(found)
+
     # ------------------------------------------------------------------ meta
 
     def _meta(self, key: str) -> str | None:
@@ -420,6 +456,10 @@ def remove(path: Path) -> None:
     for suffix in ("", "-journal", "-wal", "-shm"):
         with contextlib.suppress(OSError):
             os.unlink(f"{path}{suffix}")
+
+
+def _is_oid(text: str) -> bool:
+    return len(text) in (40, 64) and all(c in "0123456789abcdef" for c in text)
 
 
 def _text(value: object) -> str:

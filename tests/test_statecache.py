@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from modelreg import Registry
-from modelreg.statecache import cache_path
+from modelreg.statecache import FORMAT, cache_path
 
 from .conftest import Clock, Showcase, git
 
@@ -182,7 +182,7 @@ def test_a_corrupt_or_hostile_cache_is_rebuilt_never_believed(
     # ...and a good one is back in its place.
     assert answers(root, monkeypatch, cached=True) == truth
     db = sqlite3.connect(path)
-    assert db.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()[0].endswith(" 1")
+    assert db.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()[0] == FORMAT
     db.close()
 
 
@@ -276,3 +276,69 @@ def test_processes_making_the_cache_at_once_all_answer_right(showcase: Showcase)
         ).stdout
     )
     assert all(d == truth for d in documents)
+
+
+def test_whether_any_model_declares_dependencies_follows_head(
+    registry: Registry, monkeypatch: pytest.MonkeyPatch, clock: Clock
+) -> None:
+    """promote's question, answered from the cache's index of the models folder:
+    right after every commit that adds, edits or removes a declaration, a commit
+    of many files, and a cache that was dropped."""
+    monkeypatch.setenv("MODELREG_STATE_CACHE", "1")
+    root = registry.root
+
+    def commit(path: str, text: str | None) -> None:
+        clock.tick()
+        target = root / "models" / path
+        if text is None:
+            git(root, "rm", "-q", str(target))
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text)
+            git(root, "add", str(target))
+        git(root, "commit", "-q", "-m", f"edit {path}")
+
+    def answer() -> bool:
+        by_grep = (
+            subprocess.run(
+                [
+                    "git",
+                    "-C",
+                    str(root),
+                    "grep",
+                    "-q",
+                    "-F",
+                    "dependencies:",
+                    "HEAD",
+                    "--",
+                    "models",
+                ],
+                check=False,
+            ).returncode
+            == 0
+        )
+        found = Registry(root)._declares_dependencies()
+        assert found == by_grep
+        return found
+
+    assert answer() is False
+    commit("a/modelreg.yaml", "name: a\n")
+    assert answer() is False
+    commit("b/modelreg.yaml", "name: b\ndependencies:\n  - a@^1\n")
+    assert answer() is True
+    commit("b/modelreg.yaml", "name: b\n")
+    assert answer() is False
+    commit("c/modelreg.yaml", "dependencies: []\n")
+    assert answer() is True
+    commit("c/modelreg.yaml", None)
+    assert answer() is False
+    for i in range(210):
+        (root / "models" / f"m{i}").mkdir(parents=True)
+        (root / "models" / f"m{i}" / "modelreg.yaml").write_text(f"name: m{i}\n")
+    (root / "models" / "m7" / "modelreg.yaml").write_text("dependencies:\n")
+    git(root, "add", "models")
+    clock.tick()
+    git(root, "commit", "-q", "-m", "many")
+    assert answer() is True
+    cache_path(root / ".git").unlink()
+    assert answer() is True
