@@ -347,17 +347,16 @@ class Registry:
 
     def _cached_read(self, names: Sequence[str] | None) -> RegistryState | None:
         """State from the cache: every model's after bringing the cache up to date;
-        one model's only while the cache is fresh by its fingerprint (otherwise
-        that model's own tags are cheaper to read than the whole listing)."""
+        one model's while the cache is fresh by its fingerprint, or when loose refs
+        make git's pattern query cost a full listing anyway (otherwise that model's
+        own tags are cheaper to read than the whole listing)."""
         from .statecache import CACHE_ERRORS
 
         cache = self._cache()
         if cache is None:
             return None
         try:
-            if names is None:
-                cache.refresh()
-            elif not cache.is_fresh():
+            if not cache.ready(one_model=names is not None):
                 return None
             with _no_gc():
                 state = build_parsed((parse_tag_name(r.name), r) for r in cache.records(names))

@@ -91,6 +91,9 @@ DECLARES = "dependencies:"
 # More changed files than this since the last look: grep the whole tree instead.
 _MOST_PATHS = 200
 
+# This many loose refs and more: a read of one model refreshes the whole cache.
+LOOSE_REFS = 1000
+
 Stamp = tuple[str, int, int, int]
 
 
@@ -126,15 +129,27 @@ def _stamp(path: str) -> Stamp | None:
     return (path, st.st_mtime_ns, st.st_ino, st.st_size)
 
 
-def refs_fingerprint(common_dir: Path) -> tuple[list[Stamp], int]:
+@dataclass(frozen=True, slots=True)
+class Fingerprint:
     """The stat of ``packed-refs``, of every folder under ``refs/`` and of the
-    reftable (if any), and the newest modification time among them."""
+    reftable (if any); the newest modification time among them; and how many
+    loose refs there are (each one a file git reads for any pattern query)."""
+
+    stamps: str
+    newest: int
+    loose: int
+    taken: int  # when (time.time_ns() just before the first stat)
+
+
+def refs_fingerprint(common_dir: Path) -> Fingerprint:
+    taken = time.time_ns()
     base = str(common_dir)
     stamps: list[Stamp] = []
     for name in ("packed-refs", "reftable", os.path.join("reftable", "tables.list")):
         found = _stamp(os.path.join(base, name))
         if found is not None:
             stamps.append(found)
+    loose = 0
     pending = [os.path.join(base, "refs")]
     while pending:
         folder = pending.pop()
@@ -144,11 +159,15 @@ def refs_fingerprint(common_dir: Path) -> tuple[list[Stamp], int]:
         stamps.append(found)
         try:
             with os.scandir(folder) as entries:
-                pending.extend(e.path for e in entries if e.is_dir(follow_symlinks=False))
+                for entry in entries:
+                    if entry.is_dir(follow_symlinks=False):
+                        pending.append(entry.path)
+                    else:
+                        loose += 1
         except OSError:
             continue
     stamps.sort()
-    return stamps, max((s[1] for s in stamps), default=0)
+    return Fingerprint(json.dumps(stamps), max((s[1] for s in stamps), default=0), loose, taken)
 
 
 def summarize(model: ModelState, skipped: Sequence[str] = ()) -> Summary:
@@ -196,20 +215,28 @@ class StateCache:
     def is_fresh(self) -> bool:
         """The stored listing is the refs' listing, by the fingerprint alone (no git
         process). False when unsure: the caller then compares or reads git."""
-        stamps, _newest = refs_fingerprint(self.git.common_dir)
-        stored = self._meta("fingerprint")
-        return stored is not None and stored == json.dumps(stamps)
+        return self._meta("fingerprint") == refs_fingerprint(self.git.common_dir).stamps
 
-    def refresh(self) -> None:
+    def ready(self, *, one_model: bool = False) -> bool:
+        """Bring the cache in line with the refs (see :meth:`refresh`) and say True;
+        or, for a read of one model, say False when the cache is not fresh by its
+        fingerprint and git's pattern query for that model's tags is cheaper than
+        the full listing (so unless many loose refs, which git reads one file each
+        for a pattern query as for the full listing, cost the same either way)."""
+        found = refs_fingerprint(self.git.common_dir)
+        if one_model and found.loose < LOOSE_REFS and self._meta("fingerprint") != found.stamps:
+            return False
+        self.refresh(found)
+        return True
+
+    def refresh(self, found: Fingerprint | None = None) -> None:
         """Bring the cache in line with the refs: compare the fingerprint, then
         (when it differs) the full listing; read and rebuild only what changed."""
-        started = time.time_ns()
-        stamps, newest = refs_fingerprint(self.git.common_dir)
-        print_ = json.dumps(stamps)
-        if self._meta("fingerprint") == print_:
+        found = found or refs_fingerprint(self.git.common_dir)
+        if self._meta("fingerprint") == found.stamps:
             return
         # Racy: a change in the same tick as the newest stamp would not show.
-        trusted = print_ if newest < started - RACY_NS else ""
+        trusted = found.stamps if found.newest < found.taken - RACY_NS else ""
         listing = self.git.tag_refs(None)
         try:
             self.db.execute("BEGIN IMMEDIATE")

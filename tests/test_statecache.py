@@ -342,3 +342,38 @@ def test_whether_any_model_declares_dependencies_follows_head(
     assert answer() is True
     cache_path(root / ".git").unlink()
     assert answer() is True
+
+
+def test_one_models_read_refreshes_the_cache_only_where_loose_refs_make_it_worth_it(
+    showcase: Showcase, monkeypatch: pytest.MonkeyPatch, clock: Clock
+) -> None:
+    """Few loose refs: a stale cache is left alone and git is asked for the model's
+    tags. Many (git reads each for any pattern query): the cache is brought up to
+    date, and the next read of one model needs no git listing at all."""
+    from modelreg import statecache
+    from modelreg.statecache import StateCache
+
+    root = showcase.root
+    monkeypatch.setenv("MODELREG_STATE_CACHE", "1")
+    age_refs(root)
+    Registry(root).list_models()
+    commit = git(root, "rev-list", "-n1", "ranker@v1.0.0").strip()
+    clock.tick(60)
+    git(root, "tag", "-a", "-m", "by hand", "ranker#staging#2", commit)
+    age_refs(root)
+
+    def fresh() -> bool:
+        cache = StateCache.open(Registry(root).git)
+        assert cache is not None
+        try:
+            return cache.is_fresh()
+        finally:
+            cache.close()
+
+    registry = Registry(root)
+    assert registry.show("ranker#staging").version == "1.0.0"
+    assert not fresh()
+    monkeypatch.setattr(statecache, "LOOSE_REFS", 5)
+    assert Registry(root).show("ranker#staging").version == "1.0.0"
+    assert fresh()
+    same_as_git(root, monkeypatch)
