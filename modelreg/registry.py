@@ -267,9 +267,13 @@ class Registry:
 
     # ------------------------------------------------------------------ reads
 
-    def state(self, refresh: bool = False) -> RegistryState:
-        """Every model's state, from one read of all tags."""
-        if self._cached_state is None or refresh:
+    def state(self, refresh: bool = False, *, from_git: bool = False) -> RegistryState:
+        """Every model's state, from one read of all tags (through the state cache,
+        unless ``from_git``: ``verify`` reads git's own objects, never a copy; this
+        registry then reads git directly from here on)."""
+        if self._cached_state is None or refresh or from_git:
+            if from_git:
+                self._state_cache, self._cache_opened = None, True
             self._cached_state = self._read_state(None)
         return self._cached_state
 
@@ -334,15 +338,17 @@ class Registry:
                 self._state_cache = StateCache.open(self.git)
         return self._state_cache
 
-    def _drop_cache(self) -> None:
-        """The cache failed mid-read: remove it (the next read makes a new one) and
-        answer from git this time."""
-        from .statecache import cache_path, remove
+    def _drop_cache(self, error: Exception) -> None:
+        """The cache failed mid-read: answer from git this time, and remove the file
+        (the next read makes a new one) unless it was only busy (another process
+        held its write lock too long: theirs is being brought up to date)."""
+        from .statecache import busy, cache_path, remove
 
         cache = self._cache()
         if cache is not None:
             cache.close()
-        remove(cache_path(self.git.common_dir))
+        if not busy(error):
+            remove(cache_path(self.git.common_dir))
         self._state_cache = None
 
     def _cached_read(self, names: Sequence[str] | None) -> RegistryState | None:
@@ -361,8 +367,8 @@ class Registry:
             with _no_gc():
                 state = build_parsed((parse_tag_name(r.name), r) for r in cache.records(names))
                 unreadable = cache.unreadable(names)
-        except CACHE_ERRORS:
-            self._drop_cache()
+        except CACHE_ERRORS as exc:
+            self._drop_cache(exc)
             return None
         if unreadable:
             state = replace(state, skipped=tuple(unreadable) + state.skipped)
@@ -378,8 +384,8 @@ class Registry:
         try:
             cache.refresh()
             summaries, unreadable = cache.summaries()
-        except CACHE_ERRORS:
-            self._drop_cache()
+        except CACHE_ERRORS as exc:
+            self._drop_cache(exc)
             return None
         self.skipped_tags = (*unreadable, *(t for s in summaries for t in s.skipped))
         return summaries
@@ -398,8 +404,8 @@ class Registry:
                 return False
             try:
                 return cache.declares_dependencies(tree)
-            except CACHE_ERRORS:
-                self._drop_cache()
+            except CACHE_ERRORS as exc:
+                self._drop_cache(exc)
         return self.git.any_file_contains(DECLARES, "HEAD", models_dir)
 
     def _find_model(self, name: str, refresh: bool = False) -> ModelState | None:

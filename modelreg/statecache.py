@@ -202,7 +202,9 @@ class StateCache:
                 if not path.exists():
                     _create(path)
                 return cls(git, _connect(path))
-            except (Unusable, sqlite3.Error, OSError):
+            except (Unusable, sqlite3.Error, OSError) as exc:
+                if busy(exc):
+                    return None
                 remove(path)
         return None
 
@@ -483,6 +485,13 @@ def remove(path: Path) -> None:
     for suffix in ("", "-journal", "-wal", "-shm"):
         with contextlib.suppress(OSError):
             os.unlink(f"{path}{suffix}")
+
+
+def busy(error: Exception) -> bool:
+    """SQLite's "locked" or "busy": another process holds the file, nothing is wrong."""
+    return isinstance(error, sqlite3.OperationalError) and any(
+        word in str(error) for word in ("locked", "busy")
+    )
 
 
 def _is_oid(text: str) -> bool:
