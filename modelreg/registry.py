@@ -39,7 +39,7 @@ from .errors import (
     UnknownVersionError,
     UnsafePathError,
 )
-from .gitrepo import GitRepo, Identity
+from .gitrepo import GitRepo, Identity, TagRecord
 from .manifest import MANIFEST_FILE
 from .manifests import OnBroken, read_manifest, read_manifests
 from .ops import files as _files
@@ -279,8 +279,9 @@ class Registry:
 
     def _read_state(self, names: Sequence[str] | None, *, messages: bool = True) -> RegistryState:
         """The state of every model, or of ``names`` only: git then reads only
-        their tags, so the cost does not grow with the registry. Two git
-        processes either way (tag names, then tag objects).
+        their tags, so the cost does not grow with the registry. From the state
+        cache where it is fresh; else two git processes (tag names, then the tag
+        objects the cache has not read before).
 
         Without ``messages`` only stage events keep theirs (they may be needed to
         tell versions at one commit apart): enough for ``list``, not for history.
@@ -317,7 +318,12 @@ class Registry:
                     if found.kind in _STAGE_EVENTS
                     or (found.kind is EventKind.REGISTER and found.name in deprecated)
                 }
-            records = self.git.tag_records(refs, messages=keep)
+            records: Iterable[TagRecord] = self._known_records(refs) if names else ()
+            if records:
+                have = {record.name for record in records}
+                refs = [ref for ref in refs if ref[0] not in have]
+            if refs:
+                records = [*records, *self.git.tag_records(refs, messages=keep)]
             state = build_parsed((parsed.pop(record.name), record) for record in records)
         if unreadable:
             state = replace(state, skipped=tuple(unreadable) + state.skipped)
@@ -373,6 +379,20 @@ class Registry:
         if unreadable:
             state = replace(state, skipped=tuple(unreadable) + state.skipped)
         return state
+
+    def _known_records(self, refs: Sequence[tuple[str, str]]) -> list[TagRecord]:
+        """The records of those tags whose objects the state cache has read before,
+        fresh or not: a tag object never changes, so git need not read it again."""
+        from .statecache import CACHE_ERRORS
+
+        cache = self._cache()
+        if cache is None:
+            return []
+        try:
+            return cache.known_records(refs)
+        except CACHE_ERRORS as exc:
+            self._drop_cache(exc)
+            return []
 
     def _summaries(self) -> list[Summary] | None:
         """What ``list`` prints of every model, from the cache (None: no cache)."""

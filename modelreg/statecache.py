@@ -357,6 +357,33 @@ class StateCache:
         """The tag records of ``names`` (every model's: None), in tag-name order."""
         return [r for _m, r in self._records_of(names)]
 
+    def known_records(self, refs: Sequence[tuple[str, str]]) -> list[TagRecord]:
+        """Records of the tags ``(name, object id)`` whose objects are stored (by
+        object id: right whether or not the listing is fresh)."""
+        found: dict[str, tuple[bool, str, str, str, int, str]] = {}
+        oids = sorted({oid for _name, oid in refs})
+        for start in range(0, len(oids), 500):
+            chunk = oids[start : start + 500]
+            for oid, annotated, target, tagger, email, when, message in self.db.execute(
+                "SELECT oid, annotated, target, tagger, email, time, message FROM objects "
+                f"WHERE oid IN ({', '.join('?' * len(chunk))})",
+                chunk,
+            ):
+                found[_text(oid)] = (
+                    bool(_int(annotated)),
+                    _text(target),
+                    _text(tagger),
+                    _text(email),
+                    _int(when),
+                    _text(message),
+                )
+        out = []
+        for name, oid in refs:
+            if oid in found:
+                annotated, target, tagger, email, when, message = found[oid]
+                out.append(TagRecord(name, annotated, oid, target, tagger, email, when, message))
+        return out
+
     def _records_of(self, names: Sequence[str] | None) -> Iterator[tuple[str, TagRecord]]:
         query = (
             "SELECT t.model, t.name, o.oid, o.annotated, o.target, o.tagger, o.email, o.time, "
