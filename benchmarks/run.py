@@ -514,10 +514,65 @@ def bench_size(
         ),
         Row.of(section, "register (4 KiB file)", m["register"], floor, base),
     ]
+    if shape.models >= 1000 and not args.loose_refs:
+        rows += bench_loose(root, section, name, production, env, args.runs, mr, resolved)
     if not args.keep:
         shutil.rmtree(root, ignore_errors=True)
         shutil.rmtree(work / f"remote-{shape}", ignore_errors=True)
     return rows
+
+
+def loosen(root: Path) -> int:
+    """Write every packed tag as a loose ref too (what a registry that never ran
+    ``git gc`` holds): git then reads a file per tag for any pattern under
+    ``refs/tags/``."""
+    out = subprocess.run(
+        ["git", "-C", str(root), "for-each-ref", "--format=%(objectname) %(refname)", "refs/tags"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    count = 0
+    for line in out.splitlines():
+        oid, _, ref = line.partition(" ")
+        path = root / ".git" / ref
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(oid + "\n")
+            count += 1
+    return count
+
+
+def bench_loose(
+    root: Path,
+    section: str,
+    name: str,
+    production: str,
+    env: dict[str, str],
+    runs: int,
+    mr: list[str],
+    resolved: Callable[[str], None],
+) -> list[Row]:
+    """One model's reads with every tag a loose ref (issue 16: they must not degrade)."""
+    count = loosen(root)
+    print(f"  {section}: {count:,} loose refs", flush=True)
+    every = [f"--format={FLOOR_FORMAT}"]
+    specs = [
+        Spec("floor", lambda _r: ["git", "for-each-ref", *every, "refs/tags"], root),
+        Spec("show", lambda _r: [*mr, "show", name], root),
+        Spec("history", lambda _r: [*mr, "history", name], root),
+        Spec("resolve", lambda _r: [*mr, "resolve", f"{name}#production"], root, check=resolved),
+    ]
+    m = measure_all(specs, env, runs)
+    floor = m["floor"]
+    base = "for-each-ref (all tags)"
+    loose = f"{section} loose refs"
+    return [
+        Row.of(loose, "git for-each-ref (all tags)", floor, rss=False),
+        Row.of(loose, f"show {name}", m["show"], floor, base),
+        Row.of(loose, f"history {name}", m["history"], floor, base),
+        Row.of(loose, f"resolve {name}#production", m["resolve"], floor, base),
+    ]
 
 
 def bench_help(work: Path, env: dict[str, str], runs: int, modelreg: list[str]) -> list[Row]:
@@ -527,6 +582,7 @@ def bench_help(work: Path, env: dict[str, str], runs: int, modelreg: list[str]) 
         [
             Spec('python -c "import click"', lambda _r: bare, work),
             Spec("modelreg --help", lambda _r: [*modelreg, "--help"], work),
+            Spec("import modelreg", lambda _r: [sys.executable, "-c", "import modelreg"], work),
         ],
         env,
         runs,
@@ -536,6 +592,14 @@ def bench_help(work: Path, env: dict[str, str], runs: int, modelreg: list[str]) 
         Row.of("start-up", 'python -c "import click"', click, rss=False),
         Row.of(
             "start-up", "modelreg --help", m["modelreg --help"], click, "import click", rss=False
+        ),
+        Row.of(
+            "start-up",
+            'python -c "import modelreg"',
+            m["import modelreg"],
+            click,
+            "import click",
+            rss=False,
         ),
     ]
 
@@ -839,6 +903,71 @@ def targets(rows: Sequence[Row], shapes: Sequence[Shape]) -> list[Target]:
             (got.ratio <= 1.5) if got and got.ratio is not None else None,
         )
     )
+    return out + issue16_targets(rows, find)
+
+
+def issue16_targets(rows: Sequence[Row], find: Callable[[str, str], Row | None]) -> list[Target]:
+    """Issue 16's targets: reads at the floor at every size, writes that do not grow."""
+    out: list[Target] = []
+    for size, label, most in (("1000x10 ", "1,000 x 10", 4.0), ("10000x10 ", "10,000 x 10", 3.0)):
+        row = find(size, "list --json")
+        out.append(
+            Target(
+                f"list --json at {label} (issue 16)",
+                f"<= {most:g}x for-each-ref",
+                _x(row.ratio) if row else "-",
+                (row.ratio <= most) if row and row.ratio is not None else None,
+            )
+        )
+    click = find("start-up", 'python -c "import click"')
+    limit = max(0.060, 1.5 * click.seconds) if click else None
+    reads = [
+        r
+        for r in rows
+        if r.command.split(" ")[0] in ("show", "history", "resolve") and "x" in r.section
+    ]
+    worst = max(reads, key=lambda r: r.seconds, default=None)
+    out.append(
+        Target(
+            "show, history, resolve at every size, loose refs too (issue 16)",
+            '<= max(60 ms, 1.5x python -c "import click")',
+            f"slowest {_fmt(worst.seconds)} ({worst.section}: {worst.command.split(' ')[0]}); "
+            f"limit {_fmt(limit)}"
+            if worst and limit
+            else "-",
+            (worst.seconds <= limit) if worst and limit else None,
+        )
+    )
+    small, huge = find("10x5 ", "promote"), find("10000x10 ", "promote")
+    out.append(
+        Target(
+            "promote at 10,000 x 10 (issue 16)",
+            "<= 1.2x promote at 10 x 5",
+            f"{huge.seconds / small.seconds:.2f}x" if small and huge else "-",
+            (huge.seconds <= 1.2 * small.seconds) if small and huge else None,
+        )
+    )
+    for size in ("10x5 ", "1000x10 ", "10000x10 "):
+        registered, promoted = find(size, "register (4 KiB"), find(size, "promote")
+        if registered and promoted:
+            out.append(
+                Target(
+                    f"register of 4 KiB at {size.strip()} (issue 16)",
+                    "<= 2x promote at the same size",
+                    f"{registered.seconds / promoted.seconds:.2f}x",
+                    registered.seconds <= 2 * promoted.seconds,
+                )
+            )
+    for command in ("modelreg --help", 'python -c "import modelreg"'):
+        row = find("start-up", command)
+        out.append(
+            Target(
+                f"{command} (issue 16: reported)",
+                'against python -c "import click"',
+                _x(row.ratio) if row else "-",
+                None if row is None else True,
+            )
+        )
     return out
 
 

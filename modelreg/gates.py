@@ -86,12 +86,13 @@ def gate_failures(
 
 
 def dependencies_in_use(self: Registry) -> bool:
-    """Whether any model's manifest in HEAD declares dependencies (one git grep).
+    """Whether any model's manifest in HEAD declares dependencies (known from the
+    state cache, kept up to date by reading only the files changed since).
     When none does, no stage holder can be broken by a change, and the gate
     need not read every holder's manifest: promote then costs the same in any
     registry. (A holder registered with dependencies that every later version
     dropped is the one case this shortcut misses; ``deps --reverse`` shows it.)"""
-    return self.git.any_file_contains("dependencies:", "HEAD", self.config.models_dir)
+    return self._declares_dependencies()
 
 
 def check_dependencies(

@@ -20,6 +20,7 @@ operations that write, move bytes or check import theirs where they start.
 from __future__ import annotations
 
 import gc
+import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import replace
@@ -38,7 +39,7 @@ from .errors import (
     UnknownVersionError,
     UnsafePathError,
 )
-from .gitrepo import GitRepo, Identity
+from .gitrepo import GitRepo, Identity, TagRecord
 from .manifest import MANIFEST_FILE
 from .manifests import OnBroken, read_manifest, read_manifests
 from .ops import files as _files
@@ -69,6 +70,7 @@ from .tags import (
 if TYPE_CHECKING:
     from .hostile import Hostile
     from .results import GateFailure
+    from .statecache import StateCache, Summary
     from .storage import Storage
 
 LOCK_FILE = "modelreg.lock"
@@ -152,6 +154,8 @@ class Registry:
         self._storage: Storage | None = None
         self._cached_state: RegistryState | None = None
         self._cached_models: dict[str, ModelState | None] = {}
+        self._state_cache: StateCache | None = None
+        self._cache_opened = False
         # What the caller should tell the user about this registry as a whole (a
         # mirror that could not be refreshed); every read's answer carries these too.
         self.warnings: list[str] = []
@@ -265,20 +269,29 @@ class Registry:
 
     # ------------------------------------------------------------------ reads
 
-    def state(self, refresh: bool = False) -> RegistryState:
-        """Every model's state, from one read of all tags."""
-        if self._cached_state is None or refresh:
+    def state(self, refresh: bool = False, *, from_git: bool = False) -> RegistryState:
+        """Every model's state, from one read of all tags (through the state cache,
+        unless ``from_git``: ``verify`` reads git's own objects, never a copy; this
+        registry then reads git directly from here on)."""
+        if self._cached_state is None or refresh or from_git:
+            if from_git:
+                self._state_cache, self._cache_opened = None, True
             self._cached_state = self._read_state(None)
         return self._cached_state
 
     def _read_state(self, names: Sequence[str] | None, *, messages: bool = True) -> RegistryState:
         """The state of every model, or of ``names`` only: git then reads only
-        their tags, so the cost does not grow with the registry. Two git
-        processes either way (tag names, then tag objects).
+        their tags, so the cost does not grow with the registry. From the state
+        cache where it is fresh; else two git processes (tag names, then the tag
+        objects the cache has not read before).
 
         Without ``messages`` only stage events keep theirs (they may be needed to
         tell versions at one commit apart): enough for ``list``, not for history.
         """
+        cached = self._cached_read(names)
+        if cached is not None:
+            self.skipped_tags = cached.skipped
+            return cached
         patterns: list[str] | None = None
         if names is not None:
             globs = [tag_patterns(name) for name in names]
@@ -307,12 +320,115 @@ class Registry:
                     if found.kind in _STAGE_EVENTS
                     or (found.kind is EventKind.REGISTER and found.name in deprecated)
                 }
-            records = self.git.tag_records(refs, messages=keep)
+            records: Iterable[TagRecord] = self._known_records(refs) if names else ()
+            if records:
+                have = {record.name for record in records}
+                refs = [ref for ref in refs if ref[0] not in have]
+            if refs:
+                records = [*records, *self.git.tag_records(refs, messages=keep)]
             state = build_parsed((parsed.pop(record.name), record) for record in records)
         if unreadable:
             state = replace(state, skipped=tuple(unreadable) + state.skipped)
         self.skipped_tags = state.skipped
         return state
+
+    # ------------------------------------------------------------------ state cache
+
+    def _cache(self) -> StateCache | None:
+        """The shared state cache (:mod:`statecache`), opened on first use; None
+        where there is none to be had (``MODELREG_STATE_CACHE=0``, a read-only
+        repository)."""
+        if not self._cache_opened:
+            self._cache_opened = True
+            if os.environ.get("MODELREG_STATE_CACHE", "1") not in ("0", "false", "no"):
+                from .statecache import StateCache
+
+                self._state_cache = StateCache.open(self.git)
+        return self._state_cache
+
+    def _drop_cache(self, error: Exception) -> None:
+        """The cache failed mid-read: answer from git this time, and remove the file
+        (the next read makes a new one) unless it was only busy (another process
+        held its write lock too long: theirs is being brought up to date)."""
+        from .statecache import busy, cache_path, remove
+
+        cache = self._cache()
+        if cache is not None:
+            cache.close()
+        if not busy(error):
+            remove(cache_path(self.git.common_dir))
+        self._state_cache = None
+
+    def _cached_read(self, names: Sequence[str] | None) -> RegistryState | None:
+        """State from the cache: every model's after bringing the cache up to date;
+        one model's while the cache is fresh by its fingerprint, or when loose refs
+        make git's pattern query cost a full listing anyway (otherwise that model's
+        own tags are cheaper to read than the whole listing)."""
+        from .statecache import CACHE_ERRORS
+
+        cache = self._cache()
+        if cache is None:
+            return None
+        try:
+            if not cache.ready(one_model=names is not None):
+                return None
+            with _no_gc():
+                state = build_parsed((parse_tag_name(r.name), r) for r in cache.records(names))
+                unreadable = cache.unreadable(names)
+        except CACHE_ERRORS as exc:
+            self._drop_cache(exc)
+            return None
+        if unreadable:
+            state = replace(state, skipped=tuple(unreadable) + state.skipped)
+        return state
+
+    def _known_records(self, refs: Sequence[tuple[str, str]]) -> list[TagRecord]:
+        """The records of those tags whose objects the state cache has read before,
+        fresh or not: a tag object never changes, so git need not read it again."""
+        from .statecache import CACHE_ERRORS
+
+        cache = self._cache()
+        if cache is None:
+            return []
+        try:
+            return cache.known_records(refs)
+        except CACHE_ERRORS as exc:
+            self._drop_cache(exc)
+            return []
+
+    def _summaries(self) -> list[Summary] | None:
+        """What ``list`` prints of every model, from the cache (None: no cache)."""
+        from .statecache import CACHE_ERRORS
+
+        cache = self._cache()
+        if cache is None:
+            return None
+        try:
+            cache.refresh()
+            summaries, unreadable = cache.summaries()
+        except CACHE_ERRORS as exc:
+            self._drop_cache(exc)
+            return None
+        self.skipped_tags = (*unreadable, *(t for s in summaries for t in s.skipped))
+        return summaries
+
+    def _declares_dependencies(self) -> bool:
+        """Whether a file in HEAD's models folder holds ``dependencies:``: from the
+        state cache (a ``git rev-parse``, and a grep of only what changed since it
+        last looked), else one ``git grep`` over the whole folder."""
+        from .statecache import CACHE_ERRORS, DECLARES
+
+        models_dir = self.config.models_dir
+        cache = self._cache()
+        if cache is not None:
+            tree = self.git.tree_id("HEAD", models_dir)
+            if tree is None:
+                return False
+            try:
+                return cache.declares_dependencies(tree)
+            except CACHE_ERRORS as exc:
+                self._drop_cache(exc)
+        return self.git.any_file_contains(DECLARES, "HEAD", models_dir)
 
     def _find_model(self, name: str, refresh: bool = False) -> ModelState | None:
         """One model's state (None: no tags), read on its own unless every model's

@@ -118,6 +118,37 @@ class WorktreeOps(GitBase):
         status, _out, _err = self.try_run("grep", "-q", "-F", text, rev, "--", path)
         return status == 0
 
+    def tree_id(self, rev: str, path: str) -> str | None:
+        """The id of the tree at ``rev:path`` (None: no such rev or folder)."""
+        status, out, _err = self.try_run("ls-tree", "-z", rev, "--", path)
+        for entry in out.split("\0") if status == 0 else ():
+            meta, _tab, name = entry.partition("\t")
+            parts = meta.split(" ")
+            if name == path.rstrip("/") and len(parts) == 3 and parts[1] == "tree":
+                return parts[2]
+        return None
+
+    def files_containing(self, text: str, tree: str, paths: Sequence[str] = ()) -> list[str]:
+        """Files in ``tree`` (of those ``paths`` only, when given) holding ``text``, a
+        fixed string: one ``git grep -l``; paths relative to the tree."""
+        args = ["grep", "-l", "-z", "-F", text, tree]
+        if paths:
+            args += ["--", *paths]
+        status, out, err = self.try_run(*args)
+        if status not in (0, 1):
+            raise GitError(f"git grep failed: {_short(err)}")
+        prefix = f"{tree}:"
+        return [p[len(prefix) :] if p.startswith(prefix) else p for p in out.split("\0") if p]
+
+    def changed_between(self, old_tree: str, new_tree: str) -> list[str] | None:
+        """Files that differ between two trees (None: one of them is unknown here)."""
+        status, out, _err = self.try_run(
+            "diff-tree", "-r", "-z", "--no-renames", "--name-only", old_tree, new_tree
+        )
+        if status != 0:
+            return None
+        return [p for p in out.split("\0") if p]
+
     # --- writing -----------------------------------------------------------
 
     def _index_path(self) -> Path:

@@ -44,7 +44,7 @@ def verify(
     from ..storage import is_initialised
     from ..verify import Finding, Scope, Verifier
 
-    state = self.state(refresh=True)
+    state = self.state(from_git=True)  # tamper evidence: never from the state cache
     models = list(state.models.values())
     version = None
     if ref is not None:

@@ -32,6 +32,21 @@ if TYPE_CHECKING:
 def list_models(self: Registry, *, include_deprecated: bool = False) -> Rows[ModelSummary]:
     """Models with their latest version and who holds each stage."""
     out = []
+    summaries = self._summaries() if self._cached_state is None else None
+    if summaries is not None:
+        for summary in summaries:
+            if summary.deprecated and not include_deprecated:
+                continue
+            out.append(
+                ModelSummary(
+                    name=summary.name,
+                    latest=summary.latest,
+                    stages=summary.stages,
+                    versions=summary.versions,
+                    deprecated=summary.deprecated,
+                )
+            )
+        return Rows(out, self._warnings())
     state = self._cached_state or self._read_state(None, messages=False)
     for model in state.models.values():
         if model.deprecated and not include_deprecated:
