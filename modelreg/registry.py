@@ -207,6 +207,7 @@ class Registry:
     resolve = _read.resolve
     deps = _read.deps
     dependents = _read.dependents
+    manifests = _read.manifests
     diff = _read.diff
 
     register = _register.register

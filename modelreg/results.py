@@ -66,6 +66,9 @@ class HistoryEntry:
     reason: str | None
     tag: str
     commit: str
+    # the gates a forced promote or rollback overrode (its ``Forced`` trailer)
+    forced: tuple[str, ...] = ()
+    signed: bool = False  # the tag carries a signature (``verify`` checks it)
 
 
 @dataclass(frozen=True)
@@ -131,6 +134,15 @@ class FilesWritten:
 
 GetResult = FilesWritten
 CheckoutResult = FilesWritten
+
+
+@dataclass(frozen=True)
+class ReportWritten:
+    """``report``: the web page's pages written as static HTML under ``directory``."""
+
+    directory: Path
+    pages: int
+    models: int
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
         InitResult,
         ModelSummary,
         RegisterResult,
+        ReportWritten,
         Resolved,
         SyncResult,
         VersionInfo,
@@ -325,6 +326,11 @@ def files_written(result: FilesWritten) -> Document:
     }
 
 
+def report_written(result: ReportWritten) -> Document:
+    """``report``: where the pages are, how many, for how many models."""
+    return {"directory": str(result.directory), "pages": result.pages, "models": result.models}
+
+
 def sync_result(result: SyncResult) -> Document:
     """``push`` and ``pull``: ``tags`` sent or received, ``objects`` (DVC files) moved."""
     return {
@@ -359,6 +365,7 @@ def serializers() -> dict[type, Callable[[Any], Document]]:
         results.FileResult: file_result,
         results.FilesWritten: files_written,
         results.SyncResult: sync_result,
+        results.ReportWritten: report_written,
         results.DoctorFinding: doctor_finding,
         results.DoctorReport: doctor_report,
         check.Problem: problem,

@@ -17,7 +17,8 @@ Layout:
 - one module per theme: ``admin.py`` (init, check, verify, doctor, remote),
   ``writes.py`` (register, promote, rollback, deprecate), ``reads.py`` (list,
   show, history, resolve, deps, diff), ``files.py`` (checkout, get),
-  ``sharing.py`` (push, pull).
+  ``sharing.py`` (push, pull), ``serve.py`` and ``report.py`` (the web page, served
+or written as static HTML).
 
 To add a command: define it with ``@click.command()`` (and ``@pass_ctx`` from
 ``_common``) in a theme module, or in a new one, and add it to ``COMMANDS`` below,
@@ -37,7 +38,7 @@ from typing import NoReturn
 
 import click
 
-from . import admin, files, reads, serve, sharing, writes
+from . import admin, files, reads, report, serve, sharing, writes
 from ._common import _Context, _flag_words, _Group, _refuse_undecodable, _traceback_file, cli_words
 
 __all__ = ["COMMANDS", "_flag_words", "cli", "cli_words", "main"]
@@ -114,6 +115,7 @@ COMMANDS: tuple[click.Command, ...] = (
     sharing.pull,
     admin.remote,
     serve.serve,
+    report.report,
 )
 for _command in COMMANDS:
     cli.add_command(_command)

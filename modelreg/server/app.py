@@ -17,6 +17,7 @@ from . import api
 from .context import ServerContext, context
 from .http import BadRequest, error_response, json_response
 from .settings import Settings
+from .web import routes as web
 
 log = logging.getLogger("modelreg.server")
 
@@ -44,6 +45,7 @@ def routes() -> list[BaseRoute]:
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         *api.routes(),
+        *web.routes(),
     ]
 
 
