@@ -99,10 +99,12 @@ def home(registry: Registry, filters: Filters | None = None) -> Document:
     namespace (``team/...``). With ``filters`` the rows it refuses are left out
     (the server); without, every row is kept and marked (the report filters in
     the browser)."""
-    summaries = registry.list_models(include_deprecated=True)
+    # history first: it reads every tag with its message once, and list_models
+    # answers from that same read (the other way round, the tags are read twice)
     newest: dict[str, HistoryEntry] = {}
     for entry in registry.history(None):
         newest[entry.name] = entry  # oldest first: the last wins
+    summaries = registry.list_models(include_deprecated=True)
     last = {name: event(entry) for name, entry in newest.items()}
     latest = registry.manifests((s.name, s.latest) for s in summaries if s.latest)
     rows = []
