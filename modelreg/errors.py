@@ -31,6 +31,8 @@ class Kind(enum.Enum):
     BUSY = "busy"  # another process holds the write lock
     UNAVAILABLE = "unavailable"  # git, DVC storage or the file system could not do it
     USAGE = "usage"  # a missing or malformed option (the CLI's parser)
+    UNAUTHENTICATED = "unauthenticated"  # no credentials, or a secret no token has
+    FORBIDDEN = "forbidden"  # a known token asking for more than its role allows
     BUG = "bug"  # anything not raised on purpose
 
 
@@ -42,6 +44,8 @@ HTTP_STATUS: dict[Kind, int] = {
     Kind.NOT_FOUND: 404,
     Kind.CONFLICT: 409,
     Kind.POLICY: 409,  # 401/403 are kept for who is asking (tokens)
+    Kind.UNAUTHENTICATED: 401,
+    Kind.FORBIDDEN: 403,
     Kind.PROBLEMS: 409,
     Kind.INTEGRITY: 409,
     Kind.UNSAFE: 422,

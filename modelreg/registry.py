@@ -38,7 +38,7 @@ from .errors import (
     UnknownVersionError,
     UnsafePathError,
 )
-from .gitrepo import GitRepo
+from .gitrepo import GitRepo, Identity
 from .manifest import MANIFEST_FILE
 from .manifests import OnBroken, read_manifest, read_manifests
 from .ops import files as _files
@@ -91,8 +91,19 @@ def _no_gc() -> Iterator[None]:
 class Registry:
     """A model registry in the git repository containing ``path``."""
 
-    def __init__(self, path: str | Path = ".", *, progress: Progress | None = None) -> None:
-        self._start(GitRepo.discover(Path(path)), progress, None)
+    def __init__(
+        self,
+        path: str | Path = ".",
+        *,
+        progress: Progress | None = None,
+        identity: Identity | None = None,
+    ) -> None:
+        """``identity``: who this registry's commits and event tags name as author
+        and tagger, instead of git's configured user (a server writing on behalf
+        of a token's holder; nothing process-wide changes)."""
+        git = GitRepo.discover(Path(path))
+        git.acting_as = identity
+        self._start(git, progress, None)
         self._load_config()
 
     @classmethod

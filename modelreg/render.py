@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from .deps import Dependent, Node, Tree
     from .diff import Change, VersionDiff
     from .storage import RemoteSettings
+    from .tokens import Token
     from .verify import VerifyReport
 
 PROGRESS_THRESHOLD = 4 * 1024 * 1024  # bars only for files bigger than a few MB
@@ -582,5 +583,34 @@ def remotes(found: Sequence[RemoteSettings], as_json: bool) -> None:
             escape(r.url),
             escape(", ".join(f"{k}={v}" for k, v in r.options.items()) or "-"),
             escape(", ".join(f"{k}=***" for k in r.local_keys) or "-"),
+        )
+    _print_table(table)
+
+
+def token_added(found: Token, secret: str) -> None:
+    """The secret, once: the last word of the one line on stdout (the notes go to
+    stderr), so ``$(modelreg token add ... | awk '{print $NF}')`` takes it."""
+    email = f" <{found.email}>" if found.email else ""
+    err.print(
+        f"Added token {escape(found.name)}{escape(email)} ({found.role}). "
+        "Its secret is shown only this once: keep it now."
+    )
+    sys.stdout.write(f"token {found.name} ({found.role}): {secret}\n")
+
+
+def tokens(found: Sequence[Token], as_json: bool) -> None:
+    if as_json:
+        _json(serialize.tokens(found))
+        return
+    if not found:
+        out.print("No token: the server serves everyone, on loopback only.")
+        out.print("Add one with: modelreg token add NAME --role read|write")
+        return
+    table = _table()
+    for column in ("token", "role", "email", "added"):
+        table.add_column(column)
+    for t in found:
+        table.add_row(
+            escape(t.name), t.role, escape(t.email or "-"), serialize.iso_time(t.created) or "-"
         )
     _print_table(table)

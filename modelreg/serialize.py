@@ -39,6 +39,7 @@ if TYPE_CHECKING:
         VersionInfo,
     )
     from .storage import RemoteSettings
+    from .tokens import Token
     from .verify import Finding, VerifyReport
 
 Document = dict[str, Any]
@@ -266,6 +267,21 @@ def remote_settings(remote: RemoteSettings) -> Document:
 def remotes(found: Sequence[RemoteSettings]) -> Document:
     """``remote list``."""
     return {"remotes": [remote_settings(r) for r in found]}
+
+
+def token(found: Token) -> Document:
+    """One server token: who and what it may do; never its secret or the secret's hash."""
+    return {
+        "name": found.name,
+        "role": found.role,
+        "email": found.email,
+        "created": iso_time(found.created),
+    }
+
+
+def tokens(found: Sequence[Token]) -> Document:
+    """``token list``."""
+    return {"tokens": [token(t) for t in found]}
 
 
 # --- writes --------------------------------------------------------------------

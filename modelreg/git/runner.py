@@ -15,9 +15,12 @@ from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import suppress
 from pathlib import Path
-from typing import IO, TypeVar
+from typing import IO, TYPE_CHECKING, TypeVar
 
 from ..errors import GitError
+
+if TYPE_CHECKING:
+    from .worktree import Identity
 
 ZERO_SHA = "0" * 40
 # Git's messages in English, whatever the user's locale: errors are parsed.
@@ -80,6 +83,9 @@ class GitBase:
         self.root = root
         self.git_dir = git_dir
         self.common_dir = common_dir
+        # Who commits and tags, instead of git's configured user (a server writing
+        # for a token's holder). Per instance, never os.environ: threads share that.
+        self.acting_as: Identity | None = None
 
     # --- running git -------------------------------------------------------
 
@@ -97,7 +103,7 @@ class GitBase:
         means that file. Long path lists go through ``stdin``, never argv.
         ``strip`` removes one trailing newline from the output.
         """
-        status, out, err = _git(args, self.root, env, stdin)
+        status, out, err = _git(args, self.root, self._actor(env), stdin)
         if status != 0:
             if not check:
                 return ""
@@ -106,8 +112,17 @@ class GitBase:
 
     def try_run(self, *args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
         """Run git and return (status, stdout, stderr) without raising."""
-        status, out, err = _git(args, self.root, env)
+        status, out, err = _git(args, self.root, self._actor(env))
         return status, out[:-1] if out.endswith("\n") else out, err
+
+    def _actor(self, env: dict[str, str] | None) -> dict[str, str] | None:
+        """``env`` with :attr:`acting_as` as author and committer (tagger), if set."""
+        who = self.acting_as
+        if who is None:
+            return env
+        names = ("GIT_AUTHOR_NAME", "GIT_COMMITTER_NAME")
+        emails = ("GIT_AUTHOR_EMAIL", "GIT_COMMITTER_EMAIL")
+        return {**dict.fromkeys(names, who.name), **dict.fromkeys(emails, who.email), **(env or {})}
 
     # --- reading -----------------------------------------------------------
 

@@ -38,7 +38,10 @@ class WorktreeOps(GitBase):
         return out.strip() if status == 0 else None
 
     def identity(self) -> Identity:
-        """Who git says is committing (``user.name``/``user.email``, or GIT_* env)."""
+        """Who git says is committing (``user.name``/``user.email``, or GIT_* env),
+        or :attr:`acting_as` when set."""
+        if self.acting_as is not None:
+            return self.acting_as
         name = os.environ.get("GIT_COMMITTER_NAME") or self.config_value("user.name")
         email = os.environ.get("GIT_COMMITTER_EMAIL") or self.config_value("user.email")
         if not name:

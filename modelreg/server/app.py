@@ -8,14 +8,16 @@ from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from ..errors import Kind, ModelregError
-from . import api
+from . import api, auth
 from .context import ServerContext, context
 from .http import BadRequest, error_response, json_response
+from .run import open_when_empty
 from .settings import Settings
 from .web import routes as web
 
@@ -77,8 +79,15 @@ def create_app(settings: Settings, ctx: ServerContext | None = None) -> Starlett
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
 
+    ctx = ctx or ServerContext.open(settings)
+    guard = Middleware(
+        auth.Guard,
+        watch=auth.TokenWatch(ctx.tokens),
+        open_when_empty=open_when_empty(settings),
+    )
     app = Starlette(
         routes=routes(),
+        middleware=[guard],
         exception_handlers={
             ModelregError: on_error,
             HTTPException: on_http,
@@ -86,5 +95,5 @@ def create_app(settings: Settings, ctx: ServerContext | None = None) -> Starlett
         },
         lifespan=lifespan,
     )
-    app.state.context = ctx or ServerContext.open(settings)
+    app.state.context = ctx
     return app

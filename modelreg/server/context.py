@@ -9,7 +9,9 @@ from pathlib import Path
 
 from starlette.requests import Request
 
+from ..gitrepo import Identity
 from ..registry import Registry
+from ..tokens import TokenStore
 from .cache import AnswerCache
 from .settings import Settings
 
@@ -33,9 +35,18 @@ class ServerContext:
     def root(self) -> Path:
         return self.settings.root
 
-    def registry(self) -> Registry:
-        """A fresh registry for one request (nothing mutable shared between requests)."""
-        return Registry(self.settings.root)
+    def registry(self, identity: Identity | None = None) -> Registry:
+        """A fresh registry for one request (nothing mutable shared between requests).
+        Its commits and tags name ``identity``, by default the request's token
+        (:func:`.auth.caller`); with no token, git's configured user."""
+        from .auth import caller
+
+        return Registry(self.settings.root, identity=identity or caller())
+
+    @property
+    def tokens(self) -> TokenStore:
+        """The registry's tokens (outside git: see :mod:`modelreg.tokens`)."""
+        return TokenStore.for_registry(self.git_dir)
 
     def publishes(self, registry: Registry) -> bool:
         """Writes are published (or not made) when the repository has a git remote."""

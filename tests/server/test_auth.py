@@ -1,0 +1,224 @@
+"""Tokens against the real server: open while there is none, then Bearer or basic
+auth on every request, roles, changes seen without a restart, and the loopback rule."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+import requests
+
+from modelreg.registry import Registry
+from modelreg.tokens import TokenStore
+
+from ..conftest import Cli, FileMaker
+from .conftest import Server, free_port
+
+
+@pytest.fixture
+def root(repo: Path, files: FileMaker) -> Path:
+    registry = Registry(repo)
+    registry.register("fraud", files(), version="1.0.0")
+    registry.register("fraud", files(), version="1.1.0")
+    return repo
+
+
+def add(cli: Cli, root: Path, name: str, role: str, *more: str) -> str:
+    """``modelreg token add`` as a person runs it; the secret is stdout's last word."""
+    return cli.ok("-C", root, "token", "add", name, "--role", role, *more).stdout.split()[-1]
+
+
+def bearer(secret: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {secret}"}
+
+
+def assert_refused(answer: requests.Response, status: int, code: str) -> None:
+    assert answer.status_code == status, answer.text
+    assert answer.headers["content-type"] == "application/json"
+    assert answer.json()["error"]["code"] == code
+    if status == 401:
+        assert answer.headers["www-authenticate"].startswith("Bearer ")
+
+
+def promote(server: Server, stage: str, **kwargs: object) -> requests.Response:
+    return server.post(
+        "/v2/models/fraud@v1.1.0/promote",
+        json={"stage": stage, "force": True, "message": "test"},
+        **kwargs,
+    )
+
+
+def test_with_no_token_everyone_is_served(root: Path, serve: Callable[..., Server]) -> None:
+    server = serve(root)
+    assert server.get("/v2/models").status_code == 200
+    assert promote(server, "dev").status_code == 200
+    history = server.get("/v2/models/fraud/history").json()["events"]
+    assert history[-1]["author"] == "Test User"  # git's user: nobody else is known
+
+
+def test_tokens_added_while_running_are_required_and_name_the_tagger(
+    root: Path, serve: Callable[..., Server], cli: Cli, assert_unchanged: Callable[..., object]
+) -> None:
+    server = serve(root)
+    assert server.get("/v2/models").status_code == 200
+    reader = add(cli, root, "dashboard", "read")
+    writer = add(cli, root, "deploy-bot", "write", "--email", "bot@example.com")
+
+    assert_refused(server.get("/v2/models"), 401, "unauthenticated")
+    assert_refused(server.get("/v2/models", headers=bearer(writer + "x")), 401, "unauthenticated")
+    assert_refused(promote(server, "dev"), 401, "unauthenticated")
+    assert server.get("/v2/models", headers=bearer(reader)).status_code == 200
+
+    with assert_unchanged(root):  # type: ignore[operator]
+        refused = promote(server, "dev", headers=bearer(reader))
+    assert_refused(refused, 403, "forbidden")
+    assert "dashboard" in refused.json()["error"]["message"]
+
+    answer = promote(server, "staging", headers=bearer(writer))
+    assert answer.status_code == 200, answer.text
+    events = server.get("/v2/models/fraud/history", headers=bearer(reader)).json()["events"]
+    assert (events[-1]["author"], events[-1]["author_email"]) == ("deploy-bot", "bot@example.com")
+    assert events[-1]["stage"] == "staging"
+    # the CLI reads the same tag: history names the token
+    shown = cli.ok("-C", root, "history", "fraud").stdout
+    assert "deploy-bot" in shown
+
+
+def test_basic_auth_takes_the_secret_as_the_password(
+    root: Path, serve: Callable[..., Server], cli: Cli
+) -> None:
+    reader = add(cli, root, "mlflow-reader", "read")
+    writer = add(cli, root, "mlflow-writer", "write")
+    server = serve(root)
+    assert server.get("/v2/models", auth=("anyone", reader)).status_code == 200
+    assert_refused(promote(server, "dev", auth=("mlflow-reader", reader)), 403, "forbidden")
+    assert promote(server, "dev", auth=("whoever", writer)).status_code == 200
+    events = server.get("/v2/models/fraud/history", auth=("x", reader)).json()["events"]
+    assert events[-1]["author"] == "mlflow-writer"
+    assert_refused(server.get("/v2/models", auth=(reader, "")), 401, "unauthenticated")
+
+
+def test_a_removed_token_is_refused_at_once(
+    root: Path, serve: Callable[..., Server], cli: Cli
+) -> None:
+    gone = add(cli, root, "gone", "write")
+    kept = add(cli, root, "kept", "read")
+    server = serve(root)
+    assert server.get("/v2/models", headers=bearer(gone)).status_code == 200
+    cli.ok("-C", root, "token", "remove", "gone")
+    assert_refused(server.get("/v2/models", headers=bearer(gone)), 401, "unauthenticated")
+    assert server.get("/v2/models", headers=bearer(kept)).status_code == 200
+    cli.ok("-C", root, "token", "remove", "kept")  # none left, on loopback: open again
+    assert server.get("/v2/models").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "Bearer",
+        "Bearer ",
+        "bearer mrt_nothing",
+        "Basic !!!not-base64",
+        "Basic " + "bm9jb2xvbg==",  # "nocolon"
+        "Basic " + "//79",  # not UTF-8
+        "Token abc",
+        "Bearer \u00e9\u00e9",
+        "x" * 8000,
+    ],
+)
+def test_malformed_credentials_are_401_never_500(
+    root: Path, serve: Callable[..., Server], cli: Cli, header: str
+) -> None:
+    add(cli, root, "ci", "read")
+    server = serve(root)
+    answer = requests.get(
+        server.url + "/v2/models", headers={"Authorization": header.encode("latin-1")}, timeout=60
+    )
+    assert_refused(answer, 401, "unauthenticated")
+
+
+def test_probes_and_the_schema_need_no_token_and_metrics_does(
+    root: Path, serve: Callable[..., Server], cli: Cli
+) -> None:
+    reader = add(cli, root, "prometheus", "read")
+    server = serve(root)
+    assert server.get("/healthz").status_code == 200
+    assert server.get("/readyz").status_code == 200
+    assert server.get("/openapi.json").status_code != 401
+    assert_refused(server.get("/metrics"), 401, "unauthenticated")
+    assert server.get("/metrics", headers=bearer(reader)).status_code != 401
+    assert_refused(server.get("/healthz/../v2/models"), 401, "unauthenticated")
+
+
+def test_a_damaged_store_refuses_everyone(
+    root: Path, serve: Callable[..., Server], cli: Cli
+) -> None:
+    secret = add(cli, root, "ci", "write")
+    server = serve(root)
+    TokenStore.of(Registry(root)).path.write_text("{not json")
+    for answer in (server.get("/v2/models"), server.get("/v2/models", headers=bearer(secret))):
+        assert_refused(answer, 503, "unavailable")
+
+
+def _serve_exit(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "modelreg",
+            "-C",
+            str(root),
+            "serve",
+            "--port",
+            str(free_port()),
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_beyond_loopback_needs_a_token_or_public(
+    root: Path, serve: Callable[..., Server], cli: Cli
+) -> None:
+    refused = _serve_exit(root, "--host", "0.0.0.0")
+    assert refused.returncode == 1, refused
+    assert refused.stdout == ""
+    assert refused.stderr.count("\n") == 1 and "refusing to listen on 0.0.0.0" in refused.stderr
+
+    secret = add(cli, root, "ci", "write")
+    server = serve(root, "--host", "0.0.0.0")
+    assert_refused(server.get("/v2/models"), 401, "unauthenticated")
+    assert server.get("/v2/models", headers=bearer(secret)).status_code == 200
+    # removing the last token closes a server beyond loopback; it never opens it
+    cli.ok("-C", root, "token", "remove", "ci")
+    assert_refused(server.get("/v2/models"), 503, "unavailable")
+
+
+def test_concurrent_writers_each_tag_as_themselves(
+    root: Path, serve: Callable[..., Server], cli: Cli
+) -> None:
+    writers = {name: add(cli, root, name, "write") for name in ("ana", "bo", "cy")}
+    server = serve(root)
+    stages = ["dev", "staging", "production"]
+
+    def write(job: tuple[str, str]) -> tuple[str | None, str]:
+        name, stage = job
+        answer = promote(server, stage, headers=bearer(writers[name]))
+        assert answer.status_code == 200, answer.text
+        return answer.json()["tag"], name
+
+    jobs = [(name, stage) for name in writers for stage in stages]
+    with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
+        # the first promote to each stage writes a tag; the others find it held
+        written = {tag: name for tag, name in pool.map(write, jobs) if tag is not None}
+    assert len(written) == len(stages)
+    events = server.get("/v2/models/fraud/history", headers=bearer(writers["ana"])).json()
+    taggers = {e["tag"]: e["author"] for e in events["events"] if e["tag"] in written}
+    assert taggers == written
