@@ -225,6 +225,8 @@ class Registry:
 
     promote = _stages.promote
     rollback = _stages.rollback
+    promote_preview = _stages.promote_preview
+    rollback_preview = _stages.rollback_preview
     deprecate = _stages.deprecate
 
     get = _files.get

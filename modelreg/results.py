@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
-from .errors import REPAIR, ReportError
+from .errors import REPAIR, UNFORCEABLE_GATES, ReportError
 from .manifest import Manifest
 
 _Row = TypeVar("_Row")
@@ -112,6 +112,25 @@ class EventResult:
     changed: bool = True
     pushed: bool = False
     notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class StagePreview:
+    """A promote or rollback not yet made: the version that would hold ``stage``,
+    the one holding it now, and every gate that refuses the change (empty: it
+    may go ahead; else only with ``force`` and a reason, unless one of them is
+    unforceable)."""
+
+    name: str
+    event: str  # promote, rollback
+    version: str
+    stage: str
+    current: str | None
+    failures: tuple[GateFailure, ...]
+
+    @property
+    def forceable(self) -> bool:
+        return all(f.gate not in UNFORCEABLE_GATES for f in self.failures)
 
 
 @dataclass(frozen=True)

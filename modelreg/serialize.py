@@ -35,6 +35,7 @@ if TYPE_CHECKING:
         RegisterResult,
         ReportWritten,
         Resolved,
+        StagePreview,
         SyncResult,
         VersionInfo,
     )
@@ -158,6 +159,19 @@ def tree(found: Tree) -> Document:
 def gate_failure(found: GateFailure) -> Document:
     """One gate refusing a stage change (what ``promote`` shows before ``--force``)."""
     return {"gate": found.gate, "message": found.message}
+
+
+def stage_preview(found: StagePreview) -> Document:
+    """A promote or rollback not yet made, and what the gates say about it."""
+    return {
+        "name": found.name,
+        "event": found.event,
+        "version": found.version,
+        "stage": found.stage,
+        "current": found.current,
+        "failures": [gate_failure(f) for f in found.failures],
+        "forceable": found.forceable,
+    }
 
 
 def dependent(found: Dependent) -> Document:
@@ -393,6 +407,7 @@ def serializers() -> dict[type, Callable[[Any], Document]]:
         deps.Tree: tree,
         deps.Dependent: dependent,
         results.GateFailure: gate_failure,
+        results.StagePreview: stage_preview,
         diff.Change: change,
         diff.FileChange: file_change,
         diff.VersionDiff: version_diff,

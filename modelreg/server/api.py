@@ -41,8 +41,11 @@ async def cached(
     return Response(body, media_type="application/json")
 
 
-async def write(request: Request, operation: Callable[[Registry, bool], EventResult]) -> Response:
-    """A lifecycle write: the server's turn, then the library (lock, journal, push)."""
+async def perform(
+    request: Request, operation: Callable[[Registry, bool], EventResult]
+) -> EventResult:
+    """A lifecycle write: the server's turn, then the library (lock, journal, push).
+    The web page's forms write through here too."""
     ctx = context(request)
 
     def run() -> EventResult:
@@ -50,8 +53,11 @@ async def write(request: Request, operation: Callable[[Registry, bool], EventRes
             registry = ctx.registry()
             return operation(registry, ctx.publishes(registry))
 
-    result = await blocking(run)
-    return json_response(serialize.event_result(result))
+    return await blocking(run)
+
+
+async def write(request: Request, operation: Callable[[Registry, bool], EventResult]) -> Response:
+    return json_response(serialize.event_result(await perform(request, operation)))
 
 
 # --- reads ------------------------------------------------------------------------

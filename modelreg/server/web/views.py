@@ -232,6 +232,7 @@ def model(registry: Registry, name: str) -> Document:
         "dependents": dependents,
         "pairs": consecutive_pairs([v["version"] for v in active]),
         "gone": sorted(gone),
+        "all_stages": stage_order(registry, holders),
         "warnings": list(entries.warnings),
     }
 
@@ -282,6 +283,7 @@ def version(registry: Registry, ref: str) -> Document:
         "row": version_row(info.name, info.version, info.manifest, None, info.stages, True),
         "events": list(reversed(events)),
         "previous": previous,
+        "all_stages": stage_order(registry, info.stages),
         "tree": tree,
         "warnings": list(info.warnings),
     }
