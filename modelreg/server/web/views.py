@@ -189,6 +189,8 @@ def model(registry: Registry, name: str) -> Document:
     entries = registry.history(name)  # raises UnknownModelError for an unknown name
     name = entries[0].name if entries else name
     events = [event(e) for e in entries]
+    # dependents reads every model's tags once; list_models and deps answer from that read
+    dependents = [serialize.dependent(d) for d in registry.dependents(name)]
     summary = next(
         (s for s in registry.list_models(include_deprecated=True) if s.name == name), None
     )
@@ -213,10 +215,9 @@ def model(registry: Registry, name: str) -> Document:
     active = [v for v in versions if v["active"]]
     latest = summary.latest if summary else None
     current = next((v for v in versions if v["version"] == latest), None)
-    tree = dependents = None
+    tree = None
     if latest is not None:
         tree = serialize.tree(registry.deps(f"{name}@v{latest}"))
-    dependents = [serialize.dependent(d) for d in registry.dependents(name)]
     return {
         "name": name,
         "summary": serialize.model_summary(summary) if summary else None,
