@@ -166,6 +166,12 @@ class UnknownVersionError(ModelregError):
     kind = Kind.NOT_FOUND
 
 
+class UnknownFileError(ModelregError):
+    """The version exists but its manifest lists no file at that path."""
+
+    kind = Kind.NOT_FOUND
+
+
 class VersionExistsError(ModelregError):
     """Registering a version that is already registered."""
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
@@ -50,6 +52,55 @@ def digest_file(path: Path, task: Task | None = None) -> Digests:
 def sha256_file(path: Path, task: Task | None = None) -> str:
     """The sha256 of a file (to verify bytes already in place)."""
     return copy_to(path, [], task).sha256
+
+
+class KnownDigests:
+    """sha256 digests of files already read, believed while the file is unchanged.
+
+    A file is taken to be unchanged while its device, inode, size, modification
+    and change times are (any write moves the change time, and so does a
+    rename-over, which also brings a new inode): a server handing out the same
+    1 GiB object a second time need not read it again. Safe for threads; holds
+    at most ``size`` entries, the least recently used going first.
+    """
+
+    def __init__(self, size: int = 4096) -> None:
+        self._size = size
+        self._known: OrderedDict[tuple[int, int], tuple[tuple[int, int, int], str]] = OrderedDict()
+        self._guard = threading.Lock()
+
+    @staticmethod
+    def _key(st: os.stat_result) -> tuple[tuple[int, int], tuple[int, int, int]]:
+        return (st.st_dev, st.st_ino), (st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+    def sha256(self, path: Path) -> str:
+        """The sha256 of ``path``: remembered, or read (once) and remembered."""
+        where, when = self._key(os.stat(path))
+        with self._guard:
+            found = self._known.get(where)
+            if found is not None and found[0] == when:
+                self._known.move_to_end(where)
+                return found[1]
+        with open(path, "rb", buffering=0) as handle:
+            before = self._key(os.fstat(handle.fileno()))
+            digest = copy_to(handle, [], size=before[1][0]).sha256
+            after = self._key(os.fstat(handle.fileno()))
+        if before == after:  # not written to while it was read
+            with self._guard:
+                self._known[after[0]] = (after[1], digest)
+                self._known.move_to_end(after[0])
+                while len(self._known) > self._size:
+                    self._known.popitem(last=False)
+        return digest
+
+    def forget(self, path: Path) -> None:
+        """Read ``path`` again next time (its bytes were found wrong, say)."""
+        try:
+            where, _when = self._key(os.stat(path))
+        except OSError:
+            return
+        with self._guard:
+            self._known.pop(where, None)
 
 
 def copy_file(

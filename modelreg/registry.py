@@ -107,6 +107,24 @@ class Registry:
         self._load_config()
 
     @classmethod
+    def of(
+        cls,
+        git: GitRepo,
+        *,
+        progress: Progress | None = None,
+        identity: Identity | None = None,
+    ) -> Registry:
+        """The registry in a work tree already found: ``Registry(path)`` without
+        its ``git rev-parse``. A server serving one repository builds a registry
+        per request (each with its own ``git``: ``identity`` is set on it); this
+        spares each one a git process."""
+        self = cls.__new__(cls)
+        git.acting_as = identity
+        self._start(git, progress, None)
+        self._load_config()
+        return self
+
+    @classmethod
     def from_git(
         cls,
         git: GitRepo,
@@ -231,6 +249,8 @@ class Registry:
 
     get = _files.get
     checkout = _files.checkout
+    files = _files.files
+    local_files = _files.local_files
 
     push = _sync.push
     pull = _sync.pull

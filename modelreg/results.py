@@ -141,6 +141,34 @@ class FileResult:
 
 
 @dataclass(frozen=True)
+class VersionFiles:
+    """A version's files as its manifest records them (nothing is read or fetched)."""
+
+    name: str
+    version: str
+    files: tuple[FileResult, ...]
+
+
+@dataclass(frozen=True)
+class LocalFile:
+    """One file of a version on this machine, its bytes' sha256 checked against the
+    manifest: a DVC cache object, or an object of a local-folder DVC remote. It is
+    the store's own file, to be read, never written or moved."""
+
+    path: str  # inside the version, as its manifest says
+    size: int
+    sha256: str
+    local: Path
+
+
+@dataclass(frozen=True)
+class LocalFiles:
+    name: str
+    version: str
+    files: tuple[LocalFile, ...]
+
+
+@dataclass(frozen=True)
 class FilesWritten:
     """A version's files written to a directory (``get``) or the work tree (``checkout``)."""
 

@@ -31,17 +31,21 @@ if TYPE_CHECKING:
         GateFailure,
         HistoryEntry,
         InitResult,
+        LocalFile,
+        LocalFiles,
         ModelSummary,
         RegisterResult,
         ReportWritten,
         Resolved,
         StagePreview,
         SyncResult,
+        VersionFiles,
         VersionInfo,
     )
     from .storage import RemoteSettings
     from .tokens import Token
     from .verify import Finding, VerifyReport
+    from .webhooks import Notice
 
 Document = dict[str, Any]
 
@@ -118,6 +122,27 @@ def history_entry(entry: HistoryEntry) -> Document:
 def history(entries: Sequence[HistoryEntry]) -> Document:
     """``history``."""
     return {"events": [history_entry(e) for e in entries]}
+
+
+def webhook_notice(notice: Notice) -> Document:
+    """An event as webhooks announce it: its id (the tag object id, the same for
+    every receiver, retry and replica), the ``history`` entry, and its model as
+    ``list`` shows it just after."""
+    return {
+        "id": notice.id,
+        "event": history_entry(notice.entry),
+        "model": model_summary(notice.model) if notice.model is not None else None,
+        "registry": notice.registry,
+    }
+
+
+def webhook_event(notice: Document, delivery: str, attempt: int, sent_at: int) -> Document:
+    """The body a webhook receiver gets: :func:`webhook_notice` and this attempt
+    (the time is inside the signed body, so a replay cannot pass for a new one)."""
+    return {
+        **notice,
+        "delivery": {"id": delivery, "attempt": attempt, "sent_at": iso_time(sent_at)},
+    }
 
 
 def resolved(result: Resolved) -> Document:
@@ -361,6 +386,34 @@ def report_written(result: ReportWritten) -> Document:
     return {"directory": str(result.directory), "pages": result.pages, "models": result.models}
 
 
+def version_files(result: VersionFiles) -> Document:
+    """A version's files as its manifest records them (``GET .../files``): each one's
+    path inside the version, size and sha256 (the ``ETag`` it is served with)."""
+    return {
+        "name": result.name,
+        "version": result.version,
+        "files": [file_result(f) for f in result.files],
+    }
+
+
+def local_file(found: LocalFile) -> Document:
+    return {
+        "path": found.path,
+        "size": found.size,
+        "sha256": found.sha256,
+        "local": str(found.local),
+    }
+
+
+def local_files(result: LocalFiles) -> Document:
+    """Where this machine holds a version's verified bytes (the store's own files)."""
+    return {
+        "name": result.name,
+        "version": result.version,
+        "files": [local_file(f) for f in result.files],
+    }
+
+
 def sync_result(result: SyncResult) -> Document:
     """``push`` and ``pull``: ``tags`` sent or received, ``objects`` (DVC files) moved."""
     return {
@@ -394,6 +447,9 @@ def serializers() -> dict[type, Callable[[Any], Document]]:
         results.EventResult: event_result,
         results.FileResult: file_result,
         results.FilesWritten: files_written,
+        results.VersionFiles: version_files,
+        results.LocalFile: local_file,
+        results.LocalFiles: local_files,
         results.SyncResult: sync_result,
         results.ReportWritten: report_written,
         results.DoctorFinding: doctor_finding,

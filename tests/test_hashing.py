@@ -106,3 +106,23 @@ def test_a_stream_of_declared_size_is_copied_whole_whatever_it_really_holds(
     got = copy_file(io.BytesIO(data), tmp_path / "out", size=declared)
     assert (tmp_path / "out").read_bytes() == data
     assert got.size == len(data) and got.sha256 == hashlib.sha256(data).hexdigest()
+
+
+def test_known_digests_read_a_file_once_while_it_is_unchanged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "w.bin"
+    path.write_bytes(b"weights")
+    reads = []
+    real = hashing.copy_to
+    monkeypatch.setattr(hashing, "copy_to", lambda *a, **k: reads.append(1) or real(*a, **k))
+    known = hashing.KnownDigests()
+    expected = hashlib.sha256(b"weights").hexdigest()
+    assert known.sha256(path) == known.sha256(path) == expected
+    assert len(reads) == 1
+    path.write_bytes(b"changed")  # a write moves the change time: read again
+    assert known.sha256(path) == hashlib.sha256(b"changed").hexdigest()
+    assert len(reads) == 2
+    known.forget(path)
+    known.sha256(path)
+    assert len(reads) == 3

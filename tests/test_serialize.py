@@ -253,7 +253,7 @@ def _dataclasses_in(hint: object) -> set[type]:
 def _hints(thing: Any) -> dict[str, Any]:
     namespace: dict[str, Any] = {}
     for module in ("results", "check", "verify", "deps", "diff", "storage", "state", "manifest",
-                   "config", "refs", "registry", "progress", "versions"):  # fmt: skip
+                   "config", "refs", "registry", "progress", "versions", "hashing"):  # fmt: skip
         namespace.update(vars(importlib.import_module(f"modelreg.{module}")))
     return typing.get_type_hints(thing, globalns=namespace)
 

@@ -2,7 +2,10 @@
 
 ``get`` writes anywhere and commits nothing; ``checkout`` restores the model's
 folder (manifest, ``.dvc`` files, bytes) to a version inside a journaled
-transaction, never overwriting bytes no registered version has.
+transaction, never overwriting bytes no registered version has. ``files`` lists
+a version's files as its manifest records them, and ``local_files`` finds their
+bytes on this machine (fetching them into the DVC cache when needed), verified,
+for whoever streams them from there (the server) instead of copying them.
 """
 
 from __future__ import annotations
@@ -12,13 +15,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .. import manifest as manifest_mod
-from ..errors import FORCE_OR_OUT_DIR, DirtyStateError, Remedy
+from ..errors import (
+    FORCE_OR_OUT_DIR,
+    VERIFY_REMOTE,
+    DirtyStateError,
+    IntegrityError,
+    Remedy,
+    UnknownFileError,
+)
 from ..faults import checkpoint
 from ..paths import against
 from ..refs import Ref, parse_ref
-from ..results import CheckoutResult, GetResult
+from ..results import CheckoutResult, FileResult, GetResult, LocalFile, LocalFiles, VersionFiles
 
 if TYPE_CHECKING:
+    from ..hashing import KnownDigests
     from ..registry import Registry
     from ..txn import Transaction
     from ..workspace import Staged
@@ -70,6 +81,78 @@ def get(
     ) as files:
         files.move_into_place()
     return GetResult(info.name, info.version, out.resolve(), files.files, self._warnings())
+
+
+def files(self: Registry, ref: str | Ref) -> VersionFiles:
+    """A version's files (path, size, sha256) as its manifest records them."""
+    info = self._version_with_manifest(ref)
+    assert info.manifest is not None
+    found = tuple(FileResult(a.path, a.size, a.sha256) for a in info.manifest.artifacts)
+    return VersionFiles(info.name, info.version, found)
+
+
+def local_files(
+    self: Registry,
+    ref: str | Ref,
+    paths: Sequence[str] | None = None,
+    *,
+    known: KnownDigests | None = None,
+) -> LocalFiles:
+    """Where this machine holds a version's files (``paths``: only those), each
+    checked against the manifest's sha256: the promise of ``get`` — a wrong file is
+    never handed over — for a caller that reads the bytes in place.
+
+    The bytes are the local DVC cache's object, or the object of a local-folder DVC
+    remote; from any other remote they are fetched into the cache first (verified
+    against their md5 on the way). A corrupt cache object is repaired from the
+    remote when the remote's copy is good. ``known`` remembers digests already
+    computed, so a file that has not changed since is not read again. A path the
+    manifest does not list is an :class:`UnknownFileError`.
+    """
+    from ..hashing import KnownDigests
+
+    known = known if known is not None else KnownDigests()
+    info = self._version_with_manifest(ref)
+    manifest = info.manifest
+    assert manifest is not None
+    by_path = {a.path: a for a in manifest.artifacts}
+    for path in paths or ():
+        if path not in by_path:
+            raise UnknownFileError(
+                f"{info.name} v{info.version} has no file '{path}'",
+                hint="its files are listed by their paths in the version's manifest",
+            )
+    wanted = list(manifest.artifacts) if paths is None else [by_path[p] for p in paths]
+    storage, remote = self._storage_at(info.commit)
+    md5s = [a.md5 for a in wanted]
+    where: dict[str, Path] = {}
+    with storage.sources(md5s, remote) as sources:
+        for md5, source in sources.items():
+            if isinstance(source, Path):
+                where[md5] = source
+    missing = [m for m in dict.fromkeys(md5s) if m not in where]
+    if missing:  # on a remote that is not a folder here: into the cache, checked by md5
+        storage.fetch(missing, remote, sizes={a.md5: a.size for a in wanted})
+        where.update(storage.cache_objects(missing))
+    found = []
+    for artifact in wanted:
+        local = where[artifact.md5]
+        got = known.sha256(local)
+        if got != artifact.sha256 and storage.in_local_cache(local):
+            known.forget(local)
+            if storage.repair(artifact.md5, remote):
+                got = known.sha256(local)
+        if got != artifact.sha256:
+            known.forget(local)
+            raise IntegrityError(
+                f"{info.name} v{info.version}: {artifact.path} does not match its sha256 "
+                f"(expected {artifact.sha256[:12]}…, got {got[:12]}…): the object {local} "
+                "is corrupt",
+                hint=f"{VERIFY_REMOTE}; push the file again from a clone that holds good bytes",
+                remedy=Remedy("remote", VERIFY_REMOTE),
+            )
+        found.append(LocalFile(artifact.path, artifact.size, artifact.sha256, local))
+    return LocalFiles(info.name, info.version, tuple(found))
 
 
 def checkout(self: Registry, ref: str | Ref) -> CheckoutResult:

@@ -20,6 +20,7 @@ from starlette.routing import Route
 from .. import serialize
 from ..registry import Registry
 from ..results import EventResult
+from . import files
 from .context import ServerContext, context
 from .http import BadRequest, blocking, field, flag, json_body, json_response, required
 from .refs import Target, parse
@@ -41,23 +42,12 @@ async def cached(
     return Response(body, media_type="application/json")
 
 
-async def perform(
-    request: Request, operation: Callable[[Registry, bool], EventResult]
-) -> EventResult:
-    """A lifecycle write: the server's turn, then the library (lock, journal, push).
-    The web page's forms write through here too."""
-    ctx = context(request)
-
-    def run() -> EventResult:
-        with ctx.write_turn:
-            registry = ctx.registry()
-            return operation(registry, ctx.publishes(registry))
-
-    return await blocking(run)
-
-
 async def write(request: Request, operation: Callable[[Registry, bool], EventResult]) -> Response:
-    return json_response(serialize.event_result(await perform(request, operation)))
+    """A lifecycle write: the server's turn, then the library (lock, journal, push),
+    retried on top of what another replica published first (:meth:`ServerContext.write`)."""
+    ctx = context(request)
+    result = await blocking(ctx.write, operation, commits=False)
+    return json_response(serialize.event_result(result))
 
 
 # --- reads ------------------------------------------------------------------------
@@ -119,6 +109,15 @@ async def deps(request: Request, target: Target) -> Response:
     )
 
 
+async def version_files(request: Request, target: Target) -> Response:
+    """``files``: the version's file list; ``files/PATH``: that file's bytes."""
+    if target.path is not None:
+        return await files.one_file(request, target, target.path)
+    return await cached(
+        request, ("files", target.ref), lambda r: serialize.version_files(r.files(target.ref))
+    )
+
+
 async def diff(request: Request) -> Response:
     a, b = request.query_params.get("a"), request.query_params.get("b")
     if not a or not b:
@@ -167,6 +166,8 @@ READS: dict[str | None, Handler] = {
     "history": history,
     "resolve": resolve,
     "deps": deps,
+    "files": version_files,
+    "archive": files.archive,
 }
 WRITES: dict[str | None, Handler] = {
     "promote": promote,
@@ -196,6 +197,9 @@ def routes() -> list[Route]:
         Route("/v2/models", list_models, methods=["GET"]),
         Route("/v2/history", all_history, methods=["GET"]),
         Route("/v2/diff", diff, methods=["GET"]),
+        # The founding endpoints, before the paths of model ids.
+        Route("/v2/models/upload", files.upload, methods=["POST"]),
+        Route("/v2/models/register", files.register, methods=["POST"]),
         Route("/v2/models/{rest:path}", model_get, methods=["GET"]),
         Route("/v2/models/{rest:path}", model_post, methods=["POST"]),
     ]

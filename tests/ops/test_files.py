@@ -180,3 +180,38 @@ def test_checkout_over_a_deleted_manifest_is_refused(registry: Registry, files: 
     (registry.root / "models" / "m" / "model.yaml").unlink()
     with pytest.raises(DirtyStateError):
         registry.checkout("m@v0.1.0")
+
+
+def test_files_lists_the_manifest_and_local_files_finds_verified_bytes(
+    registry: Registry, files: FileMaker
+) -> None:
+    from modelreg.errors import IntegrityError, UnknownFileError
+    from modelreg.hashing import KnownDigests
+
+    result = registry.register("m", files("w.bin", b"weights"))
+    (artifact,) = result.manifest.artifacts
+    listed = registry.files("m@v0.1.0")
+    assert (listed.name, listed.version) == ("m", "0.1.0")
+    assert [(f.path, f.size, f.sha256) for f in listed.files] == [
+        ("w.bin", artifact.size, artifact.sha256)
+    ]
+    known = KnownDigests()
+    (found,) = registry.local_files("m", ["w.bin"], known=known).files
+    assert found.local.read_bytes() == b"weights" and found.sha256 == artifact.sha256
+    with pytest.raises(UnknownFileError, match=r"has no file 'x\.bin'"):
+        registry.local_files("m", ["x.bin"])
+    # A corrupt cache object is repaired from the remote's good copy; with no good
+    # copy anywhere, the bytes are refused.
+    cache = found.local
+    remote = registry.root.parent / "dvc-remote" / cache.relative_to(cache.parents[3])
+    _spoil(cache)
+    assert registry.local_files("m", known=known).files[0].local.read_bytes() == b"weights"
+    _spoil(cache)
+    _spoil(remote)
+    with pytest.raises(IntegrityError, match="does not match its sha256"):
+        registry.local_files("m", known=known)
+
+
+def _spoil(path: Path) -> None:
+    path.chmod(0o644)
+    path.write_bytes(b"weightz")

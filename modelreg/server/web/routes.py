@@ -11,7 +11,8 @@ Writes (a signed-in write token only, :mod:`.session`): ``GET
 /act/promote?ref=&stage=``, ``/act/rollback?name=&stage=`` and
 ``/act/deprecate?ref=`` show what would happen and what the gates say; the
 form there posts to the same path, with its CSRF token, and the write goes
-through the API's own :func:`..api.perform`.
+through the same write path as the API's
+(:meth:`..context.ServerContext.write`).
 
 Pages are kept in the server's answer cache while the refs are unchanged, as the
 API's answers are (per signed-in token: the header names it), and sent gzipped
@@ -32,7 +33,7 @@ from starlette.staticfiles import StaticFiles
 from ... import serialize
 from ...errors import ModelregError
 from ...registry import Registry
-from .. import api, auth
+from .. import auth
 from ..context import context
 from ..http import BadRequest, blocking
 from ..refs import parse
@@ -265,7 +266,7 @@ async def act(request: Request) -> Response:
         return registry.deprecate(ref, message=message, push=push)
 
     try:
-        result = await api.perform(request, operation)
+        result = await blocking(ctx.write, operation, commits=False)
     except ModelregError as exc:
         return render(exc.http_status, problem=exc, preview=shown)
     html = pages.render("done.html", links, session=who, result=serialize.event_result(result))

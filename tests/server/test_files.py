@@ -1,0 +1,268 @@
+"""A version's files over HTTP: the list, each file (``ETag``, ``Range``,
+``If-None-Match``) and the whole version as a tar stream, only ever with bytes
+whose sha256 is the manifest's."""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import io
+import os
+import tarfile
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from modelreg.registry import Registry
+
+from ..conftest import Cli, FileMaker, Showcase
+from ..integration.conftest import Remotes, clone, model_bytes, registry_on
+
+# The network-remote test's fixtures (a real S3 server on 127.0.0.1), re-exported.
+from ..integration.conftest import remotes as remotes
+from ..integration.conftest import s3 as s3
+from .conftest import Server
+
+
+@pytest.fixture
+def server(showcase: Showcase, serve: Callable[..., Server]) -> Server:
+    return serve(showcase.root)
+
+
+def artifacts(root: Path, ref: str) -> list[dict[str, object]]:
+    info = Registry(root).show(ref)
+    assert info.manifest is not None
+    return [{"path": a.path, "size": a.size, "sha256": a.sha256} for a in info.manifest.artifacts]
+
+
+def test_the_file_list_is_the_manifest_s(server: Server, showcase: Showcase) -> None:
+    answer = server.get("/v2/models/team/fraud%23production/files")
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {
+        "name": "team/fraud",
+        "version": "0.2.0",
+        "files": artifacts(showcase.root, "team/fraud@v0.2.0"),
+    }
+
+
+def test_a_file_is_its_verified_bytes(
+    server: Server, showcase: Showcase, cli: Cli, tmp_path: Path
+) -> None:
+    cli.ok("-C", showcase.root, "get", "embedder@v2.0.0", "-o", tmp_path / "got")
+    (listed,) = artifacts(showcase.root, "embedder@v2.0.0")
+    expected = (tmp_path / "got" / str(listed["path"])).read_bytes()
+    for _twice in range(2):  # the second answer comes from the remembered digest
+        answer = server.get(f"/v2/models/embedder@v2.0.0/files/{listed['path']}")
+        assert answer.status_code == 200, answer.text
+        assert answer.content == expected
+        assert answer.headers["etag"] == f'"{listed["sha256"]}"'
+        assert answer.headers["content-length"] == str(len(expected))
+        assert answer.headers["accept-ranges"] == "bytes"
+    head = server.get(f"/v2/models/embedder/files/{listed['path']}", stream=True)
+    assert head.status_code == 200
+    assert hashlib.sha256(head.raw.read()).hexdigest() == listed["sha256"]
+
+
+@pytest.fixture
+def big(registry: Registry, files: FileMaker, serve: Callable[..., Server]) -> tuple[Server, bytes]:
+    """A model whose one file (``w.bin``, 100,000 bytes) is served from a registry
+    with a local-folder DVC remote."""
+    data = os.urandom(100_000)
+    registry.register("big", files("w.bin", data))
+    return serve(registry.root), data
+
+
+@pytest.mark.parametrize(
+    ("header", "status", "part"),
+    [
+        ("bytes=0-9", 206, slice(0, 10)),
+        ("bytes=99990-", 206, slice(99990, None)),
+        ("bytes=-5", 206, slice(-5, None)),
+        ("bytes=500-99999999", 206, slice(500, None)),
+        ("bytes=0-", 200, slice(None)),  # the whole file
+        ("bytes=0-1,5-6", 200, slice(None)),  # several ranges: ignored, as RFC 9110 allows
+        ("bytes=9-2", 200, slice(None)),  # malformed: ignored
+        ("pages=1-2", 200, slice(None)),
+    ],
+)
+def test_ranges(big: tuple[Server, bytes], header: str, status: int, part: slice) -> None:
+    server, data = big
+    answer = server.get("/v2/models/big/files/w.bin", headers={"Range": header})
+    assert answer.status_code == status, answer.text
+    assert answer.content == data[part]
+    assert answer.headers["content-length"] == str(len(data[part]))
+    if status == 206:
+        start = part.start if part.start >= 0 else len(data) + part.start
+        assert answer.headers["content-range"] == (
+            f"bytes {start}-{start + len(data[part]) - 1}/{len(data)}"
+        )
+
+
+def test_an_unsatisfiable_range_is_416(big: tuple[Server, bytes]) -> None:
+    server, data = big
+    for header in ("bytes=100000-", "bytes=-0"):
+        answer = server.get("/v2/models/big/files/w.bin", headers={"Range": header})
+        assert answer.status_code == 416, answer.text
+        assert answer.headers["content-range"] == f"bytes */{len(data)}"
+        assert answer.json()["error"]["code"] == "usage"
+
+
+def test_etags_and_if_none_match(big: tuple[Server, bytes]) -> None:
+    server, data = big
+    etag = f'"{hashlib.sha256(data).hexdigest()}"'
+    for header in (etag, f"W/{etag}", f'"other", {etag}', "*"):
+        answer = server.get("/v2/models/big/files/w.bin", headers={"If-None-Match": header})
+        assert answer.status_code == 304, header
+        assert answer.content == b"" and answer.headers["etag"] == etag
+    answer = server.get("/v2/models/big/files/w.bin", headers={"If-None-Match": '"other"'})
+    assert answer.status_code == 200 and answer.content == data
+    # If-Range: the range only while the file is the one the client had
+    stale = server.get(
+        "/v2/models/big/files/w.bin", headers={"Range": "bytes=0-9", "If-Range": '"old"'}
+    )
+    assert stale.status_code == 200 and stale.content == data
+    same = server.get(
+        "/v2/models/big/files/w.bin", headers={"Range": "bytes=0-9", "If-Range": etag}
+    )
+    assert same.status_code == 206 and same.content == data[:10]
+
+
+def test_the_archive_is_the_version_as_one_tar(
+    registry: Registry, files: FileMaker, serve: Callable[..., Server], tmp_path: Path
+) -> None:
+    folder = tmp_path / "export"
+    contents = {"weights/a.bin": os.urandom(70_000), "config.json": b"{}", "empty.txt": b""}
+    for path, data in contents.items():
+        (folder / path).parent.mkdir(parents=True, exist_ok=True)
+        (folder / path).write_bytes(data)
+    registry.register("team/multi", folder, version="1.0.0")
+    server = serve(registry.root)
+    answer = server.get("/v2/models/team/multi@v1.0.0/archive")
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-type"] == "application/x-tar"
+    assert answer.headers["content-length"] == str(len(answer.content))
+    assert 'filename="multi-1.0.0.tar"' in answer.headers["content-disposition"]
+    with tarfile.open(fileobj=io.BytesIO(answer.content)) as tar:
+        members = {m.name: m for m in tar.getmembers()}
+        assert set(members) == {f"multi-1.0.0/{p}" for p in contents}
+        for path, data in contents.items():
+            extracted = tar.extractfile(members[f"multi-1.0.0/{path}"])
+            assert extracted is not None and extracted.read() == data
+
+
+def test_bytes_that_do_not_match_are_never_sent(
+    registry: Registry, files: FileMaker, serve: Callable[..., Server], tmp_path: Path
+) -> None:
+    data = b"the real weights\n" * 1000
+    result = registry.register("m", files("w.bin", data))
+    md5 = result.manifest.artifacts[0].md5
+    cache = registry.root / ".dvc" / "cache" / "files" / "md5" / md5[:2] / md5[2:]
+    remote = tmp_path / "dvc-remote" / "files" / "md5" / md5[:2] / md5[2:]
+    server = serve(registry.root)
+    assert server.get("/v2/models/m/files/w.bin").content == data
+
+    corrupt(cache, data)  # a corrupt cache object: repaired from the remote's good copy
+    answer = server.get("/v2/models/m/files/w.bin")
+    assert answer.status_code == 200 and answer.content == data
+    assert cache.read_bytes() == data
+
+    corrupt(cache, data)
+    corrupt(remote, data)  # nowhere a good copy: refused, for the file and the archive
+    for path in ("/v2/models/m/files/w.bin", "/v2/models/m@v0.1.0/archive"):
+        answer = server.get(path)
+        assert answer.status_code == 409, answer.text
+        assert answer.json()["error"]["code"] == "integrity"
+        assert "does not match its sha256" in answer.json()["error"]["message"]
+
+
+def corrupt(path: Path, data: bytes) -> None:
+    """The same length, other bytes (a new inode: what a bit rot repair tool does)."""
+    path.chmod(0o644)
+    path.unlink()
+    path.write_bytes(data[:-1] + b"X")
+
+
+def test_a_file_only_on_the_dvc_remote_is_served(
+    registry: Registry, files: FileMaker, serve: Callable[..., Server]
+) -> None:
+    data = os.urandom(5000)
+    result = registry.register("m", files("w.bin", data))
+    md5 = result.manifest.artifacts[0].md5
+    cache = registry.root / ".dvc" / "cache" / "files" / "md5" / md5[:2] / md5[2:]
+    cache.chmod(0o644)
+    cache.unlink()
+    server = serve(registry.root)
+    answer = server.get("/v2/models/m/files/w.bin")
+    assert answer.status_code == 200 and answer.content == data
+
+
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [
+        ("/v2/models/embedder@v2.0.0/files/nothing.bin", 404),
+        ("/v2/models/embedder@v2.0.0/files/sub/nothing.bin", 404),
+        ("/v2/models/nobody/files", 404),
+        ("/v2/models/nobody/files/x", 404),
+        ("/v2/models/embedder@v9.0.0/archive", 404),
+        ("/v2/models/embedder@v2.0.0/files/../model.yaml", 400),
+        ("/v2/models/embedder@v2.0.0/files/%2e%2e/%2e%2e/etc/passwd", 400),
+        ("/v2/models/embedder@v2.0.0/files/a%2F..%2F..%2Fx", 400),
+        ("/v2/models/embedder@v2.0.0/files/.%2Fmodel.pkl", 400),
+        ("/v2/models/embedder@v2.0.0/files/a%5C..%5Cb", 400),
+        ("/v2/models/embedder@v2.0.0/files/a%00b", 400),
+        ("/v2/models/embedder@v2.0.0/files//etc/passwd", 400),
+        ("/v2/models/embedder@v2.0.0/archive/x", 400),
+    ],
+)
+def test_unknown_files_and_path_tricks(server: Server, path: str, status: int) -> None:
+    # http.client sends the path exactly as written (requests would drop dot segments)
+    host, port = server.url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=60)
+    try:
+        connection.request("GET", path)
+        answer = connection.getresponse()
+        body = answer.read()
+    finally:
+        connection.close()
+    assert answer.status == status, body
+    assert answer.getheader("content-type") == "application/json"
+    assert b'"error"' in body
+
+
+def test_head_answers_the_headers_alone(big: tuple[Server, bytes]) -> None:
+    import requests
+
+    server, data = big
+    for path in ("/v2/models/big/files/w.bin", "/v2/models/big/archive"):
+        answer = requests.head(server.url + path, timeout=60)
+        assert answer.status_code == 200, path
+        assert int(answer.headers["content-length"]) >= len(data)
+        assert answer.content == b""
+
+
+@pytest.mark.integration
+def test_files_on_a_network_remote_are_fetched_and_verified(
+    remotes: Remotes, cli: Cli, serve: Callable[..., Server], tmp_path: Path
+) -> None:
+    """A clone whose DVC cache is empty fetches from S3 (a real server on
+    127.0.0.1) into its cache, checks, and serves; a corrupt object is refused."""
+    remote = remotes("s3")
+    a, origin = registry_on(remote, cli, tmp_path)
+    one, two = model_bytes(1), model_bytes(2)
+    for version, data in (("1.0.0", one), ("2.0.0", two)):
+        source = tmp_path / version / "model.bin"
+        source.parent.mkdir()
+        source.write_bytes(data)
+        cli.ok("-C", a, "register", "m", source, "--version", version)
+    cli.ok("-C", a, "push")
+    remote.corrupt(hashlib.md5(two).hexdigest(), b"not the model")
+    b = clone(origin, tmp_path / "b")
+    remote.configure(b, commit=False)
+    server = serve(b)
+    answer = server.get("/v2/models/m@v1.0.0/files/model.bin")
+    assert answer.status_code == 200, answer.text
+    assert answer.content == one
+    answer = server.get("/v2/models/m@v2.0.0/archive")
+    assert answer.status_code == 409, answer.text
+    assert answer.json()["error"]["code"] == "integrity"
