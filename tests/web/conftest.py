@@ -14,7 +14,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.conftest import Clock, Showcase, git
 from tests.server.conftest import serve  # noqa: F401  (the fixture, for this folder)
@@ -34,6 +36,21 @@ def browser() -> Iterator[WebDriver]:
     driver = chromium()
     yield driver
     driver.quit()
+
+
+def press(browser: WebDriver, by: str, what: str) -> None:
+    """Click a button or link that loads a page, and wait until the new one is there."""
+    element = browser.find_element(by, what)
+    element.click()
+
+    def gone(_: WebDriver) -> bool:
+        try:
+            element.is_enabled()
+        except WebDriverException:  # stale, or no longer in any document
+            return True
+        return False
+
+    WebDriverWait(browser, 60).until(gone)
 
 
 class Shots:

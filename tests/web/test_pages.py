@@ -16,11 +16,12 @@ import requests
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.conftest import Showcase, Unchanged
 from tests.server.conftest import Server
 
-from .conftest import Shots
+from .conftest import Shots, press
 
 
 def visible_rows(browser: WebDriver) -> list[str]:
@@ -114,7 +115,7 @@ def test_the_home_page_lists_models_by_namespace_with_their_stages(
 
     # the deprecated model behind its toggle
     browser.find_element(By.CSS_SELECTOR, "label[for=deprecated]").click()
-    browser.find_element(By.CSS_SELECTOR, "form[data-filters] button[type=submit]").click()
+    press(browser, By.CSS_SELECTOR, "form[data-filters] button[type=submit]")
     assert "deprecated=1" in browser.current_url
     assert "legacy" in visible_rows(browser)
     assert "deprecated" in browser.find_element(By.CSS_SELECTOR, 'tr[data-name="legacy"]').text
@@ -128,6 +129,7 @@ def test_the_home_page_lists_models_by_namespace_with_their_stages(
     shots(browser, "typing-rank")
     # ... and submitting makes a link a colleague can paste
     name.send_keys(Keys.ENTER)
+    WebDriverWait(browser, 60).until(lambda b: "q=rank" in b.current_url)
     assert "q=rank" in browser.current_url
     pasted = browser.current_url
     browser.get(pasted)
@@ -162,7 +164,7 @@ def test_a_model_page_shows_versions_charts_history_and_dependencies(
 ) -> None:
     server = serve(lived_in.root)
     browser.get(server.url + "/")
-    browser.find_element(By.LINK_TEXT, "team/fraud").click()
+    press(browser, By.LINK_TEXT, "team/fraud")
     assert browser.current_url == server.url + "/m/team/fraud"
     shots(browser, "team-fraud")
     main = text(browser)
@@ -204,9 +206,10 @@ def test_a_model_page_shows_versions_charts_history_and_dependencies(
     assert link == server.url + "/v2/models/team/fraud@v0.3.0/files/model.pkl"
     assert "modelreg get team/fraud@v0.3.0" in main
     assert f"curl -fL -o model.pkl {link}" in main
+    assert requests.get(link, timeout=60).content == b"team/fraud 0.3.0\n"
 
     # a dependency's link leads to its version page
-    browser.find_element(By.LINK_TEXT, "embedder v2.0.0").click()
+    press(browser, By.LINK_TEXT, "embedder v2.0.0")
     assert browser.current_url == server.url + "/m/embedder@v2.0.0"
     assert browser.find_element(By.TAG_NAME, "h1").text == "embedder v2.0.0"
     shots(browser, "embedder-v2")
@@ -237,7 +240,7 @@ def test_a_diff_of_two_versions(
 ) -> None:
     server = serve(lived_in.root)
     browser.get(server.url + "/m/team/fraud")
-    browser.find_element(By.LINK_TEXT, "diff with v0.2.0").click()
+    press(browser, By.LINK_TEXT, "diff with v0.2.0")
     assert browser.find_element(By.TAG_NAME, "h1").text == "team/fraud: v0.2.0 → v0.3.0"
     shots(browser, "diff-0.2-0.3")
     metrics = browser.find_element(By.ID, "s-metrics").find_element(By.XPATH, "..").text
@@ -249,7 +252,7 @@ def test_a_diff_of_two_versions(
     # any two: pick them in the form
     select_a = browser.find_element(By.ID, "diff-a")
     select_a.find_element(By.XPATH, "option[. = 'team/fraud@v0.1.0']").click()
-    browser.find_element(By.CSS_SELECTOR, "form.compare button").click()
+    press(browser, By.CSS_SELECTOR, "form.compare button")
     assert browser.find_element(By.TAG_NAME, "h1").text == "team/fraud: v0.1.0 → v0.3.0"
     deps = browser.find_element(By.ID, "s-dependencies").find_element(By.XPATH, "..").text
     assert "embedder >=1.0.0 ^2.0.0" in deps
@@ -293,6 +296,7 @@ def test_the_keyboard_and_screen_readers_find_their_way(
     browser.get(server.url + "/")
     link = browser.find_element(By.LINK_TEXT, "embedder")
     link.send_keys(Keys.ENTER)
+    WebDriverWait(browser, 60).until(lambda b: b.current_url.endswith("/m/embedder"))
     assert browser.current_url == server.url + "/m/embedder"
 
 

@@ -7,15 +7,14 @@ import re
 from collections.abc import Callable
 
 import requests
-from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
-from selenium.webdriver.support.ui import Select, WebDriverWait
+from selenium.webdriver.support.ui import Select
 
 from tests.conftest import Cli, Showcase, Unchanged
 from tests.server.conftest import Server
 
-from .conftest import Shots
+from .conftest import Shots, press
 
 
 def add_token(cli: Cli, showcase: Showcase, name: str, role: str) -> str:
@@ -23,21 +22,6 @@ def add_token(cli: Cli, showcase: Showcase, name: str, role: str) -> str:
     done = cli.ok("-C", showcase.root, "token", "add", name, "--role", role, "--email",
                   f"{name}@example.com")  # fmt: skip
     return str(done.stdout.split()[-1])
-
-
-def press(browser: WebDriver, by: str, what: str) -> None:
-    """Click a button or link that loads a page, and wait until the new one is there."""
-    element = browser.find_element(by, what)
-    element.click()
-
-    def gone(_: WebDriver) -> bool:
-        try:
-            element.is_enabled()
-        except WebDriverException:  # stale, or no longer in any document
-            return True
-        return False
-
-    WebDriverWait(browser, 60).until(gone)
 
 
 def sign_in(browser: WebDriver, server: Server, secret: str, page: str) -> None:
@@ -178,8 +162,8 @@ def test_a_read_token_sees_the_pages_and_cannot_write(
             timeout=60,
         )
         assert answer.status_code == 401  # the API takes its header, never the cookie
-    # (the files endpoint may not be there yet: anything but "who are you?")
-    assert link and requests.get(link, cookies=cookie, timeout=60).status_code != 401
+    download = requests.get(link or "", cookies=cookie, timeout=60)
+    assert download.status_code == 200 and download.content == b"team/fraud 0.3.0\n"
 
 
 def test_without_tokens_the_page_is_read_only(
