@@ -11,8 +11,9 @@ a. server time, in this process: the home page built from a fresh ``Registry``
    the latest manifests in one batch) and rendered, split into reading and
    rendering; and a model's page the same way;
 b. over HTTP, from the real ``modelreg serve``: ``GET /`` right after a new tag
-   (the answer cache must notice: a miss) and again (a hit), each with its byte
-   size, plain and gzipped.
+   (the answer cache must notice: a miss), 5 s after one (the server's ``pages``
+   thread has read the tags again: only the rendering is left), and again (a
+   hit), each with its byte size, plain and gzipped.
 
 Issue 13's target: the home page of a 1,000-model registry in under 300 ms of
 server time. Nothing is asserted; the table says whether it holds.
@@ -36,6 +37,7 @@ from generate import Shape, generate  # benchmarks/ is on sys.path, as for run.p
 from isolation import isolated_env
 
 TARGET_MS = 300.0
+WARM_WAIT = 5.0
 
 
 def median_ms(call: Callable[[], object], runs: int) -> float:
@@ -116,11 +118,32 @@ def over_http(root: Path, env: dict[str, str], runs: int) -> list[tuple[str, flo
             )
             return get(port, "/", zipped)
 
+        def warmed() -> float:
+            """GET / once the server's pages thread has read the new tags: ms."""
+            nonlocal touched
+            times = []
+            for round_ in range(runs + 1):  # the first is the warm-up
+                touched += 1
+                subprocess.run(
+                    ["git", "-C", str(root), "tag", f"bench-touch-{touched}"], env=env, check=True
+                )
+                time.sleep(WARM_WAIT)  # the background thread reads the tags again
+                start = time.perf_counter()
+                get(port, "/", False)
+                if round_:
+                    times.append((time.perf_counter() - start) * 1000)
+            return statistics.median(times)
+
         plain = get(port, "/", False)
         zipped = get(port, "/", True)
         assert gzip.decompress(zipped) == plain
         return [
-            ("GET / after a new tag (miss)", median_ms(lambda: miss(False), runs), len(plain)),
+            (
+                "GET / right after a new tag (miss)",
+                median_ms(lambda: miss(False), runs),
+                len(plain),
+            ),
+            (f"GET / {WARM_WAIT:.0f} s after a new tag (pages thread)", warmed(), len(plain)),
             ("GET / again (hit)", median_ms(lambda: get(port, "/", False), runs), len(plain)),
             ("GET / gzip (hit)", median_ms(lambda: get(port, "/", True), runs), len(zipped)),
         ]
@@ -158,9 +181,10 @@ def main(argv: list[str] | None = None) -> int:
     for what, ms, size in rows:
         kb = f"{size / 1000:8.1f} kB" if size else " " * 11
         print(f"  {what:<48} {ms:8.1f} ms {kb}")
-    first = rows[0][1]
-    verdict = "holds" if first < TARGET_MS else "MISSED"
-    print(f"target: home page under {TARGET_MS:.0f} ms of server time: {verdict} ({first:.0f} ms)")
+    for what, ms, _ in rows:
+        if what.startswith(("home: read + render", "GET /")):
+            verdict = "under" if ms < TARGET_MS else "OVER"
+            print(f"  {verdict} {TARGET_MS:.0f} ms: {what}")
     return 0
 
 

@@ -58,6 +58,7 @@ class Shots:
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
         self.taken: list[Path] = []
 
     def __call__(self, driver: WebDriver, what: str) -> Path:

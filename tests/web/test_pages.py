@@ -313,7 +313,7 @@ def test_readable_on_a_phone(
                 "return document.documentElement.scrollWidth - document.documentElement.clientWidth"
             )
             assert wide <= 0, (path, wide)
-            browser.save_screenshot(
+            assert browser.save_screenshot(
                 str(shots.folder / f"phone-{path.strip('/').replace('/', '_') or 'home'}.png")
             )
     finally:
