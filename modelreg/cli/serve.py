@@ -29,8 +29,31 @@ from ._common import _Context, pass_ctx
     is_flag=True,
     help="Listen beyond loopback although no token exists (anyone could write).",
 )
+@click.option(
+    "--log-format",
+    type=click.Choice(["json", "text"]),
+    default="json",
+    show_default=True,
+    help="stderr's lines: one JSON object each (for a log collector), or text for people.",
+)
+@click.option(
+    "--grace",
+    type=click.IntRange(min=0),
+    default=30,
+    show_default=True,
+    metavar="SECONDS",
+    help="On SIGTERM/SIGINT, how long requests in flight may take to finish.",
+)
 @pass_ctx
-def serve(obj: _Context, host: str, port: int, sync: float | None, public: bool) -> None:
+def serve(
+    obj: _Context,
+    host: str,
+    port: int,
+    sync: float | None,
+    public: bool,
+    log_format: str,
+    grace: int,
+) -> None:
     """Serve this registry over HTTP: the REST API, its docs and the web page.
 
     Example: modelreg serve --port 8080
@@ -38,4 +61,5 @@ def serve(obj: _Context, host: str, port: int, sync: float | None, public: bool)
     from ..server.run import serve as run
     from ..server.settings import Settings
 
-    run(Settings(root=obj.registry().root, host=host, port=port, sync=sync, public=public))
+    root = obj.registry().root
+    run(Settings(root, host, port, sync=sync, public=public, log_format=log_format, grace=grace))

@@ -17,6 +17,11 @@ Nothing here is imported by the CLI's other commands (Starlette and uvicorn cost
 - :mod:`.run`      listening: loopback rules, uvicorn, graceful shutdown
 - :mod:`.watch`    between requests: ``--sync`` catch-up, noticing new events,
                    delivering webhooks (:mod:`modelreg.webhooks`)
+- :mod:`.openapi`  the OpenAPI 3.1 schema of every route (``/openapi.json``)
+- :mod:`.about`    the server describing itself: ``/openapi.json``, ``/docs``
+                   (``docs.html``, built in the browser from the schema), ``/metrics``
+- :mod:`.metrics`  the Prometheus series, by route template
+- :mod:`.observe`  each request measured once: metrics and one access-log line
 
 A request builds its own :class:`~modelreg.registry.Registry` (as GTO's ``api``
 does): no mutable state is shared between requests beyond caches keyed by the

@@ -47,6 +47,8 @@ async def write(request: Request, operation: Callable[[Registry, bool], EventRes
     retried on top of what another replica published first (:meth:`ServerContext.write`)."""
     ctx = context(request)
     result = await blocking(ctx.write, operation, commits=False)
+    if result.changed:
+        ctx.metrics.event_written(result.event)
     return json_response(serialize.event_result(result))
 
 
@@ -176,11 +178,18 @@ WRITES: dict[str | None, Handler] = {
 }
 
 
+def allowed(target: Target) -> str:
+    """The methods a path under ``/v2/models/`` answers (a 405's ``Allow``)."""
+    methods = [("GET, HEAD", READS), ("POST", WRITES)]
+    return ", ".join(method for method, table in methods if target.action in table)
+
+
 async def model_get(request: Request) -> Response:
     target = parse(request.path_params["rest"])
     handler = READS.get(target.action)
     if handler is None:
-        raise BadRequest(f"{target.action or 'this'} is not read with GET", status=405)
+        message = f"{target.action or 'this'} is not read with GET"
+        raise BadRequest(message, status=405, headers={"Allow": allowed(target)})
     return await handler(request, target)
 
 
@@ -188,7 +197,8 @@ async def model_post(request: Request) -> Response:
     target = parse(request.path_params["rest"])
     handler = WRITES.get(target.action)
     if handler is None:
-        raise BadRequest(f"{target.action or 'a version'} is not written with POST", status=405)
+        message = f"{target.action or 'a version'} is not written with POST"
+        raise BadRequest(message, status=405, headers={"Allow": allowed(target)})
     return await handler(request, target)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -14,9 +14,10 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from ..errors import Kind, ModelregError
-from . import api, auth, files
+from . import about, api, auth, files
 from .context import ServerContext, context
 from .http import BadRequest, error_response, json_response
+from .refs import parse
 from .run import open_when_empty
 from .settings import Settings
 from .web import routes as web
@@ -54,6 +55,7 @@ def routes() -> list[BaseRoute]:
     return [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
+        *about.routes(),
         *api.routes(),
         *web.routes(),
     ]
@@ -67,8 +69,14 @@ async def on_error(request: Request, exc: Exception) -> Response:
 async def on_http(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     words = {404: "no such endpoint", 405: "method not allowed here"}
-    error = BadRequest(words.get(exc.status_code, str(exc.detail)), status=exc.status_code)
-    return error_response(error)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405 and "rest" in request.path_params:
+        # Starlette names the methods of the first /v2/models/{rest:path} route it
+        # tried; which ones this path answers depends on its action
+        with suppress(BadRequest):
+            headers["Allow"] = api.allowed(parse(request.path_params["rest"]))
+    message = words.get(exc.status_code, str(exc.detail))
+    return error_response(BadRequest(message, status=exc.status_code, headers=headers))
 
 
 async def on_bug(request: Request, exc: Exception) -> Response:

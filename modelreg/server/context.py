@@ -20,6 +20,7 @@ from ..registry import Registry
 from ..results import SyncResult
 from ..tokens import TokenStore
 from .cache import AnswerCache
+from .metrics import Metrics
 from .settings import Settings
 from .uploads import UploadArea
 
@@ -38,6 +39,7 @@ class ServerContext:
     # Writes from this server take turns here before they take the registry's own
     # lock, so two API writes queue instead of one being told the registry is busy.
     write_turn: threading.Lock = field(default_factory=threading.Lock)
+    metrics: Metrics = field(default_factory=Metrics)
     # Where the work tree and its git directories are, found once at start.
     found: GitRepo | None = None
     # Files whose sha256 was checked, so a second download of 1 GiB reads no byte twice.

@@ -172,6 +172,7 @@ async def register(request: Request) -> Response:
             )
 
     result = await blocking(ctx.write, run)
+    ctx.metrics.event_written("register")
     document = {"model_id": f"{result.name}@v{result.version}", **serialize.register_result(result)}
     return json_response(document, status=201)
 

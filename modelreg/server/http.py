@@ -29,9 +29,17 @@ class BadRequest(ModelregError):
 
     kind = Kind.USAGE
 
-    def __init__(self, message: str, hint: str | None = None, *, status: int = 400) -> None:
+    def __init__(
+        self,
+        message: str,
+        hint: str | None = None,
+        *,
+        status: int = 400,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__(message, hint)
         self.status = status
+        self.headers = dict(headers or {})  # a 405's Allow
 
     @property
     def http_status(self) -> int:
@@ -53,7 +61,10 @@ def error_document(exc: ModelregError) -> dict[str, Any]:
 
 
 def error_response(exc: ModelregError, status: int | None = None) -> Response:
-    return json_response(error_document(exc), status or exc.http_status)
+    response = json_response(error_document(exc), status or exc.http_status)
+    if isinstance(exc, BadRequest):
+        response.headers.update(exc.headers)
+    return response
 
 
 async def json_body(request: Request) -> dict[str, Any]:

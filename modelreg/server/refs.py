@@ -19,11 +19,24 @@ ACTIONS = frozenset(
 )
 
 
+TEMPLATE = "/v2/models/{model_id}"
+"""The documented form of every path under ``/v2/models/`` that names a version."""
+
+
 @dataclass(frozen=True)
 class Target:
     ref: str  # the version reference as the library takes it
     action: str | None  # None: the version itself
     path: str | None  # for ``files/PATH``: the file's path inside the version
+
+    @property
+    def template(self) -> str:
+        """The route this target is, as the OpenAPI schema and the metrics name it
+        (``/v2/models/{model_id}/files/{path}``): never the raw path, whose model
+        names and file paths are unbounded."""
+        action = f"/{self.action}" if self.action else ""
+        path = "/{path}" if self.path is not None else ""
+        return f"{TEMPLATE}{action}{path}"
 
 
 def parse(rest: str) -> Target:

@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 import ipaddress
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from ..errors import LISTEN_PUBLIC, Kind, ModelregError, Remedy
 from .settings import Settings
+
+if TYPE_CHECKING:
+    import uvicorn
 
 
 class ListenRefused(ModelregError):
@@ -29,11 +37,13 @@ def open_when_empty(settings: Settings) -> bool:
 
 
 def serve(settings: Settings) -> None:
-    """Serve until interrupted (SIGINT/SIGTERM finish the requests in flight)."""
+    """Serve until SIGTERM or SIGINT: then stop accepting, give the requests in
+    flight ``settings.grace`` seconds to finish, and return (the process exits 0)."""
     import uvicorn
 
     from .app import create_app
     from .context import ServerContext
+    from .observe import Observed, configure_logging
 
     ctx = ServerContext.open(settings)
     if not open_when_empty(settings) and ctx.tokens.load().empty:
@@ -42,7 +52,41 @@ def serve(settings: Settings) -> None:
             f"add a token first, or {LISTEN_PUBLIC}",
             remedy=Remedy("public", LISTEN_PUBLIC),
         )
+    configure_logging(settings.log_format)
     app = create_app(settings, ctx)
-    uvicorn.run(
-        app, host=settings.host, port=settings.port, log_level="info", timeout_graceful_shutdown=30
+    config = uvicorn.Config(
+        Observed(app, ctx.metrics),
+        host=settings.host,
+        port=settings.port,
+        log_config=None,  # configure_logging's handlers, not uvicorn's
+        access_log=False,  # Observed writes the access log
+        timeout_graceful_shutdown=settings.grace,
     )
+    graceful(config).run()
+
+
+def graceful(config: uvicorn.Config) -> uvicorn.Server:
+    """A uvicorn server whose stop on SIGTERM/SIGINT is a clean exit.
+
+    uvicorn finishes the requests in flight (for ``timeout_graceful_shutdown``
+    seconds at most, then cancels them), and then raises the signal again so the
+    process dies of it: a service manager would read a stop it asked for as a
+    crash. Here the signal only asks for the stop; a second SIGINT forces it.
+    """
+    import uvicorn
+
+    class Graceful(uvicorn.Server):
+        @contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            if threading.current_thread() is not threading.main_thread():
+                yield
+                return
+            handled = (signal.SIGINT, signal.SIGTERM)
+            before = {sig: signal.signal(sig, self.handle_exit) for sig in handled}
+            try:
+                yield
+            finally:
+                for sig, handler in before.items():
+                    signal.signal(sig, handler)
+
+    return Graceful(config)

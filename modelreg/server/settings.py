@@ -54,6 +54,8 @@ class Settings:
     sync: float | None = None
     state_dir: Path | None = None
     public: bool = False  # listening beyond loopback without tokens was asked for explicitly
+    log_format: str = "json"  # stderr's lines: "json" (one object a line) or "text"
+    grace: int = 30  # seconds in-flight requests get to finish after SIGTERM/SIGINT
     extra: dict[str, str] = field(default_factory=dict)
     upload_max_age: float = field(
         default_factory=lambda: _env_number("MODELREG_UPLOAD_MAX_AGE", DAY)

@@ -225,6 +225,7 @@ class Background:
                 failing = self._sync_error = f"a bug in modelreg: {type(exc).__name__}"
                 continue
             self._synced, self._sync_error = time.time(), None
+            self.ctx.metrics.synced(self._synced)
             if failing is not None:
                 log.warning("sync from origin works again")
                 failing = None
