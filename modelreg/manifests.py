@@ -20,6 +20,7 @@ caller's question (:meth:`Committed.describes`): a tool that registers commits
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import Enum
@@ -86,6 +87,26 @@ def read_manifest(git: GitRepo, rev: str, path: str, *, on_broken: OnBroken) -> 
     return _read(git, {spec: path}, on_broken, None).found.get(spec)
 
 
+# Parsed manifests by their bytes: a manifest is the same whatever commit or path it
+# is read from, and PyYAML takes ~1 ms to parse one, so a long-lived process (the
+# server, building its pages) parses each manifest once, not once per request.
+# Only what parses is kept (a broken one's message names where it was read).
+_PARSED: dict[bytes, Manifest] = {}
+_PARSED_MAX = 20_000
+_parsed_guard = threading.Lock()
+
+
+def _parse(data: bytes, where: str) -> Manifest:
+    found = _PARSED.get(data)
+    if found is None:
+        found = loads(data, where)
+        with _parsed_guard:
+            if len(_PARSED) >= _PARSED_MAX:
+                _PARSED.clear()
+            _PARSED[data] = found
+    return found
+
+
 def _read(
     git: GitRepo, sources: dict[str, str], on_broken: OnBroken, mentioning: str | None
 ) -> ManifestsRead:
@@ -96,7 +117,7 @@ def _read(
         if data is None or (needle is not None and needle not in data):
             continue
         try:
-            out.found[spec] = Committed(loads(data, sources[spec]), data)
+            out.found[spec] = Committed(_parse(data, sources[spec]), data)
         except ManifestError as exc:
             if on_broken is OnBroken.RAISE:
                 raise

@@ -241,12 +241,15 @@ class Registry:
     resolve = _read.resolve
     deps = _read.deps
     dependents = _read.dependents
+    manifests = _read.manifests
     diff = _read.diff
 
     register = _register.register
 
     promote = _stages.promote
     rollback = _stages.rollback
+    promote_preview = _stages.promote_preview
+    rollback_preview = _stages.rollback_preview
     deprecate = _stages.deprecate
 
     get = _files.get

@@ -26,6 +26,7 @@ from .results import (
     ModelSummary,
     Published,
     RegisterResult,
+    ReportWritten,
     Resolved,
     SyncResult,
     VersionInfo,
@@ -340,6 +341,16 @@ def synced(result: SyncResult, verb: str, as_json: bool = False) -> None:
     out.print(
         f"{verb}: {result.tags} new tag(s) {what}, {result.objects} file(s) transferred "
         f"(git remote '{result.remote}'{', branch ' + result.branch if result.branch else ''})"
+    )
+
+
+def report_written(result: ReportWritten, as_json: bool = False) -> None:
+    if as_json:
+        _json(serialize.report_written(result))
+        return
+    out.print(
+        f"Wrote {result.pages} page(s) for {result.models} model(s) to "
+        f"{escape(str(result.directory))} (open index.html)"
     )
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
-from .errors import REPAIR, ReportError
+from .errors import REPAIR, UNFORCEABLE_GATES, ReportError
 from .manifest import Manifest
 
 _Row = TypeVar("_Row")
@@ -90,6 +90,9 @@ class HistoryEntry:
     reason: str | None
     tag: str
     commit: str
+    # the gates a forced promote or rollback overrode (its ``Forced`` trailer)
+    forced: tuple[str, ...] = ()
+    signed: bool = False  # the tag carries a signature (``verify`` checks it)
 
 
 @dataclass(frozen=True)
@@ -133,6 +136,25 @@ class EventResult:
     changed: bool = True
     pushed: bool = False
     notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class StagePreview:
+    """A promote or rollback not yet made: the version that would hold ``stage``,
+    the one holding it now, and every gate that refuses the change (empty: it
+    may go ahead; else only with ``force`` and a reason, unless one of them is
+    unforceable)."""
+
+    name: str
+    event: str  # promote, rollback
+    version: str
+    stage: str
+    current: str | None
+    failures: tuple[GateFailure, ...]
+
+    @property
+    def forceable(self) -> bool:
+        return all(f.gate not in UNFORCEABLE_GATES for f in self.failures)
 
 
 @dataclass(frozen=True)
@@ -183,6 +205,15 @@ class FilesWritten:
 
 GetResult = FilesWritten
 CheckoutResult = FilesWritten
+
+
+@dataclass(frozen=True)
+class ReportWritten:
+    """``report``: the web page's pages written as static HTML under ``directory``."""
+
+    directory: Path
+    pages: int
+    models: int
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,9 @@ if TYPE_CHECKING:
         Publication,
         Published,
         RegisterResult,
+        ReportWritten,
         Resolved,
+        StagePreview,
         SyncResult,
         VersionFiles,
         VersionInfo,
@@ -185,6 +187,19 @@ def tree(found: Tree) -> Document:
 def gate_failure(found: GateFailure) -> Document:
     """One gate refusing a stage change (what ``promote`` shows before ``--force``)."""
     return {"gate": found.gate, "message": found.message}
+
+
+def stage_preview(found: StagePreview) -> Document:
+    """A promote or rollback not yet made, and what the gates say about it."""
+    return {
+        "name": found.name,
+        "event": found.event,
+        "version": found.version,
+        "stage": found.stage,
+        "current": found.current,
+        "failures": [gate_failure(f) for f in found.failures],
+        "forceable": found.forceable,
+    }
 
 
 def dependent(found: Dependent) -> Document:
@@ -369,6 +384,11 @@ def files_written(result: FilesWritten) -> Document:
     }
 
 
+def report_written(result: ReportWritten) -> Document:
+    """``report``: where the pages are, how many, for how many models."""
+    return {"directory": str(result.directory), "pages": result.pages, "models": result.models}
+
+
 def version_files(result: VersionFiles) -> Document:
     """A version's files as its manifest records them (``GET .../files``): each one's
     path inside the version, size and sha256 (the ``ETag`` it is served with)."""
@@ -452,6 +472,7 @@ def serializers() -> dict[type, Callable[[Any], Document]]:
         results.LocalFile: local_file,
         results.LocalFiles: local_files,
         results.SyncResult: sync_result,
+        results.ReportWritten: report_written,
         results.Published: published,
         results.Publication: publication,
         results.DoctorFinding: doctor_finding,
@@ -465,6 +486,7 @@ def serializers() -> dict[type, Callable[[Any], Document]]:
         deps.Tree: tree,
         deps.Dependent: dependent,
         results.GateFailure: gate_failure,
+        results.StagePreview: stage_preview,
         diff.Change: change,
         diff.FileChange: file_change,
         diff.VersionDiff: version_diff,

@@ -18,7 +18,8 @@ Layout:
   ``writes.py`` (register, promote, rollback, deprecate), ``reads.py`` (list,
   show, history, resolve, deps, diff), ``files.py`` (checkout, get),
   ``sharing.py`` (push, pull), ``publish.py`` (publish: to an OCI registry),
-  ``serve.py`` (serve), ``token.py`` (token add/list/remove: who may use the server).
+  ``serve.py`` (serve), ``token.py`` (token add/list/remove: who may use the server),
+  ``report.py`` (the web page as static HTML).
 
 To add a command: define it with ``@click.command()`` (and ``@pass_ctx`` from
 ``_common``) in a theme module, or in a new one, and add it to ``COMMANDS`` below,
@@ -38,7 +39,7 @@ from typing import NoReturn
 
 import click
 
-from . import admin, files, publish, reads, serve, sharing, token, writes
+from . import admin, files, publish, reads, report, serve, sharing, token, writes
 from ._common import _Context, _flag_words, _Group, _refuse_undecodable, _traceback_file, cli_words
 
 __all__ = ["COMMANDS", "_flag_words", "cli", "cli_words", "main"]
@@ -117,6 +118,7 @@ COMMANDS: tuple[click.Command, ...] = (
     admin.remote,
     serve.serve,
     token.token,
+    report.report,
 )
 for _command in COMMANDS:
     cli.add_command(_command)

@@ -1,4 +1,4 @@
-"""The reads: list_models, show, history, resolve, deps, dependents, diff.
+"""The reads: list_models, show, history, resolve, deps, dependents, manifests, diff.
 
 Tags only, or tags and manifests read from git in one batch; never a lock, DVC,
 or the write side. ``deps``, ``dependents`` and ``diff`` import their pure
@@ -7,6 +7,7 @@ helpers where they start.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from .. import manifest as manifest_mod
@@ -17,6 +18,7 @@ from ..results import HistoryEntry, ModelSummary, Resolved, Rows, VersionInfo
 from ..state import Event
 from ..tags import (
     EVENT,
+    FORCED,
     MANIFEST_SHA256,
     EventKind,
     validate_read_name,
@@ -163,6 +165,21 @@ def dependents(self: Registry, name: str, *, stage: str | None = None) -> list[D
     return dependents_of(state, self._manifests(wanted, mentioning=name), name, stage)
 
 
+def manifests(
+    self: Registry, versions: Iterable[tuple[str, str]]
+) -> dict[tuple[str, str], manifest_mod.Manifest]:
+    """The manifests of many ``(name, version)`` pairs through one ``git cat-file
+    --batch`` (the web page's labels and metric charts); unknown versions and
+    broken manifests are left out (``check`` and ``show`` report those)."""
+    wanted = []
+    for name, version in versions:
+        model = self._find_model(name)
+        found = model.find(version) if model else None
+        if found is not None and found.registered:
+            wanted.append((name, found))
+    return self._manifests(wanted)
+
+
 def diff(self: Registry, a: str | Ref, b: str | Ref) -> VersionDiff:
     """Two versions (or what two stages hold) side by side."""
     from ..diff import diff as diff_manifests
@@ -175,6 +192,7 @@ def diff(self: Registry, a: str | Ref, b: str | Ref) -> VersionDiff:
 def _history_entry(event: Event) -> HistoryEntry:
     # A rollback is an assignment tag; its trailer says it was a rollback.
     rollback = event.trailer(EVENT) == "rollback"
+    forced = event.trailer(FORCED)
     return HistoryEntry(
         timestamp=event.timestamp,
         name=event.name,
@@ -186,4 +204,6 @@ def _history_entry(event: Event) -> HistoryEntry:
         reason=event.reason,
         tag=event.tag,
         commit=event.commit,
+        forced=tuple(gate.strip() for gate in forced.split(",")) if forced else (),
+        signed=event.signed,
     )

@@ -12,13 +12,14 @@ from typing import TYPE_CHECKING
 from ..errors import ROLLBACK_TO, InvalidReferenceError, PolicyError, Remedy
 from ..events import record, write_event
 from ..refs import Ref, parse_ref
-from ..results import EventResult
+from ..results import EventResult, StagePreview
 from ..state import previous_holder
 from ..tags import EVENT, PREVIOUS, STAGE, VERSION, EventKind, validate_read_name, validate_stage
 from ..versions import Version
 
 if TYPE_CHECKING:
     from ..registry import Registry
+    from ..state import ModelState, VersionState
 
 
 def promote(
@@ -50,9 +51,7 @@ def promote(
         )
 
     def once() -> EventResult:
-        model = self._model(ref.name, refresh=True)
-        self._require_active(model)
-        version = self._pick(model, ref)
+        model, version = _promotion(self, ref)
         previous = model.stages.get(stage)
         if previous == version.version:
             note = f"{model.name} v{version.version} already holds {stage}; nothing to do"
@@ -92,25 +91,7 @@ def rollback(
     validate_stage(stage)
 
     def once() -> EventResult:
-        model = self._model(name, refresh=True)
-        self._require_active(model)
-        current = model.stages.get(stage)
-        if current is None:
-            raise PolicyError(f"no version of {name} holds {stage}; nothing to roll back")
-        if to is not None:
-            target = self._pick(model, Ref(name, version=Version.parse(to)))
-        else:
-            earlier = previous_holder(model, stage)
-            if earlier is None:
-                remedy = Remedy("to", ROLLBACK_TO, (("name", name), ("stage", stage)))
-                raise PolicyError(
-                    f"no earlier version of {name} held {stage} (v{current} holds it)",
-                    hint=remedy.text,
-                    remedy=remedy,
-                )
-            target = earlier
-        if target.version == current:
-            raise PolicyError(f"{name} v{current} already holds {stage}")
+        model, current, target = _rollback(self, name, stage, to)
         failures = gate_failures(self, model, target, stage, order=False)
         summary = f"Roll back {name} {stage} from v{current} to v{target.version}"
         trailers = {
@@ -126,6 +107,66 @@ def rollback(
         return EventResult(name, "rollback", target.version, stage, tag, current)
 
     return record(self, push, once)
+
+
+def _promotion(self: Registry, ref: Ref) -> tuple[ModelState, VersionState]:
+    """The model (fresh from its tags, not deprecated) and the version to promote."""
+    model = self._model(ref.name, refresh=True)
+    self._require_active(model)
+    return model, self._pick(model, ref)
+
+
+def _rollback(
+    self: Registry, name: str, stage: str, to: str | None
+) -> tuple[ModelState, str, VersionState]:
+    """The model, the version holding ``stage`` now, and the one it goes back to."""
+    model = self._model(name, refresh=True)
+    self._require_active(model)
+    current = model.stages.get(stage)
+    if current is None:
+        raise PolicyError(f"no version of {name} holds {stage}; nothing to roll back")
+    if to is not None:
+        target = self._pick(model, Ref(name, version=Version.parse(to)))
+    else:
+        earlier = previous_holder(model, stage)
+        if earlier is None:
+            remedy = Remedy("to", ROLLBACK_TO, (("name", name), ("stage", stage)))
+            raise PolicyError(
+                f"no earlier version of {name} held {stage} (v{current} holds it)",
+                hint=remedy.text,
+                remedy=remedy,
+            )
+        target = earlier
+    if target.version == current:
+        raise PolicyError(f"{name} v{current} already holds {stage}")
+    return model, current, target
+
+
+def promote_preview(self: Registry, ref: str | Ref, stage: str) -> StagePreview:
+    """What :func:`promote` would do and what the gates say about it, writing
+    nothing (the confirmation a person sees before promoting)."""
+    from ..gates import gate_failures
+
+    ref = parse_ref(ref) if isinstance(ref, str) else ref
+    validate_stage(stage)
+    model, version = _promotion(self, ref)
+    failures = gate_failures(self, model, version, stage, order=True)
+    return StagePreview(
+        model.name, "promote", version.version, stage, model.stages.get(stage), tuple(failures)
+    )
+
+
+def rollback_preview(
+    self: Registry, name: str, stage: str, *, to: str | None = None
+) -> StagePreview:
+    """What :func:`rollback` would do and what the gates say about it, writing nothing."""
+    from ..gates import gate_failures
+
+    validate_read_name(name)
+    validate_stage(stage)
+    model, current, target = _rollback(self, name, stage, to)
+    failures = gate_failures(self, model, target, stage, order=False)
+    return StagePreview(model.name, "rollback", target.version, stage, current, tuple(failures))
 
 
 def deprecate(

@@ -20,6 +20,7 @@ from .http import BadRequest, error_response, json_response
 from .refs import parse
 from .run import open_when_empty
 from .settings import Settings
+from .web import routes as web
 
 log = logging.getLogger("modelreg.server")
 
@@ -53,6 +54,7 @@ def routes() -> list[BaseRoute]:
         Route("/readyz", readyz, methods=["GET"]),
         *about.routes(),
         *api.routes(),
+        *web.routes(),
     ]
 
 

@@ -15,6 +15,9 @@ Open without a token, on purpose:
 - ``/openapi.json`` and ``/docs``: the schema and its page are the same for
   every modelreg server and hold nothing of the registry's; clients and the
   schema fuzzer read them before they have a token, and they say how to send one.
+- the web page's sign-in form (``/signin``) and ``/static/``; the web page's
+  other paths also take the session cookie that form sets, and send a person
+  without a token to it instead of answering 401 (:mod:`.web.session`).
 
 ``/metrics`` is not open: its counters name models and show who uses the
 registry how much. Prometheus sends a read token (``authorization:
@@ -40,6 +43,7 @@ from ..errors import ModelregError
 from ..gitrepo import Identity
 from ..tokens import Token, TokenSet, TokenStore, TokenStoreError, Unauthenticated, authorize
 from .http import error_response
+from .web import session as web_session
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -48,6 +52,14 @@ Send = Callable[[Message], Awaitable[None]]
 App = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 OPEN_PATHS = frozenset({"/healthz", "/readyz", "/openapi.json", "/docs"})
+
+
+def is_open(path: str) -> bool:
+    """Served without a token: the paths above, and the web page's sign-in form
+    with its stylesheet and script (:mod:`.web.session`)."""
+    return path in OPEN_PATHS or web_session.is_open(path)
+
+
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 TOKEN_KEY = "modelreg.token"  # the request scope's entry for the caller's token
 _CALLER: ContextVar[Token | None] = ContextVar("modelreg_caller", default=None)
@@ -106,7 +118,7 @@ class Guard:
         self.open_when_empty = open_when_empty
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket") or scope["path"] in OPEN_PATHS:
+        if scope["type"] not in ("http", "websocket") or is_open(scope["path"]):
             await self.app(scope, receive, send)  # lifespan events, the open paths
             return
         try:
@@ -114,6 +126,10 @@ class Guard:
         except ModelregError as exc:
             if scope["type"] == "websocket":  # none is served today; refused all the same
                 await send({"type": "websocket.close", "code": 1008})
+                return
+            if web_session.is_page(scope["path"]) and exc.http_status == 401:
+                # a person at the web page: to the sign-in form, then back here
+                await web_session.to_sign_in(scope)(scope, receive, send)
                 return
             response = error_response(exc)
             if exc.http_status == 401:
@@ -144,14 +160,18 @@ class Guard:
             if name == b"authorization":
                 header = value.decode("latin-1")
                 break
-        secret = credentials(header)
+        # the web page's own paths also take the session cookie its sign-in form set
+        secret = credentials(header) or web_session.cookie_secret(scope)
         if secret is None:
             raise Unauthenticated(
                 "this server needs a token",
                 hint="send 'Authorization: Bearer SECRET' (or basic auth, the secret as password)",
             )
         token = tokens.verify(secret)
-        authorize(token, writes=scope.get("method", "GET") not in READ_METHODS)
+        # The web page's forms post to its own paths, which check the role
+        # themselves and answer a read token with a page, not a JSON 403.
+        writes = scope.get("method", "GET") not in READ_METHODS
+        authorize(token, writes=writes and not web_session.is_page(scope["path"]))
         return token
 
 

@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from starlette.requests import Request
 
@@ -45,8 +45,14 @@ class ServerContext:
     # Files whose sha256 was checked, so a second download of 1 GiB reads no byte twice.
     known: KnownDigests = field(default_factory=KnownDigests)
     uploads: UploadArea = field(init=False)
+    # The web page's documents (what each page shows, before it is rendered), kept
+    # like ``answers``; a background thread refreshes the home page's after every
+    # change, so a person never waits for the registry's tags to be read.
+    pages: AnswerCache[dict[str, Any]] = field(init=False)
 
     def __post_init__(self) -> None:
+        work_tree = self.found.root if self.found is not None else self.settings.root
+        self.pages = AnswerCache(self.git_dir, work_tree)
         self.uploads = UploadArea(
             self.state_dir / "uploads",
             self.settings.upload_max_age,

@@ -11,6 +11,8 @@ application's lifespan (:func:`modelreg.server.app.create_app`).
   fingerprint (:mod:`.cache`: a few ``stat`` calls) changed, and only while no
   writer holds the registry's lock, so a tag a writer may still take back (a
   push that lost a race) is never announced.
+- **pages**: after every change, the web page's home page is read again
+  (:func:`.web.routes.keep_warm`), so its first visitor does not wait for it.
 - **courier**: delivers each new event to every webhook that wants it
   (:mod:`modelreg.webhooks`), retrying with growing delays. Requests never wait
   for it, and a slow receiver delays only other deliveries.
@@ -162,6 +164,9 @@ class Background:
         repository), the server serves and syncs, and says webhooks are off."""
         if self.ctx.settings.sync:
             self._spawn("replica", self._sync)
+        from .web.routes import keep_warm
+
+        self._spawn("pages", lambda: keep_warm(self.ctx, self.stopping))
         try:
             self.watcher.start()
             unfinished = self.courier.log.unfinished()

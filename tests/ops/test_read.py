@@ -9,7 +9,7 @@ import pytest
 
 from modelreg import ManifestError, Registry
 
-from ..conftest import Cli, FileMaker, git
+from ..conftest import Cli, FileMaker, Showcase, git
 
 
 def test_list_shows_latest_and_stage_holders(cli: Cli, repo: Path, files: FileMaker) -> None:
@@ -134,3 +134,12 @@ def test_deps_cli_output_and_exit_codes(cli: Cli, stack: Registry) -> None:
         "text-embedder",
         "text-embedder",
     ]
+
+
+def test_manifests_reads_many_versions_at_once(showcase: Showcase) -> None:
+    found = showcase.registry.manifests(
+        [("embedder", "2.0.0"), ("team/fraud", "0.1.0"), ("embedder", "9.9.9"), ("nope", "1.0.0")]
+    )
+    assert sorted(found) == [("embedder", "2.0.0"), ("team/fraud", "0.1.0")]
+    assert found[("embedder", "2.0.0")].metrics == {"auc": 0.9, "dim": 256}
+    assert [d.version for d in found[("team/fraud", "0.1.0")].dependencies] == [">=1.0.0"]

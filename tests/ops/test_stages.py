@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from modelreg import Registry
-from modelreg.errors import InvalidReferenceError
+from modelreg.errors import GateError, InvalidReferenceError, PolicyError
 from modelreg.tags import parse_message
 
-from ..conftest import Cli, FileMaker, git
+from ..conftest import Cli, FileMaker, Showcase, Unchanged, git
 
 
 def test_promote_and_rollback_write_new_tags_and_never_move_one(
@@ -93,3 +93,29 @@ def test_promote_asks_for_a_version_not_a_bare_name(registry: Registry, files: F
         registry.promote("m", "staging")
     assert registry.show("m").version == "0.1.0"
     assert registry.promote("m@latest", "staging").version == "0.1.0"
+
+
+def test_previews_say_what_the_gates_say_and_write_nothing(
+    showcase: Showcase, assert_unchanged: Unchanged
+) -> None:
+    registry = showcase.registry
+    with assert_unchanged(showcase.root):
+        # ranker (in dev) needs team/fraud ~0.2.0: v0.3.0 in dev would break it
+        refused = registry.promote_preview("team/fraud@v0.3.0", "dev")
+        assert (refused.name, refused.event, refused.version, refused.stage) == (
+            "team/fraud", "promote", "0.3.0", "dev",
+        )  # fmt: skip
+        assert refused.current == "0.2.0"
+        assert [f.gate for f in refused.failures] == ["dependents"]
+        assert refused.forceable
+        fine = registry.promote_preview("team/fraud@v0.1.0", "staging")
+        assert fine.failures == () and fine.current == "0.3.0"
+        wrong = registry.promote_preview("embedder@v1.0.0", "qa")
+        assert [f.gate for f in wrong.failures] == ["stage"] and not wrong.forceable
+        back = registry.rollback_preview("team/fraud", "production", to="0.1.0")
+        assert (back.event, back.version, back.current) == ("rollback", "0.1.0", "0.2.0")
+        # what promote itself would say
+        with pytest.raises(GateError):
+            registry.promote("team/fraud@v0.3.0", "dev")
+        with pytest.raises(PolicyError, match="no earlier version of team/fraud held production"):
+            registry.rollback_preview("team/fraud", "production")

@@ -1,0 +1,319 @@
+"""What each page shows, from the library's reads: no HTTP, no HTML.
+
+Every page is built from the reads the API answers with (``list_models``,
+``history``, ``show``, ``deps``, ``dependents``, ``diff``, and ``manifests`` for
+many versions at once) turned into the documents :mod:`modelreg.serialize` makes,
+so the page and ``GET /v2/...`` never disagree. The server (:mod:`.routes`) and
+the static report (:mod:`.report`) call the same functions here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from itertools import pairwise
+from typing import TYPE_CHECKING, Any
+
+from ... import serialize
+from ...errors import ModelregError
+from ...versions import Version
+
+if TYPE_CHECKING:
+    from ...manifest import Manifest
+    from ...registry import Registry
+    from ...results import HistoryEntry
+
+Document = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The home page's search: query parameters, so a filtered list is a link too."""
+
+    q: str = ""  # part of the model's name
+    label: str = ""  # ``key=value``, ``key`` or ``value``
+    stage: str = ""  # models with a version in this stage
+    deprecated: bool = False  # show deprecated models too
+
+    @classmethod
+    def from_query(cls, query: Mapping[str, str]) -> Filters:
+        return cls(
+            q=query.get("q", "").strip()[:200],
+            label=query.get("label", "").strip()[:200],
+            stage=query.get("stage", "").strip()[:100],
+            deprecated=query.get("deprecated", "") in ("1", "on", "true", "yes"),
+        )
+
+    @property
+    def active(self) -> bool:
+        return bool(self.q or self.label or self.stage)
+
+    def keeps(self, row: Document) -> bool:
+        if row["deprecated"] and not self.deprecated:
+            return False
+        if self.q and self.q.lower() not in row["name"].lower():
+            return False
+        if self.stage and self.stage not in row["stages"]:
+            return False
+        return not self.label or label_matches(self.label, row["labels"])
+
+
+def label_matches(wanted: str, labels: Mapping[str, str]) -> bool:
+    """``key=value`` matches that pair; a bare word matches a key or a value."""
+    key, equals, value = wanted.partition("=")
+    if equals:
+        return labels.get(key.strip()) == value.strip()
+    return any(wanted in (k, v) for k, v in labels.items())
+
+
+def _version_key(text: str) -> tuple[int, Any]:
+    try:
+        return (1, Version.parse(text).precedence_key())
+    except ModelregError:
+        return (0, text)  # a GTO commit id: before every SemVer version
+
+
+def sorted_versions(versions: Iterable[str]) -> list[str]:
+    """Oldest first, by SemVer precedence."""
+    return sorted(versions, key=_version_key)
+
+
+def stage_order(registry: Registry, held: Iterable[str]) -> list[str]:
+    """The registry's stages in their configured order, then any others GTO wrote."""
+    configured = list(registry.config.stages)
+    extra = sorted(set(held) - set(configured))
+    return configured + extra
+
+
+def event(entry: HistoryEntry) -> Document:
+    """A history entry as ``history --json`` has it, plus what the timeline shows
+    beside it: the gates a forced change overrode, and whether the tag is signed."""
+    return serialize.history_entry(entry) | {"forced": list(entry.forced), "signed": entry.signed}
+
+
+# --- home -------------------------------------------------------------------------
+
+
+def home(registry: Registry, filters: Filters | None = None) -> Document:
+    """Every model: latest version, stage holders, labels, last event; grouped by
+    namespace (``team/...``). With ``filters`` the rows it refuses are left out
+    (the server); without, every row is kept and marked (the report filters in
+    the browser)."""
+    # history first: it reads every tag with its message once, and list_models
+    # answers from that same read (the other way round, the tags are read twice)
+    newest: dict[str, HistoryEntry] = {}
+    for entry in registry.history(None):
+        newest[entry.name] = entry  # oldest first: the last wins
+    summaries = registry.list_models(include_deprecated=True)
+    last = {name: event(entry) for name, entry in newest.items()}
+    latest = registry.manifests((s.name, s.latest) for s in summaries if s.latest)
+    rows = []
+    for summary in summaries:
+        found = latest.get((summary.name, summary.latest)) if summary.latest else None
+        row = serialize.model_summary(summary)
+        row["labels"] = dict(found.labels) if found else {}
+        row["description"] = found.description if found else None
+        row["last_event"] = last.get(summary.name)
+        row["namespace"] = summary.name.rpartition("/")[0]
+        rows.append(row)
+    stages = stage_order(registry, (s for row in rows for s in row["stages"]))
+    total = len(rows)
+    deprecated = sum(1 for row in rows if row["deprecated"])
+    if filters is not None:
+        rows = [row for row in rows if filters.keeps(row)]
+    groups: dict[str, list[Document]] = {}
+    for row in sorted(rows, key=lambda r: (r["namespace"] != "", r["namespace"], r["name"])):
+        groups.setdefault(row["namespace"], []).append(row)
+    labels = sorted({f"{k}={v}" for row in rows for k, v in row["labels"].items()})
+    return {
+        "groups": [{"namespace": ns, "models": models} for ns, models in groups.items()],
+        "shown": len(rows),
+        "total": total,
+        "deprecated": deprecated,
+        "stages": stages,
+        "labels": labels,
+        "filters": filters or Filters(),
+        "warnings": list(summaries.warnings),
+    }
+
+
+# --- a model ------------------------------------------------------------------------
+
+
+def _versions_from(events: Sequence[Document]) -> tuple[list[str], set[str], dict[str, Document]]:
+    """Versions in registration order, those deregistered, and each one's registration."""
+    registered: dict[str, Document] = {}
+    gone: set[str] = set()
+    for event in events:
+        version = event["version"]
+        if version is None:
+            continue
+        if event["event"] == "register":
+            registered[version] = event
+            gone.discard(version)
+        elif event["event"] == "deregister":
+            gone.add(version)
+    return list(registered), gone, registered
+
+
+def version_row(
+    name: str,
+    version: str,
+    manifest: Manifest | None,
+    registration: Document | None,
+    stages: Sequence[str],
+    active: bool,
+) -> Document:
+    doc = serialize.manifest(manifest) or {}
+    author = doc.get("author") or (registration or {}).get("author")
+    return {
+        "name": name,
+        "version": version,
+        "active": active,
+        "stages": list(stages),
+        "registered_at": (registration or {}).get("time"),
+        "author": author,
+        "license": doc.get("license"),
+        "description": doc.get("description"),
+        "framework": doc.get("framework"),
+        "metrics": doc.get("metrics", {}),
+        "params": doc.get("params", {}),
+        "labels": doc.get("labels", {}),
+        "files": doc.get("artifacts", []),
+        "dependencies": doc.get("dependencies", []),
+    }
+
+
+def model(registry: Registry, name: str) -> Document:
+    """A model's page: versions, metric charts, timeline, dependencies, files."""
+    entries = registry.history(name)  # raises UnknownModelError for an unknown name
+    name = entries[0].name if entries else name
+    events = [event(e) for e in entries]
+    # dependents reads every model's tags once; list_models and deps answer from that read
+    dependents = [serialize.dependent(d) for d in registry.dependents(name)]
+    summary = next(
+        (s for s in registry.list_models(include_deprecated=True) if s.name == name), None
+    )
+    holders: dict[str, str] = dict(summary.stages) if summary else {}
+    order, gone, registrations = _versions_from(events)
+    manifests = registry.manifests((name, v) for v in order if v not in gone)
+    by_version: dict[str, list[str]] = {}
+    for stage in stage_order(registry, holders):
+        if stage in holders:
+            by_version.setdefault(holders[stage], []).append(stage)
+    versions = [
+        version_row(
+            name,
+            v,
+            manifests.get((name, v)),
+            registrations.get(v),
+            by_version.get(v, []),
+            v not in gone,
+        )
+        for v in reversed(sorted_versions(order))
+    ]
+    active = [v for v in versions if v["active"]]
+    latest = summary.latest if summary else None
+    current = next((v for v in versions if v["version"] == latest), None)
+    tree = None
+    if latest is not None:
+        tree = serialize.tree(registry.deps(f"{name}@v{latest}"))
+    return {
+        "name": name,
+        "summary": serialize.model_summary(summary) if summary else None,
+        "deprecated": bool(summary and summary.deprecated),
+        "latest": current,
+        "versions": versions,
+        "stages": [
+            (stage, holders[stage]) for stage in stage_order(registry, holders) if stage in holders
+        ],
+        "metrics": metric_series(active),
+        "events": list(reversed(events)),  # newest first
+        "tree": tree,
+        "dependents": dependents,
+        "pairs": consecutive_pairs([v["version"] for v in active]),
+        "gone": sorted(gone),
+        "all_stages": stage_order(registry, holders),
+        "warnings": list(entries.warnings),
+    }
+
+
+def metric_series(versions: Sequence[Document]) -> list[tuple[str, list[tuple[str, float]]]]:
+    """Each metric across the versions that have it, oldest version first."""
+    series: dict[str, list[tuple[str, float]]] = {}
+    for row in reversed(versions):  # versions are newest first
+        for key, value in row["metrics"].items():
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                series.setdefault(key, []).append((row["version"], float(value)))
+    return sorted(series.items())
+
+
+def consecutive_pairs(newest_first: Sequence[str]) -> list[tuple[str, str]]:
+    """(older, newer) for each pair of neighbouring versions: the diffs the report writes."""
+    oldest_first = list(reversed(newest_first))
+    return list(pairwise(oldest_first))
+
+
+# --- a version ------------------------------------------------------------------------
+
+
+def version(registry: Registry, ref: str) -> Document:
+    """One version: what ``show`` says, its manifest as YAML, files, dependencies."""
+    from ...yamlio import dump
+
+    info = registry.show(ref)
+    doc = serialize.version_info(info)
+    manifest_doc = doc["manifest"]
+    entries = registry.history(info.name)
+    events = [event(e) for e in entries if e.version == info.version]
+    order, gone, _ = _versions_from([event(e) for e in entries])
+    ordered = sorted_versions(v for v in order if v not in gone)
+    index = ordered.index(info.version) if info.version in ordered else -1
+    previous = ordered[index - 1] if index > 0 else None
+    tree = None
+    if info.manifest is not None:
+        try:
+            tree = serialize.tree(registry.deps(f"{info.name}@v{info.version}"))
+        except ModelregError:
+            tree = None
+    return {
+        "name": info.name,
+        "version": info.version,
+        "info": doc,
+        "manifest_yaml": dump(manifest_doc) if manifest_doc else None,
+        "row": version_row(info.name, info.version, info.manifest, None, info.stages, True),
+        "events": list(reversed(events)),
+        "previous": previous,
+        "all_stages": stage_order(registry, info.stages),
+        "tree": tree,
+        "warnings": list(info.warnings),
+    }
+
+
+# --- a diff ------------------------------------------------------------------------------
+
+
+def diff(registry: Registry, a: str, b: str) -> Document:
+    """Two versions side by side: metrics with deltas, params, dependencies, files."""
+    result = serialize.version_diff(registry.diff(a, b))
+    sections: dict[str, list[Document]] = {}
+    for change in result["changes"]:
+        sections.setdefault(change["section"], []).append(change)
+    choices = sorted_versions(
+        {
+            e.version
+            for e in registry.history(result["a"]["name"])
+            if e.event == "register" and e.version
+        }
+    )
+    return {
+        "a": result["a"],
+        "b": result["b"],
+        "identical": result["identical"],
+        "sections": sorted(sections.items(), key=lambda item: _SECTION_ORDER.get(item[0], 99)),
+        "files": result["files"],
+        "choices": [f"{result['a']['name']}@v{v}" for v in reversed(choices)],
+    }
+
+
+_SECTION_ORDER = {"metrics": 0, "params": 1, "dependencies": 2, "labels": 3}
