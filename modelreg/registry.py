@@ -224,6 +224,7 @@ class Registry:
 
     promote = _stages.promote
     rollback = _stages.rollback
+    unassign = _stages.unassign
     deprecate = _stages.deprecate
 
     get = _files.get

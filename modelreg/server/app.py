@@ -14,7 +14,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from ..errors import Kind, ModelregError
-from . import api, auth, files
+from . import api, auth, files, mlflow
 from .context import ServerContext, context
 from .http import BadRequest, error_response, json_response
 from .run import open_when_empty
@@ -46,6 +46,7 @@ def routes() -> list[BaseRoute]:
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         *api.routes(),
+        *mlflow.routes(),
     ]
 
 

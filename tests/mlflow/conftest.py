@@ -1,0 +1,32 @@
+"""An unmodified MLflow client (the pinned ``mlflow-skinny``) pointed at the real
+``modelreg serve`` on 127.0.0.1, as a user points it: ``MLFLOW_TRACKING_URI``,
+and ``MLFLOW_TRACKING_TOKEN`` when the registry has tokens."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from ..server.conftest import Server, serve  # noqa: F401  (the fixture)
+
+
+@pytest.fixture
+def mlflow_at(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., Any]]:
+    """``mlflow_at(server, token=None)``: a fresh ``MlflowClient`` talking to ``server``
+    (the environment is what a user's notebook would set)."""
+    import mlflow
+    from mlflow import MlflowClient
+
+    def connect(server: Server, token: str | None = None) -> MlflowClient:
+        monkeypatch.setenv("MLFLOW_TRACKING_URI", server.url)
+        if token is not None:
+            monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", token)
+        else:
+            monkeypatch.delenv("MLFLOW_TRACKING_TOKEN", raising=False)
+        monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+        return MlflowClient()
+
+    yield connect
+    mlflow.set_tracking_uri(None)  # type: ignore[arg-type]
