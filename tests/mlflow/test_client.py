@@ -118,3 +118,54 @@ def test_gate_refusal_is_an_mlflow_exception(
         client.set_registered_model_alias("ranker", "qa", "1")
     assert refused.value.error_code == "PERMISSION_DENIED", refused.value
     assert "qa" not in client.get_registered_model("ranker").aliases
+
+
+def test_pyfunc_model_registered_with_modelreg_loads_and_predicts(
+    tmp_path: Path, cli: Cli, serve: Callable[..., Server], mlflow_at: Callable[..., Any]
+) -> None:
+    import mlflow.pyfunc
+    import pandas as pd
+
+    from .pyfunc_model import AddN
+
+    saved = tmp_path / "addn"
+    mlflow.pyfunc.save_model(str(saved), python_model=AddN(5), pip_requirements=[])
+    root = tmp_path / "registry"
+    root.mkdir()
+    cli.ok("-C", root, "init")
+    cli.ok("-C", root, "register", "adder", saved, "--version", "1.0.0")
+    cli.ok("-C", root, "promote", "adder@v1.0.0", "--to", "production", "--force", "-m", "first")
+    server = serve(root)
+    mlflow_at(server)
+    model = mlflow.pyfunc.load_model("models:/adder@production")
+    predicted = model.predict(pd.DataFrame({"x": [1, 2, 3]}))
+    assert list(predicted["x"]) == [6, 7, 8]
+
+
+def test_tokens_bearer_and_basic(
+    showcase: Showcase,
+    cli: Cli,
+    serve: Callable[..., Server],
+    mlflow_at: Callable[..., Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from mlflow.exceptions import MlflowException
+
+    reader = cli.ok("-C", showcase.root, "token", "add", "nb", "--role", "read").stdout.split()[-1]
+    writer = cli.ok("-C", showcase.root, "token", "add", "ci", "--role", "write").stdout
+    server = serve(showcase.root)
+    client = mlflow_at(server, token=reader)
+    assert client.get_model_version_by_alias("team.fraud", "production").version == "2"
+    assert client.get_latest_versions("team.fraud")  # POSTed, yet a read
+    with pytest.raises(MlflowException):
+        client.set_registered_model_alias("team.fraud", "production", "3")
+    monkeypatch.delenv("MLFLOW_TRACKING_TOKEN")
+    monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", "ci")
+    monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", writer.split()[-1])
+    client.set_registered_model_alias("team.fraud", "production", "3")
+    history = cli.ok("-C", showcase.root, "history", "team/fraud").stdout
+    assert "ci" in history.splitlines()[-1]
+    monkeypatch.delenv("MLFLOW_TRACKING_USERNAME")
+    monkeypatch.delenv("MLFLOW_TRACKING_PASSWORD")
+    with pytest.raises(MlflowException):
+        client.search_registered_models()
