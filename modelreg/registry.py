@@ -42,6 +42,7 @@ from .gitrepo import GitRepo, Identity
 from .manifest import MANIFEST_FILE
 from .manifests import OnBroken, read_manifest, read_manifests
 from .ops import files as _files
+from .ops import import_mlflow as _import_mlflow
 from .ops import init as _init
 from .ops import inspect as _inspect
 from .ops import read as _read
@@ -225,6 +226,7 @@ class Registry:
     promote = _stages.promote
     rollback = _stages.rollback
     unassign = _stages.unassign
+    import_mlflow = _import_mlflow.import_mlflow
     deprecate = _stages.deprecate
 
     get = _files.get

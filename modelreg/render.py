@@ -22,6 +22,7 @@ from .results import (
     EventResult,
     GetResult,
     HistoryEntry,
+    ImportResult,
     InitResult,
     ModelSummary,
     RegisterResult,
@@ -325,6 +326,23 @@ def synced(result: SyncResult, verb: str, as_json: bool = False) -> None:
         f"{verb}: {result.tags} new tag(s) {what}, {result.objects} file(s) transferred "
         f"(git remote '{result.remote}'{', branch ' + result.branch if result.branch else ''})"
     )
+
+
+def imported(result: ImportResult, as_json: bool = False) -> None:
+    for note in result.notes:
+        err.print(escape(note))
+    if as_json:
+        _json(serialize.import_result(result))
+        return
+    for step in result.steps:
+        what = {"register": "Registered", "assign": "Promoted", "deregister": "Deregistered"}
+        to = f" to {step.stage}" if step.stage else ""
+        out.print(
+            f"{what.get(step.event, step.event)} {escape(step.name)} v{step.version}{to} "
+            f"(MLflow version {step.mlflow_version})"
+        )
+    skipped = f"; {result.skipped} version(s) were imported before" if result.skipped else ""
+    out.print(f"Imported {len(result.steps)} event(s) from {escape(result.source)}{skipped}")
 
 
 def warning(message: str) -> None:

@@ -4,11 +4,14 @@ and ``MLFLOW_TRACKING_TOKEN`` when the registry has tokens."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from .. import servers
 from ..server.conftest import Server, serve  # noqa: F401  (the fixture)
 
 
@@ -30,3 +33,18 @@ def mlflow_at(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., Any]]:
 
     yield connect
     mlflow.set_tracking_uri(None)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def mlflow_server(tmp_path: Path) -> Iterator[servers.MlflowServer]:
+    """A real ``mlflow server`` (SQLite, artifacts proxied) of its own for one test."""
+    try:
+        server = servers.start_mlflow(tmp_path / "mlflow-server")
+    except servers.Unavailable as exc:
+        if os.environ.get("MODELREG_REQUIRE_SERVERS") == "1":
+            pytest.fail(f"mlflow is required here (MODELREG_REQUIRE_SERVERS=1): {exc}")
+        pytest.skip(f"mlflow cannot start: {exc}")
+    try:
+        yield server
+    finally:
+        server.process.stop()
