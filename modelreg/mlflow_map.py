@@ -413,8 +413,8 @@ _TOKEN = re.compile(
       | (?P<list>\((?:[^()'"]|'[^']*'|"[^"]*")*\))
       | (?P<op>!=|<=|>=|=|<|>|\bNOT\s+ILIKE\b|\bNOT\s+LIKE\b|\bILIKE\b|\bLIKE\b|\bNOT\s+IN\b|\bIN\b)
       | (?P<and>\bAND\b)
+      | (?P<number>-?\d+\b)
       | (?P<key>(?:tags?|attributes?)\.(?:`[^`]*`|"[^"]*"|'[^']*'|[\w.\-]+)|[\w.]+)
-      | (?P<number>-?\d+)
     )""",
     re.IGNORECASE | re.VERBOSE,
 )
