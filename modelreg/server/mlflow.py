@@ -10,6 +10,13 @@ sends it (GET: the query; otherwise a JSON body), calls the library, and answers
 in MLflow's shapes, errors included (``{"error_code", "message"}``), so the
 client raises an ``MlflowException`` with the code it knows.
 
+New versions: a client PUTs the files under ``mlflow-artifacts:/uploads/FOLDER/``
+(kept in the server's state directory, outside git, until registered), then
+``model-versions/create`` with that folder as ``source`` registers them, as
+``POST /v2/models/register`` does (the tag ``modelreg.version`` picks the SemVer;
+without it the next minor). ``registered-models/create`` writes nothing: a
+modelreg model exists from its first version on.
+
 Writes: setting an alias is a promote (the gates apply; a refusal is
 ``PERMISSION_DENIED`` with the gate's words), deleting one is an unassign, and
 ``transition-stage`` is a promote to the stage's lower-case name (``Archived``:
@@ -18,9 +25,14 @@ deregister; ``None``: unassign every stage the version holds).
 
 from __future__ import annotations
 
+import contextlib
 import functools
-from collections.abc import Awaitable, Callable
-from typing import Any
+import os
+import shutil
+import uuid
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -35,8 +47,10 @@ from .api import cached
 from .context import context
 from .http import blocking, json_body, json_response
 from .refs import Target
+from .uploads import STAGING_PREFIX
 
 Endpoint = Callable[[Request], Awaitable[Response]]
+T = TypeVar("T")
 PREFIXES = ("/api/2.0", "/ajax-api/2.0")
 ARTIFACTS = "/mlflow-artifacts/artifacts"
 
@@ -175,17 +189,17 @@ async def alias(request: Request) -> Response:
     return json_response({})
 
 
-async def write(request: Request, operation: Callable[[Registry, bool], EventResult]) -> None:
+async def write(request: Request, operation: Callable[[Registry, bool], T]) -> T:
     """A write through the server's turn and the library's lock, published when the
     repository has a remote (as :func:`.api.write`)."""
     ctx = context(request)
 
-    def run() -> EventResult:
+    def run() -> T:
         with ctx.write_turn:
             registry = ctx.registry()
             return operation(registry, ctx.publishes(registry))
 
-    await blocking(run)
+    return await blocking(run)
 
 
 # --- model versions ---------------------------------------------------------------------
@@ -270,6 +284,136 @@ async def transition_stage(request: Request) -> Response:
     return json_response(await blocking(lambda: document(context(request).registry())))
 
 
+# --- new versions ---------------------------------------------------------------------
+
+UPLOADS = "uploads"  # mlflow-artifacts:/uploads/...: files waiting for model-versions/create
+
+
+def uploads_dir(request: Request) -> Path:
+    return context(request).state_dir / "mlflow-uploads"
+
+
+def _upload_path(request: Request, path: str, *, folder: bool = False) -> Path:
+    """Where an uploaded file (or, ``folder``, a version's uploaded folder) is kept."""
+    parts = path.split("/")
+    if (
+        len(parts) < (2 if folder else 3)
+        or parts[0] != UPLOADS
+        or any(p in ("", ".", "..") or "\\" in p or p.startswith(".") for p in parts)
+    ):
+        raise mm.MlflowError(
+            mm.INVALID_PARAMETER_VALUE,
+            f"files are uploaded to {UPLOADS}/FOLDER/PATH, not to '{path}'",
+            hint="then create a model version with source mlflow-artifacts:/uploads/FOLDER",
+        )
+    return uploads_dir(request).joinpath(*parts)
+
+
+@mlflow_errors
+async def upload_artifact(request: Request) -> Response:
+    """PUT one file of a version to come (``log_artifact(s)`` of ``mlflow-artifacts:``)."""
+    target = _upload_path(request, request.path_params["path"])
+    await blocking(lambda: target.parent.mkdir(parents=True, exist_ok=True))
+    partial = target.with_name(f".{target.name}.partial")
+    handle = await blocking(partial.open, "wb")
+    try:
+        async for chunk in request.stream():
+            await blocking(handle.write, chunk)
+    finally:
+        handle.close()
+    await blocking(partial.replace, target)
+    return json_response({})
+
+
+@contextlib.contextmanager
+def _staged(folder: Path, root: Path) -> Iterator[Path]:
+    """The uploaded folder linked into the work tree (register refuses files inside
+    ``.git``, where uploads are kept), as :mod:`.uploads` stages its files, under
+    its prefix so a server killed meanwhile has the folder swept at start-up."""
+
+    def link(source: str, target: str) -> None:
+        try:
+            os.link(source, target)
+        except OSError:
+            shutil.copyfile(source, target)
+
+    staged = root / f"{STAGING_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:12]}"
+    try:
+        shutil.copytree(folder, staged, copy_function=link)
+        yield staged
+    finally:
+        shutil.rmtree(staged, ignore_errors=True)
+
+
+@mlflow_errors
+async def create_model(request: Request) -> Response:
+    """A model exists from its first version on: this checks the name and writes nothing."""
+    message = await params(request)
+    name = text(message, "name")
+
+    def document(registry: Registry) -> dict[str, Any]:
+        from ..tags import validate_new_name
+
+        target = mm.modelreg_name(name)
+        if target in registry.state().models:
+            raise mm.MlflowError(
+                mm.RESOURCE_ALREADY_EXISTS, f"Registered Model (name={name}) already exists."
+            )
+        validate_new_name(target)
+        return {"registered_model": {"name": mm.mlflow_name(target)}}
+
+    return json_response(await blocking(lambda: document(context(request).registry())))
+
+
+@mlflow_errors
+async def create_version(request: Request) -> Response:
+    message = await params(request)
+    name, source = text(message, "name"), text(message, "source")
+    description = text(message, "description", required=False) or None
+    tags = message.get("tags") or []
+    if not isinstance(tags, list) or not all(
+        isinstance(t, dict) and isinstance(t.get("key"), str) and isinstance(t.get("value"), str)
+        for t in tags
+    ):
+        raise mm.MlflowError(mm.INVALID_PARAMETER_VALUE, "'tags' must be a list of {key, value}")
+    labels = {t["key"]: t["value"] for t in tags}
+    version = labels.pop(mm.VERSION_TAG, None)
+    folder = _upload_path(
+        request, source.removeprefix("mlflow-artifacts:").lstrip("/"), folder=True
+    )
+    if not source.startswith("mlflow-artifacts:") or not folder.is_dir():
+        raise mm.MlflowError(
+            mm.INVALID_PARAMETER_VALUE,
+            f"source '{source}' is no folder of files uploaded to this server",
+            hint="upload them to mlflow-artifacts:/uploads/FOLDER first (log_artifacts)",
+        )
+    target = mm.modelreg_name(name)
+
+    def register(registry: Registry, push: bool) -> str:
+        with _staged(folder, registry.root) as staged:
+            result = registry.register(
+                target,
+                staged,
+                version=version,
+                bump=None if version else "minor",
+                description=description,
+                labels=labels,
+                message="registered through MLflow's API",
+                push=push,
+            )
+        return result.version
+
+    semver = await write(request, register)
+    await blocking(shutil.rmtree, folder, True)
+
+    def document(registry: Registry) -> dict[str, Any]:
+        found = mm.one(registry, target).by_semver(semver)
+        assert found is not None
+        return {"model_version": mm.version_doc(found)}
+
+    return json_response(await blocking(lambda: document(context(request).registry())))
+
+
 # --- artifacts ----------------------------------------------------------------------------
 
 
@@ -333,6 +477,9 @@ def routes() -> list[Route]:
         ("/mlflow/model-versions/search", search_versions, ["GET"]),
         ("/mlflow/model-versions/get-download-uri", download_uri, ["GET"]),
         ("/mlflow/model-versions/transition-stage", transition_stage, ["POST"]),
+        ("/mlflow/registered-models/create", create_model, ["POST"]),
+        ("/mlflow/model-versions/create", create_version, ["POST"]),
+        (ARTIFACTS + "/{path:path}", upload_artifact, ["PUT"]),
         (ARTIFACTS, list_artifacts, ["GET"]),
         (ARTIFACTS + "/{path:path}", download_artifact, ["GET", "HEAD"]),
         ("/mlflow/{rest:path}", not_supported, ["GET", "POST", "PATCH", "DELETE", "PUT"]),

@@ -169,3 +169,44 @@ def test_tokens_bearer_and_basic(
     monkeypatch.delenv("MLFLOW_TRACKING_PASSWORD")
     with pytest.raises(MlflowException):
         client.search_registered_models()
+
+
+def test_a_new_version_from_uploaded_files_and_a_stage_transition(
+    tmp_path: Path, cli: Cli, serve: Callable[..., Server], mlflow_at: Callable[..., Any]
+) -> None:
+    import mlflow.pyfunc
+    import pandas as pd
+    from mlflow.exceptions import MlflowException
+    from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
+
+    from .pyfunc_model import AddN
+
+    root = tmp_path / "registry"
+    root.mkdir()
+    cli.ok("-C", root, "init")
+    client = mlflow_at(serve(root))
+    for n, folder in ((1, "first"), (2, "second")):
+        saved = tmp_path / f"add{n}"
+        mlflow.pyfunc.save_model(str(saved), python_model=AddN(n), pip_requirements=[])
+        get_artifact_repository(f"mlflow-artifacts:/uploads/{folder}").log_artifacts(str(saved))
+        if n == 1:
+            client.create_registered_model("adder")
+        else:
+            with pytest.raises(MlflowException) as exists:
+                client.create_registered_model("adder")
+            assert exists.value.error_code == "RESOURCE_ALREADY_EXISTS"
+        created = client.create_model_version(
+            "adder", f"mlflow-artifacts:/uploads/{folder}", tags={"modelreg.version": f"{n}.0.0"},
+            description=f"adds {n}",
+        )  # fmt: skip
+        assert created.version == str(n)
+    assert "1.0.0" in cli.ok("-C", root, "show", "adder@v1.0.0").stdout
+    client.transition_model_version_stage("adder", "2", "Staging")
+    assert cli.ok("-C", root, "resolve", "adder#staging").stdout.strip().endswith("2.0.0")
+    model = mlflow.pyfunc.load_model("models:/adder/Staging")
+    assert list(model.predict(pd.DataFrame({"x": [1]}))["x"]) == [3]
+    client.transition_model_version_stage("adder", "1", "Archived")
+    assert client.get_model_version("adder", "1").current_stage == "Archived"
+    with pytest.raises(MlflowException) as elsewhere:
+        client.create_model_version("adder", "s3://bucket/model")
+    assert elsewhere.value.error_code == "INVALID_PARAMETER_VALUE"
