@@ -23,6 +23,9 @@ the same load on a shared machine. Next to each:
   local-directory DVC remote: ``cp`` of the remote's object;
 * CPU time (user + system, with the children waited for) and peak RSS of each.
 
+The server (``modelreg serve``) has its own command beside this one,
+``benchmarks/serve.py``, with the same rules.
+
 Registries are built by ``generate.py`` (one ``git fast-import``), in an
 isolated environment (own HOME, git and DVC config). Results print as a table
 with the targets of issue 6, and go to ``benchmarks/results/<time>.json`` and

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # modelreg's whole lifecycle on the embedded default (a local git repository and a
 # local-folder DVC remote), in a fresh temporary directory: init, register two
-# versions of a small real model, promote, roll back, history, get.
+# versions of a small real model, promote, roll back, history, get; then the same
+# registry over HTTP: `modelreg serve` for a moment, used with curl.
 #
 #   examples/quickstart.sh            # run it (modelreg must be on PATH)
 #   KEEP=1 examples/quickstart.sh     # keep the directory afterwards to look around
@@ -11,11 +12,12 @@ here=$(cd "$(dirname "$0")" && pwd)
 command -v modelreg >/dev/null || { echo "modelreg is not on PATH (pip install -e . first)" >&2; exit 1; }
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/modelreg-quickstart.XXXXXX")
-if [ "${KEEP:-0}" = 1 ]; then
-  trap 'echo; echo "kept: $work"' EXIT
-else
-  trap 'rm -rf "$work"' EXIT
-fi
+server=""
+cleanup() {
+  if [ -n "$server" ]; then kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; fi
+  if [ "${KEEP:-0}" = 1 ]; then echo; echo "kept: $work"; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
 # Keep everything inside $work, including the embedded DVC remote and DVC's site cache.
 export XDG_DATA_HOME="$work/data" DVC_SITE_CACHE_DIR="$work/dvc-site"
 # A machine without a git identity still runs the quickstart.
@@ -59,5 +61,24 @@ run python3 -c "import pickle, sys; m = pickle.load(open(sys.argv[1], 'rb')); pr
 say "8. It is all plain git"
 run git log --oneline
 run git tag -l
+
+say "9. The same registry over HTTP: modelreg serve, used with curl, then stopped"
+if command -v curl >/dev/null; then
+  port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  printf '\033[36m$ %s\033[0m\n' "modelreg serve --port $port &"
+  modelreg serve --port "$port" >"$work/serve.log" 2>&1 &
+  server=$!
+  url="http://127.0.0.1:$port"
+  for _ in $(seq 200); do curl -sf "$url/healthz" >/dev/null && break; sleep 0.1; done
+  run curl -s "$url/v2/models"
+  run curl -s "$url/v2/models/fraud-detector%23production/resolve"
+  run curl -s "$url/v2/models/fraud-detector@v0.2.0/promote" \
+    -H 'Content-Type: application/json' -d '{"stage": "production", "message": "promoted over HTTP"}'
+  run modelreg history fraud-detector --reverse
+  kill "$server" && wait "$server" 2>/dev/null || true
+  server=""
+else
+  echo "(curl is not installed: skipping the HTTP step)"
+fi
 
 say "Done: the registry was in $work/registry"

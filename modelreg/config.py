@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import posixpath
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -19,7 +20,36 @@ from .tags import validate_stage
 
 CONFIG_FILE = ".modelreg.yaml"
 DEFAULT_STAGES = ("dev", "staging", "production")
-KEYS = ("models_dir", "stages", "promotion_order", "remote", "sign", "require_signed")
+KEYS = (
+    "models_dir",
+    "stages",
+    "promotion_order",
+    "remote",
+    "sign",
+    "require_signed",
+    "webhooks",
+)
+HOOK_EVENTS = ("register", "deregister", "assign", "unassign", "rollback", "deprecate")
+"""The events a webhook can ask for: ``history``'s names (a promote is an ``assign``)."""
+HOOK_KEYS = ("url", "events", "secret_env")
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+@dataclass(frozen=True)
+class Webhook:
+    """Where ``modelreg serve`` POSTs the events it sees (``webhooks:`` in the config).
+
+    The secret is never in the file (it is committed): ``secret_env`` names the
+    environment variable the server reads it from. ``events`` holds names from
+    :data:`HOOK_EVENTS`, or ``*`` for all of them.
+    """
+
+    url: str
+    events: tuple[str, ...] = ("*",)
+    secret_env: str | None = None
+
+    def wants(self, event: str) -> bool:
+        return "*" in self.events or event in self.events
 
 
 @dataclass(frozen=True)
@@ -30,6 +60,7 @@ class Config:
     remote: str | None = None
     sign: bool = False  # sign every event tag (git tag -s, with git's signing config)
     require_signed: tuple[str, ...] = ()  # stages whose assignments must be signed
+    webhooks: tuple[Webhook, ...] = ()  # read by ``modelreg serve`` alone
     # False when no .modelreg.yaml exists: any stage name is allowed (as in GTO).
     exists: bool = field(default=False, compare=False)
 
@@ -37,16 +68,21 @@ class Config:
         return not self.exists or stage in self.stages
 
     def to_yaml(self) -> str:
-        return yamlio.dump(
-            {
-                "models_dir": self.models_dir,
-                "stages": list(self.stages),
-                "promotion_order": self.promotion_order,
-                "remote": self.remote,
-                "sign": self.sign,
-                "require_signed": list(self.require_signed),
-            }
-        )
+        document: dict[str, Any] = {
+            "models_dir": self.models_dir,
+            "stages": list(self.stages),
+            "promotion_order": self.promotion_order,
+            "remote": self.remote,
+            "sign": self.sign,
+            "require_signed": list(self.require_signed),
+        }
+        if self.webhooks:
+            document["webhooks"] = [
+                {"url": h.url, "events": list(h.events)}
+                | ({"secret_env": h.secret_env} if h.secret_env else {})
+                for h in self.webhooks
+            ]
+        return yamlio.dump(document)
 
 
 def load(root: Path, env: Mapping[str, str] | None = None) -> Config:
@@ -79,6 +115,10 @@ def parse(data: bytes | str) -> Config:
         remote=raw.get("remote"),
         sign=bool(raw.get("sign", False)),
         require_signed=tuple(raw.get("require_signed") or ()),
+        webhooks=tuple(
+            Webhook(h["url"], tuple(h.get("events") or ("*",)), h.get("secret_env"))
+            for h in raw.get("webhooks") or ()
+        ),
         exists=True,
     )
 
@@ -126,6 +166,51 @@ def validate(raw: Any) -> list[str]:
         not isinstance(required, list) or not all(isinstance(x, str) for x in required)
     ):
         problems.append("require_signed: must be a list of stage names")
+    problems += _webhook_problems(raw.get("webhooks"))
+    return problems
+
+
+def _webhook_problems(hooks: Any) -> list[str]:
+    """``webhooks:`` is a list of ``{url, events, secret_env}``; a literal secret is
+    refused (the file is committed: anyone who can read the repository could sign)."""
+    if hooks is None:
+        return []
+    if not isinstance(hooks, list):
+        return ["webhooks: must be a list of {url, events, secret_env}"]
+    problems = []
+    for i, hook in enumerate(hooks):
+        where = f"webhooks[{i}]"
+        if not isinstance(hook, dict):
+            problems.append(f"{where}: must be a mapping with url, events, secret_env")
+            continue
+        if "secret" in hook:
+            problems.append(
+                f"{where}.secret: a secret in this (committed) file is refused; put it in an "
+                "environment variable and name that variable with secret_env"
+            )
+        problems += [
+            f"{where}.{k}: unknown key (allowed: {', '.join(HOOK_KEYS)})"
+            for k in hook
+            if k not in HOOK_KEYS and k != "secret"
+        ]
+        url = hook.get("url")
+        if not isinstance(url, str) or not url.lower().startswith(("http://", "https://")):
+            problems.append(f"{where}.url: must be an http:// or https:// URL")
+        elif any(ord(c) <= 0x20 or c == "\x7f" for c in url):
+            problems.append(f"{where}.url: holds a space or a control character")
+        events = hook.get("events")
+        allowed = (*HOOK_EVENTS, "*")
+        if events is not None and (
+            not isinstance(events, list)
+            or not events
+            or not all(isinstance(e, str) and e in allowed for e in events)
+        ):
+            problems.append(f"{where}.events: must be a list of {', '.join(allowed)}")
+        secret_env = hook.get("secret_env")
+        if secret_env is not None and (
+            not isinstance(secret_env, str) or not _ENV_NAME.fullmatch(secret_env)
+        ):
+            problems.append(f"{where}.secret_env: must name an environment variable")
     return problems
 
 

@@ -81,6 +81,31 @@ def writer(path: Path) -> str | None:
         os.close(fd)
 
 
+@contextmanager
+def quiet(path: Path) -> Iterator[bool]:
+    """True while no writer holds the lock, held shared so none starts meanwhile;
+    False at once (nothing held) when one is writing. For a reader that must not
+    see a writer's half-done work, such as a tag it may still take back, and must
+    not make writers wait for long."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        yield True  # no writer has ever run here
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
 def _read_holder(path: Path) -> str:
     try:
         text = path.read_text(encoding="utf-8", errors="replace").strip()

@@ -108,6 +108,24 @@ class Registry:
         self._load_config()
 
     @classmethod
+    def of(
+        cls,
+        git: GitRepo,
+        *,
+        progress: Progress | None = None,
+        identity: Identity | None = None,
+    ) -> Registry:
+        """The registry in a work tree already found: ``Registry(path)`` without
+        its ``git rev-parse``. A server serving one repository builds a registry
+        per request (each with its own ``git``: ``identity`` is set on it); this
+        spares each one a git process."""
+        self = cls.__new__(cls)
+        git.acting_as = identity
+        self._start(git, progress, None)
+        self._load_config()
+        return self
+
+    @classmethod
     def from_git(
         cls,
         git: GitRepo,

@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from .storage import RemoteSettings
     from .tokens import Token
     from .verify import Finding, VerifyReport
+    from .webhooks import Notice
 
 Document = dict[str, Any]
 
@@ -121,6 +122,27 @@ def history_entry(entry: HistoryEntry) -> Document:
 def history(entries: Sequence[HistoryEntry]) -> Document:
     """``history``."""
     return {"events": [history_entry(e) for e in entries]}
+
+
+def webhook_notice(notice: Notice) -> Document:
+    """An event as webhooks announce it: its id (the tag object id, the same for
+    every receiver, retry and replica), the ``history`` entry, and its model as
+    ``list`` shows it just after."""
+    return {
+        "id": notice.id,
+        "event": history_entry(notice.entry),
+        "model": model_summary(notice.model) if notice.model is not None else None,
+        "registry": notice.registry,
+    }
+
+
+def webhook_event(notice: Document, delivery: str, attempt: int, sent_at: int) -> Document:
+    """The body a webhook receiver gets: :func:`webhook_notice` and this attempt
+    (the time is inside the signed body, so a replay cannot pass for a new one)."""
+    return {
+        **notice,
+        "delivery": {"id": delivery, "attempt": attempt, "sent_at": iso_time(sent_at)},
+    }
 
 
 def resolved(result: Resolved) -> Document:

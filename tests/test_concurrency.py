@@ -123,3 +123,27 @@ def test_an_offline_collision_is_reported_by_push(shared: Registry, tmp_path: Pa
     with pytest.raises(RaceLostError, match=r"clash with events .*: m#staging#1"):
         Registry(b).push()
     assert git(bare, "tag", "-l", "m#*").split() == ["m#dev#1"]
+
+
+def test_a_branch_moved_while_the_remote_takes_the_push_is_a_race_lost(
+    pushed: Path, two_weights: Registry, files: FileMaker, tmp_path: Path
+) -> None:
+    """Two registrations pushed at the same moment: the remote checked the branch,
+    then the other one's update landed first. git says "cannot lock ref ... is at
+    X but expected Y"; that is a race lost (the write may be tried again on top),
+    not an unavailable remote, and the registration is taken back."""
+    other = tmp_path / "other"
+    git(tmp_path, "clone", "-q", str(pushed), str(other))
+    git(other, "commit", "-q", "--allow-empty", "-m", "the other writer")
+    git(other, "push", "-q", "origin", "HEAD:refs/heads/elsewhere")
+    theirs = git(other, "rev-parse", "HEAD").strip()
+    hook = pushed / "hooks" / "pre-receive"  # lands the other push mid-way through ours
+    move = f"env -u GIT_QUARANTINE_PATH git update-ref refs/heads/main {theirs}"
+    hook.write_text(f"#!/bin/sh\n{move}\n")
+    hook.chmod(0o755)
+    head = git(two_weights.root, "rev-parse", "HEAD")
+    with pytest.raises(RaceLostError, match="written differently"):
+        two_weights.register("m", [files("model.pkl", b"third\n")], push=True)
+    assert git(two_weights.root, "tag", "-l", "m@v0.3.0") == ""
+    assert git(two_weights.root, "rev-parse", "HEAD") == head
+    assert git(pushed, "tag", "-l", "m@v0.3.0") == ""

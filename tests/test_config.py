@@ -105,6 +105,17 @@ INVALID = [
     ("scalar", "production\n", "must be a mapping"),
     ("bad-yaml", "stages: [dev\n", "not valid YAML"),
     ("alias", "a: &x [dev]\nstages: *x\n", "not valid YAML"),
+    ("hooks-scalar", "webhooks: http://x\n", "webhooks: must be a list"),
+    ("hook-scalar", "webhooks: [http://x]\n", "webhooks[0]: must be a mapping"),
+    ("hook-no-url", "webhooks: [{events: ['*']}]\n", "webhooks[0].url: must be an http"),
+    ("hook-file-url", "webhooks: [{url: 'file:///etc/passwd'}]\n", "url: must be an http"),
+    ("hook-space", "webhooks: [{url: 'http://a b'}]\n", "url: holds a space"),
+    ("hook-event", "webhooks: [{url: 'http://x', events: [promote]}]\n", "events: must be"),
+    ("hook-no-events", "webhooks: [{url: 'http://x', events: []}]\n", "events: must be"),
+    ("hook-key", "webhooks: [{url: 'http://x', token: y}]\n", "token: unknown key"),
+    ("hook-env", "webhooks: [{url: 'http://x', secret_env: 'A B'}]\n", "must name an env"),
+    # a secret in the committed file is refused, and the message says where it goes
+    ("hook-secret", "webhooks: [{url: 'http://x', secret: s3cret}]\n", "secret_env"),
 ]
 
 
@@ -126,6 +137,18 @@ def test_validate_collects_every_problem() -> None:
     )
     fields = sorted(p.split(":")[0] for p in problems)
     assert fields == ["models_dir", "promotion_order", "remote", "stage", "stages"]
+
+
+def test_webhooks_are_read_with_every_event_by_default() -> None:
+    cfg = config.parse(
+        "webhooks:\n- url: https://ci.example/hook\n  secret_env: HOOK_SECRET\n"
+        "- url: http://127.0.0.1:9/x\n  events: [assign, rollback]\n"
+    )
+    first, second = cfg.webhooks
+    assert first == config.Webhook("https://ci.example/hook", ("*",), "HOOK_SECRET")
+    assert first.wants("deregister") and second.wants("rollback")
+    assert not second.wants("register") and second.secret_env is None
+    assert config.parse(cfg.to_yaml()) == cfg
 
 
 def test_validate_accepts_none_and_valid() -> None:
@@ -179,7 +202,7 @@ def test_to_yaml_parse_round_trip(cfg: Config) -> None:
     again = config.parse(text)
     assert again == cfg
     assert again.exists
-    assert list(yaml.safe_load(text)) == list(KEYS)
+    assert list(yaml.safe_load(text)) == [k for k in KEYS if k != "webhooks"]  # none: not written
 
 
 def test_default_to_yaml_documents_every_key() -> None:

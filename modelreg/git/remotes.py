@@ -9,6 +9,18 @@ from collections.abc import Iterable, Sequence
 from ..errors import GitError, RaceLostError
 from .runner import GitBase, _short
 
+RACE_LOST = (
+    "already exists",  # a tag or counter another clone pushed first
+    "fetch first",  # the branch moved on before this push began
+    "non-fast-forward",
+    "stale",  # a create-only lease on a counter that exists now
+    # ...or while the remote was taking this push: "cannot lock ref 'refs/heads/main':
+    # is at X but expected Y" (atomic), "incorrect old value provided" (not atomic)
+    "but expected",
+    "incorrect old value",
+)
+"""git's words for a push refused because another writer got there first."""
+
 
 class RemoteOps(GitBase):
     """Talking to other repositories: push, fetch, ls-remote, upstream branches."""
@@ -43,9 +55,7 @@ class RemoteOps(GitBase):
             if line.startswith("!") and line.count("\t") >= 2 and "atomic push failed" not in line
         ]
         text = out + err
-        if rejected and any(
-            word in text for word in ("already exists", "fetch first", "non-fast-forward", "stale")
-        ):
+        if rejected and any(word in text for word in RACE_LOST):
             raise RaceLostError(
                 f"{remote} already has {', '.join(rejected[:3])} written differently",
                 hint="another clone wrote first; run 'modelreg pull', then try again",

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .. import manifest as manifest_mod
-from ..errors import DirtyStateError, RaceLostError, UnsafePathError
+from ..errors import DirtyStateError, ManifestError, RaceLostError, UnsafePathError
 from ..manifest import MANIFEST_FILE
 from ..results import SyncResult
 
@@ -70,20 +70,32 @@ def pull(
     *,
     dvc_remote: str | None = None,
     jobs: int | None = None,
+    files: bool = True,
 ) -> SyncResult:
     """Fetch tags and commits, fast-forward the branch, and fetch the bytes of the
-    versions now in the work tree (``jobs`` transfers at once)."""
+    versions now in the work tree (``jobs`` transfers at once).
+
+    Without ``files``, the events and the branch alone: what a replica
+    (``serve --sync``) needs, since it reads bytes from the DVC remote when asked.
+    Model files the fast-forward left holding another registered version's bytes
+    are then removed (kept in the DVC cache), so the next registration of that
+    model does not take them for unregistered changes.
+    """
     from ..sharing import fetch_and_fast_forward, require_remote
     from ..storage import is_initialised
     from ..workspace import manifests_under
 
     require_remote(self.git, remote)
     with self._locked():
+        before = self.git.head()
         received, branch, notes = fetch_and_fast_forward(self.git, remote)
         self._forget()
         self._load_config()
         objects = 0
-        if is_initialised(self.root):
+        if not files and is_initialised(self.root) and before not in (None, self.git.head()):
+            assert before is not None
+            notes += _set_aside_superseded(self, before)
+        if files and is_initialised(self.root):
             wanted = dvc_remote or self.config.remote
             manifests = _safe(self, manifests_under, notes)
             md5s = [a.md5 for m in manifests for a in m.artifacts]
@@ -96,6 +108,53 @@ def pull(
                 notes += _refresh_bytes(self, found, wanted, known.get(found.name, set()), jobs)
             notes += _remove_superseded(self, manifests, known)
     return SyncResult(remote, received, objects, branch, tuple(notes))
+
+
+def _set_aside_superseded(self: Registry, before: str) -> list[str]:
+    """After a fast-forward from ``before`` with no bytes fetched: in each model
+    folder whose manifest changed, remove the files holding another registered
+    version's bytes (kept in the DVC cache first) and those no manifest lists any
+    more. Missing files stay missing; bytes nobody registered stay (and are reported).
+    Only changed manifests are read: one ``git ls-files`` and one ``cat-file``."""
+    from ..workspace import read_manifest, refuse_unregistered_bytes
+
+    paths = [
+        p
+        for p in self.git.tracked_files(None, self.config.models_dir)
+        if p.rsplit("/", 1)[-1] == MANIFEST_FILE
+    ]
+    old = self.git.read_files([f"{before}:{p}" for p in paths])
+    changed: list[manifest_mod.Manifest] = []
+    notes: list[str] = []
+    for path in paths:
+        try:
+            now = (self.root / path).read_bytes()
+        except OSError:
+            continue
+        if now != old[f"{before}:{path}"]:
+            with suppress(ManifestError):
+                found = read_manifest(self.root / path, path)
+                if found is not None:
+                    changed.append(found)
+    manifests = _safe(self, lambda _root, _dir: changed, notes)
+    if not manifests:
+        return notes
+    models = self._read_models([m.name for m in manifests]).models.values()
+    known = self._known_md5s_of(list(models))
+    for manifest in manifests:
+        folder = self.model_folder(manifest.name)
+        try:
+            stale = refuse_unregistered_bytes(
+                self.storage, self.root, folder, manifest.artifacts, known.get(manifest.name, set())
+            )
+        except DirtyStateError as exc:
+            notes.append(f"{exc.message}: left as it is")
+            continue
+        kept = self.storage.current_md5s([folder / a.path for a in stale])
+        self.storage.ensure_cached(list(kept.items()))
+        for artifact in stale:
+            (folder / artifact.path).unlink(missing_ok=True)
+    return notes + _remove_superseded(self, manifests, known)
 
 
 def _safe(

@@ -15,6 +15,8 @@ Nothing here is imported by the CLI's other commands (Starlette and uvicorn cost
 - :mod:`.auth`     who is asking (tokens) and whether they may
 - :mod:`.cache`    answers kept while the refs they were computed from are unchanged
 - :mod:`.run`      listening: loopback rules, uvicorn, graceful shutdown
+- :mod:`.watch`    between requests: ``--sync`` catch-up, noticing new events,
+                   delivering webhooks (:mod:`modelreg.webhooks`)
 
 A request builds its own :class:`~modelreg.registry.Registry` (as GTO's ``api``
 does): no mutable state is shared between requests beyond caches keyed by the

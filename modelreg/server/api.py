@@ -43,15 +43,10 @@ async def cached(
 
 
 async def write(request: Request, operation: Callable[[Registry, bool], EventResult]) -> Response:
-    """A lifecycle write: the server's turn, then the library (lock, journal, push)."""
+    """A lifecycle write: the server's turn, then the library (lock, journal, push),
+    retried on top of what another replica published first (:meth:`ServerContext.write`)."""
     ctx = context(request)
-
-    def run() -> EventResult:
-        with ctx.write_turn:
-            registry = ctx.registry()
-            return operation(registry, ctx.publishes(registry))
-
-    result = await blocking(run)
+    result = await blocking(ctx.write, operation, commits=False)
     return json_response(serialize.event_result(result))
 
 

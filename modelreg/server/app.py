@@ -35,7 +35,15 @@ async def readyz(request: Request) -> Response:
 
     def probe() -> dict[str, object]:
         registry = ctx.registry()
-        return {"ok": True, "root": str(registry.root), "head": registry.git.head()}
+        found: dict[str, object] = {
+            "ok": True,
+            "root": str(registry.root),
+            "head": registry.git.head(),
+        }
+        background = getattr(request.app.state, "background", None)
+        if background is not None and ctx.settings.sync:
+            found["sync"] = background.sync_status()  # a replica: how fresh it is
+        return found
 
     return json_response(await blocking(probe))
 
@@ -76,9 +84,17 @@ def create_app(settings: Settings, ctx: ServerContext | None = None) -> Starlett
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        from .watch import Background
+
         context = app.state.context
-        async with files.upkeep(context.uploads, context.root):
-            yield
+        background = Background(context)
+        background.start()
+        app.state.background = background
+        try:
+            async with files.upkeep(context.uploads, context.root):
+                yield
+        finally:
+            background.stop()
 
     ctx = ctx or ServerContext.open(settings)
     guard = Middleware(

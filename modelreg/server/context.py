@@ -3,19 +3,31 @@ cache, and the in-process queue for writes."""
 
 from __future__ import annotations
 
+import random
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from starlette.requests import Request
 
-from ..gitrepo import Identity
+from ..errors import RaceLostError
+from ..gitrepo import GitRepo, Identity
 from ..hashing import KnownDigests
 from ..registry import Registry
+from ..results import SyncResult
 from ..tokens import TokenStore
 from .cache import AnswerCache
 from .settings import Settings
 from .uploads import UploadArea
+
+T = TypeVar("T")
+
+WRITE_ATTEMPTS = 8
+"""Rounds of catch-up-and-write a published write gets when others publish first
+(within each, the library retries event counters itself)."""
 
 
 @dataclass
@@ -26,6 +38,8 @@ class ServerContext:
     # Writes from this server take turns here before they take the registry's own
     # lock, so two API writes queue instead of one being told the registry is busy.
     write_turn: threading.Lock = field(default_factory=threading.Lock)
+    # Where the work tree and its git directories are, found once at start.
+    found: GitRepo | None = None
     # Files whose sha256 was checked, so a second download of 1 GiB reads no byte twice.
     known: KnownDigests = field(default_factory=KnownDigests)
     uploads: UploadArea = field(init=False)
@@ -41,19 +55,24 @@ class ServerContext:
     def open(cls, settings: Settings) -> ServerContext:
         registry = Registry(settings.root)
         git_dir = registry.git.common_dir
-        return cls(settings, git_dir, AnswerCache(git_dir, registry.root))
+        return cls(settings, git_dir, AnswerCache(git_dir, registry.root), found=registry.git)
 
     @property
     def root(self) -> Path:
         return self.settings.root
 
     def registry(self, identity: Identity | None = None) -> Registry:
-        """A fresh registry for one request (nothing mutable shared between requests).
-        Its commits and tags name ``identity``, by default the request's token
+        """A fresh registry for one request (nothing mutable shared between requests;
+        the paths found at start spare each request a ``git rev-parse``). Its
+        commits and tags name ``identity``, by default the request's token
         (:func:`.auth.caller`); with no token, git's configured user."""
         from .auth import caller
 
-        return Registry(self.settings.root, identity=identity or caller())
+        who = identity or caller()
+        if self.found is None:
+            return Registry(self.settings.root, identity=who)
+        repo = self.found
+        return Registry.of(GitRepo(repo.root, repo.git_dir, repo.common_dir), identity=who)
 
     @property
     def tokens(self) -> TokenStore:
@@ -65,6 +84,44 @@ class ServerContext:
         from ..events import PUSH_REMOTE
 
         return PUSH_REMOTE in registry.git.remote_names()
+
+    def write(self, operation: Callable[[Registry, bool], T], *, commits: bool = True) -> T:
+        """Run a write (``operation(registry, push)``) in this server's turn.
+
+        A published write (the repository has an ``origin``) that ``commits`` (a
+        registration) first takes in what others published (:meth:`catch_up`), so
+        it commits on top of the remote's branch; an event alone needs no such
+        round trip (the library fetches the remote's tags itself before deciding).
+        If another replica or clone still publishes first, the library has taken
+        its own event back; the write catches up and is tried again on top of
+        theirs after a random pause, :data:`WRITE_ATTEMPTS` times in all, then
+        refused (409) with nothing changed."""
+        with self.write_turn:
+            registry = self.registry()
+            push = self.publishes(registry)
+            for attempt in range(1, WRITE_ATTEMPTS + 1):
+                if push and (commits or attempt > 1):
+                    self.catch_up(registry)
+                try:
+                    return operation(registry, push)
+                except RaceLostError:
+                    if not push or attempt == WRITE_ATTEMPTS:
+                        raise
+                    # Back off (randomly, so two replicas stop colliding), then again
+                    # on top of what the other one published.
+                    time.sleep(random.uniform(0, 0.1 * 2 ** min(attempt, 4)))
+                    registry = self.registry()
+        raise AssertionError("unreachable")
+
+    def catch_up(self, registry: Registry) -> SyncResult:
+        """Take in what others published: the remote's tags and branch, the branch
+        fast-forwarded (no bytes: they are read from the DVC remote when asked).
+        Called with :attr:`write_turn` held, by ``--sync`` and before each write
+        (a registration commits on the branch, and is refused if the remote's
+        moved on since)."""
+        from ..events import PUSH_REMOTE
+
+        return registry.pull(PUSH_REMOTE, files=False)
 
     @property
     def state_dir(self) -> Path:

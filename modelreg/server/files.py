@@ -29,6 +29,7 @@ from .. import serialize
 from ..errors import ManifestError
 from ..manifest import KEYS as MANIFEST_KEYS
 from ..manifest import SCHEMA
+from ..registry import Registry
 from ..results import LocalFile, RegisterResult
 from .context import context
 from .http import BadRequest, blocking, error_response, field, json_body, json_response, required
@@ -159,20 +160,18 @@ async def register(request: Request) -> Response:
     named = [(path or upload.filename, upload) for path, upload in files]
     _refuse_twice(named)
 
-    def run() -> RegisterResult:
-        with ctx.write_turn:
-            registry = ctx.registry()
-            with ctx.uploads.staged(named, registry.root) as folder:
-                return registry.register(
-                    name,
-                    folder,
-                    message=message,
-                    allow_unresolved=allow_unresolved,
-                    push=ctx.publishes(registry),
-                    **options,
-                )
+    def run(registry: Registry, push: bool) -> RegisterResult:
+        with ctx.uploads.staged(named, registry.root) as folder:
+            return registry.register(
+                name,
+                folder,
+                message=message,
+                allow_unresolved=allow_unresolved,
+                push=push,
+                **options,
+            )
 
-    result = await blocking(run)
+    result = await blocking(ctx.write, run)
     document = {"model_id": f"{result.name}@v{result.version}", **serialize.register_result(result)}
     return json_response(document, status=201)
 
