@@ -189,17 +189,12 @@ async def alias(request: Request) -> Response:
     return json_response({})
 
 
-async def write(request: Request, operation: Callable[[Registry, bool], T]) -> T:
-    """A write through the server's turn and the library's lock, published when the
-    repository has a remote (as :func:`.api.write`)."""
-    ctx = context(request)
-
-    def run() -> T:
-        with ctx.write_turn:
-            registry = ctx.registry()
-            return operation(registry, ctx.publishes(registry))
-
-    return await blocking(run)
+async def write(
+    request: Request, operation: Callable[[Registry, bool], T], *, commits: bool = False
+) -> T:
+    """A write in the server's turn, published (and retried on top of another
+    replica's) when the repository has a remote: :meth:`.context.ServerContext.write`."""
+    return await blocking(context(request).write, operation, commits=commits)
 
 
 # --- model versions ---------------------------------------------------------------------
@@ -403,7 +398,7 @@ async def create_version(request: Request) -> Response:
             )
         return result.version
 
-    semver = await write(request, register)
+    semver = await write(request, register, commits=True)
     await blocking(shutil.rmtree, folder, True)
 
     def document(registry: Registry) -> dict[str, Any]:
