@@ -306,18 +306,47 @@ def _upload_path(request: Request, path: str, *, folder: bool = False) -> Path:
 
 @mlflow_errors
 async def upload_artifact(request: Request) -> Response:
-    """PUT one file of a version to come (``log_artifact(s)`` of ``mlflow-artifacts:``)."""
+    """PUT one file of a version to come (``log_artifact(s)`` of ``mlflow-artifacts:``).
+    The upload settings apply: at most ``upload_max_size`` bytes a file, and a
+    folder nobody registered is removed ``upload_max_age`` seconds after its last file."""
+    settings = context(request).settings
     target = _upload_path(request, request.path_params["path"])
+    await blocking(_sweep, uploads_dir(request) / UPLOADS, settings.upload_max_age)
     await blocking(lambda: target.parent.mkdir(parents=True, exist_ok=True))
     partial = target.with_name(f".{target.name}.partial")
     handle = await blocking(partial.open, "wb")
+    size = 0
     try:
         async for chunk in request.stream():
+            size += len(chunk)
+            if size > settings.upload_max_size:
+                raise mm.MlflowError(
+                    mm.INVALID_PARAMETER_VALUE,
+                    f"the file is over {settings.upload_max_size} bytes (MODELREG_UPLOAD_MAX_SIZE)",
+                )
             await blocking(handle.write, chunk)
-    finally:
+    except BaseException:
         handle.close()
+        partial.unlink(missing_ok=True)
+        raise
+    handle.close()
     await blocking(partial.replace, target)
+    top = uploads_dir(request).joinpath(*target.relative_to(uploads_dir(request)).parts[:2])
+    await blocking(os.utime, top)  # the folder's age is its last file's
     return json_response({})
+
+
+def _sweep(area: Path, max_age: float) -> None:
+    """Remove upload folders whose last file came more than ``max_age`` seconds ago."""
+    import time
+
+    if not area.is_dir():
+        return
+    now = time.time()
+    for folder in area.iterdir():
+        with contextlib.suppress(OSError):
+            if now - folder.stat().st_mtime > max_age:
+                shutil.rmtree(folder, ignore_errors=True)
 
 
 @contextlib.contextmanager

@@ -64,6 +64,20 @@ CASES: list[Case] = [
     ("GET", f"{ART}/modelreg/embedder/1/nope.bin", {}, None, NOT_FOUND),
     ("GET", f"{ART}/elsewhere/file", {}, None, NOT_FOUND),
     ("GET", f"{ART}/modelreg/embedder/1", {}, None, INVALID),
+    ("PUT", f"{ART}/modelreg/embedder/1/x.bin", {}, b"bytes", INVALID),
+    ("PUT", f"{ART}/uploads/x.bin", {}, b"bytes", INVALID),
+    ("PUT", f"{ART}/uploads/f/.hidden", {}, b"bytes", INVALID),
+    (
+        "POST", f"{API}/model-versions/create", {},
+        b'{"name": "m", "source": "mlflow-artifacts:/uploads/none"}', INVALID,
+    ),
+    (
+        "POST", f"{API}/model-versions/create", {},
+        b'{"name": "m", "source": "mlflow-artifacts:/uploads/f", "tags": "x"}', INVALID,
+    ),
+    ("POST", f"{API}/registered-models/create", {}, b'{"name": "embedder"}',
+     (400, "RESOURCE_ALREADY_EXISTS")),
+    ("POST", f"{API}/registered-models/create", {}, b'{"name": "bad name!"}', INVALID),
 ]  # fmt: skip
 
 
@@ -86,3 +100,15 @@ def test_what_is_not_supported_says_so(server: Server) -> None:
     answer = server.post(f"{API}/registered-models/rename", json={"name": "ranker"})
     assert answer.status_code == 501
     assert answer.json()["error_code"] == "NOT_IMPLEMENTED"
+
+
+def test_an_upload_over_the_size_limit_is_refused_and_not_kept(
+    showcase: Showcase, serve: Callable[..., Server]
+) -> None:
+    server = serve(showcase.root, env={"MODELREG_UPLOAD_MAX_SIZE": "10"})
+    url = f"{server.url}{ART}/uploads/f/model.bin"
+    assert requests.put(url, data=b"x" * 10, timeout=60).status_code == 200
+    answer = requests.put(url.replace("model.bin", "big.bin"), data=b"x" * 11, timeout=60)
+    assert (answer.status_code, answer.json()["error_code"]) == INVALID
+    area = showcase.root / ".git" / "modelreg-server" / "mlflow-uploads" / "uploads" / "f"
+    assert sorted(p.name for p in area.iterdir()) == ["model.bin"]
