@@ -39,7 +39,7 @@ from starlette.requests import Request
 from ..errors import ModelregError
 from ..gitrepo import Identity
 from ..tokens import Token, TokenSet, TokenStore, TokenStoreError, Unauthenticated, authorize
-from .http import error_response
+from .http import error_response, json_response
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -49,6 +49,7 @@ App = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 OPEN_PATHS = frozenset({"/healthz", "/readyz", "/openapi.json", "/docs"})
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+MLFLOW_PATHS = ("/api/2.0/mlflow", "/ajax-api/2.0/mlflow")
 # Reads that MLflow's client sends as POST (its proto lists POST first): a read
 # token may make them.
 READ_POSTS = frozenset(
@@ -122,6 +123,11 @@ class Guard:
                 await send({"type": "websocket.close", "code": 1008})
                 return
             response = error_response(exc)
+            if scope["path"].startswith(MLFLOW_PATHS):  # in MLflow's words, for its client
+                from ..mlflow_map import error_document
+
+                document, _status = error_document(exc)
+                response = json_response(document, exc.http_status)
             if exc.http_status == 401:
                 response.headers["WWW-Authenticate"] = CHALLENGE
             await response(scope, receive, send)

@@ -157,8 +157,9 @@ def test_tokens_bearer_and_basic(
     client = mlflow_at(server, token=reader)
     assert client.get_model_version_by_alias("team.fraud", "production").version == "2"
     assert client.get_latest_versions("team.fraud")  # POSTed, yet a read
-    with pytest.raises(MlflowException):
+    with pytest.raises(MlflowException) as forbidden:
         client.set_registered_model_alias("team.fraud", "production", "3")
+    assert forbidden.value.error_code == "PERMISSION_DENIED"
     monkeypatch.delenv("MLFLOW_TRACKING_TOKEN")
     monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", "ci")
     monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", writer.split()[-1])
@@ -167,8 +168,9 @@ def test_tokens_bearer_and_basic(
     assert "ci" in history.splitlines()[-1]
     monkeypatch.delenv("MLFLOW_TRACKING_USERNAME")
     monkeypatch.delenv("MLFLOW_TRACKING_PASSWORD")
-    with pytest.raises(MlflowException):
+    with pytest.raises(MlflowException) as unauthenticated:
         client.search_registered_models()
+    assert unauthenticated.value.error_code == "UNAUTHENTICATED"
 
 
 def test_a_new_version_from_uploaded_files_and_a_stage_transition(
