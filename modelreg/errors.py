@@ -292,6 +292,24 @@ class WriteError(ModelregError):
     kind = Kind.UNAVAILABLE
 
 
+class OciRegistryError(ModelregError):
+    """An OCI registry could not be reached, or refused or failed a request."""
+
+    kind = Kind.UNAVAILABLE
+
+
+class OciNotFoundError(ModelregError):
+    """No such manifest or blob in an OCI registry."""
+
+    kind = Kind.NOT_FOUND
+
+
+class OciAuthError(ModelregError):
+    """An OCI registry wants credentials we do not have, or refused the ones we sent."""
+
+    kind = Kind.UNAUTHENTICATED
+
+
 class UnknownRemoteError(ModelregError):
     """No DVC remote with that name is configured."""
 

@@ -19,7 +19,8 @@ it committed.
 operations over one runner: ``git/runner.py`` (the only ``subprocess``: one
 command, and ``cat-file --batch``), ``git/tagging.py`` (reading, parsing and
 writing tags), ``git/worktree.py`` (the work tree, the index, commits) and
-``git/remotes.py`` (push, fetch, what a remote holds). Callers import from here.
+``git/remotes.py`` (push, fetch, what a remote holds) and ``git/notes.py``
+(where versions were published: notes on their commits). Callers import from here.
 """
 
 from __future__ import annotations
@@ -28,12 +29,14 @@ import re
 from pathlib import Path
 
 from .errors import GitError, NotARepositoryError
+from .git.notes import OCI_NOTES, NotesOps
 from .git.remotes import RemoteOps, rejected_tags
 from .git.runner import ZERO_SHA, _git, _short
 from .git.tagging import TagOps, TagRecord, parse_tag_object
 from .git.worktree import Identity, WorktreeOps
 
 __all__ = [
+    "OCI_NOTES",
     "ZERO_SHA",
     "GitRepo",
     "Identity",
@@ -62,7 +65,7 @@ def _dubious_ownership(stderr: str, where: Path) -> GitError:
     )
 
 
-class GitRepo(WorktreeOps, TagOps, RemoteOps):
+class GitRepo(WorktreeOps, TagOps, RemoteOps, NotesOps):
     """A git working tree. Create with :meth:`discover`."""
 
     @classmethod

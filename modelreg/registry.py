@@ -45,6 +45,7 @@ from .ops import files as _files
 from .ops import import_mlflow as _import_mlflow
 from .ops import init as _init
 from .ops import inspect as _inspect
+from .ops import publish as _publish
 from .ops import read as _read
 from .ops import register as _register
 from .ops import remotes as _remotes
@@ -253,6 +254,7 @@ class Registry:
     local_files = _files.local_files
 
     push = _sync.push
+    publish = _publish.publish
     pull = _sync.pull
 
     check = _inspect.check

@@ -25,6 +25,7 @@ from .results import (
     ImportResult,
     InitResult,
     ModelSummary,
+    Published,
     RegisterResult,
     Resolved,
     SyncResult,
@@ -193,6 +194,8 @@ def version(info: VersionInfo, as_json: bool) -> None:
         rows.append(("manifest", f"none: the one at this commit is for {info.manifest_of}"))
     else:
         rows.append(("manifest", "none (registered without modelreg)"))
+    for place in info.published:
+        rows.append(("published", f"{place.reference} ({place.digest[:19]}…)"))
     from rich.table import Table
 
     grid = Table.grid(padding=(0, 2))
@@ -313,6 +316,19 @@ def files_written(result: GetResult | CheckoutResult, verb: str, as_json: bool =
     )
     for f in result.files:
         out.print(f"  {escape(f.path)}  {human_size(f.size)}  sha256 {f.sha256[:16]}…")
+
+
+def published(result: Published, as_json: bool = False) -> None:
+    if as_json:
+        _json(serialize.published(result))
+        return
+    out.print(
+        f"Published {escape(result.name)} v{result.version}: {human_size(result.size)} "
+        f"({result.blobs_pushed} file(s) sent, {result.blobs_present} already there), "
+        f"manifest {result.digest}"
+    )
+    for reference in result.references:
+        out.print(f"  {escape(reference)}")
 
 
 def synced(result: SyncResult, verb: str, as_json: bool = False) -> None:

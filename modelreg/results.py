@@ -33,6 +33,28 @@ class ModelSummary:
 
 
 @dataclass(frozen=True)
+class Publication:
+    """Where a version was published: an OCI reference and the manifest's digest
+    there (a line of the git note on the version's commit)."""
+
+    reference: str  # oci://HOST/REPOSITORY:TAG
+    digest: str  # sha256:...
+
+
+@dataclass(frozen=True)
+class Published:
+    """A version pushed to an OCI registry (``publish``)."""
+
+    name: str
+    version: str
+    references: tuple[str, ...]  # oci://HOST/REPOSITORY:TAG, one per tag
+    digest: str  # the manifest's
+    blobs_pushed: int
+    blobs_present: int  # the registry had them already
+    size: int  # bytes of the version's files
+
+
+@dataclass(frozen=True)
 class VersionInfo:
     name: str
     version: str
@@ -50,6 +72,8 @@ class VersionInfo:
     # "NAME vX" when the manifest at the commit is another version's (then ``manifest``
     # is None: a tool that registers commits tagged one modelreg made for vX)
     manifest_of: str | None = None
+    # where it was published (OCI registries), from the git note on its commit
+    published: tuple[Publication, ...] = ()
     # what the caller should tell the user about this answer (one line each)
     warnings: tuple[str, ...] = field(default=(), compare=False)
 

@@ -36,6 +36,8 @@ if TYPE_CHECKING:
         LocalFile,
         LocalFiles,
         ModelSummary,
+        Publication,
+        Published,
         RegisterResult,
         Resolved,
         SyncResult,
@@ -101,6 +103,7 @@ def version_info(info: VersionInfo) -> Document:
         "manifest_sha256": info.manifest_sha256,
         "recorded_sha256": info.recorded_sha256,
         "manifest": manifest(info.manifest),
+        "published": [publication(p) for p in info.published],
     }
 
 
@@ -427,6 +430,24 @@ def import_result(result: ImportResult) -> Document:
     }
 
 
+def publication(place: Publication) -> Document:
+    return {"reference": place.reference, "digest": place.digest}
+
+
+def published(result: Published) -> Document:
+    """``publish``: where the version went (one reference per tag), the manifest's
+    digest, and how many file blobs were sent or already there."""
+    return {
+        "name": result.name,
+        "version": result.version,
+        "references": list(result.references),
+        "digest": result.digest,
+        "blobs_pushed": result.blobs_pushed,
+        "blobs_present": result.blobs_present,
+        "size": result.size,
+    }
+
+
 # --- by type -------------------------------------------------------------------
 
 
@@ -455,6 +476,8 @@ def serializers() -> dict[type, Callable[[Any], Document]]:
         results.SyncResult: sync_result,
         results.ImportStep: import_step,
         results.ImportResult: import_result,
+        results.Published: published,
+        results.Publication: publication,
         results.DoctorFinding: doctor_finding,
         results.DoctorReport: doctor_report,
         check.Problem: problem,

@@ -105,6 +105,11 @@ def push_all(
                 except RaceLostError:
                     refused.append(tag)
     pushed = len(new_tags) - len(refused)
+    if not git.push_publications(remote):
+        notes.append(
+            f"where versions were published (git notes) differs on {remote}: run "
+            "'modelreg pull' to merge them, then push again"
+        )
     return Pushed(pushed, objects, branch, tuple(notes), tuple(sorted([*conflicts, *refused])))
 
 
@@ -158,6 +163,11 @@ def fetch_and_fast_forward(git: GitRepo, remote: str) -> tuple[int, str | None, 
         "(compare them with 'git ls-remote --tags')"
         for name in conflicts
     ]
+    if not git.fetch_publications(remote):  # where versions were published: merged
+        notes.append(
+            f"where versions were published (git notes) could not be merged from {remote}; "
+            f"theirs is kept in refs/notes/remotes/{remote}/modelreg-oci"
+        )
     if git.head() is None:
         _check_out_registry_branch(git, remote, notes)
     branch = git.current_branch()

@@ -450,6 +450,114 @@ def sha256_file(path: Path) -> str:
 
 
 @dataclass
+class Distribution:
+    """The reference OCI registry (Debian's ``docker-registry``, distribution 2.8),
+    storing blobs under ``storage``; behind a token service when ``issuer`` is set."""
+
+    process: Process
+    port: int
+    storage: Path
+    issuer: Process | None = None
+    user: str = ""
+    password: str = field(default="", repr=False)
+
+    @property
+    def host(self) -> str:
+        return f"{HOST}:{self.port}"
+
+    def blob_file(self, digest: str) -> Path:
+        """Where the filesystem driver keeps a blob's bytes."""
+        hexa = digest.removeprefix("sha256:")
+        return self.storage / "docker/registry/v2/blobs/sha256" / hexa[:2] / hexa / "data"
+
+    def stop(self) -> None:
+        self.process.stop()
+        if self.issuer is not None:
+            self.issuer.stop()
+
+
+def _test_certificate(workdir: Path) -> tuple[Path, Path]:
+    """An EC key and a self-signed certificate for it (the token service's)."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "modelreg test token issuer")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=2))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    key_path, cert_path = workdir / "issuer-key.pem", workdir / "issuer-cert.pem"
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    return key_path, cert_path
+
+
+def start_distribution(workdir: Path, *, token_auth: bool = False) -> Distribution:
+    """Start ``docker-registry serve`` on a free port with filesystem storage in
+    ``workdir``; with ``token_auth``, behind a token service (tests/oci_issuer.py)."""
+    registry = program("docker-registry", Path("/usr/bin/docker-registry"))
+    storage = workdir / "storage"
+    storage.mkdir(parents=True, exist_ok=True)
+    issuer: Process | None = None
+    user, password = (
+        "modelreg-tester",
+        "s3cret-" + hashlib.sha256(str(workdir).encode()).hexdigest()[:12],
+    )
+    auth = ""
+    if token_auth:
+        key, cert = _test_certificate(workdir)
+        script = str(ROOT / "tests" / "oci_issuer.py")
+
+        def make_issuer(port: int) -> tuple[list[str], Callable[[], bool]]:
+            argv = [sys.executable, script, str(port), str(key), str(cert)]
+            argv += ["modelreg-test", "modelreg-test-issuer", user, password]
+            return argv, answers_http(f"http://{HOST}:{port}/token")
+
+        issuer, issuer_port = start_with_port("oci-issuer", make_issuer, workdir)
+        auth = (
+            "auth:\n  token:\n"
+            f"    realm: http://{HOST}:{issuer_port}/token\n"
+            "    service: modelreg-test\n    issuer: modelreg-test-issuer\n"
+            f"    rootcertbundle: {cert}\n"
+        )
+
+    def make(port: int) -> tuple[list[str], Callable[[], bool]]:
+        config = workdir / f"registry-{port}.yml"
+        config.write_text(
+            "version: 0.1\nlog:\n  level: warn\n"
+            f"storage:\n  filesystem:\n    rootdirectory: {storage}\n  delete:\n    enabled: true\n"
+            f"http:\n  addr: {HOST}:{port}\n{auth}"
+        )
+        return [registry, "serve", str(config)], answers_http(f"http://{HOST}:{port}/v2/")
+
+    try:
+        process, port = start_with_port("docker-registry", make, workdir)
+    except BaseException:
+        if issuer is not None:
+            issuer.stop()
+        raise
+    return Distribution(process, port, storage, issuer, user if token_auth else "", password)
+
+
 class MlflowServer:
     """``mlflow server`` with a SQLite backend and its artifact service (files
     under the work folder): a real MLflow registry to import from."""

@@ -17,8 +17,9 @@ Layout:
 - one module per theme: ``admin.py`` (init, check, verify, doctor, remote),
   ``writes.py`` (register, promote, rollback, deprecate), ``reads.py`` (list,
   show, history, resolve, deps, diff), ``files.py`` (checkout, get),
-  ``sharing.py`` (push, pull), ``serve.py`` (serve), ``token.py`` (token
-  add/list/remove: who may use the server), ``imports.py`` (import mlflow).
+  ``sharing.py`` (push, pull), ``publish.py`` (publish: to an OCI registry),
+  ``serve.py`` (serve), ``token.py`` (token add/list/remove: who may use the server),
+  ``imports.py`` (import mlflow).
 
 To add a command: define it with ``@click.command()`` (and ``@pass_ctx`` from
 ``_common``) in a theme module, or in a new one, and add it to ``COMMANDS`` below,
@@ -38,7 +39,7 @@ from typing import NoReturn
 
 import click
 
-from . import admin, files, imports, reads, serve, sharing, token, writes
+from . import admin, files, imports, publish, reads, serve, sharing, token, writes
 from ._common import _Context, _flag_words, _Group, _refuse_undecodable, _traceback_file, cli_words
 
 __all__ = ["COMMANDS", "_flag_words", "cli", "cli_words", "main"]
@@ -113,6 +114,7 @@ COMMANDS: tuple[click.Command, ...] = (
     files.get,
     sharing.push,
     sharing.pull,
+    publish.publish,
     admin.remote,
     serve.serve,
     token.token,

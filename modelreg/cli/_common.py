@@ -65,6 +65,13 @@ repo_option = click.option(
     show_envvar=True,
     help="Read the registry at this git URL (or clone path) instead, without a clone.",
 )
+plain_http_option = click.option(
+    "--plain-http",
+    is_flag=True,
+    envvar="MODELREG_OCI_PLAIN_HTTP",
+    show_envvar=True,
+    help="Talk to the OCI registry over http:// (the default for localhost and 127.0.0.1).",
+)
 json_option = click.option(
     "--json",
     "as_json",

@@ -7,7 +7,15 @@ from pathlib import Path
 
 import click
 
-from ._common import _Context, _warn, jobs_option, json_result_option, pass_ctx, repo_option
+from ._common import (
+    _Context,
+    _warn,
+    jobs_option,
+    json_result_option,
+    pass_ctx,
+    plain_http_option,
+    repo_option,
+)
 
 
 @click.command()
@@ -27,7 +35,7 @@ def checkout(obj: _Context, ref: str, as_json: bool) -> None:
 
 
 @click.command()
-@click.argument("ref", metavar="NAME@vV|NAME#STAGE")
+@click.argument("ref", metavar="NAME@vV|NAME#STAGE|oci://HOST/REPO:TAG")
 @click.option(
     "-o",
     "--out",
@@ -42,6 +50,7 @@ def checkout(obj: _Context, ref: str, as_json: bool) -> None:
     "Files to copy at once (default: 4 x CPUs from a network remote, CPUs from local "
     "files; at most 8)."
 )
+@plain_http_option
 @json_result_option
 @pass_ctx
 def get(
@@ -51,15 +60,28 @@ def get(
     repo: str | None,
     force: bool,
     jobs: int | None,
+    plain_http: bool,
     as_json: bool,
 ) -> None:
     """Fetch a version's files, verify every sha256, and write them to a directory.
 
+    An oci:// reference is read from an OCI registry (what 'modelreg publish' put
+    there): every layer digest and file sha256 is verified; no git repository needed.
+
     Example: modelreg get fraud-detector#production -o /srv/model --repo git@host:ml/registry
     """
     from .. import render
+    from ..oci.reference import is_oci
     from ..refs import parse_ref
 
+    if is_oci(ref):
+        if repo is not None:
+            raise click.UsageError("--repo does not apply to an oci:// reference")
+        from ..oci.pull import get_artifact
+
+        fetched = get_artifact(ref, out, force=force, cwd=obj.cwd, plain_http=plain_http)
+        render.files_written(fetched, "Fetched", as_json)
+        return
     parsed = parse_ref(ref)
     result = obj.reader(repo).get(parsed, out, force=force, jobs=jobs, cwd=obj.cwd)
     _warn(result.warnings)

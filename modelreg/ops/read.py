@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from .. import manifest as manifest_mod
 from ..manifests import OnBroken, read_manifest
+from ..oci.reference import parse_publications
 from ..refs import Ref, parse_ref
 from ..results import HistoryEntry, ModelSummary, Resolved, Rows, VersionInfo
 from ..state import Event
@@ -86,6 +87,7 @@ def show(self: Registry, ref: str | Ref) -> VersionInfo:
         manifest_sha256=manifest_mod.digest(stored.data) if stored else None,
         recorded_sha256=registration.trailer(MANIFEST_SHA256) if registration else None,
         manifest_of=manifest_of,
+        published=parse_publications(self.git.publications(version.commit)),
         warnings=self._warnings(*notes),
     )
 
