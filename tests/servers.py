@@ -558,6 +558,7 @@ def start_distribution(workdir: Path, *, token_auth: bool = False) -> Distributi
     return Distribution(process, port, storage, issuer, user if token_auth else "", password)
 
 
+@dataclass
 class MlflowServer:
     """``mlflow server`` with a SQLite backend and its artifact service (files
     under the work folder): a real MLflow registry to import from."""
