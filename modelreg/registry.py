@@ -43,6 +43,7 @@ from .gitrepo import GitRepo, Identity, TagRecord
 from .manifest import MANIFEST_FILE
 from .manifests import OnBroken, read_manifest, read_manifests
 from .ops import files as _files
+from .ops import import_mlflow as _import_mlflow
 from .ops import init as _init
 from .ops import inspect as _inspect
 from .ops import publish as _publish
@@ -250,6 +251,8 @@ class Registry:
     rollback = _stages.rollback
     promote_preview = _stages.promote_preview
     rollback_preview = _stages.rollback_preview
+    unassign = _stages.unassign
+    import_mlflow = _import_mlflow.import_mlflow
     deprecate = _stages.deprecate
 
     get = _files.get

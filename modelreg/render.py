@@ -22,6 +22,7 @@ from .results import (
     EventResult,
     GetResult,
     HistoryEntry,
+    ImportResult,
     InitResult,
     ModelSummary,
     Published,
@@ -352,6 +353,23 @@ def report_written(result: ReportWritten, as_json: bool = False) -> None:
         f"Wrote {result.pages} page(s) for {result.models} model(s) to "
         f"{escape(str(result.directory))} (open index.html)"
     )
+
+
+def imported(result: ImportResult, as_json: bool = False) -> None:
+    for note in result.notes:
+        err.print(escape(note))
+    if as_json:
+        _json(serialize.import_result(result))
+        return
+    for step in result.steps:
+        what = {"register": "Registered", "assign": "Promoted", "deregister": "Deregistered"}
+        to = f" to {step.stage}" if step.stage else ""
+        out.print(
+            f"{what.get(step.event, step.event)} {escape(step.name)} v{step.version}{to} "
+            f"(MLflow version {step.mlflow_version})"
+        )
+    skipped = f"; {result.skipped} version(s) were imported before" if result.skipped else ""
+    out.print(f"Imported {len(result.steps)} event(s) from {escape(result.source)}{skipped}")
 
 
 def warning(message: str) -> None:

@@ -265,3 +265,24 @@ class GateFailure:
 
     gate: str
     message: str
+
+
+@dataclass(frozen=True)
+class ImportStep:
+    """One event an import wrote: a registration, a promotion or a deregistration."""
+
+    name: str
+    event: str  # register, assign, deregister
+    version: str
+    stage: str | None
+    mlflow_version: int  # the number the version has in the registry it came from
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """``import mlflow``: the events written, in order (empty: nothing was new)."""
+
+    source: str
+    steps: tuple[ImportStep, ...]
+    skipped: int  # versions imported before
+    notes: tuple[str, ...] = ()

@@ -30,6 +30,8 @@ if TYPE_CHECKING:
         FilesWritten,
         GateFailure,
         HistoryEntry,
+        ImportResult,
+        ImportStep,
         InitResult,
         LocalFile,
         LocalFiles,
@@ -428,6 +430,26 @@ def sync_result(result: SyncResult) -> Document:
     }
 
 
+def import_step(found: ImportStep) -> Document:
+    return {
+        "name": found.name,
+        "event": found.event,
+        "version": found.version,
+        "stage": found.stage,
+        "mlflow_version": found.mlflow_version,
+    }
+
+
+def import_result(result: ImportResult) -> Document:
+    """``import mlflow``: ``steps`` in the order they were written."""
+    return {
+        "source": result.source,
+        "steps": [import_step(s) for s in result.steps],
+        "skipped": result.skipped,
+        "notes": list(result.notes),
+    }
+
+
 def publication(place: Publication) -> Document:
     return {"reference": place.reference, "digest": place.digest}
 
@@ -473,6 +495,8 @@ def serializers() -> dict[type, Callable[[Any], Document]]:
         results.LocalFiles: local_files,
         results.SyncResult: sync_result,
         results.ReportWritten: report_written,
+        results.ImportStep: import_step,
+        results.ImportResult: import_result,
         results.Published: published,
         results.Publication: publication,
         results.DoctorFinding: doctor_finding,

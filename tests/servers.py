@@ -49,6 +49,9 @@ AZURITE_KEY = (
 
 # Where .ci/run installs azurite with npm (gitignored).
 AZURITE_BIN = ROOT / ".ci" / "azurite" / "node_modules" / ".bin" / "azurite-blob"
+# Where .ci/run installs the full MLflow server in a venv of its own (gitignored):
+# its pins need not agree with ours.
+MLFLOW_BIN = ROOT / ".ci" / "mlflow-server" / "bin" / "mlflow"
 
 
 class Unavailable(Exception):
@@ -553,3 +556,31 @@ def start_distribution(workdir: Path, *, token_auth: bool = False) -> Distributi
             issuer.stop()
         raise
     return Distribution(process, port, storage, issuer, user if token_auth else "", password)
+
+
+@dataclass
+class MlflowServer:
+    """``mlflow server`` with a SQLite backend and its artifact service (files
+    under the work folder): a real MLflow registry to import from."""
+
+    process: Process
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+
+def start_mlflow(workdir: Path) -> MlflowServer:
+    mlflow = program("mlflow", MLFLOW_BIN)
+    database = workdir / "mlflow.sqlite"
+    artifacts = workdir / "artifacts"
+
+    def make(port: int) -> tuple[list[str], Callable[[], bool]]:
+        argv = [mlflow, "server", "--backend-store-uri", f"sqlite:///{database}"]
+        argv += ["--artifacts-destination", str(artifacts), "--host", HOST]
+        argv += ["--port", str(port), "--workers", "1"]
+        return argv, answers_http(f"http://{HOST}:{port}/health")
+
+    process, port = start_with_port("mlflow", make, workdir)
+    return MlflowServer(process, port)

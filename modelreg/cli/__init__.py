@@ -20,6 +20,7 @@ Layout:
   ``sharing.py`` (push, pull), ``publish.py`` (publish: to an OCI registry),
   ``serve.py`` (serve), ``token.py`` (token add/list/remove: who may use the server),
   ``report.py`` (the web page as static HTML).
+  ``imports.py`` (import mlflow).
 
 To add a command: define it with ``@click.command()`` (and ``@pass_ctx`` from
 ``_common``) in a theme module, or in a new one, and add it to ``COMMANDS`` below,
@@ -39,7 +40,7 @@ from typing import NoReturn
 
 import click
 
-from . import admin, files, publish, reads, report, serve, sharing, token, writes
+from . import admin, files, imports, publish, reads, report, serve, sharing, token, writes
 from ._common import _Context, _flag_words, _Group, _refuse_undecodable, _traceback_file, cli_words
 
 __all__ = ["COMMANDS", "_flag_words", "cli", "cli_words", "main"]
@@ -119,6 +120,7 @@ COMMANDS: tuple[click.Command, ...] = (
     serve.serve,
     token.token,
     report.report,
+    imports.import_,
 )
 for _command in COMMANDS:
     cli.add_command(_command)

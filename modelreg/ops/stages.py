@@ -169,6 +169,44 @@ def rollback_preview(
     return StagePreview(model.name, "rollback", target.version, stage, current, tuple(failures))
 
 
+def unassign(
+    self: Registry,
+    name: str,
+    stage: str,
+    *,
+    message: str | None = None,
+    push: bool = False,
+    sign: bool = False,
+) -> EventResult:
+    """Take ``stage`` away so that no version holds it: a ``NAME#STAGE!#N`` tag
+    (GTO's unassign) for the holder, and for each earlier holder GTO would fall
+    back to (an assignment stands until it is unassigned). No gate applies:
+    nothing is put into the stage. What deleting an MLflow alias means."""
+    validate_read_name(name)
+    validate_stage(stage)
+
+    def once() -> EventResult:
+        model = self._model(name, refresh=True)
+        first = model.stages.get(stage)
+        if first is None:
+            raise PolicyError(f"no version of {name} holds {stage}; nothing to unassign")
+        tags: list[str] = []
+        while (current := model.stages.get(stage)) is not None:
+            summary = f"Unassign {stage} from {name} v{current}"
+            trailers = {EVENT: "unassign", VERSION: current, STAGE: stage}
+            tags.append(
+                write_event(
+                    self, model, EventKind.UNASSIGN, model.find(current), stage, summary,
+                    trailers, message, sign,
+                )
+            )  # fmt: skip
+            model = self._model(name, refresh=True)
+        notes = tuple(f"also unassigned from an earlier holder: {t}" for t in tags[1:])
+        return EventResult(name, "unassign", first, stage, tags[0], first, notes=notes)
+
+    return record(self, push, once)
+
+
 def deprecate(
     self: Registry,
     ref: str | Ref,

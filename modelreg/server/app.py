@@ -14,7 +14,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from ..errors import Kind, ModelregError
-from . import about, api, auth, files
+from . import about, api, auth, files, mlflow
 from .context import ServerContext, context
 from .http import BadRequest, error_response, json_response
 from .refs import parse
@@ -55,6 +55,7 @@ def routes() -> list[BaseRoute]:
         *about.routes(),
         *api.routes(),
         *web.routes(),
+        *mlflow.routes(),
     ]
 
 

@@ -42,7 +42,7 @@ from starlette.requests import Request
 from ..errors import ModelregError
 from ..gitrepo import Identity
 from ..tokens import Token, TokenSet, TokenStore, TokenStoreError, Unauthenticated, authorize
-from .http import error_response
+from .http import error_response, json_response
 from .web import session as web_session
 
 Scope = MutableMapping[str, Any]
@@ -61,6 +61,13 @@ def is_open(path: str) -> bool:
 
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+MLFLOW_PATHS = ("/api/2.0/mlflow", "/ajax-api/2.0/mlflow")
+# Reads that MLflow's client sends as POST (its proto lists POST first): a read
+# token may make them.
+READ_POSTS = frozenset(
+    f"{prefix}/mlflow/registered-models/get-latest-versions"
+    for prefix in ("/api/2.0", "/ajax-api/2.0")
+)
 TOKEN_KEY = "modelreg.token"  # the request scope's entry for the caller's token
 _CALLER: ContextVar[Token | None] = ContextVar("modelreg_caller", default=None)
 CHALLENGE = 'Bearer realm="modelreg", Basic realm="modelreg", charset="UTF-8"'
@@ -132,6 +139,11 @@ class Guard:
                 await web_session.to_sign_in(scope)(scope, receive, send)
                 return
             response = error_response(exc)
+            if scope["path"].startswith(MLFLOW_PATHS):  # in MLflow's words, for its client
+                from ..mlflow_map import error_document
+
+                document, _status = error_document(exc)
+                response = json_response(document, exc.http_status)
             if exc.http_status == 401:
                 response.headers["WWW-Authenticate"] = CHALLENGE
             await response(scope, receive, send)
@@ -169,8 +181,10 @@ class Guard:
             )
         token = tokens.verify(secret)
         # The web page's forms post to its own paths, which check the role
-        # themselves and answer a read token with a page, not a JSON 403.
-        writes = scope.get("method", "GET") not in READ_METHODS
+        # themselves and answer a read token with a page, not a JSON 403; MLflow
+        # clients read with a few POSTs (READ_POSTS).
+        method = scope.get("method", "GET")
+        writes = method not in READ_METHODS and scope["path"] not in READ_POSTS
         authorize(token, writes=writes and not web_session.is_page(scope["path"]))
         return token
 

@@ -119,3 +119,27 @@ def test_previews_say_what_the_gates_say_and_write_nothing(
             registry.promote("team/fraud@v0.3.0", "dev")
         with pytest.raises(PolicyError, match="no earlier version of team/fraud held production"):
             registry.rollback_preview("team/fraud", "production")
+
+
+def test_unassign_leaves_the_stage_empty_earlier_holders_included(
+    registry: Registry, files: FileMaker
+) -> None:
+    """GTO keeps each version's assignment until it is unassigned, so taking a stage
+    away (what deleting an MLflow alias means) unassigns every holder it would fall
+    back to, one tag each, and never moves one."""
+    from modelreg.errors import PolicyError
+
+    registry.register("m", [files(content=b"1")], version="1.0.0")
+    registry.register("m", [files(content=b"2")], version="2.0.0")
+    registry.promote("m@v1.0.0", "dev")
+    registry.promote("m@v2.0.0", "dev")
+    tags = set(git(registry.root, "tag", "--list").split())
+    result = registry.unassign("m", "dev")
+    assert (result.event, result.version, result.stage) == ("unassign", "2.0.0", "dev")
+    assert result.notes  # v1.0.0 was unassigned too
+    assert "dev" not in registry.list_models()[0].stages
+    events = [(e.event, e.version) for e in registry.history("m")][-2:]
+    assert events == [("unassign", "2.0.0"), ("unassign", "1.0.0")]
+    assert tags < set(git(registry.root, "tag", "--list").split())  # only added
+    with pytest.raises(PolicyError, match="nothing to unassign"):
+        registry.unassign("m", "dev")
