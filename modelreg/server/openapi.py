@@ -266,7 +266,13 @@ SCHEMAS: dict[str, Schema] = {
         optional={"tag": STR, "commit": COMMIT, "pushed": BOOL, "manifest": ref("Manifest")},
     ),
     "Health": obj({"ok": {"const": True}}),
-    "Ready": obj({"ok": {"const": True}, "root": STR}, optional={"head": OPT_STR}),
+    "Ready": obj(
+        {"ok": {"const": True}},
+        optional={
+            "head": OPT_STR,
+            "sync": {"type": "object", "description": "a replica's --sync: how fresh it is"},
+        },
+    ),
 }
 
 
@@ -643,12 +649,25 @@ TAGS = {
 # --- the document -------------------------------------------------------------------
 
 
+OTHER_FACES = ("/api/2.0/mlflow", "/ajax-api/2.0/mlflow")
+"""Paths this schema leaves out: MLflow's REST API (described by MLflow's own protos,
+answered for its clients) and the web page's routes (pages for people, from
+:mod:`.web.routes`), which are not this API."""
+
+
+def _other_face(path: str) -> bool:
+    from .web.routes import PAGE_PATHS
+
+    return path.startswith(OTHER_FACES) or path in PAGE_PATHS
+
+
 def app_operations(routes: Iterable[BaseRoute]) -> set[tuple[str, str]]:
     """Every ``(method, template)`` an application answers: its fixed routes, and under
-    ``/v2/models/{model_id}`` one per action :mod:`.api` dispatches."""
+    ``/v2/models/{model_id}`` one per action :mod:`.api` dispatches (the MLflow API
+    and the web page's routes are other faces: :data:`OTHER_FACES`)."""
     found: set[tuple[str, str]] = set()
     for route in routes:
-        if not isinstance(route, Route):
+        if not isinstance(route, Route) or _other_face(route.path):
             continue
         for method in sorted(route.methods or ()):
             if method == "HEAD":

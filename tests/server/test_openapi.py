@@ -249,3 +249,14 @@ def example_path(template: str, operation: dict[str, Any]) -> str:
             value = parameter["example"].replace("#", "%23")
             template = template.replace("{" + parameter["name"] + "}", value)
     return template
+
+
+def test_the_faces_left_out_of_the_schema_are_the_web_pages_and_mlflow() -> None:
+    """The schema leaves out exactly the web page's routes and MLflow's API: a new
+    page route must be named in PAGE_PATHS, or the first test asks for its schema."""
+    from starlette.routing import Route
+
+    from modelreg.server.web.routes import PAGE_PATHS
+    from modelreg.server.web.routes import routes as page_routes
+
+    assert {r.path for r in page_routes() if isinstance(r, Route)} == PAGE_PATHS

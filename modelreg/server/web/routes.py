@@ -299,6 +299,10 @@ async def act(request: Request) -> Response:
     return Response(html, media_type=HTML)
 
 
+PAGE_PATHS = frozenset({"/", "/m/{rest:path}", "/diff", "/signin", "/signout", "/act/{action}"})
+"""The web page's routes (not part of the REST API's OpenAPI schema)."""
+
+
 def routes() -> list[BaseRoute]:
     return [
         Route("/", home, methods=["GET"]),
