@@ -34,7 +34,9 @@ ERRORS = _subclasses(ModelregError)
 def test_every_error_has_a_kind_both_faces_map(cls: type[ModelregError]) -> None:
     assert isinstance(cls.kind, Kind)
     assert cls.kind is not Kind.BUG  # raised on purpose: never a bug
-    assert EXIT_CODES[cls.kind] == 1  # every user error exits 1, as before
+    # every user error exits 1, as before; a malformed request (the HTTP face's
+    # BadRequest, a serve setting) is a usage error, as Click's are: 2
+    assert EXIT_CODES[cls.kind] == (2 if cls.kind is Kind.USAGE else 1)
     assert 400 <= HTTP_STATUS[cls.kind] < 500 or HTTP_STATUS[cls.kind] == 503
 
 
@@ -63,7 +65,8 @@ def test_the_kinds_that_matter_over_http() -> None:
 _FLAG = re.compile(r"(?:^|\s|')(--[a-z][a-z-]*)| (-[mo]) ")
 # The CLI (every module of cli/) is the face that says flags; the git module's strings
 # are git's own argv.
-_FACES = {"cli", "render.py"}
+# The HTTP face (server/) may point people at the CLI's commands in its docs.
+_FACES = {"cli", "render.py", "server"}
 _GIT_ARGV = {"gitrepo.py", "git"}  # gitrepo.py and every module under git/
 
 

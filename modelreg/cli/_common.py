@@ -201,6 +201,7 @@ def _flag_words() -> dict[str, str]:
         e.ALLOW_UNRESOLVED: "pass --allow-unresolved",
         e.SIGN: "pass --sign",
         e.LISTEN_PUBLIC: "pass --public",
+        e.IMPORT_ONE_MODEL: "import the others with --model NAME",
         e.LOCAL_OPTION: "pass it as --local-option",
         e.PASSWORD_LOCAL_OPTION: "in --local-option",
         e.REMOTE_LOCAL_OPTIONS: "modelreg remote add NAME URL --local-option",

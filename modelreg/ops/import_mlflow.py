@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import InvalidNameError, PolicyError
+from ..errors import IMPORT_ONE_MODEL, InvalidNameError, PolicyError, Remedy
 from ..results import ImportResult, ImportStep
 from ..tags import validate_new_name, validate_stage
 
@@ -113,7 +113,8 @@ def modelreg_name(name: str) -> str:
     except InvalidNameError as exc:
         raise InvalidNameError(
             f"MLflow model '{name}' has no modelreg name ({exc.message})",
-            hint="import the others with --model, or rename it in MLflow",
+            hint=f"{IMPORT_ONE_MODEL}, or rename it in MLflow",
+            remedy=Remedy("model", IMPORT_ONE_MODEL),
         ) from None
 
 
