@@ -117,6 +117,13 @@ def copy_file(
     return copy_to(src, [dst], task, md5=md5, size=size)
 
 
+def copy_known(src: Path, targets: Sequence[Path], task: Task | None = None) -> int:
+    """Copy ``src`` to every new file in ``targets`` without hashing: for bytes
+    whose digests were computed as they arrived (the server's upload area). The
+    number of bytes copied; files created here are removed if the copy fails."""
+    return _copy(src, targets, [], task)
+
+
 def copy_to(
     src: Source,
     targets: Sequence[Path],
@@ -133,6 +140,17 @@ def copy_to(
     md5_hash = hashlib.md5(usedforsecurity=False) if md5 else None
     if md5_hash is not None:
         hashers.append(md5_hash)
+    copied = _copy(src, targets, hashers, task, size)
+    return Digests(copied, sha.hexdigest(), md5_hash.hexdigest() if md5_hash else "")
+
+
+def _copy(
+    src: Source,
+    targets: Sequence[Path],
+    hashers: Sequence[_Hash],
+    task: Task | None,
+    size: int | None = None,
+) -> int:
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     created: list[Path] = []
     with ExitStack() as stack:
@@ -147,7 +165,7 @@ def copy_to(
                 fds.append(os.open(target, flags, 0o644))
                 created.append(target)
                 stack.callback(os.close, fds[-1])
-            threaded = size_hint < 0 or size_hint >= THREADED_FROM
+            threaded = bool(hashers) and (size_hint < 0 or size_hint >= THREADED_FROM)
             # Inline, one buffer a little longer than the file: its end shows at once.
             inline_buffer = min(CHUNK, size_hint + 1) if size_hint >= 0 else CHUNK
             copied = _pump(handle, fds, hashers, task, threaded, inline_buffer)
@@ -159,7 +177,7 @@ def copy_to(
                 error = exc.error
                 raise OSError(error.errno, error.strerror, str(targets[exc.index])) from None
             raise
-    return Digests(copied, sha.hexdigest(), md5_hash.hexdigest() if md5_hash else "")
+    return copied
 
 
 def _pump(

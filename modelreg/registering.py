@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from . import manifest as manifest_mod
@@ -29,7 +29,7 @@ from .errors import (
 from .events import write_registration
 from .faults import checkpoint
 from .gitrepo import GitRepo
-from .hashing import Digests, copy_to, digest_file
+from .hashing import Digests, copy_known, copy_to, digest_file
 from .manifest import MANIFEST_FILE, ArtifactFile, DataRef, Dependency, Lineage, Manifest, Scalar
 from .manifests import OnBroken, read_manifest
 from .paths import against, inside, write_replacing
@@ -76,6 +76,9 @@ class Source:
     path: Path  # where the bytes are now
     rel: str  # where they go, relative to the model folder
     in_place: bool  # already at models/<name>/<rel>
+    # Digests the caller computed from these very bytes as they arrived (the
+    # server's upload area): the copy into DVC is then not hashed again.
+    known: Digests | None = None
 
 
 @dataclass(frozen=True)
@@ -266,7 +269,14 @@ class Registration:
         target.parent.mkdir(parents=True, exist_ok=True)
         copies = [staged, partial_file] if kind == "copy" else [staged]
         with self.progress.task(f"copying {source.rel}", size) as task:
-            digests = copy_to(source.path, copies, task, md5=True)
+            known = source.known
+            if known is not None and known.size == size:
+                copied = copy_known(source.path, copies, task)
+                if copied != known.size:  # changed under us: not the bytes digested
+                    raise InputPathError(f"{source.rel} changed while it was copied")
+                digests = known
+            else:
+                digests = copy_to(source.path, copies, task, md5=True)
         self._commit_object(txn, cache, staged, digests.md5)
         if kind != "copy":
             try:
@@ -381,6 +391,12 @@ def next_version(model: ModelState | None, version: str | None, bump: BumpPart |
         return wanted
     highest = max(used, key=Version.precedence_key, default=None)
     return FIRST_VERSION if highest is None else highest.bump(bump or "minor")
+
+
+def with_known(sources: Sequence[Source], known: Mapping[Path, Digests]) -> list[Source]:
+    """``sources`` with the digests ``known`` holds for their (resolved) paths."""
+    resolved = {path.resolve(): digests for path, digests in known.items()}
+    return [replace(s, known=resolved.get(s.path.resolve())) for s in sources]
 
 
 def collect_sources(

@@ -3,6 +3,7 @@ bytes, and every step undone on failure."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import sys
@@ -13,6 +14,7 @@ import pytest
 from modelreg import DirtyStateError, Registry
 from modelreg.errors import GitError, InputPathError, StorageError
 from modelreg.gitrepo import GitRepo
+from modelreg.hashing import Digests
 from modelreg.storage import Storage
 
 from .conftest import Cli, FileMaker, Unchanged, assert_user_error, git
@@ -74,6 +76,24 @@ def test_a_file_named_like_a_glob_is_itself(registry: Registry, files: FileMaker
     weird = files("*.bin", b"star")
     result = registry.register("fr", [weird])
     assert [a.path for a in result.manifest.artifacts] == ["*.bin"]
+    assert git(registry.root, "status", "--porcelain") == ""
+
+
+def test_known_digests_are_taken_without_reading_the_bytes_again(
+    registry: Registry, files: FileMaker
+) -> None:
+    source = files("model.bin", b"x" * 100)
+    # Believed as given (the caller computed them from these bytes): not re-read.
+    said = Digests(100, "a" * 64, "b" * 32)
+    result = registry.register("fr", source, known_digests={source: said})
+    (artifact,) = result.manifest.artifacts
+    assert (artifact.sha256, artifact.md5, artifact.size) == ("a" * 64, "b" * 32, 100)
+    # A file whose size is not the one given is hashed after all.
+    other = files("model.bin", b"y" * 50)
+    result = registry.register("gb", other, known_digests={other: said})
+    (artifact,) = result.manifest.artifacts
+    assert artifact.sha256 == hashlib.sha256(b"y" * 50).hexdigest()
+    assert artifact.md5 == hashlib.md5(b"y" * 50).hexdigest()
     assert git(registry.root, "status", "--porcelain") == ""
 
 

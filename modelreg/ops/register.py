@@ -9,7 +9,7 @@ transaction (bytes into DVC, manifest, commit), whose last step is the tag
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -34,6 +34,7 @@ from ..tags import (
 )
 
 if TYPE_CHECKING:
+    from ..hashing import Digests
     from ..registry import Registry
     from ..versions import BumpPart
 
@@ -60,6 +61,7 @@ def register(
     push: bool = False,
     sign: bool = False,
     cwd: str | Path | None = None,
+    known_digests: Mapping[Path, Digests] | None = None,
 ) -> RegisterResult:
     """Track ``paths`` (files or folders) with DVC as a new version of ``name``,
     commit its manifest and tag it ``NAME@vVERSION``.
@@ -67,6 +69,11 @@ def register(
     ``paths``, ``dependencies`` and ``data`` each take one item or a sequence of
     them: ``register("m", "out/model.pkl")`` registers that one file. Relative
     ``paths`` and ``data`` are taken from ``cwd`` (the caller's directory).
+
+    ``known_digests``: a file's digests the caller computed itself from the very
+    bytes at that path (the server does, as an upload arrives), so they are not
+    read and hashed again. Never from user input: they become the manifest's
+    sha256 and DVC's address unchecked.
     """
     from .. import spdx
     from ..gates import check_dependencies
@@ -78,6 +85,7 @@ def register(
         next_version,
         parse_dependency,
         refuse_links,
+        with_known,
     )
     from ..sharing import push_event, require_remote
     from ..storage import DVC_DIR
@@ -96,6 +104,8 @@ def register(
     model_dir = self.model_dir(name)
     private = [self.git.git_dir.resolve(), (self.root / DVC_DIR).resolve()]
     sources = collect_sources(paths, self.model_folder(name), private, cwd)
+    if known_digests:
+        sources = with_known(sources, known_digests)
     if license is not None and (issue := spdx.problem(license)):
         said = about_input("license")
         raise ManifestError(f"{said.text}{license}': {issue}", remedy=said)

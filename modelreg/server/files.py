@@ -169,12 +169,19 @@ async def register(request: Request) -> Response:
 
     def run(registry: Registry, push: bool) -> RegisterResult:
         with ctx.uploads.staged(named, registry.root) as folder:
+            # Computed by this server as the bytes arrived: not read a second time.
+            known = {
+                folder.joinpath(*rel.split("/")): digests
+                for rel, upload in named
+                if (digests := upload.digests()) is not None
+            }
             return registry.register(
                 name,
                 folder,
                 message=message,
                 allow_unresolved=allow_unresolved,
                 push=push,
+                known_digests=known,
                 **options,
             )
 

@@ -1,7 +1,8 @@
 """The upload area: bytes a client sent, kept by their sha256 until registered or expired.
 
 ``POST /v2/models/upload`` streams its body into ``incoming/`` under a fresh
-name while the sha256 is computed (never whole in memory), and renames it to
+name while its sha256 and md5 (DVC's address) are computed (never whole in
+memory), and renames it to
 ``sha256/<hex>`` only once the body is complete: the area never holds a partial
 upload under a digest. The same bytes uploaded twice are stored once (the second
 upload refreshes the first one's age and its recorded file name). What nobody
@@ -12,10 +13,12 @@ Registering links the uploads it names into a staging folder in the work tree
 (``.modelreg-upload-*``: the register operation refuses files inside ``.git``,
 where the area is) at the paths they get in the version, then hands that folder
 to :meth:`~modelreg.registry.Registry.register`, which copies the bytes into DVC
-as it does for the CLI. A hardlink costs no copy; across file systems the bytes
-are copied. An upload stays after it was registered, until it expires: another
-version may be registered from the same bytes (a retry after a refused
-dependency, say), and the DVC cache holds its own copy anyway.
+as it does for the CLI, with the digests computed on arrival (``known_digests``:
+a 1 GiB file is not read and hashed a second time). A hardlink costs no copy;
+across file systems the bytes are copied. An upload stays after it was
+registered, until it expires: another version may be registered from the same
+bytes (a retry after a refused dependency, say), and the DVC cache holds its own
+copy anyway.
 
 Nothing here imports Starlette: the HTTP handlers are in :mod:`.files`.
 """
@@ -32,16 +35,19 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import Kind, ModelregError
+from ..hashing import Digests
 from ..manifest import MANIFEST_FILE, safe_relative_path
 from ..paths import write_error, write_replacing
 
 DEFAULT_NAME = "model.bin"
 STAGING_PREFIX = ".modelreg-upload-"  # in the work tree; doctor's TEMP_MARK is in it
 _DIGEST = re.compile(r"sha256:([0-9a-fA-F]{64})")
+_MD5 = re.compile(r"[0-9a-f]{32}")
 
 
 class UploadError(ModelregError):
@@ -109,6 +115,11 @@ class Upload:
     size: int
     filename: str
     path: Path
+    md5: str | None = None  # None: an upload recorded before md5 was kept
+
+    def digests(self) -> Digests | None:
+        """What register may take as known for these bytes (None: hash them)."""
+        return Digests(self.size, self.sha256, self.md5) if self.md5 else None
 
     @property
     def digest(self) -> str:
@@ -117,12 +128,15 @@ class Upload:
 
 class Receiving:
     """One upload being written: each block is hashed and appended (on a worker
-    thread); :meth:`abort` waits for a block in progress, then removes the file."""
+    thread, md5 on a second one meanwhile: hashlib releases the GIL on big
+    buffers); :meth:`abort` waits for a block in progress, then removes the file."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.size = 0
         self._sha = hashlib.sha256()
+        self._md5 = hashlib.md5(usedforsecurity=False)
+        self._md5_thread = ThreadPoolExecutor(1, thread_name_prefix="upload-md5")
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
         self._fd: int | None = os.open(path, flags, 0o644)
         self._guard = threading.Lock()
@@ -132,21 +146,25 @@ class Receiving:
             if self._fd is None:
                 return  # aborted meanwhile
             view = memoryview(block)
-            self._sha.update(view)
+            md5 = self._md5_thread.submit(self._md5.update, view)
             try:
+                self._sha.update(view)
                 while view:
                     view = view[os.write(self._fd, view) :]
             except OSError as exc:
                 raise write_error(self.path, exc) from None
+            finally:
+                md5.result()
             self.size += len(block)
 
-    def close(self) -> str:
-        """Close the file; its sha256."""
+    def close(self) -> tuple[str, str]:
+        """Close the file; its sha256 and md5."""
         with self._guard:
             if self._fd is not None:
                 os.close(self._fd)
                 self._fd = None
-        return self._sha.hexdigest()
+            self._md5_thread.shutdown()
+        return self._sha.hexdigest(), self._md5.hexdigest()
 
     def abort(self) -> None:
         self.close()
@@ -187,7 +205,7 @@ class UploadArea:
 
     def finish(self, receiving: Receiving, filename: str) -> Upload:
         """The complete body becomes the upload of its sha256 (stored once)."""
-        sha256 = receiving.close()
+        sha256, md5 = receiving.close()
         blob = self.blobs / sha256
         try:
             with self._guard:
@@ -198,13 +216,13 @@ class UploadArea:
                 else:
                     os.chmod(receiving.path, 0o444)
                     os.replace(receiving.path, blob)
-                record = {"filename": filename, "size": receiving.size}
+                record = {"filename": filename, "size": receiving.size, "md5": md5}
                 write_replacing(self._record(sha256), json.dumps(record).encode())
         except OSError as exc:
             raise write_error(blob, exc) from None
         finally:
             receiving.path.unlink(missing_ok=True)
-        return Upload(sha256, receiving.size, filename, blob)
+        return Upload(sha256, receiving.size, filename, blob, md5)
 
     def drop(self, receiving: Receiving) -> None:
         """An upload that will not complete: nothing of it stays."""
@@ -228,12 +246,16 @@ class UploadArea:
                 hint="upload the file first (POST /v2/models/upload); uploads not registered "
                 f"within {self.max_age:g} s are removed",
             ) from None
-        filename = DEFAULT_NAME
-        with contextlib.suppress(OSError, ValueError, TypeError):
-            recorded = json.loads(self._record(sha256).read_bytes())["filename"]
+        filename, md5 = DEFAULT_NAME, None
+        with contextlib.suppress(OSError, ValueError, TypeError, KeyError):
+            record = json.loads(self._record(sha256).read_bytes())
+            recorded = record["filename"]
             if isinstance(recorded, str) and name_problem(recorded) is None:
                 filename = recorded
-        return Upload(sha256, size, filename, blob)
+            given = record.get("md5")
+            if record.get("size") == size and isinstance(given, str) and _MD5.fullmatch(given):
+                md5 = given
+        return Upload(sha256, size, filename, blob, md5)
 
     @contextlib.contextmanager
     def staged(self, files: Sequence[tuple[str, Upload]], root: Path) -> Iterator[Path]:

@@ -202,6 +202,38 @@ def test_the_same_bytes_are_stored_once_under_the_last_name(server: Server, repo
     assert answer.json()["manifest"]["artifacts"][0]["path"] == "b.bin"
 
 
+def test_an_upload_keeps_its_md5_so_register_need_not_read_it_again(
+    server: Server, repo: Path, cli: Cli
+) -> None:
+    # Big enough for the threaded hashing paths: several 4 MiB blocks.
+    data = {"a.bin": os.urandom(9 * 1024 * 1024 + 5), "b.bin": b"old server's upload"}
+    sums = {name: digest(blob) for name, blob in data.items()}
+    for name, blob in data.items():
+        upload(server, blob, filename=name)
+    blobs = repo / UPLOADS / "sha256"
+    record = json.loads((blobs / f"{sums['a.bin'].removeprefix('sha256:')}.json").read_text())
+    assert record["md5"] == hashlib.md5(data["a.bin"]).hexdigest()
+    # A record without an md5 (written before it was kept): register hashes the bytes.
+    old = blobs / f"{sums['b.bin'].removeprefix('sha256:')}.json"
+    old.write_text(json.dumps({"filename": "b.bin", "size": len(data["b.bin"])}))
+    answer = server.post(
+        "/v2/models/register",
+        json={
+            "metadata": {"name": "m"},
+            "files": [{"path": n, "digest": d} for n, d in sums.items()],
+        },
+    )
+    assert answer.status_code == 201, answer.text
+    for artifact in answer.json()["manifest"]["artifacts"]:
+        blob = data[artifact["path"]]
+        assert artifact["md5"] == hashlib.md5(blob).hexdigest()
+        assert artifact["sha256"] == hashlib.sha256(blob).hexdigest()
+        assert artifact["size"] == len(blob)
+        assert (repo / "models" / "m" / artifact["path"]).read_bytes() == blob
+    cli.ok("-C", repo, "verify", "m@v0.1.0")  # DVC's cache holds each object at its md5
+    assert git(repo, "status", "--porcelain") == ""
+
+
 def test_an_empty_body_is_an_upload_too(server: Server) -> None:
     assert upload(server, b"") == {"digest": digest(b""), "size": 0, "filename": "model.bin"}
 
