@@ -29,7 +29,6 @@ import contextlib
 import functools
 import os
 import shutil
-import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -40,6 +39,7 @@ from starlette.routing import Route
 
 from .. import mlflow_map as mm
 from ..errors import ModelregError
+from ..paths import inside, path_problem
 from ..registry import Registry
 from ..results import EventResult
 from . import files
@@ -47,7 +47,7 @@ from .api import cached
 from .context import context
 from .http import blocking, json_body, json_response
 from .refs import Target
-from .uploads import STAGING_PREFIX
+from .uploads import link_or_copy, staging_folder
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 T = TypeVar("T")
@@ -294,14 +294,15 @@ def _upload_path(request: Request, path: str, *, folder: bool = False) -> Path:
     if (
         len(parts) < (2 if folder else 3)
         or parts[0] != UPLOADS
-        or any(p in ("", ".", "..") or "\\" in p or p.startswith(".") for p in parts)
+        or path_problem(path) is not None
+        or any(p.startswith(".") for p in parts)  # .NAME.partial is the server's own
     ):
         raise mm.MlflowError(
             mm.INVALID_PARAMETER_VALUE,
             f"files are uploaded to {UPLOADS}/FOLDER/PATH, not to '{path}'",
             hint="then create a model version with source mlflow-artifacts:/uploads/FOLDER",
         )
-    return uploads_dir(request).joinpath(*parts)
+    return inside(uploads_dir(request), path, "MLflow upload")
 
 
 @mlflow_errors
@@ -355,15 +356,9 @@ def _staged(folder: Path, root: Path) -> Iterator[Path]:
     ``.git``, where uploads are kept), as :mod:`.uploads` stages its files, under
     its prefix so a server killed meanwhile has the folder swept at start-up."""
 
-    def link(source: str, target: str) -> None:
-        try:
-            os.link(source, target)
-        except OSError:
-            shutil.copyfile(source, target)
-
-    staged = root / f"{STAGING_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:12]}"
+    staged = staging_folder(root)
     try:
-        shutil.copytree(folder, staged, copy_function=link)
+        shutil.copytree(folder, staged, copy_function=link_or_copy)
         yield staged
     finally:
         shutil.rmtree(staged, ignore_errors=True)

@@ -50,6 +50,24 @@ _DIGEST = re.compile(r"sha256:([0-9a-fA-F]{64})")
 _MD5 = re.compile(r"[0-9a-f]{32}")
 
 
+def staging_folder(root: Path) -> Path:
+    """A new folder name in the work tree ``root`` for files on their way into a
+    registration (under :data:`STAGING_PREFIX`, so start-up sweeps what a killed
+    server left)."""
+    return root / f"{STAGING_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:12]}"
+
+
+def link_or_copy(source: str | Path, target: str | Path) -> None:
+    """``target`` as a hardlink of ``source`` where the file system allows, else a
+    copy (a missing ``source`` raises ``FileNotFoundError`` either way)."""
+    try:
+        os.link(source, target)
+    except FileNotFoundError:
+        raise
+    except OSError:
+        shutil.copyfile(source, target)
+
+
 class UploadError(ModelregError):
     """An upload or a reference to one that cannot be used as given."""
 
@@ -261,7 +279,7 @@ class UploadArea:
     def staged(self, files: Sequence[tuple[str, Upload]], root: Path) -> Iterator[Path]:
         """A folder in the work tree ``root`` holding each upload at its path (a
         hardlink where the file system allows, else a copy); removed afterwards."""
-        folder = root / f"{STAGING_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:12]}"
+        folder = staging_folder(root)
         try:
             folder.mkdir()
             with self._guard:
@@ -269,14 +287,9 @@ class UploadArea:
                     target = folder.joinpath(*rel.split("/"))
                     target.parent.mkdir(parents=True, exist_ok=True)
                     try:
-                        os.link(upload.path, target)
+                        link_or_copy(upload.path, target)
                     except FileNotFoundError:
                         raise self._gone(upload) from None
-                    except OSError:
-                        try:
-                            shutil.copyfile(upload.path, target)
-                        except FileNotFoundError:
-                            raise self._gone(upload) from None
             yield folder
         except OSError as exc:
             raise write_error(folder, exc) from None

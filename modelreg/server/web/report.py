@@ -19,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ...errors import ModelregError
+from ...paths import inside
 from ...registry import Registry
 from ...results import ReportWritten
 from . import pages, views
@@ -62,7 +63,7 @@ def write_report(
         path: str, template: str, diffs: frozenset[tuple[str, str, str]], **data: object
     ) -> None:
         html = pages.render(template, ReportLinks(path, diffs), generated=generated, **data)
-        target = out / path
+        target = inside(out, path, "report page")  # model names come from git
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(html, encoding="utf-8")
         written.append(path)
