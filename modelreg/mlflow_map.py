@@ -605,6 +605,16 @@ def page(
     return chunk, base64.urlsafe_b64encode(following).decode()
 
 
+def paged(key: str, rows: Sequence[dict[str, Any]], size: int, token: str | None) -> dict[str, Any]:
+    """A search answer: one page of ``rows`` under ``key``, and ``next_page_token``
+    when there are more (MLflow leaves it out on the last page)."""
+    chunk, following = page(rows, size, token)
+    answer: dict[str, Any] = {key: chunk}
+    if following:
+        answer["next_page_token"] = following
+    return answer
+
+
 def model_row(doc: Mapping[str, Any]) -> Row:
     return {"name": doc["name"]}, tag_map(doc["tags"])
 

@@ -134,11 +134,7 @@ async def search_models(request: Request) -> Response:
         docs = [mm.model_doc(m) for m in mm.view(registry).values()]
         docs = [d for d in docs if mm.matches(clauses, mm.model_row(d))]
         docs = mm.order(docs, order_by, mm.MODEL_ORDER, "name ASC")
-        chunk, following = mm.page(docs, size, token)
-        answer: dict[str, Any] = {"registered_models": chunk}
-        if following:
-            answer["next_page_token"] = following
-        return answer
+        return mm.paged("registered_models", docs, size, token)
 
     return await cached(request, key_of(request, message), document)
 
@@ -241,11 +237,7 @@ async def search_versions(request: Request) -> Response:
         docs = mm.order(
             docs, order_by or ["name ASC", "version_number DESC"], mm.VERSION_ORDER, "name ASC"
         )
-        chunk, following = mm.page(docs, size, token)
-        answer: dict[str, Any] = {"model_versions": chunk}
-        if following:
-            answer["next_page_token"] = following
-        return answer
+        return mm.paged("model_versions", docs, size, token)
 
     return await cached(request, key_of(request, message), document)
 
