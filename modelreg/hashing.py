@@ -73,25 +73,41 @@ class KnownDigests:
     def _key(st: os.stat_result) -> tuple[tuple[int, int], tuple[int, int, int]]:
         return (st.st_dev, st.st_ino), (st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
-    def sha256(self, path: Path) -> str:
-        """The sha256 of ``path``: remembered, or read (once) and remembered."""
+    def remembered(self, path: Path) -> str | None:
+        """The sha256 of ``path`` if it is remembered and the file unchanged since;
+        None when it would have to be read."""
         where, when = self._key(os.stat(path))
         with self._guard:
             found = self._known.get(where)
             if found is not None and found[0] == when:
                 self._known.move_to_end(where)
                 return found[1]
+        return None
+
+    def sha256(self, path: Path) -> str:
+        """The sha256 of ``path``: remembered, or read (once) and remembered."""
+        found = self.remembered(path)
+        if found is not None:
+            return found
         with open(path, "rb", buffering=0) as handle:
-            before = self._key(os.fstat(handle.fileno()))
-            digest = copy_to(handle, [], size=before[1][0]).sha256
-            after = self._key(os.fstat(handle.fileno()))
-        if before == after:  # not written to while it was read
-            with self._guard:
-                self._known[after[0]] = (after[1], digest)
-                self._known.move_to_end(after[0])
-                while len(self._known) > self._size:
-                    self._known.popitem(last=False)
+            before = os.fstat(handle.fileno())
+            digest = copy_to(handle, [], size=before.st_size).sha256
+            self.learn(handle.fileno(), before, digest)
         return digest
+
+    def learn(self, fd: int, before: os.stat_result, digest: str) -> bool:
+        """Remember ``digest`` as the sha256 of the open file ``fd``, read whole by
+        the caller since ``before`` (its ``fstat`` when the reading began), unless
+        the file changed meanwhile (then nothing is remembered: False)."""
+        start, after = self._key(before), self._key(os.fstat(fd))
+        if start != after:  # written to while it was read
+            return False
+        with self._guard:
+            self._known[after[0]] = (after[1], digest)
+            self._known.move_to_end(after[0])
+            while len(self._known) > self._size:
+                self._known.popitem(last=False)
+        return True
 
     def forget(self, path: Path) -> None:
         """Read ``path`` again next time (its bytes were found wrong, say)."""
