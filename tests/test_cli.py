@@ -75,6 +75,11 @@ NOT_FOR_READS = (
     "modelreg.sharing",
     "modelreg.workspace",
     "modelreg.hashing",
+    # the server's (only `serve` pays for them)
+    "starlette",
+    "uvicorn",
+    "uvloop",
+    "httptools",
 )
 
 

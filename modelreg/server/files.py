@@ -447,12 +447,13 @@ class FileStream(StreamingResponse):
 
 
 class _Blocks:
-    """A file's bytes from ``start`` to ``end``, one block per call of :meth:`next`
-    (on a worker thread), hashed on the way when ``check`` (the whole file)."""
+    """A file's bytes from ``start`` to ``end``, one block per call of :meth:`next`,
+    and, when ``check`` (the whole file), their sha256 fed block by block by
+    :meth:`hash` (each on a worker thread)."""
 
     def __init__(self, found: LocalFile, start: int, end: int, check: bool) -> None:
         self.found = found
-        self.handle = open(found.local, "rb", buffering=0)  # noqa: SIM115 (closed by close)
+        self.handle = open(found.local, "rb", buffering=0)  # noqa: SIM115 (closed by close_after)
         self.before = os.fstat(self.handle.fileno())
         self.handle.seek(start)
         self.left = end - start
@@ -470,13 +471,15 @@ class _Blocks:
         if len(chunk) < wanted:  # the object shrank under us
             raise CutShort(f"{self.found.local} ended {self.left - len(chunk)} bytes early")
         self.left -= wanted
-        if self.sha256 is not None:
-            self.sha256.update(chunk)
         return chunk
 
+    def hash(self, chunk: bytes) -> None:
+        assert self.sha256 is not None
+        self.sha256.update(chunk)  # hashlib lets go of the GIL for big buffers
+
     def check(self, known: KnownDigests) -> None:
-        """After the last block: the sha256 remembered (right or wrong, so the next
-        request knows), and :class:`CutShort` if it is not the manifest's."""
+        """After the last block is hashed: the sha256 remembered (right or wrong, so
+        the next request knows), and :class:`CutShort` if it is not the manifest's."""
         assert self.sha256 is not None
         got = self.sha256.hexdigest()
         known.learn(self.handle.fileno(), self.before, got)
@@ -487,11 +490,16 @@ class _Blocks:
                 "short, and the next request checks the file first"
             )
 
-    def close_after(self, read: asyncio.Future[bytes]) -> None:
-        """Close the file once the read under way is done (its failure, if any,
-        is of no interest any more: nobody waits for that block)."""
-        if not read.cancelled():
-            read.exception()
+    def close_after(self, *pending: asyncio.Future[Any]) -> None:
+        """Close the file once no work on it is under way (a failure of that work is
+        of no interest any more: nobody waits for it)."""
+        for work in pending:
+            if work.done() and not work.cancelled():
+                work.exception()
+        left = [work for work in pending if not work.done()]
+        if left:
+            left[0].add_done_callback(lambda _done: self.close_after(*left))
+            return
         self.handle.close()
 
 
@@ -499,32 +507,41 @@ async def _read(
     found: LocalFile, start: int, end: int, known: KnownDigests | None = None
 ) -> AsyncIterator[bytes]:
     """``found``'s bytes from ``start`` to ``end``, :data:`READ_BLOCK` at a time, the
-    next block read on a worker thread while the last one is sent. A file not
-    verified yet (read whole, with ``known``) is hashed as it is read, and its
-    last block held back until the digest is known (:meth:`_Blocks.check`)."""
+    next block read on a worker thread while the last one is sent.
+
+    A file not verified yet (sent whole, with ``known`` to tell) is hashed as it is
+    read, on another worker thread: block ``i + 1`` is read while block ``i`` is
+    hashed and block ``i - 1`` sent, so on two cores the sha256 costs little more
+    than the reading. The last block is held back until the digest is known
+    (:meth:`_Blocks.check`)."""
     loop = asyncio.get_running_loop()
     check = not found.verified
     if check and (known is None or (start, end) != (0, found.size)):
         raise AssertionError("an unverified file is sent whole, with somewhere to learn")
     blocks = await loop.run_in_executor(None, _Blocks, found, start, end, check)
-    pending = loop.run_in_executor(None, blocks.next)
+    reading = loop.run_in_executor(None, blocks.next)
+    hashing: asyncio.Future[None] = loop.create_future()
+    hashing.set_result(None)
     try:
         held = b""
-        while chunk := await pending:
-            pending = loop.run_in_executor(None, blocks.next)
+        while chunk := await reading:
+            reading = loop.run_in_executor(None, blocks.next)
             if check:
+                await hashing  # the sha256 takes the blocks in order
+                hashing = loop.run_in_executor(None, blocks.hash, chunk)
                 chunk, held = held, chunk
             if chunk:
                 yield chunk
         if check:
             assert known is not None
+            await hashing
             blocks.check(known)
             if held:
                 yield held
     finally:
-        # The file closes once no read is under way (a client that went away
-        # cancels this generator while the next block may still be being read).
-        pending.add_done_callback(blocks.close_after)
+        # A client that went away cancels this generator while a block may still be
+        # being read or hashed: the file closes after that.
+        blocks.close_after(reading, hashing)
 
 
 async def _nothing() -> AsyncIterator[bytes]:
