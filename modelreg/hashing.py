@@ -62,12 +62,65 @@ class KnownDigests:
     rename-over, which also brings a new inode): a server handing out the same
     1 GiB object a second time need not read it again. Safe for threads; holds
     at most ``size`` entries, the least recently used going first.
+
+    With a ``store`` (a file), what is learnt outlives the process: one line per
+    digest learnt or forgotten, appended, read back at the next start and
+    rewritten whole when it has twice ``size`` lines. A restarted server then
+    does not read every model again. The file holds nothing more trusted than the
+    folder it is in (whoever can write it can write the objects it describes);
+    a line it cannot read is skipped, and a file that cannot be written leaves
+    the digests remembered for this process only.
     """
 
-    def __init__(self, size: int = 4096) -> None:
+    def __init__(self, size: int = 4096, store: Path | None = None) -> None:
         self._size = size
         self._known: OrderedDict[tuple[int, int], tuple[tuple[int, int, int], str]] = OrderedDict()
         self._guard = threading.Lock()
+        self._store = store
+        self._lines = 0
+        if store is not None:
+            self._load(store)
+
+    def _load(self, store: Path) -> None:
+        try:
+            text = store.read_text(encoding="ascii", errors="replace")
+        except OSError:
+            return
+        for line in text.splitlines():
+            self._lines += 1
+            parts = line.split(" ")
+            if len(parts) != 6 or not all(p.isdigit() for p in parts[:5]):
+                continue
+            dev, ino, size, mtime, ctime = (int(p) for p in parts[:5])
+            where, digest = (dev, ino), parts[5]
+            if digest == "-":
+                self._known.pop(where, None)
+            elif len(digest) == 64 and all(c in "0123456789abcdef" for c in digest):
+                self._known[where] = ((size, mtime, ctime), digest)
+                self._known.move_to_end(where)
+        while len(self._known) > self._size:
+            self._known.popitem(last=False)
+
+    def _keep(self, where: tuple[int, int], when: tuple[int, int, int], digest: str) -> None:
+        """Write down what was learnt (``-``: forgotten); called with the guard held."""
+        if self._store is None:
+            return
+        try:
+            if self._lines >= 2 * self._size:
+                lines = [
+                    f"{w[0]} {w[1]} {t[0]} {t[1]} {t[2]} {d}\n" for w, (t, d) in self._known.items()
+                ]
+                temporary = self._store.with_suffix(".new")
+                temporary.write_text("".join(lines), encoding="ascii")
+                temporary.replace(self._store)
+                self._lines = len(lines)
+                return
+            self._store.parent.mkdir(parents=True, exist_ok=True)
+            with self._store.open("a", encoding="ascii") as out:
+                out.write(f"{where[0]} {where[1]} {when[0]} {when[1]} {when[2]} {digest}\n")
+            self._lines += 1
+        except OSError:  # a read-only repository, a full disk: this process remembers
+            pass
 
     @staticmethod
     def _key(st: os.stat_result) -> tuple[tuple[int, int], tuple[int, int, int]]:
@@ -107,16 +160,18 @@ class KnownDigests:
             self._known.move_to_end(after[0])
             while len(self._known) > self._size:
                 self._known.popitem(last=False)
+            self._keep(after[0], after[1], digest)
         return True
 
     def forget(self, path: Path) -> None:
         """Read ``path`` again next time (its bytes were found wrong, say)."""
         try:
-            where, _when = self._key(os.stat(path))
+            where, when = self._key(os.stat(path))
         except OSError:
             return
         with self._guard:
-            self._known.pop(where, None)
+            if self._known.pop(where, None) is not None:
+                self._keep(where, when, "-")
 
 
 def copy_file(
