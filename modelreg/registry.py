@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from . import config as config_mod
 from . import manifest as manifest_mod
@@ -73,6 +73,8 @@ if TYPE_CHECKING:
     from .results import GateFailure
     from .statecache import StateCache, Summary
     from .storage import Storage
+
+T = TypeVar("T")
 
 LOCK_FILE = "modelreg.lock"
 _STAGE_EVENTS = (EventKind.ASSIGN, EventKind.UNASSIGN)
@@ -243,6 +245,7 @@ class Registry:
     deps = _read.deps
     dependents = _read.dependents
     manifests = _read.manifests
+    last_events = _read.last_events
     diff = _read.diff
 
     register = _register.register
@@ -417,6 +420,39 @@ class Registry:
             return None
         self.skipped_tags = (*unreadable, *(t for s in summaries for t in s.skipped))
         return summaries
+
+    def _cache_query(self, query: Callable[[StateCache], T]) -> T | None:
+        """``query`` of the state cache once it is in line with the refs (as
+        :meth:`_summaries` reads it); None where there is no cache or it failed
+        (the caller then reads git)."""
+        from .statecache import CACHE_ERRORS
+
+        cache = self._cache()
+        if cache is None:
+            return None
+        try:
+            cache.refresh()
+            return query(cache)
+        except CACHE_ERRORS as exc:
+            self._drop_cache(exc)
+            return None
+
+    def _declaring(self) -> set[str] | None:
+        """The files of HEAD's models folder that declare dependencies (paths inside
+        it), from the state cache's index (None: no cache)."""
+        from .statecache import CACHE_ERRORS
+
+        cache = self._cache()
+        if cache is None:
+            return None
+        tree = self.git.tree_id("HEAD", self.config.models_dir)
+        if tree is None:
+            return set()
+        try:
+            return cache.declaring(tree)
+        except CACHE_ERRORS as exc:
+            self._drop_cache(exc)
+            return None
 
     def _declares_dependencies(self) -> bool:
         """Whether a file in HEAD's models folder holds ``dependencies:``: from the

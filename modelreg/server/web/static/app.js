@@ -7,6 +7,9 @@
   if (!form) return;
   const rows = Array.from(document.querySelectorAll("tr[data-name]"));
   const count = document.getElementById("count");
+  // One page of a long list: filtering what is on it would say too little, so the
+  // form goes to the server, which filters every model.
+  if (count && count.hasAttribute("data-paged")) return;
   const field = (name) => form.elements.namedItem(name);
   const params = new URLSearchParams(window.location.search);
   for (const name of ["q", "label", "stage"]) {
