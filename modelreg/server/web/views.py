@@ -9,6 +9,7 @@ the static report (:mod:`.report`) call the same functions here.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
@@ -304,8 +305,31 @@ def model(registry: Registry, name: str) -> Document:
         "pairs": consecutive_pairs([v["version"] for v in active]),
         "gone": sorted(gone),
         "all_stages": stage_order(registry, holders),
+        "compare": compare_sides(manifests, name),
         "warnings": list(entries.warnings),
     }
+
+
+def compare_sides(manifests: Mapping[tuple[str, str], Manifest], name: str) -> Document:
+    """Each version's side of a diff, for the static report's "compare any two":
+    :func:`..diff.diff` of a manifest with itself lists every field (section, key,
+    value) and file a diff of it with any other version would, so the browser
+    only lines two sides up (keys in the same order, the same delta) instead of
+    the report writing a page for each of the n² pairs."""
+    from ...diff import diff as diff_manifests
+
+    out: Document = {}
+    for (model, version), manifest in manifests.items():
+        if model != name:
+            continue
+        itself = diff_manifests(manifest, manifest)
+        out[version] = {
+            "changes": [[c.section, c.key, _json_safe(c.new), str(c.new)] for c in itself.changes],
+            "files": [
+                {"path": f.path, "size": f.new_size, "sha256": f.new_sha256} for f in itself.files
+            ],
+        }
+    return out
 
 
 def metric_series(versions: Sequence[Document]) -> list[tuple[str, list[tuple[str, float]]]]:
@@ -384,6 +408,15 @@ def diff(registry: Registry, a: str, b: str) -> Document:
         "files": result["files"],
         "choices": [f"{result['a']['name']}@v{v}" for v in reversed(choices)],
     }
+
+
+def _json_safe(value: Any) -> Any:
+    """``value`` as JSON can carry it (a YAML date or a NaN: its text)."""
+    try:
+        json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError):
+        return str(value)
+    return value
 
 
 _SECTION_ORDER = {"metrics": 0, "params": 1, "dependencies": 2, "labels": 3}
