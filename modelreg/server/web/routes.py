@@ -1,8 +1,8 @@
 """The web page's routes on ``modelreg serve``: each is one :mod:`.views` call
 rendered by :mod:`.pages`.
 
-``/`` (the models; ``?q=&label=&stage=&deprecated=1`` filter them, so a filtered
-list is a link too), ``/m/NAME`` (a model), ``/m/NAME@vV`` (a version; any
+``/`` (the models, 100 rows a page; ``?q=&label=&stage=&ns=&deprecated=1`` filter
+them, ``?page=N`` and ``?all=1`` page them, so any list is a link too), ``/m/NAME`` (a model), ``/m/NAME@vV`` (a version; any
 reference the CLI takes works: ``@latest``, ``#production`` as ``%23``),
 ``/diff?a=REF&b=REF``, and ``/static/...``. A failure is an HTML page with the
 status the API would answer, and the library's own words.

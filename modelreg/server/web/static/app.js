@@ -44,7 +44,10 @@
     for (const group of document.querySelectorAll("[data-group]")) {
       group.hidden = !group.querySelector("tr[data-name]:not(.hidden)");
     }
-    if (count) count.textContent = shown + " of " + count.dataset.total + " models shown";
+    if (count) {
+      count.textContent =
+        shown + " of " + count.dataset.total + " models shown" + (count.dataset.suffix || "");
+    }
   }
   form.addEventListener("input", apply);
   form.addEventListener("change", apply);
