@@ -160,7 +160,7 @@ class Registry:
         self._state_cache: StateCache | None = None
         self._cache_opened = False
         # The refs' fingerprint this registry last brought the cache in line with, and
-        # when (time.monotonic_ns): see _cache_query.
+        # when it was taken (time.time_ns, as Fingerprint.taken): see _cache_query.
         self._cache_synced: tuple[str, int] | None = None
         # What the caller should tell the user about this registry as a whole (a
         # mirror that could not be refreshed); every read's answer carries these too.
