@@ -163,6 +163,27 @@ class KnownDigests:
             self._keep(after[0], after[1], digest)
         return True
 
+    def vouch(self, path: Path, digest: str, *, written_since: int) -> bool:
+        """Remember ``digest`` for ``path`` without reading it: for bytes the caller
+        hashed itself on their way in and then copied to ``path``. Only a file
+        changed at ``written_since`` (a ``time.time_ns()``) or later is taken, so an
+        object that was already there (and may have rotted since) is still read
+        at its first use. False: not remembered."""
+        try:
+            st = os.stat(path)
+        except OSError:
+            return False
+        if st.st_ctime_ns < written_since:
+            return False
+        where, when = self._key(st)
+        with self._guard:
+            self._known[where] = (when, digest)
+            self._known.move_to_end(where)
+            while len(self._known) > self._size:
+                self._known.popitem(last=False)
+            self._keep(where, when, digest)
+        return True
+
     def forget(self, path: Path) -> None:
         """Read ``path`` again next time (its bytes were found wrong, say)."""
         try:
