@@ -386,8 +386,8 @@ class StateCache:
 
     def _records_of(self, names: Sequence[str] | None) -> Iterator[tuple[str, TagRecord]]:
         query = (
-            "SELECT t.model, t.name, o.oid, o.annotated, o.target, o.tagger, o.email, o.time, "
-            "o.message FROM tags t JOIN objects o ON o.oid = t.oid WHERE t.model IS NOT NULL"
+            f"SELECT t.model, {_RECORD} FROM tags t JOIN objects o ON o.oid = t.oid "
+            "WHERE t.model IS NOT NULL"
         )
         chunks: Iterable[tuple[str, ...]] = [()]
         if names is not None:
@@ -397,30 +397,8 @@ class StateCache:
             sql = query
             if names is not None:
                 sql += f" AND t.model IN ({', '.join('?' * len(chunk))})"
-            for (
-                model,
-                name,
-                oid,
-                annotated,
-                target,
-                tagger,
-                email,
-                when,
-                message,
-            ) in self.db.execute(sql + " ORDER BY t.name", chunk):
-                yield (
-                    _text(model),
-                    TagRecord(
-                        _text(name),
-                        bool(_int(annotated)),
-                        _text(oid),
-                        _text(target),
-                        _text(tagger),
-                        _text(email),
-                        _int(when),
-                        _text(message),
-                    ),
-                )
+            for row in self.db.execute(sql + " ORDER BY t.name", chunk):
+                yield _text(row[0]), _record(row[1:])
 
     def newest(self, names: Sequence[str] | None) -> dict[str, list[TagRecord]]:
         """Per model (of ``names``; every model's: None), the records of its annotated

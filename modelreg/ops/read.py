@@ -16,7 +16,7 @@ from ..manifests import OnBroken, read_manifest
 from ..oci.reference import parse_publications
 from ..refs import Ref, parse_ref
 from ..results import HistoryEntry, ModelSummary, Resolved, Rows, VersionInfo
-from ..state import Event, VersionState, build_model
+from ..state import Event, RegistryState, VersionState, build_model
 from ..tags import (
     EVENT,
     FORCED,
@@ -177,8 +177,6 @@ def dependents(
     gate trusts too), so a few manifests are read instead of every version's.
     It misses an active version that declared a dependency its model's later
     manifests dropped; the web page says so, and ``deps --reverse`` reads all."""
-    from ..deps import dependents as dependents_of
-
     validate_read_name(name)
     if stage is not None:
         validate_stage(stage)
@@ -187,16 +185,7 @@ def dependents(
         if declaring is not None:
             return _declared_dependents(self, name, stage, declaring)
     state = self.state()
-    if state.model(name) is None:
-        self._model(name)  # raises UnknownModelError with the list of models
-    wanted = [
-        (m.name, v)
-        for m in state.models.values()
-        if m.name != name and not m.deprecated
-        for v in m.versions
-        if v.registered and v.active
-    ]
-    return dependents_of(state, self._manifests(wanted, mentioning=name), name, stage)
+    return _active_dependents(self, state, name, stage)
 
 
 def manifests(
@@ -252,8 +241,6 @@ def _declared_dependents(
     self: Registry, name: str, stage: str | None, declaring: set[str]
 ) -> list[Dependent]:
     """:func:`dependents` over the models whose folder holds a declaring file."""
-    from ..deps import dependents as dependents_of
-
     folders = set()
     for path in declaring:
         parent = PurePosixPath(path).parent
@@ -264,6 +251,15 @@ def _declared_dependents(
         s.name for s in self.list_models() if s.name != name and s.name.replace(":", "/") in folders
     ]
     state = self._read_models([name, *others])
+    return _active_dependents(self, state, name, stage)
+
+
+def _active_dependents(
+    self: Registry, state: RegistryState, name: str, stage: str | None
+) -> list[Dependent]:
+    """Which active versions of the other models in ``state`` need ``name``."""
+    from ..deps import dependents as dependents_of
+
     if state.model(name) is None:
         self._model(name)  # raises UnknownModelError with the list of models
     wanted = [
