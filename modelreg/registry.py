@@ -181,7 +181,12 @@ class Registry:
                         f"{self.root} has no DVC set-up (.dvc/ is missing)",
                         hint=self._set_up_hint(),
                     )
-                self._storage = Storage(self.root, self.progress, guard=self._refuse_dvc_internals)
+                self._storage = Storage(
+                    self.root,
+                    self.progress,
+                    guard=self._refuse_dvc_internals,
+                    index=self.git.git_dir / "index",
+                )
         return self._storage
 
     def _storage_at(self, commit: str) -> tuple[Storage, str | None]:
