@@ -27,7 +27,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import config as config_mod
 from .errors import (
     DirtyStateError,
     LockTimeoutError,
@@ -51,6 +50,7 @@ from .tags import (
 )
 
 if TYPE_CHECKING:
+    from . import config as config_mod
     from . import manifest as manifest_mod
     from .hostile import Hostile
     from .ops import files as _files
@@ -203,6 +203,8 @@ class Registry:
                 f"{self.root} has no DVC set-up, and the version's commit records none",
                 hint=self._set_up_hint(),
             )
+        from . import config as config_mod
+
         config = config_mod.Config()
         recorded = self.git.read_file(commit, config_mod.CONFIG_FILE)
         if recorded is not None:
@@ -237,6 +239,8 @@ class Registry:
         return self._config
 
     def _load_config(self) -> None:
+        from . import config as config_mod  # here: resolve and history never need it
+
         self._config, self._config_error = None, None
         try:
             self._config = config_mod.load(self.root)
@@ -665,7 +669,9 @@ class Registry:
         from .storage import is_initialised
 
         if not self.config.exists or not is_initialised(self.root):
-            missing = config_mod.CONFIG_FILE if not self.config.exists else "DVC (.dvc/)"
+            from .config import CONFIG_FILE
+
+            missing = CONFIG_FILE if not self.config.exists else "DVC (.dvc/)"
             raise NotInitialisedError(
                 f"{self.root} has no registry set up ({missing} is missing)",
                 hint=self._set_up_hint(),
