@@ -108,8 +108,11 @@ class LocalFile:
 
     path: str  # inside the version, as its manifest says
     size: int
-    sha256: str
+    sha256: str  # the manifest's
     local: Path
+    # False: not read yet (``local_files(verify=False)``); whoever reads it checks
+    # ``sha256`` as it goes and hands out nothing more once it differs.
+    verified: bool = True
 
 
 @dataclass(frozen=True)

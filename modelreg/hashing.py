@@ -62,45 +62,137 @@ class KnownDigests:
     rename-over, which also brings a new inode): a server handing out the same
     1 GiB object a second time need not read it again. Safe for threads; holds
     at most ``size`` entries, the least recently used going first.
+
+    With a ``store`` (a file), what is learnt outlives the process: one line per
+    digest learnt or forgotten, appended, read back at the next start and
+    rewritten whole when it has twice ``size`` lines. A restarted server then
+    does not read every model again. The file holds nothing more trusted than the
+    folder it is in (whoever can write it can write the objects it describes);
+    a line it cannot read is skipped, and a file that cannot be written leaves
+    the digests remembered for this process only.
     """
 
-    def __init__(self, size: int = 4096) -> None:
+    def __init__(self, size: int = 4096, store: Path | None = None) -> None:
         self._size = size
         self._known: OrderedDict[tuple[int, int], tuple[tuple[int, int, int], str]] = OrderedDict()
         self._guard = threading.Lock()
+        self._store = store
+        self._lines = 0
+        if store is not None:
+            self._load(store)
+
+    def _load(self, store: Path) -> None:
+        try:
+            text = store.read_text(encoding="ascii", errors="replace")
+        except OSError:
+            return
+        for line in text.splitlines():
+            self._lines += 1
+            parts = line.split(" ")
+            if len(parts) != 6 or not all(p.isdigit() for p in parts[:5]):
+                continue
+            dev, ino, size, mtime, ctime = (int(p) for p in parts[:5])
+            where, digest = (dev, ino), parts[5]
+            if digest == "-":
+                self._known.pop(where, None)
+            elif len(digest) == 64 and all(c in "0123456789abcdef" for c in digest):
+                self._known[where] = ((size, mtime, ctime), digest)
+                self._known.move_to_end(where)
+        while len(self._known) > self._size:
+            self._known.popitem(last=False)
+
+    def _keep(self, where: tuple[int, int], when: tuple[int, int, int], digest: str) -> None:
+        """Write down what was learnt (``-``: forgotten); called with the guard held."""
+        if self._store is None:
+            return
+        try:
+            if self._lines >= 2 * self._size:
+                lines = [
+                    f"{w[0]} {w[1]} {t[0]} {t[1]} {t[2]} {d}\n" for w, (t, d) in self._known.items()
+                ]
+                temporary = self._store.with_suffix(".new")
+                temporary.write_text("".join(lines), encoding="ascii")
+                temporary.replace(self._store)
+                self._lines = len(lines)
+                return
+            self._store.parent.mkdir(parents=True, exist_ok=True)
+            with self._store.open("a", encoding="ascii") as out:
+                out.write(f"{where[0]} {where[1]} {when[0]} {when[1]} {when[2]} {digest}\n")
+            self._lines += 1
+        except OSError:  # a read-only repository, a full disk: this process remembers
+            pass
 
     @staticmethod
     def _key(st: os.stat_result) -> tuple[tuple[int, int], tuple[int, int, int]]:
         return (st.st_dev, st.st_ino), (st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
-    def sha256(self, path: Path) -> str:
-        """The sha256 of ``path``: remembered, or read (once) and remembered."""
+    def remembered(self, path: Path) -> str | None:
+        """The sha256 of ``path`` if it is remembered and the file unchanged since;
+        None when it would have to be read."""
         where, when = self._key(os.stat(path))
         with self._guard:
             found = self._known.get(where)
             if found is not None and found[0] == when:
                 self._known.move_to_end(where)
                 return found[1]
+        return None
+
+    def sha256(self, path: Path) -> str:
+        """The sha256 of ``path``: remembered, or read (once) and remembered."""
+        found = self.remembered(path)
+        if found is not None:
+            return found
         with open(path, "rb", buffering=0) as handle:
-            before = self._key(os.fstat(handle.fileno()))
-            digest = copy_to(handle, [], size=before[1][0]).sha256
-            after = self._key(os.fstat(handle.fileno()))
-        if before == after:  # not written to while it was read
-            with self._guard:
-                self._known[after[0]] = (after[1], digest)
-                self._known.move_to_end(after[0])
-                while len(self._known) > self._size:
-                    self._known.popitem(last=False)
+            before = os.fstat(handle.fileno())
+            digest = copy_to(handle, [], size=before.st_size).sha256
+            self.learn(handle.fileno(), before, digest)
         return digest
+
+    def learn(self, fd: int, before: os.stat_result, digest: str) -> bool:
+        """Remember ``digest`` as the sha256 of the open file ``fd``, read whole by
+        the caller since ``before`` (its ``fstat`` when the reading began), unless
+        the file changed meanwhile (then nothing is remembered: False)."""
+        start, after = self._key(before), self._key(os.fstat(fd))
+        if start != after:  # written to while it was read
+            return False
+        with self._guard:
+            self._known[after[0]] = (after[1], digest)
+            self._known.move_to_end(after[0])
+            while len(self._known) > self._size:
+                self._known.popitem(last=False)
+            self._keep(after[0], after[1], digest)
+        return True
+
+    def vouch(self, path: Path, digest: str, *, written_since: int) -> bool:
+        """Remember ``digest`` for ``path`` without reading it: for bytes the caller
+        hashed itself on their way in and then copied to ``path``. Only a file
+        changed at ``written_since`` (a ``time.time_ns()``) or later is taken, so an
+        object that was already there (and may have rotted since) is still read
+        at its first use. False: not remembered."""
+        try:
+            st = os.stat(path)
+        except OSError:
+            return False
+        if st.st_ctime_ns < written_since:
+            return False
+        where, when = self._key(st)
+        with self._guard:
+            self._known[where] = (when, digest)
+            self._known.move_to_end(where)
+            while len(self._known) > self._size:
+                self._known.popitem(last=False)
+            self._keep(where, when, digest)
+        return True
 
     def forget(self, path: Path) -> None:
         """Read ``path`` again next time (its bytes were found wrong, say)."""
         try:
-            where, _when = self._key(os.stat(path))
+            where, when = self._key(os.stat(path))
         except OSError:
             return
         with self._guard:
-            self._known.pop(where, None)
+            if self._known.pop(where, None) is not None:
+                self._keep(where, when, "-")
 
 
 def copy_file(

@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from .errors import (
     DirtyStateError,
@@ -76,6 +76,8 @@ else:
     _read, _register, _remotes, _stages, _sync = map(
         lazy, ("read", "register", "remotes", "stages", "sync")
     )
+
+T = TypeVar("T")
 
 LOCK_FILE = "modelreg.lock"
 _STAGE_EVENTS = (EventKind.ASSIGN, EventKind.UNASSIGN)
@@ -161,6 +163,9 @@ class Registry:
         self._cached_models: dict[str, ModelState | None] = {}
         self._state_cache: StateCache | None = None
         self._cache_opened = False
+        # The refs' fingerprint this registry last brought the cache in line with, and
+        # when it was taken (time.time_ns, as Fingerprint.taken): see _cache_query.
+        self._cache_synced: tuple[str, int] | None = None
         # What the caller should tell the user about this registry as a whole (a
         # mirror that could not be refreshed); every read's answer carries these too.
         self.warnings: list[str] = []
@@ -266,6 +271,7 @@ class Registry:
     deps = _read.deps
     dependents = _read.dependents
     manifests = _read.manifests
+    last_events = _read.last_events
     diff = _read.diff
 
     register = _register.register
@@ -427,19 +433,58 @@ class Registry:
 
     def _summaries(self) -> list[Summary] | None:
         """What ``list`` prints of every model, from the cache (None: no cache)."""
-        from .statecache import CACHE_ERRORS
+        found = self._cache_query(lambda cache: cache.summaries())
+        if found is None:
+            return None
+        summaries, unreadable = found
+        self.skipped_tags = (*unreadable, *(t for s in summaries for t in s.skipped))
+        return summaries
+
+    def _cache_query(self, query: Callable[[StateCache], T]) -> T | None:
+        """``query`` of the state cache once it is in line with the refs; None where
+        there is no cache or it failed (the caller then reads git).
+
+        Several queries of one registry (one page: the summaries, then the shown
+        rows' manifests and last events) compare the refs with the cache once:
+        while the refs' stat is what it was when this registry last brought the
+        cache in line, for up to ``RACY_NS``, they share that listing. Right after
+        a change the fingerprint is racy and the cache never believes it alone,
+        so without this each query would list every tag again; a change made in
+        the same clock tick after that listing is seen by the next registry (or
+        by this one once the window is over), and a write by this registry
+        forgets the listing (:meth:`_forget`)."""
+        from .statecache import CACHE_ERRORS, RACY_NS, refs_fingerprint
 
         cache = self._cache()
         if cache is None:
             return None
         try:
-            cache.refresh()
-            summaries, unreadable = cache.summaries()
+            found = refs_fingerprint(self.git.common_dir)
+            synced = self._cache_synced
+            if synced is None or synced[0] != found.stamps or found.taken - synced[1] > RACY_NS:
+                cache.refresh(found)
+                self._cache_synced = (found.stamps, found.taken)
+            return query(cache)
         except CACHE_ERRORS as exc:
             self._drop_cache(exc)
             return None
-        self.skipped_tags = (*unreadable, *(t for s in summaries for t in s.skipped))
-        return summaries
+
+    def _declaring(self) -> set[str] | None:
+        """The files of HEAD's models folder that declare dependencies (paths inside
+        it), from the state cache's index (None: no cache)."""
+        from .statecache import CACHE_ERRORS
+
+        cache = self._cache()
+        if cache is None:
+            return None
+        tree = self.git.tree_id("HEAD", self.config.models_dir)
+        if tree is None:
+            return set()
+        try:
+            return cache.declaring(tree)
+        except CACHE_ERRORS as exc:
+            self._drop_cache(exc)
+            return None
 
     def _declares_dependencies(self) -> bool:
         """Whether a file in HEAD's models folder holds ``dependencies:``: from the
@@ -472,7 +517,9 @@ class Registry:
 
     def _read_models(self, names: Sequence[str]) -> RegistryState:
         """A fresh read of these models' tags alone, remembered for :meth:`_find_model`."""
+        synced = self._cache_synced  # a read: the cache's listing still holds
         self._forget()
+        self._cache_synced = synced
         state = self._read_state(names)
         for name in names:
             self._cached_models[name] = state.model(name)
@@ -493,6 +540,7 @@ class Registry:
     def _forget(self) -> None:
         """Drop what was read from tags: an event was written, or may have been."""
         self._cached_state = None
+        self._cache_synced = None
         self._cached_models.clear()
 
     def _dvc_internals(self) -> list[Hostile]:

@@ -58,7 +58,7 @@ from typing import TYPE_CHECKING
 
 from .gitrepo import TagRecord
 from .state import ModelState, build_model
-from .tags import in_grammar, name_to_tag, parse_tag_name
+from .tags import EventKind, in_grammar, name_to_tag, parse_tag_name
 
 if TYPE_CHECKING:
     from .gitrepo import GitRepo
@@ -422,6 +422,55 @@ class StateCache:
                     ),
                 )
 
+    def newest(self, names: Sequence[str] | None) -> dict[str, list[TagRecord]]:
+        """Per model (of ``names``; every model's: None), the records of its annotated
+        tags at its newest tagger time and of every tag of it at the commits those
+        point at: enough for :func:`.state.build_model` to tell the model's last
+        event (events of one second are ordered among themselves alone; an
+        assignment's version is the registration at its commit) without reading
+        the rest of its history. The home page's "last event" column."""
+        out: dict[str, list[TagRecord]] = {}
+        for where, chunk in _model_chunks(names):
+            sql = (
+                "WITH newest AS (SELECT t.model AS model, max(o.time) AS time FROM tags t "
+                "JOIN objects o ON o.oid = t.oid WHERE t.model IS NOT NULL AND o.annotated = 1"
+                f"{where} GROUP BY t.model), "
+                "top AS (SELECT DISTINCT t.model AS model, o.target AS target FROM tags t "
+                "JOIN objects o ON o.oid = t.oid JOIN newest n ON n.model = t.model "
+                "AND n.time = o.time WHERE o.annotated = 1) "
+                f"SELECT t.model, {_RECORD} FROM tags t JOIN objects o ON o.oid = t.oid "
+                "JOIN top p ON p.model = t.model AND p.target = o.target ORDER BY t.name"
+            )
+            for row in self.db.execute(sql, chunk):
+                out.setdefault(_text(row[0]), []).append(_record(row[1:]))
+        return out
+
+    def registrations(self, wanted: Sequence[tuple[str, str]]) -> dict[tuple[str, str], list[str]]:
+        """The commits the registration tags of each ``(model, version)`` point at
+        (``NAME@vVERSION``, with or without a counter; annotated only), so a
+        version's manifest can be read without building its model's state. More
+        than one commit, or none, and the caller builds the state."""
+        out: dict[tuple[str, str], list[str]] = {}
+        pairs = sorted(set(wanted))
+        for start in range(0, len(pairs), 400):
+            chunk = pairs[start : start + 400]
+            values = ", ".join("(?, ?, ?)" for _ in chunk)
+            args = [x for m, v in chunk for x in (m, v, f"{name_to_tag(m)}@v{v}")]
+            sql = (
+                f"WITH wanted(model, version, tag) AS (VALUES {values}) "
+                "SELECT w.model, w.version, t.name, o.target FROM wanted w "
+                "JOIN tags t ON t.model = w.model JOIN objects o ON o.oid = t.oid "
+                "WHERE o.annotated = 1 AND (t.name = w.tag "
+                "OR substr(t.name, 1, length(w.tag) + 1) = w.tag || '#')"
+            )
+            for model, version, name, target in self.db.execute(sql, args):
+                parsed = parse_tag_name(_text(name))
+                if parsed is None or parsed.kind is not EventKind.REGISTER:
+                    continue  # a deregistration (``!#``) or not ours
+                if str(parsed.version) == version:
+                    out.setdefault((_text(model), _text(version)), []).append(_text(target))
+        return out
+
     # ------------------------------------------------------------------ dependencies
 
     def declares_dependencies(self, tree: str) -> bool:
@@ -450,6 +499,15 @@ class StateCache:
                 self.db.execute("ROLLBACK")
             raise
         return bool(found)
+
+    def declaring(self, tree: str) -> set[str]:
+        """The files of the models folder's ``tree`` that hold ``dependencies:``
+        (paths relative to it), the index brought up to date as
+        :meth:`declares_dependencies` does: the models ``dependents`` need read."""
+        self.declares_dependencies(tree)
+        if (self._meta("declares-tree") or "") != tree:  # another process moved it on
+            return set(self.git.files_containing(DECLARES, tree))
+        return {_text(p) for (p,) in self.db.execute("SELECT path FROM declares")}
 
     # ------------------------------------------------------------------ meta
 
@@ -519,6 +577,37 @@ def busy(error: Exception) -> bool:
     return isinstance(error, sqlite3.OperationalError) and any(
         word in str(error) for word in ("locked", "busy")
     )
+
+
+_RECORD = "t.name, o.oid, o.annotated, o.target, o.tagger, o.email, o.time, o.message"
+
+
+def _record(row: Sequence[object]) -> TagRecord:
+    """A :class:`TagRecord` from the columns of :data:`_RECORD`."""
+    name, oid, annotated, target, tagger, email, when, message = row
+    return TagRecord(
+        _text(name),
+        bool(_int(annotated)),
+        _text(oid),
+        _text(target),
+        _text(tagger),
+        _text(email),
+        _int(when),
+        _text(message),
+    )
+
+
+def _model_chunks(names: Sequence[str] | None) -> list[tuple[str, tuple[str, ...]]]:
+    """``(" AND t.model IN (?, ...)", names)`` for at most 500 names at a time; one
+    unfiltered query for every model (None)."""
+    if names is None:
+        return [("", ())]
+    unique = sorted(set(names))
+    out = []
+    for start in range(0, len(unique), 500):
+        chunk = tuple(unique[start : start + 500])
+        out.append((f" AND t.model IN ({', '.join('?' * len(chunk))})", chunk))
+    return out
 
 
 def _is_oid(text: str) -> bool:

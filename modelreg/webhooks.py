@@ -12,7 +12,10 @@ append-only files under the server's state folder (never the work tree):
   announce the whole history again (on the first start every tag present counts
   as seen);
 - ``deliveries.jsonl``: one line when a delivery is queued (with the whole
-  document, so it survives a restart) and one per attempt.
+  document, so it survives a restart) and one per attempt. It is compacted at
+  each start and whenever it has grown past :data:`COMPACT_AT` bytes: every
+  line of the deliveries not finished yet stays, and of the finished ones, the
+  last :data:`KEEP_FINISHED` (older ones are forgotten).
 
 Delivery is **at least once**: a delivery queued and not finished when the server
 stopped is sent again at the next start, and a receiver that answered 2xx after
@@ -61,6 +64,8 @@ FEW_MODELS = 8  # new events of more models than this are read with one read of 
 LOG_FILE = "deliveries.jsonl"
 SEEN_FILE = "seen"
 DONE = ("delivered", "failed")  # the states after which a delivery is never sent again
+KEEP_FINISHED = 1000  # finished deliveries the log keeps when it is compacted
+COMPACT_AT = 8 << 20  # bytes past which the log is compacted (and past twice what it kept)
 
 
 @dataclass(frozen=True)
@@ -208,12 +213,17 @@ def _now_iso() -> str:
 
 
 class DeliveryLog:
-    """``deliveries.jsonl``: a line when a delivery is queued, one per attempt.
+    """``deliveries.jsonl``: a line when a delivery is queued, one per attempt;
+    compacted (:meth:`compact`) when it has grown past ``compact_at`` bytes.
 
     Safe for threads; each line is written with one ``write`` call."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(
+        self, folder: Path, keep_finished: int = KEEP_FINISHED, compact_at: int = COMPACT_AT
+    ) -> None:
         self.path = folder / LOG_FILE
+        self.keep_finished = keep_finished
+        self._compact_at = compact_at
         self._guard = threading.Lock()
 
     def _append(self, line: dict[str, Any]) -> None:
@@ -222,6 +232,37 @@ class DeliveryLog:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with self.path.open("ab") as out:
                 out.write(data)
+                size = out.tell()
+            if size > self._compact_at:
+                self._compact()
+
+    def compact(self) -> None:
+        """Rewrite the log with every line of the deliveries not finished, and of the
+        finished ones the last ``keep_finished`` (in the order they finished).
+        The new file replaces the old one whole (a crash leaves one or the other)."""
+        with self._guard:
+            self._compact()
+
+    def _compact(self) -> None:
+        lines = self.lines()
+        finished: dict[str, int] = {}  # delivery -> the index of its last line
+        for index, line in enumerate(lines):
+            if line.get("state") in DONE and isinstance(line.get("delivery"), str):
+                finished[line["delivery"]] = index
+        newest = sorted(finished, key=finished.__getitem__)[-self.keep_finished :]
+        forgotten = set(finished) - set(newest) if self.keep_finished else set(finished)
+        kept = [
+            line
+            for line in lines
+            if isinstance(line.get("delivery"), str) and line["delivery"] not in forgotten
+        ]
+        data = "".join(json.dumps(line, sort_keys=False) + "\n" for line in kept).encode()
+        if self.path.exists():
+            temporary = self.path.with_suffix(".compacting")
+            temporary.write_bytes(data)
+            temporary.replace(self.path)
+        # what is kept is never compacted again at every line
+        self._compact_at = max(self._compact_at, 2 * len(data))
 
     def queued(self, delivery: Delivery) -> None:
         self._append(

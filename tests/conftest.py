@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -43,7 +44,12 @@ class Clock:
 @pytest.fixture(autouse=True)
 def isolated(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A private HOME, git config and DVC config for every test."""
-    home = tmp_path_factory.mktemp("home")
+    return isolate(tmp_path_factory.mktemp("home"), monkeypatch)
+
+
+def isolate(home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point git, DVC and modelreg at ``home`` for their settings and data."""
+    home.mkdir(parents=True, exist_ok=True)
     gitconfig = home / ".gitconfig"
     gitconfig.write_text(
         "[user]\n\tname = Test User\n\temail = test@example.com\n"
@@ -217,7 +223,34 @@ class Showcase:
 
 
 @pytest.fixture
-def showcase(tmp_path: Path, clock: Clock) -> Showcase:
+def showcase(tmp_path: Path, clock: Clock, showcase_template: tuple[Path, int]) -> Showcase:
+    """The showcase registry (see :func:`build_showcase`), a fresh copy for each test,
+    with the ``clock`` where building it left it. Building it takes some forty
+    registry operations; copying the one built for this test process takes
+    milliseconds, and gives the same bytes, commits and tags (the dates are fixed)."""
+    template, now = showcase_template
+    root = tmp_path / "registry"
+    shutil.copytree(template, root, symlinks=True)
+    clock.now = now
+    clock.tick(0)
+    return Showcase(root, SHOWCASE_REMOTE, Registry(root))
+
+
+@pytest.fixture(scope="session")
+def showcase_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int]:
+    """The showcase, built once per test process in an isolated home of its own."""
+    folder = tmp_path_factory.mktemp("showcase-template")
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        isolate(folder / "home", monkeypatch)
+        clock = Clock(monkeypatch)
+        built = build_showcase(folder, clock)
+        return built.root, clock.now
+
+
+SHOWCASE_REMOTE = "s3://modelreg-showcase/registry"
+
+
+def build_showcase(tmp_path: Path, clock: Clock) -> Showcase:
     """A registry with a model's whole life in it, at fixed dates (the ``clock``):
 
     - ``embedder`` v1.0.0, v1.1.0, v2.0.0 (labels, metrics, params, licence);
@@ -234,7 +267,7 @@ def showcase(tmp_path: Path, clock: Clock) -> Showcase:
     root = tmp_path / "registry"
     # Not a folder under tmp_path: .dvc/config is committed, and a path that differs
     # per run would change every commit id. Nothing here contacts the remote.
-    remote = "s3://modelreg-showcase/registry"
+    remote = SHOWCASE_REMOTE
     registry, _init = Registry.init(root, remote=remote)
     made = FileMaker(tmp_path / "outside")
 

@@ -94,6 +94,11 @@ NOT_FOR_READS = (
             "sync",
         )
     ),
+    # the server's (only `serve` pays for them)
+    "starlette",
+    "uvicorn",
+    "uvloop",
+    "httptools",
 )
 # resolve and history answer from tags alone: no YAML parser, no manifest.
 NOT_FROM_TAGS_ALONE = ("yaml", "modelreg.manifest", "modelreg.manifests")

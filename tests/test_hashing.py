@@ -126,3 +126,29 @@ def test_known_digests_read_a_file_once_while_it_is_unchanged(
     known.forget(path)
     known.sha256(path)
     assert len(reads) == 3
+
+
+def test_known_digests_kept_in_a_store_outlive_the_process(tmp_path: Path) -> None:
+    """A store remembers across instances (a restarted server) what was learnt, as
+    long as the file is unchanged; what was forgotten, or changed, is read again;
+    lines it cannot read are skipped; it is rewritten whole past twice its size."""
+    store = tmp_path / "state" / "known-digests"
+    one, two = tmp_path / "one.bin", tmp_path / "two.bin"
+    one.write_bytes(b"weights one")
+    two.write_bytes(b"weights two")
+    first = hashing.KnownDigests(size=2, store=store)
+    assert first.sha256(one) == hashlib.sha256(b"weights one").hexdigest()
+    assert first.sha256(two) == hashlib.sha256(b"weights two").hexdigest()
+    with store.open("a") as out:
+        out.write("not a line\n1 2 3 4 5 NOTHEX\n")
+    again = hashing.KnownDigests(size=2, store=store)
+    assert again.remembered(one) == hashlib.sha256(b"weights one").hexdigest()
+    assert again.remembered(two) == hashlib.sha256(b"weights two").hexdigest()
+
+    again.forget(one)
+    two.write_bytes(b"weights 2")  # changed: its old digest is not believed
+    later = hashing.KnownDigests(size=2, store=store)
+    assert later.remembered(one) is None and later.remembered(two) is None
+    assert later.sha256(two) == hashlib.sha256(b"weights 2").hexdigest()
+    assert len(store.read_text().splitlines()) <= 2 * 2  # rewritten whole on the way
+    assert hashing.KnownDigests(size=2, store=store).remembered(two) is not None

@@ -93,6 +93,16 @@ def test_registry_not_initialised(
         assert_user_error(cli("-C", plain, "register", "m", files()), "modelreg init")
 
 
+def test_a_failed_init_in_a_plain_folder_leaves_no_repository_behind(
+    cli: Cli, tmp_path: Path
+) -> None:
+    folder = tmp_path / "plain"
+    folder.mkdir()
+    (folder / ".modelreg.yaml").write_text("- a list, not a mapping\n")
+    assert_user_error(cli("-C", folder, "init"), "must be a mapping")
+    assert [p.name for p in folder.iterdir()] == [".modelreg.yaml"]  # no .git, no .dvc
+
+
 @pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
 def test_register_refuses_a_metric_that_is_not_a_finite_number(
     registry: Registry, files: FileMaker, value: float

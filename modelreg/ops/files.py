@@ -97,6 +97,7 @@ def local_files(
     paths: Sequence[str] | None = None,
     *,
     known: KnownDigests | None = None,
+    verify: bool = True,
 ) -> LocalFiles:
     """Where this machine holds a version's files (``paths``: only those), each
     checked against the manifest's sha256: the promise of ``get`` — a wrong file is
@@ -108,6 +109,12 @@ def local_files(
     remote when the remote's copy is good. ``known`` remembers digests already
     computed, so a file that has not changed since is not read again. A path the
     manifest does not list is an :class:`UnknownFileError`.
+
+    With ``verify=False``, a file ``known`` has no digest for is handed over unread,
+    as ``verified=False``: for a caller that reads every byte anyway and checks the
+    sha256 as it goes (the server streaming a download), so a 1 GiB file is not
+    read twice before its first byte leaves. A file ``known`` remembers as wrong
+    is checked (and repaired, or refused) as always.
     """
     from ..hashing import KnownDigests
 
@@ -137,6 +144,9 @@ def local_files(
     found = []
     for artifact in wanted:
         local = where[artifact.md5]
+        if not verify and known.remembered(local) is None:
+            found.append(LocalFile(artifact.path, artifact.size, artifact.sha256, local, False))
+            continue
         got = known.sha256(local)
         if got != artifact.sha256 and storage.in_local_cache(local):
             known.forget(local)

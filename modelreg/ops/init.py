@@ -48,7 +48,12 @@ def init(
     except NotARepositoryError:
         git = GitRepo.init(target)
         git_initialised = True
-    git.identity()  # fail before creating anything when git cannot commit
+    try:
+        git.identity()  # fail before creating anything when git cannot commit
+    except BaseException:
+        if git_initialised:  # the folder was not a repository: it is not one now either
+            remove_path(git.root / ".git")
+        raise
     if not git_initialised and git.head() is None and clones_a_registry(git):
         raise NotInitialisedError(
             f"{git.root} is a clone of an existing registry with no branch checked out; "
@@ -72,6 +77,8 @@ def init(
                     remove_path(git.root / rel)
             if config_before is not None:
                 dvc_config.write_bytes(config_before)
+            if git_initialised and head is None:  # the `git init` was ours too
+                remove_path(git.root / ".git")
         raise
 
 

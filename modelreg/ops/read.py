@@ -8,12 +8,13 @@ manifest parser and YAML for ``show``, the pure helpers for ``deps``,
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
 from ..refs import Ref, parse_ref
 from ..results import HistoryEntry, ModelSummary, Publication, Resolved, Rows, VersionInfo
-from ..state import Event
+from ..state import Event, VersionState, build_model
 from ..tags import (
     EVENT,
     FORCED,
@@ -149,17 +150,50 @@ def deps(self: Registry, ref: str | Ref, *, stage: str | None = None) -> Tree:
         validate_stage(stage)
     model = self._model(ref.name)
     version = self._pick(model, ref)
-    return resolve_deps(self.state(), self.manifest_at, model.name, version.version, stage)
+    if self._cached_state is not None:
+        return resolve_deps(self.state(), self.manifest_at, model.name, version.version, stage)
+    # Only the models the tree reaches are read: the resolver asks the state about
+    # the dependencies its manifests name and nothing else, so resolving again with
+    # those added until the manifests name no model left out gives the same tree as
+    # every model's state would, at the cost of the tree instead of the registry.
+    names = {model.name}
+    named: set[str] = set()
+
+    def load(name: str, at: str) -> manifest_mod.Manifest | None:
+        found = self.manifest_at(name, at)
+        if found is not None:
+            named.update(dep.name for dep in found.dependencies)
+        return found
+
+    while True:
+        state = self._read_models(sorted(names))
+        named.clear()
+        tree = resolve_deps(state, load, model.name, version.version, stage)
+        if named <= names:
+            return tree
+        names |= named
 
 
-def dependents(self: Registry, name: str, *, stage: str | None = None) -> list[Dependent]:
+def dependents(
+    self: Registry, name: str, *, stage: str | None = None, declared_in_head: bool = False
+) -> list[Dependent]:
     """Every active model version that depends on ``name``, and whether it is
-    satisfied (by any active version of ``name``, or by the ``stage`` holder)."""
+    satisfied (by any active version of ``name``, or by the ``stage`` holder).
+
+    ``declared_in_head``: only the versions of models whose folder in HEAD has a
+    file declaring dependencies (the state cache's index, which ``promote``'s
+    gate trusts too), so a few manifests are read instead of every version's.
+    It misses an active version that declared a dependency its model's later
+    manifests dropped; the web page says so, and ``deps --reverse`` reads all."""
     from ..deps import dependents as dependents_of
 
     validate_read_name(name)
     if stage is not None:
         validate_stage(stage)
+    if declared_in_head and self._cached_state is None:
+        declaring = self._declaring()
+        if declaring is not None:
+            return _declared_dependents(self, name, stage, declaring)
     state = self.state()
     if state.model(name) is None:
         self._model(name)  # raises UnknownModelError with the list of models
@@ -179,13 +213,75 @@ def manifests(
     """The manifests of many ``(name, version)`` pairs through one ``git cat-file
     --batch`` (the web page's labels and metric charts); unknown versions and
     broken manifests are left out (``check`` and ``show`` report those)."""
+    pairs = list(versions)
+    commits: dict[tuple[str, str], list[str]] = {}
+    if self._cached_state is None:
+        # The state cache names each registration's commit: no model's state is
+        # built unless a version was registered more than once (or not at all).
+        commits = self._cache_query(lambda cache: cache.registrations(pairs)) or {}
     wanted = []
-    for name, version in versions:
+    for name, version in pairs:
+        at = commits.get((name, version), [])
+        if len(at) == 1:
+            wanted.append((name, _registered(version, at[0])))
+            continue
         model = self._find_model(name)
         found = model.find(version) if model else None
         if found is not None and found.registered:
             wanted.append((name, found))
     return self._manifests(wanted)
+
+
+def last_events(self: Registry, names: Sequence[str] | None = None) -> dict[str, HistoryEntry]:
+    """Each model's newest event (of ``names``; of every model: None), as
+    ``history`` has it: the home page's "last event" column. From the state
+    cache only each model's newest second of tags is built into events; without
+    one, from the models' whole histories."""
+    if self._cached_state is None:
+        found = self._cache_query(lambda cache: cache.newest(names))
+        if found is not None:
+            out = {}
+            for name, records in found.items():
+                model = build_model(name, records)
+                if model is not None and model.events:
+                    out[model.name] = _history_entry(model.events[-1])
+            return out
+    state = self._cached_state or self._read_state(names)
+    models = state.models.values() if names is None else [state.model(n) for n in names]
+    return {m.name: _history_entry(m.events[-1]) for m in models if m is not None and m.events}
+
+
+def _registered(version: str, commit: str) -> VersionState:
+    """What :meth:`Registry._manifests` needs of a registered version: its commit."""
+    return VersionState(version, commit, True, True, None, None, None, ())
+
+
+def _declared_dependents(
+    self: Registry, name: str, stage: str | None, declaring: set[str]
+) -> list[Dependent]:
+    """:func:`dependents` over the models whose folder holds a declaring file."""
+    from ..deps import dependents as dependents_of
+
+    folders = set()
+    for path in declaring:
+        parent = PurePosixPath(path).parent
+        while parent.name:
+            folders.add(str(parent))
+            parent = parent.parent
+    others = [
+        s.name for s in self.list_models() if s.name != name and s.name.replace(":", "/") in folders
+    ]
+    state = self._read_models([name, *others])
+    if state.model(name) is None:
+        self._model(name)  # raises UnknownModelError with the list of models
+    wanted = [
+        (m.name, v)
+        for m in state.models.values()
+        if m.name != name and not m.deprecated
+        for v in m.versions
+        if v.registered and v.active
+    ]
+    return dependents_of(state, self._manifests(wanted, mentioning=name), name, stage)
 
 
 def diff(self: Registry, a: str | Ref, b: str | Ref) -> VersionDiff:

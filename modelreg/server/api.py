@@ -188,6 +188,9 @@ def allowed(target: Target) -> str:
     return ", ".join(method for method, table in methods if target.action in table)
 
 
+MODEL_PATH = "/v2/models/{rest:path}"
+"""The route of every path under a model id (its action decides what it answers)."""
+
 FOUNDING_POSTS = frozenset({"upload", "register"})
 """``/v2/models/upload`` and ``/register`` take POST; a GET of them reads a model of
 that name if one exists, else says which method the endpoint takes."""
@@ -234,8 +237,8 @@ def routes() -> list[Route]:
         # The founding endpoints, before the paths of model ids.
         Route("/v2/models/upload", files.upload, methods=["POST"]),
         Route("/v2/models/register", files.register, methods=["POST"]),
-        Route("/v2/models/{rest:path}", model_get, methods=["GET"]),
-        Route("/v2/models/{rest:path}", model_post, methods=["POST"]),
+        Route(MODEL_PATH, model_get, methods=["GET"]),
+        Route(MODEL_PATH, model_post, methods=["POST"]),
     ]
 
 

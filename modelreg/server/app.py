@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager
+from importlib import import_module
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Match, Route
 
 from ..errors import Kind, ModelregError
+from ..storage import preload
 from . import about, api, auth, files, mlflow
 from .context import ServerContext, context
 from .http import BadRequest, error_response, json_response
@@ -67,17 +70,45 @@ async def on_error(request: Request, exc: Exception) -> Response:
 async def on_http(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     headers = dict(exc.headers or {})
-    if exc.status_code == 405 and "rest" in request.path_params:
-        # Starlette names the methods of the first /v2/models/{rest:path} route it
-        # tried; which ones this path answers depends on its action
-        with suppress(BadRequest):
-            headers["Allow"] = api.allowed(parse(request.path_params["rest"]))
+    if exc.status_code == 405:
+        headers["Allow"] = allowed(request)
     words = {
         404: "no such endpoint",
         405: f"{request.method} is not allowed here; this endpoint takes {headers.get('Allow')}",
     }
     message = words.get(exc.status_code, str(exc.detail))
     return error_response(BadRequest(message, status=exc.status_code, headers=headers))
+
+
+METHOD_ORDER = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def allowed(request: Request) -> str:
+    """Every method the request's path answers, for a 405's ``Allow`` (RFC 9110).
+
+    Starlette names the methods of the first route whose path matched, but a path
+    can match several routes (``/act/{action}``'s GET and POST, a model path's GET
+    and POST), and under ``/v2/models/`` what a path answers depends on its action
+    (:func:`.api.allowed`): ``.../promote`` takes POST alone, a version GET alone.
+    The web page's ``/m/...`` is read with GET whatever its path says."""
+    methods: set[str] = set()
+    for route in request.app.routes:
+        match, child = route.matches(request.scope)
+        if match is Match.NONE:
+            continue
+        named = set(getattr(route, "methods", None) or ())
+        if getattr(route, "path", None) == api.MODEL_PATH:
+            try:
+                target = parse(child.get("path_params", {}).get("rest", ""))
+            except BadRequest:  # any method is a 400 there
+                target = None
+            if target is not None and target.action is None and target.ref in api.FOUNDING_POSTS:
+                continue  # their own route's POST (a GET reads a model so named, if any)
+            if target is not None:
+                named = {m.strip() for m in api.allowed(target).split(",") if m.strip()}
+        methods |= named
+    order = {method: index for index, method in enumerate(METHOD_ORDER)}
+    return ", ".join(sorted(methods, key=lambda m: (order.get(m, len(order)), m)))
 
 
 async def on_gone(request: Request, exc: Exception) -> Response:
@@ -95,6 +126,19 @@ async def on_bug(request: Request, exc: Exception) -> Response:
     return error_response(bug)
 
 
+def _preload() -> None:
+    """What the first file download and the first read of the state cache load
+    (DVC, SQLite: ~200 ms), loaded at start instead."""
+    preload()
+    import_module("modelreg.statecache")
+
+
+def _quietly(done: asyncio.Future[None]) -> None:
+    """A preload that failed is no news: the request that needs it says why."""
+    if not done.cancelled():
+        done.exception()
+
+
 def create_app(settings: Settings, ctx: ServerContext | None = None) -> Starlette:
     """The application serving the registry at ``settings.root``."""
 
@@ -103,6 +147,8 @@ def create_app(settings: Settings, ctx: ServerContext | None = None) -> Starlett
         from .watch import Background
 
         context = app.state.context
+        # Imports, off the first request's clock (nobody waits for them here)
+        asyncio.get_running_loop().run_in_executor(None, _preload).add_done_callback(_quietly)
         background = Background(context)
         background.start()
         app.state.background = background

@@ -26,6 +26,9 @@ from .uploads import UploadArea
 
 T = TypeVar("T")
 
+KNOWN_DIGESTS = "known-digests"
+"""In the state folder: the files whose sha256 this server (or an earlier run) checked."""
+
 WRITE_ATTEMPTS = 8
 """Rounds of catch-up-and-write a published write gets when others publish first
 (within each, the library retries event counters itself)."""
@@ -42,8 +45,9 @@ class ServerContext:
     metrics: Metrics = field(default_factory=Metrics)
     # Where the work tree and its git directories are, found once at start.
     found: GitRepo | None = None
-    # Files whose sha256 was checked, so a second download of 1 GiB reads no byte twice.
-    known: KnownDigests = field(default_factory=KnownDigests)
+    # Files whose sha256 was checked, so a second download of 1 GiB reads no byte twice
+    # (kept in the state folder: after a restart too).
+    known: KnownDigests = field(init=False)
     uploads: UploadArea = field(init=False)
     # The web page's documents (what each page shows, before it is rendered), kept
     # like ``answers``; a background thread refreshes the home page's after every
@@ -53,6 +57,7 @@ class ServerContext:
     def __post_init__(self) -> None:
         work_tree = self.found.root if self.found is not None else self.settings.root
         self.pages = AnswerCache(self.git_dir, work_tree)
+        self.known = KnownDigests(store=self.state_dir / KNOWN_DIGESTS)
         self.uploads = UploadArea(
             self.state_dir / "uploads",
             self.settings.upload_max_age,

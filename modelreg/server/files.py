@@ -6,8 +6,9 @@ the second registers uploads through the same :meth:`Registry.register
 <modelreg.registry.Registry.register>` the CLI calls (same commit, tag, lock and
 journal). ``GET /v2/models/{model_id}/files[/PATH]`` and ``.../archive`` hand out
 a version's bytes from where :meth:`Registry.local_files
-<modelreg.registry.Registry.local_files>` found them verified: never a byte whose
-sha256 differs from the manifest's.
+<modelreg.registry.Registry.local_files>` found them: never a whole file whose
+sha256 differs from the manifest's (see :func:`one_file` for a big file checked
+as it is sent).
 """
 
 from __future__ import annotations
@@ -15,18 +16,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import email.message
+import hashlib
+import logging
+import os
 import re
 import tarfile
+import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import anyio.to_thread
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response, StreamingResponse
+from starlette.types import Send
 
 from .. import serialize
-from ..errors import ManifestError
+from ..errors import ManifestError, ModelregError
+from ..hashing import KnownDigests
 from ..manifest import KEYS as MANIFEST_KEYS
 from ..manifest import SCHEMA
 from ..registry import Registry
@@ -45,7 +51,12 @@ from .uploads import (
 )
 
 BLOCK = 4 << 20  # bytes handed to the writer thread at a time (two in flight at most)
-READ_BLOCK = 1 << 20  # bytes read from a file per chunk sent
+READ_BLOCK = 4 << 20  # bytes read (and hashed, when checked as sent) per worker-thread call
+CHECK_FIRST_BELOW = 8 << 20
+"""A file this small whose sha256 is not known yet is read whole and checked before
+its first byte is sent (a few ms); a bigger one is checked as it is sent."""
+
+log = logging.getLogger("modelreg.server")
 
 # --- upload ---------------------------------------------------------------------------
 
@@ -185,10 +196,33 @@ async def register(request: Request) -> Response:
                 **options,
             )
 
+    started = time.time_ns()
     result = await blocking(ctx.write, run)
     ctx.metrics.event_written("register")
+    await blocking(lambda: _vouch_for_uploads(ctx.registry(), result, named, ctx.known, started))
     document = {"model_id": f"{result.name}@v{result.version}", **serialize.register_result(result)}
     return json_response(document, status=201)
+
+
+def _vouch_for_uploads(
+    registry: Registry,
+    result: RegisterResult,
+    named: Sequence[tuple[str, Upload]],
+    known: KnownDigests,
+    started: int,
+) -> None:
+    """This server hashed the uploads as they arrived and the registration copied
+    them into the DVC cache: the first download of the new version need not read
+    1 GiB before it can vouch for it. Objects the registration did not write (the
+    same bytes already cached) are left to be checked at their first use."""
+    ours = {upload.sha256 for _name, upload in named}
+    try:
+        found = registry.local_files(f"{result.name}@v{result.version}", known=known, verify=False)
+    except ModelregError:  # the version is registered: downloads check it as always
+        return
+    for file in found.files:
+        if file.sha256 in ours:
+            known.vouch(file.local, file.sha256, written_since=started)
 
 
 def _wanted_files(body: Mapping[str, Any]) -> list[tuple[str | None, str]]:
@@ -336,11 +370,25 @@ def _code_commit(value: object) -> str | None:
 
 async def one_file(request: Request, target: Target, path: str) -> Response:
     """The bytes, verified; ``ETag`` is the sha256, ``Range`` (one) and
-    ``If-None-Match`` are honoured."""
+    ``If-None-Match`` are honoured.
+
+    A file this server has checked before (unchanged since: :class:`KnownDigests
+    <modelreg.hashing.KnownDigests>`) is sent at once. A big one not checked yet
+    is checked *as it is sent*, so its first byte leaves without the whole file
+    being read first: every block but the last goes out as it is read and hashed,
+    and the last only once the sha256 is the manifest's. When it is not, the
+    answer stops short of its ``Content-Length`` (a client sees a cut transfer,
+    never a complete wrong file), the server logs it, and the next request checks
+    the file before sending (repairing it from the DVC remote, or a 409). A range
+    of an unchecked file, and a small file, are checked before the first byte.
+    """
     ctx = context(request)
-    found = await blocking(
-        lambda: ctx.registry().local_files(target.ref, [path], known=ctx.known).files[0]
-    )
+
+    def find(verify: bool) -> LocalFile:
+        registry = ctx.registry()
+        return registry.local_files(target.ref, [path], known=ctx.known, verify=verify).files[0]
+
+    found = await blocking(find, False)
     etag = f'"{found.sha256}"'
     headers = {"etag": etag, "accept-ranges": "bytes", "cache-control": "no-cache"}
     if _matches(request.headers.get("if-none-match"), found.sha256):
@@ -359,13 +407,17 @@ async def one_file(request: Request, target: Target, path: str) -> Response:
             return answer
         if isinstance(span, tuple):
             start, end = span
-    status = 206 if (start, end) != (0, found.size) else 200
+    whole = (start, end) == (0, found.size)
+    sending = request.method != "HEAD"
+    if sending and not found.verified and (not whole or found.size < CHECK_FIRST_BELOW):
+        found = await blocking(find, True)
+    status = 206 if not whole else 200
     headers["content-length"] = str(end - start)
     if status == 206:
         headers["content-range"] = f"bytes {start}-{end - 1}/{found.size}"
     headers["content-disposition"] = _disposition(path.rsplit("/", 1)[-1])
-    body = _read(found, start, end) if request.method != "HEAD" else _nothing()
-    return StreamingResponse(
+    body = _read(found, start, end, ctx.known) if sending else _nothing()
+    return FileStream(
         body, status_code=status, headers=headers, media_type="application/octet-stream"
     )
 
@@ -402,19 +454,118 @@ def byte_range(header: str, size: int) -> tuple[int, int] | str | None:
     return start, min(end, size)
 
 
-async def _read(found: LocalFile, start: int, end: int) -> AsyncIterator[bytes]:
-    handle = await anyio.to_thread.run_sync(open, found.local, "rb")
+class CutShort(Exception):
+    """A file's answer must stop before its last byte (its bytes are wrong)."""
+
+
+class FileStream(StreamingResponse):
+    """A streamed answer that :class:`CutShort` ends without its last bytes: the
+    server then closes the connection, and the client, short of the
+    ``Content-Length`` it was promised, knows the transfer failed."""
+
+    async def stream_response(self, send: Send) -> None:
+        try:
+            await super().stream_response(send)
+        except CutShort as exc:
+            log.error("%s", exc)
+
+
+class _Blocks:
+    """A file's bytes from ``start`` to ``end``, one block per call of :meth:`next`,
+    and, when ``check`` (the whole file), their sha256 fed block by block by
+    :meth:`hash` (each on a worker thread)."""
+
+    def __init__(self, found: LocalFile, start: int, end: int, check: bool) -> None:
+        self.found = found
+        self.handle = open(found.local, "rb", buffering=0)  # noqa: SIM115 (closed by close_after)
+        self.before = os.fstat(self.handle.fileno())
+        self.handle.seek(start)
+        self.left = end - start
+        self.sha256 = hashlib.sha256() if check else None
+
+    def next(self) -> bytes:
+        """The next block; ``b""`` at the end."""
+        wanted = min(READ_BLOCK, self.left)
+        chunk = self.handle.read(wanted) if wanted else b""
+        while 0 < len(chunk) < wanted:  # a short read: ask again
+            more = self.handle.read(wanted - len(chunk))
+            if not more:
+                break
+            chunk += more
+        if len(chunk) < wanted:  # the object shrank under us
+            raise CutShort(f"{self.found.local} ended {self.left - len(chunk)} bytes early")
+        self.left -= wanted
+        return chunk
+
+    def hash(self, chunk: bytes) -> None:
+        assert self.sha256 is not None
+        self.sha256.update(chunk)  # hashlib lets go of the GIL for big buffers
+
+    def check(self, known: KnownDigests) -> None:
+        """After the last block is hashed: the sha256 remembered (right or wrong, so
+        the next request knows), and :class:`CutShort` if it is not the manifest's."""
+        assert self.sha256 is not None
+        got = self.sha256.hexdigest()
+        known.learn(self.handle.fileno(), self.before, got)
+        if got != self.found.sha256:
+            raise CutShort(
+                f"{self.found.path}: the object {self.found.local} does not match its sha256 "
+                f"(expected {self.found.sha256[:12]}…, got {got[:12]}…); the answer was cut "
+                "short, and the next request checks the file first"
+            )
+
+    def close_after(self, *pending: asyncio.Future[Any]) -> None:
+        """Close the file once no work on it is under way (a failure of that work is
+        of no interest any more: nobody waits for it)."""
+        for work in pending:
+            if work.done() and not work.cancelled():
+                work.exception()
+        left = [work for work in pending if not work.done()]
+        if left:
+            left[0].add_done_callback(lambda _done: self.close_after(*left))
+            return
+        self.handle.close()
+
+
+async def _read(
+    found: LocalFile, start: int, end: int, known: KnownDigests | None = None
+) -> AsyncIterator[bytes]:
+    """``found``'s bytes from ``start`` to ``end``, :data:`READ_BLOCK` at a time, the
+    next block read on a worker thread while the last one is sent.
+
+    A file not verified yet (sent whole, with ``known`` to tell) is hashed as it is
+    read, on another worker thread: block ``i + 1`` is read while block ``i`` is
+    hashed and block ``i - 1`` sent, so on two cores the sha256 costs little more
+    than the reading. The last block is held back until the digest is known
+    (:meth:`_Blocks.check`)."""
+    loop = asyncio.get_running_loop()
+    check = not found.verified
+    if check and (known is None or (start, end) != (0, found.size)):
+        raise AssertionError("an unverified file is sent whole, with somewhere to learn")
+    blocks = await loop.run_in_executor(None, _Blocks, found, start, end, check)
+    reading = loop.run_in_executor(None, blocks.next)
+    hashing: asyncio.Future[None] = loop.create_future()
+    hashing.set_result(None)
     try:
-        await anyio.to_thread.run_sync(handle.seek, start)
-        left = end - start
-        while left > 0:
-            chunk = await anyio.to_thread.run_sync(handle.read, min(READ_BLOCK, left))
-            if not chunk:  # the object shrank under us: the answer is cut short
-                raise OSError(f"{found.local} ended early")
-            left -= len(chunk)
-            yield chunk
+        held = b""
+        while chunk := await reading:
+            reading = loop.run_in_executor(None, blocks.next)
+            if check:
+                await hashing  # the sha256 takes the blocks in order
+                hashing = loop.run_in_executor(None, blocks.hash, chunk)
+                chunk, held = held, chunk
+            if chunk:
+                yield chunk
+        if check:
+            assert known is not None
+            await hashing
+            blocks.check(known)
+            if held:
+                yield held
     finally:
-        handle.close()
+        # A client that went away cancels this generator while a block may still be
+        # being read or hashed: the file closes after that.
+        blocks.close_after(reading, hashing)
 
 
 async def _nothing() -> AsyncIterator[bytes]:

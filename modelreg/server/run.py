@@ -66,7 +66,11 @@ def open_when_empty(settings: Settings) -> bool:
 
 def serve(settings: Settings) -> None:
     """Serve until SIGTERM or SIGINT: then stop accepting, give the requests in
-    flight ``settings.grace`` seconds to finish, and return (the process exits 0)."""
+    flight ``settings.grace`` seconds to finish, and return (the process exits 0).
+
+    uvicorn runs on uvloop with httptools' parser where they are installed (they
+    are dependencies, except uvloop on Windows): fewer copies and less Python per
+    byte than asyncio and h11, which a 1 GiB download shows."""
     import uvicorn
 
     from .app import create_app

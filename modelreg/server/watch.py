@@ -18,8 +18,8 @@ application's lifespan (:func:`modelreg.server.app.create_app`).
   for it, and a slow receiver delays only other deliveries.
 
 What the server keeps for this lives under its state folder (never the work
-tree): the tags seen and the delivery log. Delivery is at least once (see
-:mod:`modelreg.webhooks`).
+tree): the tags seen and the delivery log (compacted at each start and as it
+grows). Delivery is at least once (see :mod:`modelreg.webhooks`).
 """
 
 from __future__ import annotations
@@ -169,6 +169,7 @@ class Background:
         self._spawn("pages", lambda: keep_warm(self.ctx, self.stopping))
         try:
             self.watcher.start()
+            self.courier.log.compact()  # what finished long ago is forgotten
             unfinished = self.courier.log.unfinished()
         except OSError as exc:
             log.error("webhooks are off: cannot keep their state in %s: %s",

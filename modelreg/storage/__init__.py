@@ -105,6 +105,17 @@ __all__ = [
 ]
 
 
+def preload() -> None:
+    """Import what finding a version's bytes needs (DVC's config, its schema and
+    file systems: ~150 ms) now: for a server, whose first download should not
+    wait for it."""
+    from importlib import import_module
+
+    with dvc_errors("load DVC"):
+        for name in ("configobj", "dvc.config", "dvc.config_schema", "dvc.dirs", "dvc.fs"):
+            import_module(name)
+
+
 def detached(folder: Path, config: bytes, progress: Progress | None = None) -> Storage:
     """A private DVC folder (no git) holding this DVC config: the registry's files
     are fetched through it where no work tree has a DVC set-up."""

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from modelreg import ManifestError, Registry
+from modelreg import ManifestError, Registry, serialize
 
 from ..conftest import Cli, FileMaker, Showcase, git
 
@@ -143,3 +143,51 @@ def test_manifests_reads_many_versions_at_once(showcase: Showcase) -> None:
     assert sorted(found) == [("embedder", "2.0.0"), ("team/fraud", "0.1.0")]
     assert found[("embedder", "2.0.0")].metrics == {"auc": 0.9, "dim": 256}
     assert [d.version for d in found[("team/fraud", "0.1.0")].dependencies] == [">=1.0.0"]
+
+
+@pytest.mark.parametrize("cached", [True, False], ids=["state-cache", "no-cache"])
+def test_the_web_pages_reads_agree_with_every_models_state(
+    showcase: Showcase, monkeypatch: pytest.MonkeyPatch, cached: bool
+) -> None:
+    """last_events, manifests, deps and dependents answer the web page without
+    building every model's state (from the state cache): the same answers."""
+    monkeypatch.setenv("MODELREG_STATE_CACHE", "1" if cached else "0")
+    root = showcase.root
+    whole = Registry(root)
+    whole.state()  # every model's state in hand: the reads take their old path
+    newest = {}
+    for entry in whole.history(None):
+        newest[entry.name] = entry  # oldest first: the last wins
+    assert Registry(root).last_events() == newest
+    assert Registry(root).last_events(["ranker", "legacy"]) == {
+        n: newest[n] for n in ("ranker", "legacy")
+    }
+    assert newest["team/fraud"].event == "rollback"  # an assignment whose trailer says so
+    assert newest["legacy"].event == "deprecate"
+
+    wanted = [(m.name, v.version) for m in whole.state().models.values() for v in m.versions]
+    assert ("embedder", "1.1.0") in wanted  # deregistered: its manifest is still there
+    assert Registry(root).manifests(wanted) == whole.manifests(wanted)
+
+    for ref in ("ranker", "team/fraud@v0.1.0", "embedder"):
+        assert serialize.tree(Registry(root).deps(ref)) == serialize.tree(whole.deps(ref))
+    assert serialize.tree(Registry(root).deps("ranker", stage="production")) == serialize.tree(
+        whole.deps("ranker", stage="production")
+    )
+    for name, stage in (("embedder", None), ("team/fraud", None), ("embedder", "production")):
+        quick = Registry(root).dependents(name, stage=stage, declared_in_head=True)
+        assert quick == whole.dependents(name, stage=stage)
+        assert quick  # ranker needs team/fraud, team/fraud needs embedder
+
+
+def test_dependents_declared_in_head_miss_what_later_manifests_dropped(
+    showcase: Showcase, files: FileMaker
+) -> None:
+    """The documented limit of the web page's "needed by": the index is of HEAD."""
+    registry = showcase.registry
+    registry.register("probe", files(), version="1.0.0", dependencies=["embedder@^2.0.0"])
+    registry.register("probe", files(), version="1.1.0")
+    every = [(d.name, d.version) for d in Registry(showcase.root).dependents("embedder")]
+    quick = Registry(showcase.root).dependents("embedder", declared_in_head=True)
+    assert ("probe", "1.0.0") in every
+    assert [(d.name, d.version) for d in quick] == [p for p in every if p[0] != "probe"]

@@ -8,6 +8,8 @@ import hashlib
 import http.client
 import io
 import os
+import shutil
+import subprocess
 import tarfile
 from collections.abc import Callable
 from pathlib import Path
@@ -176,11 +178,79 @@ def test_bytes_that_do_not_match_are_never_sent(
         assert "does not match its sha256" in answer.json()["error"]["message"]
 
 
-def corrupt(path: Path, data: bytes) -> None:
+def test_a_big_file_is_checked_as_it_is_sent(
+    registry: Registry, files: FileMaker, serve: Callable[..., Server], tmp_path: Path
+) -> None:
+    """A file over ``CHECK_FIRST_BELOW`` not checked yet is hashed as it is sent;
+    wrong bytes in the DVC cache cut the answer short (never a complete 200 of
+    them, whichever client reads it), and the next request checks first: the
+    object repaired from the remote, or a 409 when no good copy is left."""
+    import requests
+
+    from modelreg.server.files import CHECK_FIRST_BELOW
+
+    data = os.urandom(CHECK_FIRST_BELOW + (3 << 20))
+    result = registry.register("m", files("w.bin", data))
+    md5 = result.manifest.artifacts[0].md5
+    cache = registry.root / ".dvc" / "cache" / "files" / "md5" / md5[:2] / md5[2:]
+    remote = tmp_path / "dvc-remote" / "files" / "md5" / md5[:2] / md5[2:]
+    path = "/v2/models/m/files/w.bin"
+    server = serve(registry.root)
+    for _twice in range(2):  # checked as sent, then known
+        answer = server.get(path)
+        assert answer.status_code == 200 and answer.content == data
+
+    def with_requests() -> None:
+        with pytest.raises(requests.exceptions.ChunkedEncodingError):  # IncompleteRead
+            server.get(path)
+
+    def with_http_client() -> None:
+        host, port = server.url.removeprefix("http://").split(":")
+        connection = http.client.HTTPConnection(host, int(port), timeout=60)
+        try:
+            connection.request("GET", path)
+            answer = connection.getresponse()
+            assert answer.status == 200  # the head went out before the bytes were known
+            with pytest.raises(http.client.IncompleteRead) as cut:
+                answer.read()
+        finally:
+            connection.close()
+        assert 0 < len(cut.value.partial) < len(data)
+
+    def with_curl() -> None:
+        got = tmp_path / "got.bin"
+        fetched = subprocess.run(
+            ["curl", "-sS", "-o", str(got), server.url + path], capture_output=True, text=True
+        )
+        assert fetched.returncode == 18, fetched.stderr  # CURLE_PARTIAL_FILE
+        assert got.stat().st_size < len(data)
+
+    clients = [with_requests, with_http_client]
+    if shutil.which("curl"):
+        clients.append(with_curl)
+    for client in clients:
+        corrupt(cache, data, at=0)  # the first byte: wrong bytes would go out at once
+        client()
+        assert server.output().count("does not match its sha256") == clients.index(client) + 1
+        repaired = server.get(path)  # checked before sending: repaired from the remote
+        assert repaired.status_code == 200 and repaired.content == data
+        assert cache.read_bytes() == data
+
+    corrupt(cache, data, at=0)
+    corrupt(remote, data, at=0)  # nowhere a good copy
+    with_requests()
+    answer = server.get(path)
+    assert answer.status_code == 409, answer.text
+    assert answer.json()["error"]["code"] == "integrity"
+
+
+def corrupt(path: Path, data: bytes, at: int = -1) -> None:
     """The same length, other bytes (a new inode: what a bit rot repair tool does)."""
     path.chmod(0o644)
     path.unlink()
-    path.write_bytes(data[:-1] + b"X")
+    changed = bytearray(data)
+    changed[at] ^= 0xFF
+    path.write_bytes(bytes(changed))
 
 
 def test_a_file_only_on_the_dvc_remote_is_served(

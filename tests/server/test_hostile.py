@@ -48,6 +48,14 @@ def connect(server: Server) -> Iterator[Callable[[], socket.socket]]:
         ("GET", "/v2/models/embedder@v1.0.0/promote", "POST", "promote takes POST"),
         ("POST", "/v2/models/embedder@v1.0.0/history", "GET, HEAD", "history is read with GET"),
         ("POST", "/v2/models/embedder@v1.0.0", "GET, HEAD", "a version is read with GET"),
+        # A method no route takes: every method the path answers, whichever route
+        # Starlette tried first (the web page's /m/ is read with GET, whatever follows)
+        ("DELETE", "/v2/models/embedder@v1.0.0", "GET, HEAD", "this endpoint takes GET, HEAD"),
+        ("DELETE", "/v2/models/embedder@v1.0.0/promote", "POST", "this endpoint takes POST"),
+        ("DELETE", "/v2/models/upload", "POST", "this endpoint takes POST"),
+        ("DELETE", "/m/embedder@v1.0.0/promote", "GET, HEAD", "this endpoint takes GET, HEAD"),
+        ("DELETE", "/act/promote", "GET, HEAD, POST", "this endpoint takes GET, HEAD, POST"),
+        ("DELETE", "/v2/history", "GET, HEAD", "this endpoint takes GET, HEAD"),
     ],
 )
 def test_a_wrong_method_says_which_one_the_endpoint_takes(

@@ -560,3 +560,43 @@ def test_an_upload_that_stalls_is_given_up(
     assert answer.startswith(b"HTTP/1.1 408"), answer
     assert b"the upload was given up" in answer
     assert area(repo) == ([], [])
+
+
+def test_a_registration_vouches_for_the_objects_it_wrote_and_no_others(
+    server: Server, repo: Path
+) -> None:
+    """The server hashed the upload as it arrived and copied it into the DVC cache:
+    its first download need not read it again (the digest is remembered for that
+    object, in the server's state folder). A change to the object is still seen."""
+    data = os.urandom(64 * 1024)
+    sent = upload(server, data, filename="model.bin")
+    answer = server.post(
+        "/v2/models/register", json={"metadata": {"name": "m"}, "file_digest": sent["digest"]}
+    )
+    assert answer.status_code == 201, answer.text
+    md5 = hashlib.md5(data).hexdigest()
+    stored = repo / ".dvc" / "cache" / "files" / "md5" / md5[:2] / md5[2:]
+    st = stored.stat()
+    remembered = (repo / ".git" / "modelreg-server" / "known-digests").read_text().splitlines()
+    line = f"{st.st_dev} {st.st_ino} {st.st_size} {st.st_mtime_ns} {st.st_ctime_ns} "
+    assert line + hashlib.sha256(data).hexdigest() in remembered
+    got = server.get("/v2/models/m@v0.1.0/files/model.bin")
+    assert got.status_code == 200 and got.content == data
+
+    # The same bytes registered again: that object was not written by this
+    # registration, so nothing new is vouched for it.
+    before = len(remembered)
+    again = server.post(
+        "/v2/models/register", json={"metadata": {"name": "n"}, "file_digest": sent["digest"]}
+    )
+    assert again.status_code == 201, again.text
+    after = (repo / ".git" / "modelreg-server" / "known-digests").read_text().splitlines()
+    assert stored.stat().st_ctime_ns != st.st_ctime_ns or len(after) == before
+
+    # Bytes changed under the server: the remembered stat no longer holds, and the
+    # wrong bytes are never handed out as the version's.
+    stored.chmod(0o644)
+    stored.write_bytes(bytes(len(data)))
+    got = server.get("/v2/models/m@v0.1.0/files/model.bin")
+    assert got.content != bytes(len(data))
+    assert got.status_code != 200 or got.content == data

@@ -264,3 +264,37 @@ def test_a_receiver_that_is_down_does_not_slow_requests(
         time.sleep(0.05)
     assert any(state == "retrying" and error for state, error in states)
     assert server.get("/v2/models").status_code == 200
+
+
+def test_the_delivery_log_keeps_the_unfinished_and_the_last_finished(tmp_path: Path) -> None:
+    """``deliveries.jsonl`` does not grow for ever: past ``compact_at`` bytes (and at
+    each start) it keeps every line of the deliveries not finished, and of the
+    finished ones the last ``keep_finished``."""
+    from modelreg.webhooks import Delivery, DeliveryLog, Outcome
+
+    log = DeliveryLog(tmp_path, keep_finished=3, compact_at=8192)
+    pending, finished = [], []
+    for number in range(60):
+        document = {"id": f"event-{number}", "event": {"tag": f"m@v{number}.0.0"}}
+        delivery = Delivery(f"d{number}", "http://127.0.0.1:9/hook", None, document)
+        log.queued(delivery)
+        sent = Delivery(delivery.id, delivery.url, None, document, attempt=1)
+        if number % 4 == 0:  # its receiver failed once: to be sent again
+            log.attempted(sent, Outcome("retrying", 500, "answered 500"))
+            pending.append(delivery.id)
+        else:
+            log.attempted(sent, Outcome("delivered", 204, None))
+            finished.append(delivery.id)
+    grown = log.path.stat().st_size
+    assert grown <= 2 * 8192  # compacted on the way
+    assert [(d.id, d.attempt) for d in log.unfinished()] == [(p, 1) for p in pending]
+
+    DeliveryLog(tmp_path, keep_finished=3).compact()  # as a start does
+    lines = [json.loads(line) for line in log.path.read_text().splitlines()]
+    done = [line["delivery"] for line in lines if line["state"] == "delivered"]
+    assert done == finished[-3:]
+    assert {line["delivery"] for line in lines} == set(pending) | set(finished[-3:])
+    assert [(d.id, d.attempt) for d in DeliveryLog(tmp_path).unfinished()] == [
+        (p, 1) for p in pending
+    ]
+    assert not list(tmp_path.glob("*.compacting"))

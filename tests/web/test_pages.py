@@ -8,6 +8,8 @@ every page opened is kept as a screenshot (see conftest.py).
 from __future__ import annotations
 
 import html
+import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -18,6 +20,7 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
+from modelreg import Registry
 from tests.conftest import Showcase, Unchanged
 from tests.server.conftest import Server
 
@@ -159,6 +162,89 @@ def test_filters_work_without_javascript(lived_in: Showcase, serve: Callable[...
     assert "No model matches" in server.get("/?q=nothing-like-it").text
 
 
+def test_namespaces_are_listed_and_each_opens_its_models(
+    lived_in: Showcase, serve: Callable[..., Server], browser: WebDriver, shots: Shots
+) -> None:
+    server = serve(lived_in.root)
+    browser.get(server.url + "/")
+    nav = browser.find_element(By.CSS_SELECTOR, "nav.namespaces")
+    assert nav.get_attribute("aria-label") == "Namespaces"
+    assert "team/ (1)" in nav.text
+    press(browser, By.PARTIAL_LINK_TEXT, "team/")
+    assert "ns=team" in browser.current_url
+    assert visible_rows(browser) == ["team/fraud"]
+    assert browser.find_element(By.ID, "count").text == "1 of 4 models shown in team/"
+    shots(browser, "namespace-team")
+    # the name filter keeps the namespace: the form carries it
+    browser.find_element(By.ID, "q").send_keys("nothing-like-it", Keys.ENTER)
+    WebDriverWait(browser, 60).until(lambda b: "q=nothing-like-it" in b.current_url)
+    assert "ns=team" in browser.current_url
+    assert visible_rows(browser) == []
+
+
+def test_a_long_list_is_paged_and_every_model_is_reachable(
+    tmp_path: Path, serve: Callable[..., Server], browser: WebDriver, shots: Shots
+) -> None:
+    """More models than one page holds (the benchmark's generator: real git, real
+    tags): 100 rows a page, the next page, "show all", and a search over all."""
+    root = generated(tmp_path, "130x2")
+    models = Registry(root).list_models()
+    names = [m.name for m in models]
+    assert len(names) == 130
+    server = serve(root)
+    browser.get(server.url + "/")
+    shots(browser, "home-page-1")
+    assert visible_rows(browser) == names[:100]
+    assert browser.find_element(By.ID, "count").text == "130 of 130 models shown"
+    pager = browser.find_element(By.CSS_SELECTOR, "nav.pager")
+    assert "Models 1\N{EN DASH}100 of 130" in pager.text
+    press(browser, By.LINK_TEXT, "Next 100 →")
+    assert "page=2" in browser.current_url
+    assert visible_rows(browser) == names[100:]
+    assert (
+        "Models 101\N{EN DASH}130 of 130" in browser.find_element(By.CSS_SELECTOR, "nav.pager").text
+    )
+    shots(browser, "home-page-2")
+    press(browser, By.PARTIAL_LINK_TEXT, "Show all 130")
+    assert visible_rows(browser) == names
+    assert not browser.find_elements(By.CSS_SELECTOR, "nav.pager")
+
+    # typing does not filter one page in the browser: the server searches them all
+    browser.get(server.url + "/")
+    field = browser.find_element(By.ID, "q")
+    field.send_keys(names[120])
+    assert len(visible_rows(browser)) == 100
+    field.send_keys(Keys.ENTER)
+    WebDriverWait(browser, 60).until(lambda b: "q=" in b.current_url)
+    assert visible_rows(browser) == [names[120]]
+    row = browser.find_element(By.CSS_SELECTOR, f'tr[data-name="{names[120]}"]')
+    assert "assign" in row.text  # its last event, read for the rows shown
+
+    # a label filter reads every model's latest manifest, beyond the first page
+    latest = Registry(root).manifests((m.name, m.latest) for m in models if m.latest)
+    team = latest[(names[120], models[120].latest)].labels["team"]
+    wanted = [n for n in names if latest[(n, models[names.index(n)].latest)].labels["team"] == team]
+    assert any(names.index(n) >= 100 for n in wanted)
+    browser.get(server.url + "/?label=team%3D" + team)
+    assert visible_rows(browser) == wanted
+
+
+def generated(tmp_path: Path, shape: str) -> Path:
+    """A registry from ``benchmarks/generate.py`` (git fast-import, modelreg's tags)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+    import generate
+
+    root = tmp_path / "generated"
+    generate.generate(
+        root,
+        generate.Shape.parse(shape),
+        modelreg=[sys.executable, "-m", "modelreg"],
+        env=dict(os.environ),
+        remote=tmp_path / "generated-remote",
+    )
+    return root
+
+
 def test_a_model_page_shows_versions_charts_history_and_dependencies(
     lived_in: Showcase, serve: Callable[..., Server], browser: WebDriver, shots: Shots
 ) -> None:
@@ -200,6 +286,7 @@ def test_a_model_page_shows_versions_charts_history_and_dependencies(
     # dependencies both ways, linked
     assert "embedder v2.0.0" in main and "needs ^2.0.0" in main
     assert "ranker v1.0.0" in main
+    assert "modelreg deps --reverse team/fraud reads every version" in main
 
     # files, with a download link to the API and commands to copy
     link = browser.find_element(By.LINK_TEXT, "model.pkl").get_attribute("href")

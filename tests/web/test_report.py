@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -12,6 +13,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 
 from tests.conftest import Showcase
+from tests.server.conftest import Server
 
 from .conftest import Shots
 from .test_pages import crawl, text, visible_rows
@@ -68,7 +70,7 @@ def test_the_report_is_the_pages_as_files(
     assert "modelreg get team/fraud@v0.3.0" in main
     assert "curl" not in main  # no server to download from
     assert not browser.find_elements(By.LINK_TEXT, "model.pkl")
-    assert not browser.find_elements(By.CSS_SELECTOR, "form.compare")
+    assert not browser.find_elements(By.CSS_SELECTOR, "form.compare[action]")  # no /diff
 
     # the home page filters in the browser, from the same query parameters
     browser.get(home)
@@ -97,3 +99,48 @@ def test_report_writes_again_over_its_own_folder_only(lived_in: Showcase, tmp_pa
     assert refused.stdout == ""
     assert "is not empty and holds no earlier report" in refused.stderr
     assert sorted(p.name for p in theirs.iterdir()) == ["notes.txt"]
+
+
+def test_the_report_compares_any_two_versions_as_the_server_does(
+    lived_in: Showcase,
+    tmp_path: Path,
+    serve: Callable[..., Server],
+    browser: WebDriver,
+    shots: Shots,
+) -> None:
+    """Only neighbours have a diff page in the report; any other two are lined up in
+    the browser from the sides the model page carries, to the same rows as /diff."""
+    out = tmp_path / "public"
+    assert report(lived_in.root, out).returncode == 0
+    server = serve(lived_in.root)
+    for name, a, b in (
+        ("team/fraud", "0.1.0", "0.3.0"),
+        ("team/fraud", "0.3.0", "0.1.0"),
+        ("team/fraud", "0.2.0", "0.2.0"),
+        ("embedder", "2.0.0", "1.0.0"),
+    ):
+        browser.get(f"{server.url}/diff?a={name}@v{a}&b={name}@v{b}")
+        expected = tables(browser, "main")
+        browser.get(out.as_uri() + f"/m/{name}.html")
+        for field, version in (("diff-a", a), ("diff-b", b)):
+            select = browser.find_element(By.ID, field)
+            select.find_element(By.CSS_SELECTOR, f'option[value="{version}"]').click()
+        browser.find_element(By.CSS_SELECTOR, "form[data-compare] button").click()
+        result = browser.find_element(By.ID, "compare-result")
+        assert result.find_element(By.TAG_NAME, "h3").text == f"v{a} → v{b}"
+        assert tables(browser, "#compare-result") == expected
+        assert ("identical" in result.text) == (a == b)
+        if (a, b) == ("0.1.0", "0.3.0"):  # a delta as the server writes it, sign and all
+            assert "precision 0.7 0.78 +0.08" in result.text
+        shots(browser, f"report-compare-{name}-{a}-{b}")
+
+
+def tables(browser: WebDriver, within: str) -> list[tuple[str, list[str]]]:
+    """Each diff table under ``within``: its heading and its rows' text."""
+    out = []
+    for table in browser.find_elements(By.CSS_SELECTOR, f"{within} table.diff"):
+        section = table.find_element(By.XPATH, "ancestor::section[1]")
+        heading = section.find_element(By.CSS_SELECTOR, "h2, h3").text
+        rows = [row.text for row in table.find_elements(By.CSS_SELECTOR, "tbody tr")]
+        out.append((heading, rows))
+    return out

@@ -4,9 +4,11 @@ The same views and templates as the server, with :class:`.links.ReportLinks`:
 every link is relative, so the folder works opened from disk (``file://``) and
 published as is to GitHub or GitLab Pages. What needs a server is left out or
 replaced: the home page's filters run in the browser (``static/app.js`` reads
-the same query parameters the server takes), a diff exists for each pair of
-neighbouring versions (the server compares any two), and files are fetched with
-``modelreg get`` instead of a download link.
+the same query parameters the server takes), a diff page exists for each pair
+of neighbouring versions and any other two are compared on the model's page in
+the browser (it carries each version's side of a diff, :func:`.views.compare_sides`:
+linear in the versions, where a page per pair would be quadratic), and files are
+fetched with ``modelreg get`` instead of a download link.
 
 Nothing is imported from the web framework: only Jinja2 and the library.
 """

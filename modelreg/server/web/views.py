@@ -9,6 +9,7 @@ the static report (:mod:`.report`) call the same functions here.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
@@ -26,6 +27,10 @@ if TYPE_CHECKING:
 Document = dict[str, Any]
 
 
+PAGE = 100
+"""Rows of the home page the server renders at once (``?all=1``: every one)."""
+
+
 @dataclass(frozen=True)
 class Filters:
     """The home page's search: query parameters, so a filtered list is a link too."""
@@ -34,28 +39,53 @@ class Filters:
     label: str = ""  # ``key=value``, ``key`` or ``value``
     stage: str = ""  # models with a version in this stage
     deprecated: bool = False  # show deprecated models too
+    ns: str = ""  # models in this namespace (or one under it)
+    page: int = 1  # which PAGE rows (from 1)
+    all: bool = False  # every row at once
 
     @classmethod
     def from_query(cls, query: Mapping[str, str]) -> Filters:
+        page = query.get("page", "1").strip()
         return cls(
             q=query.get("q", "").strip()[:200],
             label=query.get("label", "").strip()[:200],
             stage=query.get("stage", "").strip()[:100],
-            deprecated=query.get("deprecated", "") in ("1", "on", "true", "yes"),
+            deprecated=_yes(query.get("deprecated", "")),
+            ns=query.get("ns", "").strip().strip("/")[:200],
+            page=int(page) if page.isdigit() and 0 < len(page) < 7 and int(page) > 0 else 1,
+            all=_yes(query.get("all", "")),
         )
 
     @property
     def active(self) -> bool:
-        return bool(self.q or self.label or self.stage)
+        return bool(self.q or self.label or self.stage or self.ns)
+
+    def query(self, **changes: Any) -> dict[str, str]:
+        """These filters (with ``changes``) as query parameters for a link."""
+        values = {
+            "q": self.q,
+            "label": self.label,
+            "stage": self.stage,
+            "deprecated": self.deprecated,
+            "ns": self.ns,
+            "page": None,
+            "all": self.all,
+        } | changes
+        return {k: "1" if v is True else str(v) for k, v in values.items() if v}
 
     def keeps(self, row: Document) -> bool:
+        """Everything but the label: a summary's row can tell without its manifest."""
         if row["deprecated"] and not self.deprecated:
             return False
         if self.q and self.q.lower() not in row["name"].lower():
             return False
-        if self.stage and self.stage not in row["stages"]:
+        if self.ns and not (row["namespace"] + "/").startswith(self.ns + "/"):
             return False
-        return not self.label or label_matches(self.label, row["labels"])
+        return not self.stage or self.stage in row["stages"]
+
+
+def _yes(text: str) -> bool:
+    return text in ("1", "on", "true", "yes")
 
 
 def label_matches(wanted: str, labels: Mapping[str, str]) -> bool:
@@ -96,24 +126,18 @@ def event(entry: HistoryEntry) -> Document:
 
 def home(registry: Registry, filters: Filters | None = None) -> Document:
     """Every model: latest version, stage holders, labels, last event; grouped by
-    namespace (``team/...``). With ``filters`` the rows it refuses are left out
-    (the server); without, every row is kept and marked (the report filters in
-    the browser)."""
-    # history first: it reads every tag with its message once, and list_models
-    # answers from that same read (the other way round, the tags are read twice)
-    newest: dict[str, HistoryEntry] = {}
-    for entry in registry.history(None):
-        newest[entry.name] = entry  # oldest first: the last wins
+    namespace (``team/...``). With ``filters`` (the server) the rows it refuses
+    are left out and one page of :data:`PAGE` rows is shown; without (the
+    report, which filters in the browser), every row is kept.
+
+    The rows come from the state cache's summaries (what ``list`` prints), so a
+    registry's size costs what ``modelreg list`` costs; only the rows shown have
+    their latest manifest (labels, description) and last event read. A label
+    filter reads the latest manifest of every row the other filters keep."""
     summaries = registry.list_models(include_deprecated=True)
-    last = {name: event(entry) for name, entry in newest.items()}
-    latest = registry.manifests((s.name, s.latest) for s in summaries if s.latest)
     rows = []
     for summary in summaries:
-        found = latest.get((summary.name, summary.latest)) if summary.latest else None
         row = serialize.model_summary(summary)
-        row["labels"] = dict(found.labels) if found else {}
-        row["description"] = found.description if found else None
-        row["last_event"] = last.get(summary.name)
         row["namespace"] = summary.name.rpartition("/")[0]
         rows.append(row)
     stages = stage_order(registry, (s for row in rows for s in row["stages"]))
@@ -121,20 +145,66 @@ def home(registry: Registry, filters: Filters | None = None) -> Document:
     deprecated = sum(1 for row in rows if row["deprecated"])
     if filters is not None:
         rows = [row for row in rows if filters.keeps(row)]
+        if filters.label:
+            _add_manifests(registry, rows)
+            rows = [row for row in rows if label_matches(filters.label, row["labels"])]
+    rows.sort(key=lambda r: (r["namespace"] != "", r["namespace"], r["name"]))
+    namespaces: dict[str, int] = {}
+    for row in rows:
+        if row["namespace"]:
+            namespaces[row["namespace"]] = namespaces.get(row["namespace"], 0) + 1
+    matched = len(rows)
+    pages = max(1, -(-matched // PAGE))
+    page = 1
+    if filters is not None and not filters.all:
+        page = min(filters.page, pages)
+        rows = rows[(page - 1) * PAGE : page * PAGE]
+    _add_manifests(registry, rows)
+    last = registry.last_events([row["name"] for row in rows])
+    for row in rows:
+        found = last.get(row["name"])
+        row["last_event"] = event(found) if found else None
     groups: dict[str, list[Document]] = {}
-    for row in sorted(rows, key=lambda r: (r["namespace"] != "", r["namespace"], r["name"])):
+    for row in rows:
         groups.setdefault(row["namespace"], []).append(row)
     labels = sorted({f"{k}={v}" for row in rows for k, v in row["labels"].items()})
     return {
-        "groups": [{"namespace": ns, "models": models} for ns, models in groups.items()],
-        "shown": len(rows),
+        "groups": [
+            {"namespace": ns, "models": models, "id": _anchor(ns)} for ns, models in groups.items()
+        ],
+        "shown": matched,
         "total": total,
         "deprecated": deprecated,
         "stages": stages,
         "labels": labels,
         "filters": filters or Filters(),
+        "namespaces": [(ns, count, _anchor(ns)) for ns, count in namespaces.items()],
+        "paging": {
+            "page": page,
+            "pages": pages if filters is not None and not filters.all else 1,
+            "first": (page - 1) * PAGE + 1 if rows else 0,
+            "last": (page - 1) * PAGE + len(rows),
+            "size": PAGE,
+        },
         "warnings": list(summaries.warnings),
     }
+
+
+def _add_manifests(registry: Registry, rows: list[Document]) -> None:
+    """Labels and description of each row's latest version (rows that have none)."""
+    wanted = [(row["name"], row["latest"]) for row in rows if row["latest"] and "labels" not in row]
+    found = registry.manifests(wanted)
+    for row in rows:
+        if "labels" in row:
+            continue
+        manifest = found.get((row["name"], row["latest"])) if row["latest"] else None
+        row["labels"] = dict(manifest.labels) if manifest else {}
+        row["description"] = manifest.description if manifest else None
+
+
+def _anchor(namespace: str) -> str:
+    """An HTML id for a namespace's group (the report's links jump to it)."""
+    return "ns-" + "".join(c if c.isalnum() else f"-{ord(c):x}-" for c in namespace or "-")
 
 
 # --- a model ------------------------------------------------------------------------
@@ -189,8 +259,9 @@ def model(registry: Registry, name: str) -> Document:
     entries = registry.history(name)  # raises UnknownModelError for an unknown name
     name = entries[0].name if entries else name
     events = [event(e) for e in entries]
-    # dependents reads every model's tags once; list_models and deps answer from that read
-    dependents = [serialize.dependent(d) for d in registry.dependents(name)]
+    # from the models whose manifest in HEAD declares dependencies (the state cache's
+    # index), not every version of every model: the page says so
+    dependents = [serialize.dependent(d) for d in registry.dependents(name, declared_in_head=True)]
     summary = next(
         (s for s in registry.list_models(include_deprecated=True) if s.name == name), None
     )
@@ -234,8 +305,31 @@ def model(registry: Registry, name: str) -> Document:
         "pairs": consecutive_pairs([v["version"] for v in active]),
         "gone": sorted(gone),
         "all_stages": stage_order(registry, holders),
+        "compare": compare_sides(manifests, name),
         "warnings": list(entries.warnings),
     }
+
+
+def compare_sides(manifests: Mapping[tuple[str, str], Manifest], name: str) -> Document:
+    """Each version's side of a diff, for the static report's "compare any two":
+    :func:`..diff.diff` of a manifest with itself lists every field (section, key,
+    value) and file a diff of it with any other version would, so the browser
+    only lines two sides up (keys in the same order, the same delta) instead of
+    the report writing a page for each of the n² pairs."""
+    from ...diff import diff as diff_manifests
+
+    out: Document = {}
+    for (model, version), manifest in manifests.items():
+        if model != name:
+            continue
+        itself = diff_manifests(manifest, manifest)
+        out[version] = {
+            "changes": [[c.section, c.key, _json_safe(c.new), str(c.new)] for c in itself.changes],
+            "files": [
+                {"path": f.path, "size": f.new_size, "sha256": f.new_sha256} for f in itself.files
+            ],
+        }
+    return out
 
 
 def metric_series(versions: Sequence[Document]) -> list[tuple[str, list[tuple[str, float]]]]:
@@ -314,6 +408,15 @@ def diff(registry: Registry, a: str, b: str) -> Document:
         "files": result["files"],
         "choices": [f"{result['a']['name']}@v{v}" for v in reversed(choices)],
     }
+
+
+def _json_safe(value: Any) -> Any:
+    """``value`` as JSON can carry it (a YAML date or a NaN: its text)."""
+    try:
+        json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError):
+        return str(value)
+    return value
 
 
 _SECTION_ORDER = {"metrics": 0, "params": 1, "dependencies": 2, "labels": 3}
