@@ -200,6 +200,10 @@ class _Columns:
         for r in rows:
             cells = []
             for text, width, right in zip(r, widths, self.right, strict=True):
+                if right:  # as Rich justifies right: trailing spaces go, then pad
+                    text = text.rstrip()
+                if width == 0:  # Rich crops a cell to its column: nothing of it shows
+                    text = ""
                 pad = " " * (width - _width(text))
                 cells.append(pad + text if right else text + pad)
             lines.append("  ".join(cells).rstrip())
