@@ -429,6 +429,22 @@ def test_a_missing_page_says_so_in_html(
             assert "Traceback" not in answer.text
 
 
+def test_a_page_number_that_is_not_one_opens_the_first_page(
+    lived_in: Showcase, serve: Callable[..., Server], assert_unchanged: Unchanged
+) -> None:
+    """A hand-edited ``?page=`` is the first page, never an error: ``²`` and ``①``
+    are digits to ``str.isdigit`` but not to ``int`` (each was a 500)."""
+    server = serve(lived_in.root)
+    with assert_unchanged(lived_in.root):
+        first = server.get("/")
+        assert first.status_code == 200
+        for page in ("-1", "abc", "0", "1e9", "9" * 30, "²", "①", "٣"):
+            answer = server.get("/", params={"page": page})
+            assert answer.status_code == 200, (page, answer.text[:300])
+            assert answer.text == first.text, page
+    assert "a bug in modelreg" not in server.output()
+
+
 def test_pages_are_gzipped_and_reflect_new_events(
     lived_in: Showcase, serve: Callable[..., Server], tmp_path: Path
 ) -> None:
