@@ -36,12 +36,21 @@ import threading
 from collections.abc import Awaitable, Callable, MutableMapping
 from contextvars import ContextVar
 from typing import Any
+from urllib.parse import urlsplit
 
 from starlette.requests import Request
 
 from ..errors import ModelregError
 from ..gitrepo import Identity
-from ..tokens import Token, TokenSet, TokenStore, TokenStoreError, Unauthenticated, authorize
+from ..tokens import (
+    Forbidden,
+    Token,
+    TokenSet,
+    TokenStore,
+    TokenStoreError,
+    Unauthenticated,
+    authorize,
+)
 from .http import error_response, json_response
 from .web import session as web_session
 
@@ -162,6 +171,7 @@ class Guard:
         tokens = self.watch.current()
         if tokens.empty:
             if self.open_when_empty:
+                refuse_cross_site(scope)
                 return None
             raise TokenStoreError(
                 "this server listens beyond loopback and its last token was removed",
@@ -187,6 +197,33 @@ class Guard:
         writes = method not in READ_METHODS and scope["path"] not in READ_POSTS
         authorize(token, writes=writes and not web_session.is_page(scope["path"]))
         return token
+
+
+def refuse_cross_site(scope: Scope) -> None:
+    """Refuse a write a browser sends from another site's page to an open server.
+
+    With no token, nothing else stops it: a form (``text/plain``, urlencoded) or a
+    ``fetch`` without a body needs no CORS preflight, so any page a developer
+    opens could promote or deprecate on their ``127.0.0.1:8080``. Browsers name
+    the page's origin on every POST; curl, requests and MLflow's client send
+    none. Only the open server checks: with tokens, an API write needs a header
+    a page cannot add, and the web page's forms carry a CSRF token (and a proxy
+    that rewrites ``Host`` would make the comparison wrong there)."""
+    if scope.get("method", "GET") in READ_METHODS:
+        return
+    origin = host = None
+    for name, value in scope["headers"]:
+        if name == b"origin":
+            origin = value.decode("latin-1").strip().lower()
+        elif name == b"host":
+            host = value.decode("latin-1").strip().lower()
+    if origin is None:
+        return
+    if origin == "null" or host is None or urlsplit(origin).netloc != host:
+        raise Forbidden(
+            f"a write from another site's page ({origin}) is refused",
+            hint="write from a script or the CLI, or add a token (modelreg token add)",
+        )
 
 
 def caller() -> Identity | None:

@@ -60,6 +60,31 @@ def test_with_no_token_everyone_is_served(root: Path, serve: Callable[..., Serve
     assert history[-1]["author"] == "Test User"  # git's user: nobody else is known
 
 
+def test_an_open_server_refuses_a_write_from_another_site_s_page(
+    root: Path, serve: Callable[..., Server], assert_unchanged: Callable[[Path], object]
+) -> None:
+    """A page on another site can POST to 127.0.0.1 without a CORS preflight (a
+    text/plain form, or a fetch with no body); its browser names its origin."""
+    server = serve(root)
+    with assert_unchanged(root):  # type: ignore[operator]
+        for origin in ("http://evil.example", "null", server.url.replace("127.0.0.1", "localhost")):
+            for headers, body in (
+                ({"Content-Type": "text/plain"}, b'{"stage": "dev", "message": "="}'),
+                ({"Content-Type": "application/x-www-form-urlencoded"}, b""),
+            ):
+                answer = server.post(
+                    "/v2/models/fraud@v1.1.0/promote" if body else "/v2/models/fraud/deprecate",
+                    headers={**headers, "Origin": origin},
+                    data=body,
+                )
+                assert_refused(answer, 403, "forbidden")
+                assert origin in answer.json()["error"]["message"]
+        assert server.get("/v2/models", headers={"Origin": "http://evil.example"}).ok  # a read
+    # the server's own origin, and clients that send none (curl, requests, MLflow's)
+    assert promote(server, "dev", headers={"Origin": server.url}).status_code == 200
+    assert promote(server, "staging").status_code == 200
+
+
 def test_tokens_added_while_running_are_required_and_name_the_tagger(
     root: Path, serve: Callable[..., Server], cli: Cli, assert_unchanged: Callable[..., object]
 ) -> None:
