@@ -12,6 +12,7 @@ import hashlib
 import math
 import posixpath
 import re
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -241,6 +242,8 @@ def metric_problem(value: object) -> str | None:
     types are refused by :func:`validate`.)"""
     if isinstance(value, float) and not math.isfinite(value):
         return "not a finite number"
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > sys.float_info.max:
+        return "too large to compare (past a float's range)"
     return None
 
 

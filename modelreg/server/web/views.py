@@ -10,6 +10,7 @@ the static report (:mod:`.report`) call the same functions here.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
@@ -347,7 +348,12 @@ def metric_series(versions: Sequence[Document]) -> list[tuple[str, list[tuple[st
     for row in reversed(versions):  # versions are newest first
         for key, value in row["metrics"].items():
             if isinstance(value, int | float) and not isinstance(value, bool):
-                series.setdefault(key, []).append((row["version"], float(value)))
+                try:
+                    number = float(value)
+                except OverflowError:  # an integer past float's range: no point to draw
+                    continue
+                if math.isfinite(number):
+                    series.setdefault(key, []).append((row["version"], number))
     return sorted(series.items())
 
 
