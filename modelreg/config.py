@@ -14,7 +14,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from . import yamlio
 from .errors import InvalidNameError, ManifestError
 from .tags import validate_stage
 
@@ -82,6 +81,8 @@ class Config:
                 | ({"secret_env": h.secret_env} if h.secret_env else {})
                 for h in self.webhooks
             ]
+        from . import yamlio
+
         return yamlio.dump(document)
 
 
@@ -100,6 +101,8 @@ def load(root: Path, env: Mapping[str, str] | None = None) -> Config:
 
 
 def parse(data: bytes | str) -> Config:
+    from . import yamlio  # here: a read that needs no config pays for no YAML parser
+
     try:
         raw = yamlio.load(data)
     except yamlio.YamlError as exc:

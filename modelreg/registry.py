@@ -27,8 +27,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from . import config as config_mod
-from . import manifest as manifest_mod
 from .errors import (
     DirtyStateError,
     LockTimeoutError,
@@ -40,25 +38,8 @@ from .errors import (
     UnsafePathError,
 )
 from .gitrepo import GitRepo, Identity, TagRecord
-from .manifest import MANIFEST_FILE
-from .manifests import OnBroken, read_manifest, read_manifests
-from .ops import files as _files
-from .ops import import_mlflow as _import_mlflow
-from .ops import init as _init
-from .ops import inspect as _inspect
-from .ops import publish as _publish
-from .ops import read as _read
-from .ops import register as _register
-from .ops import remotes as _remotes
-from .ops import stages as _stages
-from .ops import sync as _sync
-from .ops.init import clones_a_registry
-from .ops.init import default_remote_dir as default_remote_dir
+from .ops import lazy
 from .progress import NullProgress, Progress
-from .refs import Ref
-from .results import (
-    VersionInfo,
-)
 from .state import ModelState, RegistryState, VersionState, build_parsed
 from .tags import (
     EventKind,
@@ -69,10 +50,32 @@ from .tags import (
 )
 
 if TYPE_CHECKING:
+    from . import config as config_mod
+    from . import manifest as manifest_mod
     from .hostile import Hostile
-    from .results import GateFailure
+    from .ops import files as _files
+    from .ops import import_mlflow as _import_mlflow
+    from .ops import init as _init
+    from .ops import inspect as _inspect
+    from .ops import publish as _publish
+    from .ops import read as _read
+    from .ops import register as _register
+    from .ops import remotes as _remotes
+    from .ops import stages as _stages
+    from .ops import sync as _sync
+    from .refs import Ref
+    from .results import GateFailure, VersionInfo
     from .statecache import StateCache, Summary
     from .storage import Storage
+else:
+    # Each operation's module is imported when one of its operations is first looked
+    # up: a read pays for no write side (see ops/__init__.py).
+    _files, _import_mlflow, _init, _inspect, _publish = map(
+        lazy, ("files", "import_mlflow", "init", "inspect", "publish")
+    )
+    _read, _register, _remotes, _stages, _sync = map(
+        lazy, ("read", "register", "remotes", "stages", "sync")
+    )
 
 T = TypeVar("T")
 
@@ -110,7 +113,6 @@ class Registry:
         git = GitRepo.discover(Path(path))
         git.acting_as = identity
         self._start(git, progress, None)
-        self._load_config()
 
     @classmethod
     def of(
@@ -127,7 +129,6 @@ class Registry:
         self = cls.__new__(cls)
         git.acting_as = identity
         self._start(git, progress, None)
-        self._load_config()
         return self
 
     @classmethod
@@ -155,6 +156,9 @@ class Registry:
         self.progress: Progress = progress or NullProgress()
         self._make_storage = storage
         self._storage: Storage | None = None
+        # .modelreg.yaml, read on first use (resolve and history never need it)
+        self._config: config_mod.Config | None = None
+        self._config_error: ManifestError | None = None
         self._cached_state: RegistryState | None = None
         self._cached_models: dict[str, ModelState | None] = {}
         self._state_cache: StateCache | None = None
@@ -182,7 +186,12 @@ class Registry:
                         f"{self.root} has no DVC set-up (.dvc/ is missing)",
                         hint=self._set_up_hint(),
                     )
-                self._storage = Storage(self.root, self.progress, guard=self._refuse_dvc_internals)
+                self._storage = Storage(
+                    self.root,
+                    self.progress,
+                    guard=self._refuse_dvc_internals,
+                    index=self.git.git_dir / "index",
+                )
         return self._storage
 
     def _storage_at(self, commit: str) -> tuple[Storage, str | None]:
@@ -199,6 +208,8 @@ class Registry:
                 f"{self.root} has no DVC set-up, and the version's commit records none",
                 hint=self._set_up_hint(),
             )
+        from . import config as config_mod
+
         config = config_mod.Config()
         recorded = self.git.read_file(commit, config_mod.CONFIG_FILE)
         if recorded is not None:
@@ -211,6 +222,8 @@ class Registry:
         """What to do where the registry is not set up: ``modelreg init``, except in
         a clone of an existing registry with no branch checked out, where init would
         start an unrelated history."""
+        from .ops.init import clones_a_registry
+
         if self.git.head() is None and clones_a_registry(self.git):
             return (
                 "this clone has no branch checked out: run 'modelreg pull' to check out "
@@ -220,14 +233,20 @@ class Registry:
 
     @property
     def config(self) -> config_mod.Config:
-        """The registry's config; a broken ``.modelreg.yaml`` stops every command
-        here (but ``check``, which reports it with everything else)."""
+        """The registry's config, read on first use; a broken ``.modelreg.yaml`` stops
+        every command that needs it here (but ``check``, which reports it with
+        everything else)."""
+        if self._config is None and self._config_error is None:
+            self._load_config()
         if self._config_error is not None:
             raise self._config_error
+        assert self._config is not None
         return self._config
 
     def _load_config(self) -> None:
-        self._config, self._config_error = config_mod.Config(), None
+        from . import config as config_mod  # here: resolve and history never need it
+
+        self._config, self._config_error = None, None
         try:
             self._config = config_mod.load(self.root)
         except ManifestError as exc:
@@ -236,9 +255,13 @@ class Registry:
     # ------------------------------------------------------------------ operations
     # One module per operation group in ``modelreg/ops/``, bound here as DVC binds
     # ``dvc/repo/<op>.py`` into ``Repo``: each is a plain function of the registry.
-    # They import what they need (DVC, gates, journals) where they start.
+    # They import what they need (DVC, gates, journals) where they start, and each
+    # module is imported only when one of its operations is first looked up.
 
-    init = classmethod(_init.init)
+    if TYPE_CHECKING:
+        init = classmethod(_init.init)
+    else:
+        init = _init.init.on_class()
 
     list_models = _read.list_models
     show = _read.show
@@ -566,6 +589,8 @@ class Registry:
         return f"{self.config.models_dir}/{name.replace(':', '/')}"
 
     def manifest_path(self, name: str) -> str:
+        from .manifest import MANIFEST_FILE
+
         return f"{self.model_dir(name)}/{MANIFEST_FILE}"
 
     def manifest_at(self, name: str, version: str) -> manifest_mod.Manifest | None:
@@ -585,6 +610,8 @@ class Registry:
         parsed (they cannot depend on it). Broken manifests are left out: ``check``
         and ``show`` report them.
         """
+        from .manifests import OnBroken, read_manifests
+
         specs: dict[str, tuple[str, str]] = {}
         for name, found in wanted:
             specs[f"{found.commit}:{self.manifest_path(name)}"] = (name, found.version)
@@ -681,6 +708,8 @@ class Registry:
         return found.commit, current
 
     def _manifests_at(self, commit: str, path: str) -> manifest_mod.Manifest | None:
+        from .manifests import OnBroken, read_manifest
+
         stored = read_manifest(self.git, commit, path, on_broken=OnBroken.SKIP)
         return stored.manifest if stored else None
 
@@ -688,7 +717,9 @@ class Registry:
         from .storage import is_initialised
 
         if not self.config.exists or not is_initialised(self.root):
-            missing = config_mod.CONFIG_FILE if not self.config.exists else "DVC (.dvc/)"
+            from .config import CONFIG_FILE
+
+            missing = CONFIG_FILE if not self.config.exists else "DVC (.dvc/)"
             raise NotInitialisedError(
                 f"{self.root} has no registry set up ({missing} is missing)",
                 hint=self._set_up_hint(),

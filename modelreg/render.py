@@ -8,30 +8,14 @@ pay for importing it.
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from . import serialize
-from .results import (
-    CheckoutResult,
-    DoctorReport,
-    EventResult,
-    GetResult,
-    HistoryEntry,
-    ImportResult,
-    InitResult,
-    ModelSummary,
-    Published,
-    RegisterResult,
-    ReportWritten,
-    Resolved,
-    SyncResult,
-    VersionInfo,
-)
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -40,6 +24,22 @@ if TYPE_CHECKING:
     from .check import CheckReport
     from .deps import Dependent, Node, Tree
     from .diff import Change, VersionDiff
+    from .results import (
+        CheckoutResult,
+        DoctorReport,
+        EventResult,
+        GetResult,
+        HistoryEntry,
+        ImportResult,
+        InitResult,
+        ModelSummary,
+        Published,
+        RegisterResult,
+        ReportWritten,
+        Resolved,
+        SyncResult,
+        VersionInfo,
+    )
     from .storage import RemoteSettings
     from .tokens import Token
     from .verify import VerifyReport
@@ -110,6 +110,102 @@ def _print_table(table: Table) -> None:
     console.file.flush()
 
 
+# A cell of a table or a line: plain text (shown as it is, control characters made
+# visible), or parts of text each with a Rich style ("": none).
+Part = tuple[str, str]
+Cell = str | list[Part]
+
+
+def _parts(cell: Cell) -> list[Part]:
+    return [(cell, "")] if isinstance(cell, str) else cell
+
+
+def _plain() -> bool:
+    """Whether stdout gets plain text: piped, where Rich prints no styles and never
+    wraps (its console is 10,000 columns wide there), unless the environment asks
+    Rich for a terminal's output anyway. The reads' tables and lines are then laid
+    out here, without importing Rich (~20 ms of a ~60 ms read), unless this process
+    has Rich's console already."""
+    forced = any(os.environ.get(k) for k in ("FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE"))
+    return not forced and out._console is None and not sys.stdout.isatty()
+
+
+def _width(text: str) -> int:
+    """The terminal cells ``text`` takes, as Rich counts them (wide characters: 2).
+    "…", the one non-ASCII character modelreg itself puts in a table, is one."""
+    if text.isascii() or text.replace("…", "").isascii():
+        return len(text)
+    from rich.cells import cell_len
+
+    return cell_len(text)
+
+
+def _line(parts: list[Part]) -> None:
+    """One line of styled parts (no markup: the text is shown as it is)."""
+    if _plain():
+        sys.stdout.write("".join(visible(text) for text, _style in parts) + "\n")
+        return
+    from rich.text import Text
+
+    out.print(Text.assemble(*((visible(text), style) for text, style in parts)))
+
+
+class _Columns:
+    """A table without lines, as Rich prints ``Table(box=None, pad_edge=False)``:
+    columns two spaces apart, the header (if any) bold, no padding after the last
+    column. Piped (:func:`_plain`) the same text is laid out here, without Rich;
+    ``tests/test_render.py`` checks that both print the same."""
+
+    def __init__(self, *, header: bool = True) -> None:
+        self.header = header
+        self.headers: list[str] = []
+        self.right: list[bool] = []
+        self.styles: list[str] = []
+        self.rows: list[list[list[Part]]] = []
+
+    def column(self, header: str = "", *, right: bool = False, style: str = "") -> None:
+        self.headers.append(header)
+        self.right.append(right)
+        self.styles.append(style)
+
+    def row(self, *cells: Cell) -> None:
+        self.rows.append([_parts(cell) for cell in cells])
+
+    def print(self) -> None:
+        if _plain():
+            sys.stdout.write("".join(line + "\n" for line in self.lines()))
+            sys.stdout.flush()
+        else:
+            _print_table(self.rich())
+
+    def rich(self) -> Table:
+        """The table as Rich's (for a terminal: styled, fitted to its width)."""
+        from rich.table import Table
+        from rich.text import Text
+
+        table = Table(box=None, pad_edge=False, header_style="bold", show_header=self.header)
+        for header, right, style in zip(self.headers, self.right, self.styles, strict=True):
+            table.add_column(header, justify="right" if right else "left", style=style or None)
+        for row in self.rows:
+            table.add_row(*(Text.assemble(*((visible(t), s) for t, s in c)) for c in row))
+        return table
+
+    def lines(self) -> list[str]:
+        """The table as plain text, one string a line."""
+        rows = [["".join(visible(t) for t, _s in cell) for cell in row] for row in self.rows]
+        if self.header:
+            rows.insert(0, list(self.headers))
+        widths = [max((_width(r[i]) for r in rows), default=0) for i in range(len(self.headers))]
+        lines = []
+        for r in rows:
+            cells = []
+            for text, width, right in zip(r, widths, self.right, strict=True):
+                pad = " " * (width - _width(text))
+                cells.append(pad + text if right else text + pad)
+            lines.append("  ".join(cells).rstrip())
+        return lines
+
+
 def _json(document: dict[str, Any]) -> None:
     sys.stdout.write(serialize.dumps(document) + "\n")
 
@@ -134,38 +230,40 @@ def models(summaries: Sequence[ModelSummary], stage_order: Sequence[str], as_jso
     stages = [s for s in stage_order if s in seen or s in stage_order] + sorted(
         seen - set(stage_order)
     )
-    table = _table()
-    table.add_column("model")
-    table.add_column("latest")
+    table = _Columns()
+    table.column("model")
+    table.column("latest")
     for stage in stages:
-        table.add_column(f"#{stage}")
-    table.add_column("versions", justify="right")
+        table.column(f"#{stage}")
+    table.column("versions", right=True)
     for s in summaries:
-        name = escape(s.name) + (" [dim](deprecated)[/]" if s.deprecated else "")
-        table.add_row(
+        name = [(s.name, ""), (" (deprecated)", "dim")] if s.deprecated else s.name
+        table.row(
             name,
             _v(s.latest),
             *[_v(s.stages.get(stage)) for stage in stages],
             str(s.versions),
         )
-    _print_table(table)
+    table.print()
 
 
 def version(info: VersionInfo, as_json: bool) -> None:
     if as_json:
         _json(serialize.version_info(info))
         return
-    status = []
-    if info.deprecated:
-        status.append("[yellow]model deprecated[/]")
-    if not info.active:
-        status.append("[yellow]deregistered[/]")
-    head = f"[bold]{escape(info.name)}[/] {_v(info.version)}"
+    head: list[Part] = [(info.name, "bold"), (f" {_v(info.version)}", "")]
     if info.stages:
-        head += "  " + " ".join(f"[green]#{escape(s)}[/]" for s in info.stages)
-    if status:
-        head += "  " + " ".join(status)
-    out.print(head)
+        head.append(("  ", ""))
+        for n, stage in enumerate(info.stages):
+            head += [(" ", "")] if n else []
+            head.append((f"#{stage}", "green"))
+    for n, status in enumerate(
+        s
+        for s, shown in (("model deprecated", info.deprecated), ("deregistered", not info.active))
+        if shown
+    ):
+        head += [("  " if n == 0 else " ", ""), (status, "yellow")]
+    _line(head)
     rows: list[tuple[str, str]] = [
         ("tag", info.tag or "-"),
         ("commit", info.commit[:12]),
@@ -197,22 +295,20 @@ def version(info: VersionInfo, as_json: bool) -> None:
         rows.append(("manifest", "none (registered without modelreg)"))
     for place in info.published:
         rows.append(("published", f"{place.reference} ({place.digest[:19]}…)"))
-    from rich.table import Table
-
-    grid = Table.grid(padding=(0, 2))
-    grid.add_column(style="dim")
-    grid.add_column()
+    grid = _Columns(header=False)
+    grid.column(style="dim")
+    grid.column()
     for key, value in rows:
-        grid.add_row(key, escape(str(value)))
-    _print_table(grid)
+        grid.row(key, str(value))
+    grid.print()
     if m is not None and m.artifacts:
-        files = _table()
-        files.add_column("file")
-        files.add_column("size", justify="right")
-        files.add_column("sha256")
+        files = _Columns()
+        files.column("file")
+        files.column("size", right=True)
+        files.column("sha256")
         for a in m.artifacts:
-            files.add_row(escape(a.path), human_size(a.size), a.sha256[:16] + "…")
-        _print_table(files)
+            files.row(a.path, human_size(a.size), a.sha256[:16] + "…")
+        files.print()
 
 
 def history(entries: Sequence[HistoryEntry], as_json: bool) -> None:
@@ -222,20 +318,20 @@ def history(entries: Sequence[HistoryEntry], as_json: bool) -> None:
     if not entries:
         err.print("No events yet.")
         return
-    table = _table()
+    table = _Columns()
     for column in ("time", "model", "event", "version", "stage", "who", "reason"):
-        table.add_column(column)
+        table.column(column)
     for e in entries:
-        table.add_row(
+        table.row(
             serialize.iso_time(e.timestamp) or "-",
-            escape(e.name),
+            e.name,
             e.event,
             _v(e.version),
-            escape(e.stage or "-"),
-            escape(e.author),
-            escape(e.reason or ""),
+            e.stage or "-",
+            e.author,
+            e.reason or "",
         )
-    _print_table(table)
+    table.print()
 
 
 def resolved(result: Resolved, as_json: bool) -> None:
@@ -395,10 +491,10 @@ def human_size(size: int) -> str:
 # --- progress ----------------------------------------------------------------
 
 
-@dataclass
 class _Bar:
-    progress: Any
-    task_id: Any
+    # A plain class: a dataclass costs ~0.4 ms of every command's start-up.
+    def __init__(self, progress: Any, task_id: Any) -> None:
+        self.progress, self.task_id = progress, task_id
 
     def advance(self, amount: int) -> None:
         self.progress.update(self.task_id, advance=amount)

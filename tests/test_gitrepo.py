@@ -59,3 +59,23 @@ def test_a_repository_owned_by_another_user(
                 assert "modelreg init" not in result.stderr
         finally:
             os.chown(populated, owner.st_uid, owner.st_gid)
+
+
+def test_publications_are_looked_for_in_packed_refs_only_as_far_as_needed(tmp_path: Path) -> None:
+    """A show in a registry that never published starts no git process for the notes,
+    and reads a sorted packed-refs only up to where the notes ref would be."""
+    from modelreg.git.notes import OCI_NOTES, _packed_ref_named
+
+    packed = tmp_path / "packed-refs"
+    oid = "a" * 40
+    tags = "".join(f"{oid} refs/tags/m{i}@v0.1.0\n^{'b' * 40}\n" for i in range(50))
+    head = "# pack-refs with: peeled fully-peeled sorted \n"
+    packed.write_text(head + f"{oid} refs/heads/main\n" + tags)
+    assert not _packed_ref_named(packed, OCI_NOTES)
+    packed.write_text(head + f"{oid} refs/heads/main\n{oid} {OCI_NOTES}\n" + tags)
+    assert _packed_ref_named(packed, OCI_NOTES)
+    # Not marked sorted (an old git, a hand edit): the whole file is read.
+    packed.write_text("# pack-refs with: peeled \n" + tags + f"{oid} {OCI_NOTES}\n")
+    assert _packed_ref_named(packed, OCI_NOTES)
+    packed.write_text("# pack-refs with: peeled \n" + tags)
+    assert not _packed_ref_named(packed, OCI_NOTES)

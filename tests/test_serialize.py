@@ -252,8 +252,9 @@ def _dataclasses_in(hint: object) -> set[type]:
 
 def _hints(thing: Any) -> dict[str, Any]:
     namespace: dict[str, Any] = {}
-    for module in ("results", "check", "verify", "deps", "diff", "storage", "state", "manifest",
-                   "config", "refs", "registry", "progress", "versions", "hashing"):  # fmt: skip
+    for module in ("results", "_results", "check", "verify", "deps", "diff", "storage", "state",
+                   "manifest", "config", "refs", "registry", "progress", "versions",
+                   "hashing"):  # fmt: skip
         namespace.update(vars(importlib.import_module(f"modelreg.{module}")))
     return typing.get_type_hints(thing, globalns=namespace)
 
@@ -261,12 +262,16 @@ def _hints(thing: Any) -> dict[str, Any]:
 def _result_types() -> set[type]:
     """Every dataclass in modelreg.results, every dataclass a public Registry method
     returns, and every dataclass inside those (a report's findings, a tree's nodes)."""
+    from modelreg import _results  # the results of writes, files, checks (see results.py)
+
     found = {
         cls
-        for _, cls in inspect.getmembers(results, inspect.isclass)
-        if dataclasses.is_dataclass(cls) and cls.__module__ == results.__name__
+        for module in (results, _results)
+        for _, cls in inspect.getmembers(module, inspect.isclass)
+        if dataclasses.is_dataclass(cls) and cls.__module__ == module.__name__
     }
-    for name, member in vars(Registry).items():
+    for name in list(vars(Registry)):
+        member = getattr(Registry, name)  # an operation's module loads on first look-up
         method = getattr(member, "__func__", member)
         if not name.startswith("_") and inspect.isfunction(method):
             found |= _dataclasses_in(_hints(method).get("return"))

@@ -10,6 +10,8 @@ published somewhere both keep both lines.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from .runner import GitBase
 
 OCI_NOTES = "refs/notes/modelreg-oci"
@@ -41,12 +43,12 @@ class NotesOps(GitBase):
         if (self.common_dir / OCI_NOTES).is_file():
             return True
         try:
-            packed = (self.common_dir / "packed-refs").read_bytes()
+            found = _packed_ref_named(self.common_dir / "packed-refs", OCI_NOTES)
         except FileNotFoundError:
             return (self.common_dir / "reftable").exists()
         except OSError:
             return True
-        return f" {OCI_NOTES}\n".encode() in packed or (self.common_dir / "reftable").exists()
+        return found or (self.common_dir / "reftable").exists()
 
     def has_publications(self) -> bool:
         return self.resolve(OCI_NOTES) is not None
@@ -72,3 +74,21 @@ class NotesOps(GitBase):
             "notes", f"--ref={OCI_NOTES}", "merge", "--quiet", "-s", "cat_sort_uniq", tracking
         )
         return status == 0
+
+
+def _packed_ref_named(path: Path, ref: str) -> bool:
+    """Whether ``packed-refs`` names ``ref``. A file git marks ``sorted`` is read only
+    up to where ``ref`` would be (``refs/notes/`` comes before the 120,000 lines of
+    ``refs/tags/`` in a big registry); any other, whole."""
+    wanted = ref.encode()
+    with open(path, "rb") as handle:
+        first = handle.readline()
+        if b" sorted" not in first or not first.startswith(b"#"):
+            return b" " + wanted + b"\n" in first + handle.read()
+        for line in handle:
+            if line.startswith(b"^"):  # the peeled id of the ref above
+                continue
+            name = line.rstrip(b"\n").partition(b" ")[2]
+            if name >= wanted:
+                return name == wanted
+    return False

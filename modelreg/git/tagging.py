@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 import time
 from collections.abc import Container, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -107,6 +106,8 @@ class TagOps(GitBase):
         time (``GIT_COMMITTER_DATE`` or the clock) is not past ``after``, the tag
         is stamped ``after + 1``.
         """
+        import tempfile  # here: reads, which import this module, never write a tag
+
         with tempfile.NamedTemporaryFile("w", encoding="utf-8", delete=False) as handle:
             pass  # the message is written inside the try, so a full disk leaves no file
         try:

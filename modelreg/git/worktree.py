@@ -4,7 +4,6 @@ user's work in (a private index, HEAD moved by compare-and-swap)."""
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -172,6 +171,8 @@ class WorktreeOps(GitBase):
 
     @contextmanager
     def _private_index(self, base: str | None) -> Iterator[dict[str, str]]:
+        import tempfile  # here: reads, which import this module, never commit
+
         fd, name = tempfile.mkstemp(prefix="modelreg-index-", dir=self.git_dir)
         os.close(fd)
         os.unlink(name)

@@ -1,8 +1,9 @@
 """The reads: list_models, show, history, resolve, deps, dependents, manifests, diff.
 
 Tags only, or tags and manifests read from git in one batch; never a lock, DVC,
-or the write side. ``deps``, ``dependents`` and ``diff`` import their pure
-helpers where they start.
+or the write side. Each read imports what only it needs where it starts (the
+manifest parser and YAML for ``show``, the pure helpers for ``deps``,
+``dependents`` and ``diff``): ``resolve`` and ``history`` load neither.
 """
 
 from __future__ import annotations
@@ -11,11 +12,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
-from .. import manifest as manifest_mod
-from ..manifests import OnBroken, read_manifest
-from ..oci.reference import parse_publications
 from ..refs import Ref, parse_ref
-from ..results import HistoryEntry, ModelSummary, Resolved, Rows, VersionInfo
+from ..results import HistoryEntry, ModelSummary, Publication, Resolved, Rows, VersionInfo
 from ..state import Event, RegistryState, VersionState, build_model
 from ..tags import (
     EVENT,
@@ -27,6 +25,7 @@ from ..tags import (
 )
 
 if TYPE_CHECKING:
+    from .. import manifest as manifest_mod
     from ..deps import Dependent, Tree
     from ..diff import VersionDiff
     from ..registry import Registry
@@ -69,6 +68,9 @@ def list_models(self: Registry, *, include_deprecated: bool = False) -> Rows[Mod
 
 def show(self: Registry, ref: str | Ref) -> VersionInfo:
     """One version (``NAME`` alone means its latest) with its manifest and stages."""
+    from .. import manifest as manifest_mod
+    from ..manifests import OnBroken, read_manifest
+
     ref = parse_ref(ref) if isinstance(ref, str) else ref
     model = self._model(ref.name)
     version = self._pick(model, ref)
@@ -90,6 +92,12 @@ def show(self: Registry, ref: str | Ref) -> VersionInfo:
         )
         manifest = None
     registration = model.registration(version.version)
+    published: tuple[Publication, ...] = ()
+    noted = self.git.publications(version.commit)
+    if noted:  # the OCI grammar is loaded only for a version that was published
+        from ..oci.reference import parse_publications
+
+        published = parse_publications(noted)
     return VersionInfo(
         name=model.name,
         version=version.version,
@@ -105,7 +113,7 @@ def show(self: Registry, ref: str | Ref) -> VersionInfo:
         manifest_sha256=manifest_mod.digest(stored.data) if stored else None,
         recorded_sha256=registration.trailer(MANIFEST_SHA256) if registration else None,
         manifest_of=manifest_of,
-        published=parse_publications(self.git.publications(version.commit)),
+        published=published,
         warnings=self._warnings(*notes),
     )
 

@@ -15,13 +15,16 @@ its class body from the modules beside this one:
 - ``cache.py``: the local cache's objects, written without DVC;
 - ``dvcfiles.py``: DVC's folder and file names, ``.dvc`` files and their
   ``.gitignore`` lines, the committed ``cache.dir`` (no DVC import);
-- ``gateway.py``: importing DVC quietly and turning its errors into ours.
+- ``gateway.py``: importing DVC quietly and turning its errors into ours;
+- ``plain.py``: small work without DVC where its config is plain (the lock, the
+  cache, a local-folder remote): a small ``register`` imports no DVC.
 
 Every name the rest of modelreg uses is importable from here.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
@@ -54,6 +57,7 @@ from .dvcfiles import (
     write_dvc_file,
 )
 from .gateway import dvc_errors, import_repo, refuse_foreign_cache
+from .plain import PlainDvc, dvc_lock, plain_dvc, small
 from .remotes import (
     DEFAULT_REMOTE_NAME,
     SCHEME_PLUGINS,
@@ -131,6 +135,7 @@ class Storage:
         *,
         overrides: dict[str, Any] | None = None,
         guard: Callable[[], None] | None = None,
+        index: Path | None = None,
     ) -> None:
         self.root = root
         self.progress = progress or NullProgress()
@@ -138,6 +143,10 @@ class Storage:
         # Run before DVC opens the work tree (each time: a pull may have changed
         # it): refuses what a commit put in DVC's own folder.
         self.guard = guard
+        # git's index: when it changes (a pull, a checkout), the guard runs again
+        # before DVC's side is used without DVC (see plain()).
+        self.index = index
+        self._plain: tuple[object, PlainDvc | None] | None = None  # (config files' stat, it)
 
     # --- set-up ------------------------------------------------------------
 
@@ -167,6 +176,11 @@ class Storage:
         """Hold DVC's own repository lock (as ``dvc add`` would) while modelreg writes
         to the cache and ``.dvc`` files, so ``dvc gc`` or another ``dvc`` command
         cannot act on them halfway. Held elsewhere: a clean :class:`LockTimeoutError`."""
+        plain = self.plain()
+        if plain is not None:
+            with dvc_lock(self.root):
+                yield
+            return
         with self._repo("lock the DVC repository") as repo:
             with dvc_errors("lock the DVC repository"):
                 repo.lock.lock()
@@ -177,6 +191,9 @@ class Storage:
 
     def local_cache(self) -> LocalCache:
         """The local DVC cache: where its objects go and which links DVC may use."""
+        plain = self.plain()
+        if plain is not None:
+            return plain.cache
         with self._repo("read the DVC cache") as repo:
             odb = repo.cache.local
             return LocalCache(Path(odb.path), tuple(odb.cache_types))
@@ -210,14 +227,14 @@ class Storage:
         copy is checked before the work tree's is let go."""
         if not items:
             return
-        from ..hashing import copy_file
-
-        with self._repo("keep files in the DVC cache") as repo:
-            cache = LocalCache(Path(repo.cache.local.path), ())
+        with self._cache_dir("keep files in the DVC cache") as objects:
+            cache = LocalCache(objects, ())
             for path, md5 in items:
                 target = cache.object_path(md5)
                 if target.exists() and (same_file(path, target) or cache.intact(md5)):
                     continue
+                from ..hashing import copy_file
+
                 staged = cache.staging_file()
                 try:
                     got = copy_file(path, staged, md5=True).md5
@@ -245,6 +262,10 @@ class Storage:
         hashed once, and remembered."""
         if not paths:
             return {}
+        if small(paths) and self.plain() is not None:
+            from ..hashing import digest_file
+
+            return {path: digest_file(path).md5 for path in paths}
         with self._repo("compare files with the registry") as repo:
             from dvc_data.hashfile.hash_info import HashInfo
 
@@ -266,8 +287,10 @@ class Storage:
         return [path for path, md5 in items if actual[path] != md5]
 
     def remember(self, items: Sequence[tuple[Path, str]]) -> None:
-        """Tell DVC's state database the md5 of files just written and verified."""
-        if not items:
+        """Tell DVC's state database the md5 of files just written and verified (not
+        of small ones where DVC's config is plain: DVC hashes those again faster
+        than modelreg could import it)."""
+        if not items or (small([path for path, _md5 in items]) and self.plain() is not None):
             return
         with self._repo("record file digests") as repo:
             from dvc_data.hashfile.hash_info import HashInfo
@@ -296,6 +319,28 @@ class Storage:
 
     # --- plumbing ----------------------------------------------------------
 
+    def plain(self) -> PlainDvc | None:
+        """DVC's config read without DVC where it is plain (see ``plain.py``), else
+        None. Read again, the guard first (as before DVC opens the work tree), when
+        DVC's config files or git's index change (a pull, a checkout)."""
+        watched = [self.root / DVC_CONFIG, self.root / DVC_LOCAL_CONFIG, self.index]
+        stamp = tuple(_stat(path) if path is not None else None for path in watched)
+        if self._plain is None or self._plain[0] != stamp or self.index is None:
+            if self.guard is not None:
+                self.guard()
+            self._plain = (stamp, plain_dvc(self.root) if self.overrides is None else None)
+        return self._plain[1]
+
+    @contextmanager
+    def _cache_dir(self, doing: str) -> Iterator[Path]:
+        """The local cache's objects folder (``files/md5``)."""
+        plain = self.plain()
+        if plain is not None:
+            yield plain.cache.objects
+            return
+        with self._repo(doing) as repo:
+            yield Path(repo.cache.local.path)
+
     @contextmanager
     def _repo(self, doing: str) -> Iterator[Repo]:
         if self.guard is not None:
@@ -316,3 +361,11 @@ class Storage:
 
     def _cache_objects(self, config: Any) -> Path:
         return Path(config["cache"].get("dir") or self.root / DVC_DIR / "cache") / "files" / "md5"
+
+
+def _stat(path: Path) -> tuple[int, int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size, st.st_ino)

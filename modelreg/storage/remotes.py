@@ -94,6 +94,10 @@ def remotes(self: Storage) -> tuple[str | None, dict[str, str]]:
 
 def remote_is_local(self: Storage, remote: str | None) -> bool:
     """Whether ``remote`` (None: the default) is a folder on this machine."""
+    plain = self.plain()
+    if plain is not None:
+        found = plain.url(remote)
+        return bool(found) and is_local_url(str(found))
     default, urls = self.remotes()
     url = urls.get(remote or default or "")
     return bool(url) and is_local_url(str(url))

@@ -28,6 +28,7 @@ from ..errors import (
 from ..progress import Progress
 from .cache import LocalCache
 from .gateway import dvc_errors
+from .plain import push_to_folder, small
 from .remotes import is_local_url
 
 if TYPE_CHECKING:
@@ -39,16 +40,19 @@ def push(self: Storage, md5s: Sequence[str], remote: str | None, jobs: int | Non
     wanted = sorted(set(md5s))
     if not wanted:
         return 0
+    plain = self.plain()
+    folder = plain.remote_folder(remote) if plain is not None else None
+    if plain is not None and folder is not None:
+        objects = [plain.cache.object_path(m) for m in wanted]
+        if small(objects):  # a local copy of small files: no DVC (plain.py)
+            _refuse_missing(
+                [m for m, path in zip(wanted, objects, strict=True) if not path.exists()]
+            )
+            return push_to_folder(plain.cache, folder, wanted)
     with self._repo("push to the DVC remote") as repo:
         from dvc_data.hashfile.hash_info import HashInfo
 
-        missing = [m for m in wanted if not os.path.exists(repo.cache.local.oid_to_path(m))]
-        if missing:
-            raise StorageError(
-                f"{len(missing)} file(s) to push are not in the local DVC cache "
-                f"(first: {missing[0]})",
-                hint="run 'modelreg pull' or register the files again from a complete clone",
-            )
+        _refuse_missing([m for m in wanted if not os.path.exists(repo.cache.local.oid_to_path(m))])
         size = sum(_size(repo.cache.local.oid_to_path(m)) for m in wanted)
         label = f"pushing {len(wanted)} file(s)"
         with dvc_errors("push", remote), _callback(self.progress, label, size) as cb:
@@ -64,6 +68,14 @@ def push(self: Storage, md5s: Sequence[str], remote: str | None, jobs: int | Non
         if result.failed:
             raise StorageError(f"{len(result.failed)} file(s) failed to push to the DVC remote")
         return len(result.transferred)
+
+
+def _refuse_missing(missing: Sequence[str]) -> None:
+    if missing:
+        raise StorageError(
+            f"{len(missing)} file(s) to push are not in the local DVC cache (first: {missing[0]})",
+            hint="run 'modelreg pull' or register the files again from a complete clone",
+        )
 
 
 def remote_sha256(self: Storage, md5s: Sequence[str], remote: str | None) -> dict[str, str | None]:
