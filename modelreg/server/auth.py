@@ -128,10 +128,13 @@ class Guard:
     listening beyond loopback because tokens existed does not open up when the
     last one is removed: it refuses every request until one is added again."""
 
-    def __init__(self, app: App, watch: TokenWatch, open_when_empty: bool) -> None:
+    def __init__(
+        self, app: App, watch: TokenWatch, open_when_empty: bool, local_only: bool = False
+    ) -> None:
         self.app = app
         self.watch = watch
         self.open_when_empty = open_when_empty
+        self.local_only = local_only
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket") or is_open(scope["path"]):
@@ -171,6 +174,8 @@ class Guard:
         tokens = self.watch.current()
         if tokens.empty:
             if self.open_when_empty:
+                if self.local_only:
+                    refuse_foreign_host(scope)
                 refuse_cross_site(scope)
                 return None
             raise TokenStoreError(
@@ -197,6 +202,44 @@ class Guard:
         writes = method not in READ_METHODS and scope["path"] not in READ_POSTS
         authorize(token, writes=writes and not web_session.is_page(scope["path"]))
         return token
+
+
+LOCAL_NAMES = ("localhost", "127.0.0.1", "[::1]", "::1")
+
+
+def refuse_foreign_host(scope: Scope) -> None:
+    """Refuse a request to an open loopback server that names another host.
+
+    DNS rebinding: a page on ``evil.example`` points that name at 127.0.0.1 and
+    its scripts then read (and, ``Origin`` matching ``Host``, write) the registry
+    as the same site. Nothing but the ``Host`` header tells the two apart, and a
+    server that only this machine can reach is only ever asked for by a local
+    name (``localhost``, a loopback address). A server with tokens, or one
+    started ``--public`` (behind a proxy that names it), does not check."""
+    host = None
+    for name, value in scope["headers"]:
+        if name == b"host":
+            host = value.decode("latin-1").strip().lower()
+            break
+    if host is None:  # HTTP/1.0 without Host: nothing a browser sends
+        return
+    bare = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+    if bare in LOCAL_NAMES or bare.endswith(".localhost") or _loopback_ip(bare):
+        return
+    raise Forbidden(
+        f"this server answers only to a local name, not '{host[:100]}'",
+        hint="open it as http://127.0.0.1:PORT or http://localhost:PORT; "
+        "to serve under another name, add a token (modelreg token add)",
+    )
+
+
+def _loopback_ip(host: str) -> bool:
+    import ipaddress
+
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def refuse_cross_site(scope: Scope) -> None:
