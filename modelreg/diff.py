@@ -3,6 +3,7 @@ files. Pure: takes two manifests."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,13 +61,25 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
+def _delta(a: Any, b: Any) -> float | None:
+    """``b - a`` for two numbers, None where a float cannot say it: an integer past
+    float's range (a manifest from elsewhere may hold one), or a difference past it
+    (JSON has no ``Infinity``)."""
+    if not (_is_number(a) and _is_number(b)):
+        return None
+    try:
+        delta = float(b) - float(a)
+    except OverflowError:
+        return None
+    return delta if math.isfinite(delta) else None
+
+
 def _section(section: str, old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
     out = []
     for key in sorted(set(old) | set(new)):
         a: Any = old.get(key)
         b: Any = new.get(key)
-        delta = float(b) - float(a) if _is_number(a) and _is_number(b) else None
-        out.append(Change(section, key, a, b, delta))
+        out.append(Change(section, key, a, b, _delta(a, b)))
     return out
 
 

@@ -12,6 +12,7 @@ import hashlib
 import math
 import posixpath
 import re
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -135,6 +136,12 @@ class Manifest:
         return out
 
 
+MAX_FILE_SIZE = 2**63 - 1
+"""The largest size a manifest may list: a file's size is a signed 64-bit number
+everywhere (the filesystem, DVC, HTTP's Content-Length parsers), and floats,
+which show and the pages use to print sizes, cannot hold every integer."""
+
+
 def is_commit_id(text: str) -> bool:
     return _COMMIT.fullmatch(text.lower()) is not None
 
@@ -241,6 +248,8 @@ def metric_problem(value: object) -> str | None:
     types are refused by :func:`validate`.)"""
     if isinstance(value, float) and not math.isfinite(value):
         return "not a finite number"
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > sys.float_info.max:
+        return "too large to compare (past a float's range)"
     return None
 
 
@@ -393,6 +402,9 @@ class _Validator:
                     ok = False
             if not isinstance(size, int) or isinstance(size, bool) or size < 0:
                 self.problem(f"{where}.size", "must be a non-negative integer")
+                ok = False
+            elif size > MAX_FILE_SIZE:  # 10**400 in a pushed manifest broke show and pages
+                self.problem(f"{where}.size", f"is larger than any file ({MAX_FILE_SIZE} bytes)")
                 ok = False
             if not isinstance(sha256, str) or not _HEX64.fullmatch(sha256):
                 self.problem(f"{where}.sha256", "must be 64 lower-case hex digits")

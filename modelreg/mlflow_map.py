@@ -154,7 +154,7 @@ class MlModel:
 
     def version(self, number: str) -> MlVersion:
         """The version MLflow calls ``number`` (its ordinal)."""
-        if not number.isdigit() or len(number) > 9:
+        if not (number.isascii() and number.isdigit()) or len(number) > 9:
             raise MlflowError(
                 INVALID_PARAMETER_VALUE,
                 f"model version must be an integer, got '{number}'",
@@ -578,7 +578,7 @@ def max_results(raw: object, default: int, limit: int) -> int:
     if raw is None or raw == "":
         return default
     text = str(raw)
-    if not text.isdigit() or not 1 <= int(text) <= limit:
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= limit:
         raise MlflowError(
             INVALID_PARAMETER_VALUE,
             f"Invalid value for max_results: it must be at most {limit}, got {text}",

@@ -98,7 +98,10 @@ class Event:
             rank = 2 * self.counter
         else:
             sequence = self.trailer(SEQUENCE) or ""
-            rank = 2 * int(sequence) + 1 if sequence.isdigit() and len(sequence) < 10 else -1
+            # isascii: '²' is a digit to str.isdigit but not to int() (a pushed tag's
+            # trailer would break every read of the registry)
+            digits = sequence.isascii() and sequence.isdigit() and len(sequence) < 10
+            rank = 2 * int(sequence) + 1 if digits else -1
         return (self.timestamp, rank, self.tag)
 
     @property

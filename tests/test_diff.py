@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from modelreg import Registry
+from modelreg import Registry, serialize
 from modelreg.diff import diff
+from modelreg.manifest import Manifest, loads
 
 from .conftest import Cli, Clock, FileMaker
 
@@ -60,6 +61,28 @@ def test_the_library_diff(two: Registry) -> None:
     manifest = two.show("m@v0.1.0").manifest
     assert manifest is not None
     assert diff(manifest, manifest).identical
+
+
+def test_numbers_past_a_float_s_range_have_no_delta() -> None:
+    """A manifest from elsewhere may hold an integer no float can be (10**400) or
+    numbers whose difference overflows: the diff says "changed" without a delta,
+    rather than an internal error or an ``-Infinity`` no JSON parser takes."""
+
+    def manifest(metrics: str) -> Manifest:
+        text = "schema: 1\nname: m\nversion: 1.0.0\ncreated: 2026-11-26T00:00:00Z\n"
+        text += f"metrics: {metrics}\nartifacts: []\n"
+        return loads(text, "model.yaml")
+
+    old = manifest(f"{{huge: {10**400}, wide: 1.7e+308, auc: 0.5}}")
+    new = manifest(f"{{huge: {10**400 + 1}, wide: -1.7e+308, auc: 0.75}}")
+    result = diff(old, new)
+    deltas = {c.key: (c.status, c.delta) for c in result.changes if c.section == "metrics"}
+    assert deltas == {
+        "huge": ("changed", None),
+        "wide": ("changed", None),
+        "auc": ("changed", 0.25),
+    }
+    json.dumps(serialize.version_diff(result), allow_nan=False)
 
 
 def test_diff_by_stage_in_json(cli: Cli, two: Registry) -> None:

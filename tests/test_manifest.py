@@ -278,6 +278,7 @@ PROBLEMS = [
     ("size-string", _set("artifacts.0.size", "10"), "artifacts[0].size"),
     ("size-bool", _set("artifacts.0.size", True), "artifacts[0].size"),
     ("size-float", _set("artifacts.0.size", 1.5), "artifacts[0].size"),
+    ("size-huge", _set("artifacts.0.size", 10**400), "artifacts[0].size: is larger than any file"),
     ("path-missing", _set("artifacts.0.path", _DELETE), "artifacts[0].path"),
     ("path-dotdot", _set("artifacts.0.path", "../other/model.pkl"), "artifacts[0].path"),
     ("path-inner-dotdot", _set("artifacts.0.path", "a/../../b"), "artifacts[0].path"),

@@ -410,6 +410,22 @@ def test_a_tag_with_an_overlong_version_does_not_break_the_registry() -> None:
     assert state.model("b").latest.version == "1.0.0"  # type: ignore[union-attr]
 
 
+def test_a_sequence_trailer_of_unicode_digits_does_not_break_the_registry() -> None:
+    # '²' is a digit to str.isdigit but not to int(): a pushed tag carrying it
+    # broke list, show and history in every clone (and every page of the server).
+    message = "Register a v1.0.0\n\nModelreg-Event: register\nModelreg-Version: 1.0.0\n"
+    records = [
+        record("a@v1.0.0", "c1", 5, message + "Modelreg-Sequence: ²"),
+        record("a@v1.1.0", "c2", 5, message.replace("1.0.0", "1.1.0") + "Modelreg-Sequence: 0"),
+    ]
+    state = build(records)
+    model = state.model("a")
+    assert model is not None
+    assert sorted(v.version for v in model.versions) == ["1.0.0", "1.1.0"]
+    # the garbled trailer ranks the tag first among those of its second
+    assert [e.version for e in model.events] == ["1.0.0", "1.1.0"]
+
+
 def test_models_are_sorted_and_separate() -> None:
     records = [
         record("zeta@v1.0.0", "c1", 1),

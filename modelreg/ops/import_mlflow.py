@@ -127,7 +127,7 @@ def _imported(self: Registry, name: str) -> dict[int, str]:
     found = {}
     for (_name, semver), manifest in manifests.items():
         number = manifest.labels.get(VERSION_LABEL, "")
-        if number.isdigit():
+        if number.isascii() and number.isdigit():  # '²' is a digit to isdigit, not to int
             found[int(number)] = semver
     return found
 

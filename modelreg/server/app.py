@@ -21,7 +21,7 @@ from . import about, api, auth, files, mlflow
 from .context import ServerContext, context
 from .http import BadRequest, error_response, json_response
 from .refs import parse
-from .run import open_when_empty
+from .run import is_loopback, open_when_empty
 from .settings import Settings
 from .web import routes as web
 
@@ -163,6 +163,7 @@ def create_app(settings: Settings, ctx: ServerContext | None = None) -> Starlett
         auth.Guard,
         watch=auth.TokenWatch(ctx.tokens),
         open_when_empty=open_when_empty(settings),
+        local_only=is_loopback(settings.host) and not settings.public,
     )
     app = Starlette(
         routes=routes(),

@@ -36,12 +36,21 @@ import threading
 from collections.abc import Awaitable, Callable, MutableMapping
 from contextvars import ContextVar
 from typing import Any
+from urllib.parse import urlsplit
 
 from starlette.requests import Request
 
 from ..errors import ModelregError
 from ..gitrepo import Identity
-from ..tokens import Token, TokenSet, TokenStore, TokenStoreError, Unauthenticated, authorize
+from ..tokens import (
+    Forbidden,
+    Token,
+    TokenSet,
+    TokenStore,
+    TokenStoreError,
+    Unauthenticated,
+    authorize,
+)
 from .http import error_response, json_response
 from .web import session as web_session
 
@@ -119,10 +128,13 @@ class Guard:
     listening beyond loopback because tokens existed does not open up when the
     last one is removed: it refuses every request until one is added again."""
 
-    def __init__(self, app: App, watch: TokenWatch, open_when_empty: bool) -> None:
+    def __init__(
+        self, app: App, watch: TokenWatch, open_when_empty: bool, local_only: bool = False
+    ) -> None:
         self.app = app
         self.watch = watch
         self.open_when_empty = open_when_empty
+        self.local_only = local_only
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket") or is_open(scope["path"]):
@@ -162,6 +174,9 @@ class Guard:
         tokens = self.watch.current()
         if tokens.empty:
             if self.open_when_empty:
+                if self.local_only:
+                    refuse_foreign_host(scope)
+                refuse_cross_site(scope)
                 return None
             raise TokenStoreError(
                 "this server listens beyond loopback and its last token was removed",
@@ -187,6 +202,71 @@ class Guard:
         writes = method not in READ_METHODS and scope["path"] not in READ_POSTS
         authorize(token, writes=writes and not web_session.is_page(scope["path"]))
         return token
+
+
+LOCAL_NAMES = ("localhost", "127.0.0.1", "[::1]", "::1")
+
+
+def refuse_foreign_host(scope: Scope) -> None:
+    """Refuse a request to an open loopback server that names another host.
+
+    DNS rebinding: a page on ``evil.example`` points that name at 127.0.0.1 and
+    its scripts then read (and, ``Origin`` matching ``Host``, write) the registry
+    as the same site. Nothing but the ``Host`` header tells the two apart, and a
+    server that only this machine can reach is only ever asked for by a local
+    name (``localhost``, a loopback address). A server with tokens, or one
+    started ``--public`` (behind a proxy that names it), does not check."""
+    host = None
+    for name, value in scope["headers"]:
+        if name == b"host":
+            host = value.decode("latin-1").strip().lower()
+            break
+    if host is None:  # HTTP/1.0 without Host: nothing a browser sends
+        return
+    bare = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+    if bare in LOCAL_NAMES or bare.endswith(".localhost") or _loopback_ip(bare):
+        return
+    raise Forbidden(
+        f"this server answers only to a local name, not '{host[:100]}'",
+        hint="open it as http://127.0.0.1:PORT or http://localhost:PORT; "
+        "to serve under another name, add a token (modelreg token add)",
+    )
+
+
+def _loopback_ip(host: str) -> bool:
+    import ipaddress
+
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def refuse_cross_site(scope: Scope) -> None:
+    """Refuse a write a browser sends from another site's page to an open server.
+
+    With no token, nothing else stops it: a form (``text/plain``, urlencoded) or a
+    ``fetch`` without a body needs no CORS preflight, so any page a developer
+    opens could promote or deprecate on their ``127.0.0.1:8080``. Browsers name
+    the page's origin on every POST; curl, requests and MLflow's client send
+    none. Only the open server checks: with tokens, an API write needs a header
+    a page cannot add, and the web page's forms carry a CSRF token (and a proxy
+    that rewrites ``Host`` would make the comparison wrong there)."""
+    if scope.get("method", "GET") in READ_METHODS:
+        return
+    origin = host = None
+    for name, value in scope["headers"]:
+        if name == b"origin":
+            origin = value.decode("latin-1").strip().lower()
+        elif name == b"host":
+            host = value.decode("latin-1").strip().lower()
+    if origin is None:
+        return
+    if origin == "null" or host is None or urlsplit(origin).netloc != host:
+        raise Forbidden(
+            f"a write from another site's page ({origin}) is refused",
+            hint="write from a script or the CLI, or add a token (modelreg token add)",
+        )
 
 
 def caller() -> Identity | None:

@@ -36,6 +36,10 @@ CASES: list[Case] = [
     ("GET", f"{API}/registered-models/search", {"max_results": "0"}, None, INVALID),
     ("GET", f"{API}/registered-models/search", {"max_results": "abc"}, None, INVALID),
     ("GET", f"{API}/registered-models/search", {"max_results": "5000"}, None, INVALID),
+    # Digits to str.isdigit, not to int(): each was a 500
+    ("GET", f"{API}/registered-models/search", {"max_results": "²"}, None, INVALID),
+    ("GET", f"{API}/model-versions/search", {"max_results": "①"}, None, INVALID),
+    ("GET", f"{API}/model-versions/get", {"name": "embedder", "version": "²"}, None, INVALID),
     ("GET", f"{API}/registered-models/search", {"page_token": "!!"}, None, INVALID),
     ("GET", f"{API}/registered-models/search", {"order_by": "owner"}, None, INVALID),
     ("GET", f"{API}/model-versions/search", {"filter": "version_number > 'a'"}, None, INVALID),

@@ -60,6 +60,53 @@ def test_with_no_token_everyone_is_served(root: Path, serve: Callable[..., Serve
     assert history[-1]["author"] == "Test User"  # git's user: nobody else is known
 
 
+def test_an_open_server_refuses_a_write_from_another_site_s_page(
+    root: Path, serve: Callable[..., Server], assert_unchanged: Callable[[Path], object]
+) -> None:
+    """A page on another site can POST to 127.0.0.1 without a CORS preflight (a
+    text/plain form, or a fetch with no body); its browser names its origin."""
+    server = serve(root)
+    with assert_unchanged(root):  # type: ignore[operator]
+        for origin in ("http://evil.example", "null", server.url.replace("127.0.0.1", "localhost")):
+            for headers, body in (
+                ({"Content-Type": "text/plain"}, b'{"stage": "dev", "message": "="}'),
+                ({"Content-Type": "application/x-www-form-urlencoded"}, b""),
+            ):
+                answer = server.post(
+                    "/v2/models/fraud@v1.1.0/promote" if body else "/v2/models/fraud/deprecate",
+                    headers={**headers, "Origin": origin},
+                    data=body,
+                )
+                assert_refused(answer, 403, "forbidden")
+                assert origin in answer.json()["error"]["message"]
+        assert server.get("/v2/models", headers={"Origin": "http://evil.example"}).ok  # a read
+    # the server's own origin, and clients that send none (curl, requests, MLflow's)
+    assert promote(server, "dev", headers={"Origin": server.url}).status_code == 200
+    assert promote(server, "staging").status_code == 200
+
+
+def test_an_open_loopback_server_answers_only_to_local_names(
+    root: Path, serve: Callable[..., Server], assert_unchanged: Callable[[Path], object]
+) -> None:
+    """DNS rebinding: a page on evil.example, its name pointed at 127.0.0.1, is
+    the same site as the server to the browser; only ``Host`` tells them apart."""
+    server = serve(root)
+    port = server.url.rsplit(":", 1)[1]
+    with assert_unchanged(root):  # type: ignore[operator]
+        for host in (f"evil.example:{port}", "evil.example", f"10.0.0.1:{port}"):
+            read = server.get("/v2/models", headers={"Host": host})
+            assert_refused(read, 403, "forbidden")
+            assert "answers only to a local name" in read.json()["error"]["message"]
+            write = promote(server, "dev", headers={"Host": host, "Origin": f"http://{host}"})
+            assert_refused(write, 403, "forbidden")
+    for host in (f"localhost:{port}", f"127.0.0.1:{port}", "127.0.0.2", f"app.localhost:{port}"):
+        assert server.get("/v2/models", headers={"Host": host}).status_code == 200, host
+    assert server.get("/healthz", headers={"Host": "evil.example"}).status_code == 200  # probes
+    # started --public (say, behind a proxy that names it), it answers any name
+    public = serve(root, "--public")
+    assert public.get("/v2/models", headers={"Host": "registry.example.com"}).status_code == 200
+
+
 def test_tokens_added_while_running_are_required_and_name_the_tagger(
     root: Path, serve: Callable[..., Server], cli: Cli, assert_unchanged: Callable[..., object]
 ) -> None:

@@ -351,6 +351,7 @@ def test_bad_registrations(
         ({"name": "m", "dependencies": ["nobody@^1.0.0"]}, None, 409, "nobody"),
         ({"name": "m", "dependencies": ["nonsense"]}, None, 422, "nonsense"),
         ({"name": "m", "metrics": {"auc": 1e400}}, None, 422, "finite"),
+        ({"name": "m", "metrics": {"auc": 10**400}}, None, 422, "too large"),  # was a 201
         ({"name": "taken", "version": "1.0.0"}, None, 409, "already registered"),
         ({"name": "m"}, [("a", 0), ("a", 1)], 422, "both be stored as 'a'"),
         ({"name": "m"}, [("a", 0), ("a/b", 1)], 422, "cannot both be files"),

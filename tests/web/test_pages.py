@@ -21,6 +21,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
 from modelreg import Registry
+from modelreg.server.web import views
 from tests.conftest import Showcase, Unchanged
 from tests.server.conftest import Server
 
@@ -427,6 +428,32 @@ def test_a_missing_page_says_so_in_html(
             assert answer.headers["content-type"].startswith("text/html"), path
             assert words in html.unescape(answer.text), (path, answer.text)
             assert "Traceback" not in answer.text
+
+
+def test_a_page_number_that_is_not_one_opens_the_first_page(
+    lived_in: Showcase, serve: Callable[..., Server], assert_unchanged: Unchanged
+) -> None:
+    """A hand-edited ``?page=`` is the first page, never an error: ``²`` and ``①``
+    are digits to ``str.isdigit`` but not to ``int`` (each was a 500)."""
+    server = serve(lived_in.root)
+    with assert_unchanged(lived_in.root):
+        first = server.get("/")
+        assert first.status_code == 200
+        for page in ("-1", "abc", "0", "1e9", "9" * 30, "²", "①", "٣"):
+            answer = server.get("/", params={"page": page})
+            assert answer.status_code == 200, (page, answer.text[:300])
+            assert answer.text == first.text, page
+    assert "a bug in modelreg" not in server.output()
+
+
+def test_a_metric_no_float_can_hold_is_left_off_the_chart() -> None:
+    """A manifest from elsewhere may hold 10**400 or .inf: the model's page drew its
+    chart with float() and answered 500; such a value is now no point on it."""
+    rows = [
+        {"version": "1.1.0", "metrics": {"a": 10**400, "b": 0.5}},
+        {"version": "1.0.0", "metrics": {"a": 1, "b": float("inf")}},
+    ]
+    assert views.metric_series(rows) == [("a", [("1.0.0", 1.0)]), ("b", [("1.1.0", 0.5)])]
 
 
 def test_pages_are_gzipped_and_reflect_new_events(

@@ -10,6 +10,7 @@ the static report (:mod:`.report`) call the same functions here.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
@@ -52,7 +53,7 @@ class Filters:
             stage=query.get("stage", "").strip()[:100],
             deprecated=_yes(query.get("deprecated", "")),
             ns=query.get("ns", "").strip().strip("/")[:200],
-            page=int(page) if page.isdigit() and 0 < len(page) < 7 and int(page) > 0 else 1,
+            page=_page_number(page),
             all=_yes(query.get("all", "")),
         )
 
@@ -86,6 +87,15 @@ class Filters:
 
 def _yes(text: str) -> bool:
     return text in ("1", "on", "true", "yes")
+
+
+def _page_number(text: str) -> int:
+    """``?page=N``, or the first page for anything else (``-1``, ``abc``, ``²``:
+    a digit to ``str.isdigit`` but not to ``int``); past the last page is clamped
+    by :func:`home`."""
+    if text.isascii() and text.isdigit() and 0 < len(text) < 7 and int(text) > 0:
+        return int(text)
+    return 1
 
 
 def label_matches(wanted: str, labels: Mapping[str, str]) -> bool:
@@ -338,7 +348,12 @@ def metric_series(versions: Sequence[Document]) -> list[tuple[str, list[tuple[st
     for row in reversed(versions):  # versions are newest first
         for key, value in row["metrics"].items():
             if isinstance(value, int | float) and not isinstance(value, bool):
-                series.setdefault(key, []).append((row["version"], float(value)))
+                try:
+                    number = float(value)
+                except OverflowError:  # an integer past float's range: no point to draw
+                    continue
+                if math.isfinite(number):
+                    series.setdefault(key, []).append((row["version"], number))
     return sorted(series.items())
 
 
