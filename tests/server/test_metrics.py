@@ -96,7 +96,7 @@ def test_a_sync_and_label_values_render_in_the_format() -> None:
 def test_an_upload_in_progress_is_counted_until_it_ends(server: Server) -> None:
     body = b"some weights\n" * 100
     head = (
-        "POST /v2/models/upload?filename=w.bin HTTP/1.1\r\nHost: registry\r\n"
+        "POST /v2/models/upload?filename=w.bin HTTP/1.1\r\nHost: 127.0.0.1\r\n"
         f"Content-Type: application/octet-stream\r\nContent-Length: {len(body)}\r\n\r\n"
     )
     host, port = server.url.removeprefix("http://").split(":")

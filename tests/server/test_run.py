@@ -86,7 +86,7 @@ def test_a_stop_finishes_the_request_in_flight_refuses_new_ones_and_exits_0(
     server = serve(showcase.root)
     body = json.dumps({"stage": "staging", "force": True, "message": "during the stop"}).encode()
     head = (
-        "POST /v2/models/embedder@v1.0.0/promote HTTP/1.1\r\nHost: registry\r\n"
+        "POST /v2/models/embedder@v1.0.0/promote HTTP/1.1\r\nHost: 127.0.0.1\r\n"
         f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
     )
     host, port = server.url.removeprefix("http://").split(":")
@@ -121,7 +121,7 @@ def test_a_request_still_unfinished_after_the_grace_is_cut_and_changes_nothing(
 ) -> None:
     server = serve(showcase.root, "--grace", "1")
     head = (
-        "POST /v2/models/embedder@v1.0.0/promote HTTP/1.1\r\nHost: registry\r\n"
+        "POST /v2/models/embedder@v1.0.0/promote HTTP/1.1\r\nHost: 127.0.0.1\r\n"
         "Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"
     )
     host, port = server.url.removeprefix("http://").split(":")
