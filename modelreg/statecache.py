@@ -144,11 +144,23 @@ class Fingerprint:
 def refs_fingerprint(common_dir: Path) -> Fingerprint:
     taken = time.time_ns()
     base = str(common_dir)
+    stamps = stamp_files(base, ("packed-refs", "reftable", os.path.join("reftable", "tables.list")))
+    folders, loose = stamp_ref_folders(base)
+    stamps += folders
+    stamps.sort()
+    return Fingerprint(json.dumps(stamps), max((s[1] for s in stamps), default=0), loose, taken)
+
+
+def stamp_files(base: str, names: Iterable[str]) -> list[Stamp]:
+    """The stamps of those of ``names`` (under ``base``) that exist."""
+    return [found for name in names if (found := _stamp(os.path.join(base, name))) is not None]
+
+
+def stamp_ref_folders(base: str) -> tuple[list[Stamp], int]:
+    """The stamp of every folder under ``base``/refs (git renames a ref into its
+    folder to write it, so a folder's stamp moves with any ref in it), and how
+    many loose refs they hold."""
     stamps: list[Stamp] = []
-    for name in ("packed-refs", "reftable", os.path.join("reftable", "tables.list")):
-        found = _stamp(os.path.join(base, name))
-        if found is not None:
-            stamps.append(found)
     loose = 0
     pending = [os.path.join(base, "refs")]
     while pending:
@@ -166,8 +178,7 @@ def refs_fingerprint(common_dir: Path) -> Fingerprint:
                         loose += 1
         except OSError:
             continue
-    stamps.sort()
-    return Fingerprint(json.dumps(stamps), max((s[1] for s in stamps), default=0), loose, taken)
+    return stamps, loose
 
 
 def summarize(model: ModelState, skipped: Sequence[str] = ()) -> Summary:

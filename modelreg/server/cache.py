@@ -12,49 +12,25 @@ answer for long: at worst an answer is computed again.
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable, Hashable
 from pathlib import Path
 from typing import Generic, TypeVar
 
+from ..statecache import Stamp, stamp_files, stamp_ref_folders
+
 T = TypeVar("T")
 
-Fingerprint = tuple[tuple[str, int, int, int], ...]
-
-
-def _stamp(path: str) -> tuple[str, int, int, int] | None:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return (path, st.st_mtime_ns, st.st_ino, st.st_size)
+Fingerprint = tuple[Stamp, ...]
 
 
 def fingerprint(git_dir: Path, work_tree: Path | None = None) -> Fingerprint:
     """What changes whenever a ref, ``HEAD`` or the registry's config changes."""
-    stamps: list[tuple[str, int, int, int]] = []
     base = str(git_dir)
-    for name in ("packed-refs", "HEAD", "FETCH_HEAD"):
-        found = _stamp(os.path.join(base, name))
-        if found is not None:
-            stamps.append(found)
-    pending = [os.path.join(base, "refs")]
-    while pending:
-        folder = pending.pop()
-        found = _stamp(folder)
-        if found is None:
-            continue
-        stamps.append(found)
-        try:
-            with os.scandir(folder) as entries:
-                pending.extend(e.path for e in entries if e.is_dir(follow_symlinks=False))
-        except OSError:
-            continue
+    stamps = stamp_files(base, ("packed-refs", "HEAD", "FETCH_HEAD"))
+    stamps += stamp_ref_folders(base)[0]
     if work_tree is not None:
-        found = _stamp(os.path.join(str(work_tree), ".modelreg.yaml"))
-        if found is not None:
-            stamps.append(found)
+        stamps += stamp_files(str(work_tree), (".modelreg.yaml",))
     return tuple(stamps)
 
 
