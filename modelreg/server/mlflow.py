@@ -29,7 +29,7 @@ import contextlib
 import functools
 import os
 import shutil
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -122,13 +122,22 @@ async def get_model(request: Request) -> Response:
     )
 
 
+def search_request(
+    message: dict[str, Any], attributes: Sequence[str], default: int, limit: int
+) -> tuple[list[mm.Clause], int, list[str], str | None]:
+    """What both searches take: the filter's clauses, the page size (``default``,
+    at most ``limit``), the ordering asked for, and the page token."""
+    clauses = mm.parse_filter(text(message, "filter", required=False), attributes)
+    size = mm.max_results(message.get("max_results"), default, limit)
+    order_by = strings(message, "order_by")
+    token = text(message, "page_token", required=False) or None
+    return clauses, size, order_by, token
+
+
 @mlflow_errors
 async def search_models(request: Request) -> Response:
     message = await params(request)
-    clauses = mm.parse_filter(text(message, "filter", required=False), mm.MODEL_ATTRIBUTES)
-    size = mm.max_results(message.get("max_results"), 100, 1000)
-    order_by = strings(message, "order_by")
-    token = text(message, "page_token", required=False) or None
+    clauses, size, order_by, token = search_request(message, mm.MODEL_ATTRIBUTES, 100, 1000)
 
     def document(registry: Registry) -> dict[str, Any]:
         docs = [mm.model_doc(m) for m in mm.view(registry).values()]
@@ -222,10 +231,7 @@ async def download_uri(request: Request) -> Response:
 @mlflow_errors
 async def search_versions(request: Request) -> Response:
     message = await params(request)
-    clauses = mm.parse_filter(text(message, "filter", required=False), mm.VERSION_ATTRIBUTES)
-    size = mm.max_results(message.get("max_results"), 10000, 200000)
-    order_by = strings(message, "order_by")
-    token = text(message, "page_token", required=False) or None
+    clauses, size, order_by, token = search_request(message, mm.VERSION_ATTRIBUTES, 10000, 200000)
     named = [
         c.value for c in clauses if c.key == "name" and c.op == "=" and isinstance(c.value, str)
     ]
