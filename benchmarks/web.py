@@ -115,8 +115,8 @@ def over_http(root: Path, env: dict[str, str], runs: int) -> list[tuple[str, flo
                 time.sleep(0.1)
         touched = 0
 
-        def after_tag(path: str, wait: float = 0.0) -> float:
-            """``GET path`` ``wait`` s after a new tag (median of ``runs`` after a
+        def timed_after_tag(measure: Callable[[], object], wait: float = 0.0) -> float:
+            """``measure()`` ``wait`` s after a new tag (median of ``runs`` after a
             warm-up; the tag itself is not timed): ms."""
             nonlocal touched
             times = []
@@ -127,30 +127,21 @@ def over_http(root: Path, env: dict[str, str], runs: int) -> list[tuple[str, flo
                 )
                 time.sleep(wait)  # with a wait, the background thread reads the tags again
                 start = time.perf_counter()
-                get(port, path, False)
+                measure()
                 if round_:
                     times.append((time.perf_counter() - start) * 1000)
             return statistics.median(times)
 
+        def after_tag(path: str, wait: float = 0.0) -> float:
+            """``GET path`` right after (or ``wait`` s after) a new tag: ms."""
+            return timed_after_tag(lambda: get(port, path, False), wait)
+
         def list_json() -> float:
             """The whole ``modelreg list --json`` process right after a new tag: ms."""
-            nonlocal touched
-            times = []
-            for round_ in range(runs + 1):
-                touched += 1
-                subprocess.run(
-                    ["git", "-C", str(root), "tag", f"bench-touch-{touched}"], env=env, check=True
-                )
-                start = time.perf_counter()
-                subprocess.run(
-                    [sys.executable, "-m", "modelreg", "-C", str(root), "list", "--json"],
-                    env=env,
-                    check=True,
-                    stdout=subprocess.DEVNULL,
-                )
-                if round_:
-                    times.append((time.perf_counter() - start) * 1000)
-            return statistics.median(times)
+            command = [sys.executable, "-m", "modelreg", "-C", str(root), "list", "--json"]
+            return timed_after_tag(
+                lambda: subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL)
+            )
 
         plain = get(port, "/", False)
         zipped = get(port, "/", True)
