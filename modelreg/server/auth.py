@@ -52,6 +52,7 @@ from ..tokens import (
     authorize,
 )
 from .http import error_response, json_response
+from .run import is_loopback
 from .web import session as web_session
 
 Scope = MutableMapping[str, Any]
@@ -204,9 +205,6 @@ class Guard:
         return token
 
 
-LOCAL_NAMES = ("localhost", "127.0.0.1", "[::1]", "::1")
-
-
 def refuse_foreign_host(scope: Scope) -> None:
     """Refuse a request to an open loopback server that names another host.
 
@@ -224,22 +222,13 @@ def refuse_foreign_host(scope: Scope) -> None:
     if host is None:  # HTTP/1.0 without Host: nothing a browser sends
         return
     bare = host.rsplit(":", 1)[0] if not host.endswith("]") else host
-    if bare in LOCAL_NAMES or bare.endswith(".localhost") or _loopback_ip(bare):
+    if bare.endswith(".localhost") or is_loopback(bare.removeprefix("[").removesuffix("]")):
         return
     raise Forbidden(
         f"this server answers only to a local name, not '{host[:100]}'",
         hint="open it as http://127.0.0.1:PORT or http://localhost:PORT; "
         "to serve under another name, add a token (modelreg token add)",
     )
-
-
-def _loopback_ip(host: str) -> bool:
-    import ipaddress
-
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def refuse_cross_site(scope: Scope) -> None:
