@@ -50,6 +50,7 @@ from .dvcfiles import (
     foreign_cache_problem,
     is_dvc_file_name,
     is_initialised,
+    objects_dir,
     own_out_path,
     read_dvc_out,
     remove_dvc_file,
@@ -360,7 +361,7 @@ class Storage:
             return Config(dvc_dir=str(self.root / DVC_DIR))
 
     def _cache_objects(self, config: Any) -> Path:
-        return Path(config["cache"].get("dir") or self.root / DVC_DIR / "cache") / "files" / "md5"
+        return objects_dir(Path(config["cache"].get("dir") or self.root / DVC_CACHE))
 
 
 def _stat(path: Path) -> tuple[int, int, int] | None:

@@ -27,6 +27,12 @@ DVC_SET_UP_FILES = (DVC_CONFIG, f"{DVC_DIR}/.gitignore", DVC_IGNORE)
 DVC_FILE_SUFFIX = ".dvc"
 
 
+def objects_dir(store: Path) -> Path:
+    """Where a DVC cache or local-folder remote at ``store`` keeps its objects
+    (DVC 3: ``files/md5/XX/REST``)."""
+    return store / "files" / "md5"
+
+
 @dataclass(frozen=True)
 class StoredFile:
     """A file to track: its path in the work tree and the md5 already computed."""

@@ -31,7 +31,7 @@ from pathlib import Path
 
 from ..errors import LockTimeoutError
 from .cache import LocalCache
-from .dvcfiles import DVC_CONFIG, DVC_DIR, DVC_LOCAL_CONFIG
+from .dvcfiles import DVC_CACHE, DVC_CONFIG, DVC_DIR, DVC_LOCAL_CONFIG, objects_dir
 
 SMALL_BYTES = 8 << 20
 _LINK_TYPES = ("reflink", "copy", "hardlink", "symlink")
@@ -48,7 +48,7 @@ class PlainDvc:
         self, root: Path, link_types: tuple[str, ...], remote: str | None, urls: dict[str, str]
     ) -> None:
         self.root = root
-        self.cache = LocalCache(root / DVC_DIR / "cache" / "files" / "md5", link_types)
+        self.cache = LocalCache(objects_dir(root / DVC_CACHE), link_types)
         self.remote = remote  # the default remote's name
         self.urls = urls  # remote name -> URL
 
@@ -164,7 +164,7 @@ def push_to_folder(cache: LocalCache, folder: Path, md5s: Sequence[str]) -> int:
     does DVC). Returns how many were copied."""
     import shutil
 
-    remote = LocalCache(folder / "files" / "md5", ("copy",))
+    remote = LocalCache(objects_dir(folder), ("copy",))
     copied = 0
     for md5 in sorted(set(md5s)):
         if remote.object_path(md5).exists():

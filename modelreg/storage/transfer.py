@@ -27,6 +27,7 @@ from ..errors import (
 )
 from ..progress import Progress
 from .cache import LocalCache
+from .dvcfiles import objects_dir
 from .gateway import dvc_errors
 from .plain import push_to_folder, small
 from .remotes import is_local_url
@@ -199,7 +200,7 @@ def _local_sources(
     if not url or not is_local_url(url):
         return None
     objects = self._cache_objects(config)
-    store = Path(url.removeprefix("file://")) / "files" / "md5"
+    store = objects_dir(Path(url.removeprefix("file://")))
     found: dict[str, Path | Callable[[], BinaryIO]] = {}
     absent = []
     for md5 in dict.fromkeys(md5s):
