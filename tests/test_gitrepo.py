@@ -79,3 +79,82 @@ def test_publications_are_looked_for_in_packed_refs_only_as_far_as_needed(tmp_pa
     assert _packed_ref_named(packed, OCI_NOTES)
     packed.write_text("# pack-refs with: peeled \n" + tags)
     assert not _packed_ref_named(packed, OCI_NOTES)
+
+
+def _git_says(where: Path) -> tuple[Path, Path, Path] | None:
+    done = subprocess.run(
+        ["git", "rev-parse", "--absolute-git-dir", "--git-common-dir", "--show-toplevel"],
+        cwd=where,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    lines = done.stdout.splitlines()
+    if done.returncode != 0 or len(lines) != 3 or not lines[2]:
+        return None
+    common = Path(lines[1]) if Path(lines[1]).is_absolute() else (where / lines[1]).resolve()
+    return Path(lines[2]), Path(lines[0]), common
+
+
+def _layouts(tmp_path: Path) -> dict[str, Path]:
+    """Folders where a repository is found plainly, and where only git can tell."""
+
+    def git(*args: str | Path) -> None:
+        subprocess.run(["git", *map(str, args)], check=True, capture_output=True)
+
+    outer = tmp_path / "outer"
+    git("init", "-q", outer)
+    (outer / "deep" / "er").mkdir(parents=True)
+    git("init", "-q", outer / "inner")
+    git("-C", outer, "commit", "-q", "--allow-empty", "-m", "first")
+    git("-C", outer, "worktree", "add", "-q", tmp_path / "linked")
+    git("init", "-q", "--bare", tmp_path / "bare.git")
+    git("init", "-q", "--separate-git-dir", tmp_path / "sep.git", tmp_path / "sep")
+    (tmp_path / "link").symlink_to(outer / "deep")
+    git("init", "-q", tmp_path / "moved")
+    git("-C", tmp_path / "moved", "config", "core.worktree", str(outer))
+    (tmp_path / "none").mkdir()
+    return {
+        "root": outer,
+        "subfolder": outer / "deep" / "er",
+        "nested repository": outer / "inner",
+        "inside .git": outer / ".git" / "refs",
+        "linked worktree": tmp_path / "linked",
+        "bare repository": tmp_path / "bare.git",
+        "separate git dir": tmp_path / "sep",
+        "through a symlink": tmp_path / "link",
+        "core.worktree elsewhere": tmp_path / "moved",
+        "no repository": tmp_path / "none",
+    }
+
+
+PLAINLY = {"root", "subfolder", "nested repository", "through a symlink"}
+
+
+def test_a_repository_is_found_without_git_only_where_git_would_find_the_same(
+    tmp_path: Path,
+) -> None:
+    from modelreg.gitrepo import GitRepo, _plainly_found
+
+    for name, where in _layouts(tmp_path).items():
+        plainly = _plainly_found(where)
+        assert (plainly is not None) == (name in PLAINLY), name
+        if plainly is not None:
+            assert (plainly, plainly / ".git", plainly / ".git") == _git_says(where), name
+        said = _git_says(where)
+        if said is not None:
+            repo = GitRepo.discover(where)
+            assert (repo.root, repo.git_dir, repo.common_dir) == said, name
+
+
+def test_git_is_asked_when_its_variables_say_where_the_repository_is(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from modelreg.gitrepo import GitRepo, _plainly_found
+
+    places = _layouts(tmp_path)
+    monkeypatch.setenv("GIT_DIR", str(tmp_path / "sep.git"))
+    monkeypatch.setenv("GIT_WORK_TREE", str(tmp_path / "sep"))
+    assert _plainly_found(places["root"]) is None
+    repo = GitRepo.discover(places["root"])
+    assert repo.git_dir == tmp_path / "sep.git"
