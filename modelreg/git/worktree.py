@@ -10,11 +10,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import GitError, RaceLostError
+from ..records import Record
 from .runner import ZERO_SHA, GitBase, _short
 
 
-@dataclass(frozen=True)
-class Identity:
+@dataclass(frozen=True, eq=False, repr=False)
+class Identity(Record):
     name: str
     email: str
 
