@@ -158,3 +158,62 @@ def test_git_is_asked_when_its_variables_say_where_the_repository_is(
     assert _plainly_found(places["root"]) is None
     repo = GitRepo.discover(places["root"])
     assert repo.git_dir == tmp_path / "sep.git"
+
+
+def _tree_git_would_make(root: Path, parent: str, paths: list[str]) -> str:
+    """The tree ``git add -A -- paths`` on ``parent`` gives, in a scratch index."""
+    env = {**os.environ, "GIT_INDEX_FILE": str(root / ".git" / "scratch-index")}
+    for args in (["read-tree", parent], ["add", "-A", "--", *paths], ["write-tree"]):
+        done = subprocess.run(
+            ["git", *args], cwd=root, env=env, capture_output=True, text=True, check=True
+        )
+    (root / ".git" / "scratch-index").unlink()
+    return done.stdout.strip()
+
+
+def test_commits_through_the_kept_index_hold_what_git_add_would(tmp_path: Path) -> None:
+    from modelreg.gitrepo import GitRepo
+
+    root = tmp_path / "repo"
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    for i in range(30):
+        (root / "models" / f"m{i}").mkdir(parents=True)
+        (root / "models" / f"m{i}" / "model.yaml").write_text(f"name: m{i}\n")
+    subprocess.run(["git", "-C", str(root), "add", "-A"], check=True)
+    subprocess.run(["git", "-C", str(root), "commit", "-qm", "base"], check=True)
+    repo = GitRepo.discover(root)
+    changes: list[tuple[str, str | None]] = [
+        ("models/m3/model.yaml", "name: m3\nversion: 2\n"),  # changed
+        ("models/new/model.yaml", "name: new\n"),  # added, in a new folder
+        ("models/team/deep/model.yaml", "name: team/deep\n"),  # two new folders
+        ("models/m4/model.yaml", None),  # removed
+        ("models/m5/tab\there.yaml", "a name git quotes\n"),  # update-index reads it
+        ("models/m3/model.yaml", "name: m3\nversion: 3\n"),  # the same file again
+        ("models/m6/run.sh", "#!/bin/sh\n"),  # an executable: update-index reads it
+    ]
+    for n, (path, text) in enumerate(changes):
+        head = repo.head()
+        assert head is not None
+        target = root / path
+        if text is None:
+            target.unlink()
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text)
+            if path.endswith(".sh"):
+                target.chmod(0o755)
+        commit = repo.commit_paths([path], f"change {n}", parent=head)
+        repo.advance_head(commit, head, "test")
+        tree = repo.run("rev-parse", f"{commit}^{{tree}}")
+        assert tree == _tree_git_would_make(root, head, [path]), path
+        # A kept index holds exactly the tree it is named after (one at most).
+        kept = list((root / ".git" / "modelreg").glob("commit-index-*"))
+        assert len(kept) == 1
+        for index in kept:
+            env = {**os.environ, "GIT_INDEX_FILE": str(index)}
+            held = subprocess.run(
+                ["git", "write-tree"], cwd=root, env=env, capture_output=True, text=True
+            )
+            assert index.name == f"commit-index-{held.stdout.strip()}"
+    assert repo.run("show", "HEAD:models/m6/run.sh") == "#!/bin/sh"
+    assert "100755" in repo.run("ls-tree", "HEAD", "models/m6/run.sh")

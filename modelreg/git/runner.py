@@ -111,9 +111,11 @@ class GitBase:
             raise GitError(f"git {args[0]} failed: {_short(err)}")
         return out[:-1] if strip and out.endswith("\n") else out
 
-    def try_run(self, *args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    def try_run(
+        self, *args: str, env: dict[str, str] | None = None, stdin: bytes | None = None
+    ) -> tuple[int, str, str]:
         """Run git and return (status, stdout, stderr) without raising."""
-        status, out, err = _git(args, self.root, self._actor(env))
+        status, out, err = _git(args, self.root, self._actor(env), stdin)
         return status, out[:-1] if out.endswith("\n") else out, err
 
     def _actor(self, env: dict[str, str] | None) -> dict[str, str] | None:
