@@ -108,7 +108,7 @@ class Version(Record):
 FIRST_VERSION = Version(0, 1, 0)
 
 Operator = Literal[">=", ">", "<=", "<", "="]
-_COMPARATOR_RE = re.compile(r"(>=|<=|>|<|=|\^|~)?[ \t]*(.+)", re.DOTALL)  # fullmatch
+_COMPARATOR = r"(>=|<=|>|<|=|\^|~)?[ \t]*(.+)"  # with fullmatch; compiled on first use
 
 
 @lru_cache(maxsize=4096)
@@ -185,7 +185,7 @@ class Range(Record):
 def _parse_comparator(part: str, whole: str) -> list[Comparator]:
     if part in ("*", "x", "X"):
         return [Comparator(">=", Version(0, 0, 0))]
-    match = _COMPARATOR_RE.fullmatch(part)
+    match = re.fullmatch(_COMPARATOR, part, re.DOTALL)
     if not part or match is None:
         raise InvalidVersionError(
             f"'{whole}' is not a version range",

@@ -188,9 +188,9 @@ def _same_ref(ref: str) -> str:
     return f"{ref}:{ref}"
 
 
-_REJECTED_RE = re.compile(r"^\s*!\s+\[rejected\]\s+\S+\s+->\s+(\S+)", re.MULTILINE)
+_REJECTED = r"^\s*!\s+\[rejected\]\s+\S+\s+->\s+(\S+)"
 
 
 def rejected_tags(stderr: str) -> list[str]:
     """Tags ``git fetch`` refused to overwrite ("would clobber existing tag")."""
-    return [m.group(1) for m in _REJECTED_RE.finditer(stderr) if "clobber" in stderr]
+    return [m.group(1) for m in re.finditer(_REJECTED, stderr, re.MULTILINE) if "clobber" in stderr]

@@ -8,17 +8,22 @@ import re
 import time
 from collections.abc import Container, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
+from functools import cache
 from pathlib import Path
 
 from ..errors import GitError, RaceLostError
 from ..records import Record
 from .runner import GitBase, _decode, _short
 
-# The header of a tag object as git writes it: object, type, tag, tagger.
-_TAG_HEADER = re.compile(
-    rb"object ([0-9a-f]+)\ntype ([a-z]+)\ntag [^\n]*\n"
-    rb"tagger ([^<\n]*)<([^>\n]*)> (-?[0-9]+)[^\n]*\n\n"
-)
+
+@cache
+def _tag_header() -> re.Pattern[bytes]:
+    """The header of a tag object as git writes it: object, type, tag, tagger
+    (compiled on first use: a read the state cache answers parses no tag object)."""
+    return re.compile(
+        rb"object ([0-9a-f]+)\ntype ([a-z]+)\ntag [^\n]*\n"
+        rb"tagger ([^<\n]*)<([^>\n]*)> (-?[0-9]+)[^\n]*\n\n"
+    )
 
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
@@ -175,7 +180,7 @@ def _parse_tag(
 ) -> tuple[str, str, str, str, int, str]:
     """:func:`parse_tag_object`, with one regular expression for the usual header
     and each tagger decoded once (``people`` remembers them)."""
-    match = _TAG_HEADER.match(data)
+    match = _tag_header().match(data)
     if match is None:
         return parse_tag_object(data)
     target, kind, name, email, when = match.groups()
