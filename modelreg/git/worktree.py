@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import stat
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -261,7 +260,7 @@ class WorktreeOps(GitBase):
         with self._private_index(None) as env:
             private = Path(env["GIT_INDEX_FILE"])
             try:
-                shutil.copyfile(kept, private)
+                private.write_bytes(kept.read_bytes())
             except OSError:  # none kept for this tree: read it
                 self.run("read-tree", base, env=env)
             self.run("update-index", "--index-info", env=env, stdin=entries)
