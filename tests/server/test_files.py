@@ -424,3 +424,21 @@ def test_an_object_the_cache_already_held_is_not_vouched_for(
     answer = server.get("/v2/models/n@v0.1.0/files/w.bin")
     assert answer.status_code == 200 and answer.content == data
     assert remembered_lines(repo) == [*before, stat_line(stored, sha256)]  # checked now
+
+
+def test_bytes_a_pull_fetched_are_not_hashed_again_by_the_server(
+    pushed: Path, tmp_path: Path, serve: Callable[..., Server]
+) -> None:
+    """``pull`` hashes each object as it fetches it into DVC's cache (its md5 is
+    checked on the way, the sha256 comes in the same read) and vouches for it: a
+    server on the clone sends it without reading it for a check first."""
+    from ..conftest import V2
+
+    clone_root = clone(str(pushed), tmp_path / "b")
+    Registry(clone_root).pull("origin")
+    object_line = stat_line(cache_object(clone_root, V2), hashlib.sha256(V2).hexdigest())
+    assert remembered_lines(clone_root) == [object_line]
+    server = serve(clone_root)
+    answer = server.get("/v2/models/m@v0.2.0/files/model.pkl")
+    assert answer.status_code == 200 and answer.content == V2
+    assert remembered_lines(clone_root) == [object_line]
