@@ -251,25 +251,27 @@ class KnownDigests:
         self._remember([(after, digest)])
         return True
 
-    def vouch(self, path: Path, digest: str, *, written_since: int) -> bool:
-        """Remember ``digest`` for ``path`` without reading it: for bytes the caller
-        hashed itself on their way in and then copied to ``path``. Only a file
-        changed at ``written_since`` (a ``time.time_ns()``) or later is taken, so an
-        object that was already there (and may have rotted since) is still read
-        at its first use. False: not remembered."""
-        return self.vouch_all([(path, digest)], written_since=written_since) == 1
+    def vouch(self, files: Iterable[tuple[Path, str]]) -> int:
+        """Remember each (path, sha256) of ``files`` without reading the file: for
+        bytes the caller hashed on their way in and wrote to that path itself; the
+        file as it is now (device, inode, size, times) is what is believed, so any
+        later change is seen. One append to the store; how many were taken (a file
+        gone is not).
 
-    def vouch_all(self, files: Iterable[tuple[Path, str]], *, written_since: int) -> int:
-        """:meth:`vouch` for each (path, sha256) in ``files``, written to the store
-        in one append; how many were taken."""
+        Only for files the caller wrote: an object that was already there may have
+        rotted since it was written, and must be read at its first use. Whether the
+        caller wrote it is the caller's to know (:meth:`LocalCache.commit
+        <modelreg.storage.cache.LocalCache.commit>` says whether it put an object in
+        place), not a change time's: file times come from a clock a few ms behind
+        ``time.time_ns()``, so a small file written just now looks older than a
+        time taken before it was written.
+        """
         taken = []
         for path, digest in files:
             try:
-                st = os.stat(path)
+                taken.append((self._key(os.stat(path)), digest))
             except OSError:
                 continue
-            if st.st_ctime_ns >= written_since:
-                taken.append((self._key(st), digest))
         self._remember(taken)
         return len(taken)
 

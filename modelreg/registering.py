@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field, replace
@@ -122,9 +121,8 @@ class Registration:
         self.git, self.storage, self.progress = git, storage, progress
         self.remember_in = remember_in
         # The cache objects this registration wrote, with the sha256 computed as their
-        # bytes went in, and when the writing began.
+        # bytes went in.
         self.written: list[tuple[Path, str]] = []
-        self.writing_since = 0
         self.root = git.root
         self.name, self.model_dir, self.version = name, model_dir, version
         self.head, self.base = head, base
@@ -162,14 +160,14 @@ class Registration:
         return done
 
     def _vouch(self) -> None:
-        """Vouch for the objects written: only those changed since the copying
-        began, so an object the cache already held (same bytes, registered before;
-        it may have rotted since) is still read at its first use. One append to
-        the store; a store that cannot be written costs nothing but the vouching."""
+        """Vouch for the objects this registration put in the cache (an object the
+        cache already held, the same bytes registered before, may have rotted since:
+        it is still read at its first use). One append to the store; a store that
+        cannot be written costs nothing but the vouching."""
         if not self.written:
             return
         known = self.remember_in or KnownDigests.of_repository(self.git.common_dir)
-        known.vouch_all(self.written, written_since=self.writing_since)
+        known.vouch(self.written)
 
     def _run(
         self,
@@ -208,7 +206,6 @@ class Registration:
         self.folder.mkdir(parents=True, exist_ok=True)
         kind = cache.link_kind(self.folder)
         txn.will_relink([self.folder / rel for rel in sorted(in_place)])
-        self.writing_since = time.time_ns()
         digests = {source.rel: self._place(txn, source, cache, kind) for source in sources}
 
         checkpoint("register:after-copy")
@@ -316,8 +313,9 @@ class Registration:
         self, txn: Transaction, cache: LocalCache, staged: Path, digests: Digests
     ) -> None:
         txn.will_create_objects([cache.object_path(digests.md5)])
-        final = cache.commit(staged, digests.md5)[0]
-        self.written.append((final, digests.sha256))  # vouched for only if written now
+        final, new = cache.commit(staged, digests.md5)
+        if new:  # these very bytes, hashed on their way in (else the cache's own, kept)
+            self.written.append((final, digests.sha256))
 
     def _previous_manifest(self) -> Manifest | None:
         if self.base is None:

@@ -172,12 +172,9 @@ def test_known_digests_take_in_what_another_process_appended_after_they_read(
     two.write_bytes(b"weights two")
     reader = hashing.KnownDigests.of_repository(tmp_path / "git")
     assert reader.sha256(one) == _sha(b"weights one")  # learnt and written down
-    assert not hashing.KnownDigests(store=store).vouch(
-        two, _sha(b"weights two"), written_since=two.stat().st_ctime_ns + 1
-    )  # older than the writing: not taken
     assert reader.remembered(two) is None
     writer = hashing.KnownDigests.of_repository(tmp_path / "git")
-    assert writer.vouch(two, _sha(b"weights two"), written_since=0)
+    assert writer.vouch([(two, _sha(b"weights two"))]) == 1
     assert reader.remembered(two) == _sha(b"weights two")
     assert reader.remembered(one) == _sha(b"weights one")
     # The writer appended one line and never read the store.
@@ -224,7 +221,7 @@ def test_known_digests_reload_a_store_another_process_replaced_or_cut(tmp_path: 
     other = tmp_path / "other"
     other.mkdir()
     elsewhere = hashing.KnownDigests(store=other / "known-digests")
-    elsewhere.vouch(two, _sha(b"weights two"), written_since=0)
+    elsewhere.vouch([(two, _sha(b"weights two"))])
     (other / "known-digests").replace(store)
     assert reader.remembered(two) == _sha(b"weights two")
     assert reader.remembered(one) is None
@@ -251,7 +248,7 @@ def test_known_digests_rewriting_the_store_keeps_what_others_appended(tmp_path: 
     for _ in range(2):
         busy.sha256(files[0])
         busy.forget(files[0])  # four lines now: the next of its own rewrites the store
-    hashing.KnownDigests(size=2, store=store).vouch(files[1], _sha(b"weights 1"), written_since=0)
+    hashing.KnownDigests(size=2, store=store).vouch([(files[1], _sha(b"weights 1"))])
     with open(files[2], "rb") as handle:
         busy.learn(handle.fileno(), os.fstat(handle.fileno()), _sha(b"weights 2"))
     lines = store.read_text().splitlines()
@@ -271,8 +268,8 @@ def test_known_digests_vouch_once_for_many_and_survive_a_store_they_cannot_write
     blocked.write_text("a file where the store's folder should be\n")
     known = hashing.KnownDigests(store=blocked / "known-digests")
     pairs = [(one, _sha(b"weights one")), (two, _sha(b"weights two")), (tmp_path / "gone", "0")]
-    assert known.vouch_all(pairs, written_since=0) == 2
+    assert known.vouch(pairs) == 2
     assert known.remembered(one) == _sha(b"weights one")  # this process remembers
     store = tmp_path / "known-digests"
-    assert hashing.KnownDigests(store=store).vouch_all(pairs, written_since=0) == 2
+    assert hashing.KnownDigests(store=store).vouch(pairs) == 2
     assert len(store.read_text().splitlines()) == 2

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import partial
@@ -316,14 +315,13 @@ def _download(
 
     staged = cache.staging_file()
     try:
-        started = time.time_ns()
         with odb.fs.open(odb.oid_to_path(md5), "rb") as handle:
             got = copy_file(handle, staged, task, md5=True)
         if got.md5 != md5:
             return False
         final = cache.commit(staged, md5, replace=True)[0]
         if known is not None:  # the sha256 of the bytes just written, computed as they were
-            known.vouch(final, got.sha256, written_since=started)
+            known.vouch([(final, got.sha256)])
         return True
     finally:
         staged.unlink(missing_ok=True)
