@@ -55,15 +55,17 @@ def sha256_file(path: Path, task: Task | None = None) -> str:
 
 
 STORE_FOLDER = "modelreg-server"
-"""In a repository's common git directory: what its server keeps outside git."""
+"""In a repository's common git directory: what modelreg keeps outside git (the
+server's state, and the known digests every process on the repository shares)."""
 
 
 def known_digests_store(git_common_dir: Path) -> Path:
     """The file where a repository's :class:`KnownDigests` are kept:
     ``<git common dir>/modelreg-server/known-digests``, shared by every modelreg
-    process on that repository. ``modelreg register`` writes there what it hashed
-    while writing DVC's cache; ``modelreg serve`` reads it, so the first download
-    of a version registered from the command line reads its bytes once, not twice."""
+    process on that repository. ``modelreg register`` and ``pull`` write there what
+    they hashed while writing DVC's cache; ``modelreg serve`` reads it, so the first
+    download of a version registered or pulled from the command line reads its
+    bytes once, not twice."""
     return git_common_dir / STORE_FOLDER / "known-digests"
 
 
