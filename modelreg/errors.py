@@ -17,6 +17,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from .records import Record
+
 
 class Kind(enum.Enum):
     """What sort of failure an error is, for each face to map."""
@@ -57,8 +59,8 @@ HTTP_STATUS: dict[Kind, int] = {
 """The HTTP status per kind: 4xx for what the caller can fix, 503 to retry, 500 for a bug."""
 
 
-@dataclass(frozen=True)
-class Remedy:
+@dataclass(frozen=True, eq=False, repr=False)
+class Remedy(Record):
     """A fix that is one of the operation's parameters, machine-readable.
 
     ``param`` names it (``force``, ``allow_unresolved``, ``out_dir``, ``repair``...),

@@ -25,7 +25,9 @@ writing tags), ``git/worktree.py`` (the work tree, the index, commits) and
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from pathlib import Path
 
 from .errors import GitError, NotARepositoryError
@@ -65,15 +67,78 @@ def _dubious_ownership(stderr: str, where: Path) -> GitError:
     )
 
 
+# Git's variables that move where it looks for the repository, or that could set
+# ``core.worktree``: with any of them set, git itself is asked.
+_DISCOVERY_VARIABLES = (
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_COMMON_DIR",
+    "GIT_CEILING_DIRECTORIES",
+    "GIT_DISCOVERY_ACROSS_FILESYSTEM",
+    "GIT_CONFIG_PARAMETERS",
+    "GIT_CONFIG_COUNT",
+)
+
+
+def _plainly_found(where: Path) -> Path | None:
+    """The work tree around ``where`` when finding it needs no git: the nearest
+    ``.git`` above it is a folder (not a linked worktree's or a submodule's file),
+    owned by this user as the work tree is (so git's ``safe.directory`` has nothing
+    to say), whose config moves neither the work tree nor makes it bare, found
+    without crossing a file system or passing a bare repository or a ``.git``
+    folder. None in every other case: ``git rev-parse`` then decides (and says what
+    is wrong). Saves a read answered from the state cache its only git process.
+    ``tests/test_gitrepo.py`` checks it finds what git finds."""
+    if any(os.environ.get(name) for name in _DISCOVERY_VARIABLES):
+        return None
+    try:
+        here = where.resolve(strict=True)
+        if ".git" in here.parts:
+            return None
+        me, device = os.geteuid(), os.stat(here).st_dev
+        while True:
+            dot = here / ".git"
+            try:
+                found = os.lstat(dot)
+            except FileNotFoundError:
+                found = None
+            if found is not None:
+                if not stat.S_ISDIR(found.st_mode) or found.st_uid != me:
+                    return None
+                if os.stat(here).st_uid != me or os.path.exists(dot / "commondir"):
+                    return None
+                if not (os.path.isfile(dot / "HEAD") and os.path.isdir(dot / "objects")):
+                    return None
+                with open(dot / "config", "rb") as config:
+                    settings = [line.strip() for line in config.read().lower().splitlines()]
+                if any(b"worktree" in line for line in settings):
+                    return None
+                if any(line.startswith(b"bare") and line != b"bare = false" for line in settings):
+                    return None
+                return here
+            if os.path.exists(here / "HEAD") and os.path.isdir(here / "objects"):
+                return None  # perhaps a bare repository: git's to say
+            parent = here.parent
+            if parent == here or os.stat(parent).st_dev != device:
+                return None
+            here = parent
+    except OSError:
+        return None
+
+
 class GitRepo(WorktreeOps, TagOps, RemoteOps, NotesOps):
     """A git working tree. Create with :meth:`discover`."""
 
     @classmethod
     def discover(cls, path: Path) -> GitRepo:
-        """The work tree containing ``path`` (one ``git rev-parse``)."""
+        """The work tree containing ``path``: found by looking (:func:`_plainly_found`)
+        in the plain case, else by one ``git rev-parse``."""
         if not path.exists():
             raise NotARepositoryError(f"{path} does not exist")
         where = path if path.is_dir() else path.parent
+        found = _plainly_found(where)
+        if found is not None:
+            return cls(found, found / ".git", found / ".git")
         status, out, err = _git(
             ["rev-parse", "--absolute-git-dir", "--git-common-dir", "--show-toplevel"], where
         )

@@ -8,7 +8,6 @@ in a fixed order so diffs between versions stay small.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import math
 import posixpath
 import re
@@ -16,9 +15,9 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import yamlio
 from .errors import InvalidNameError, InvalidVersionError, ManifestError
 from .paths import path_problem
+from .records import Record
 from .tags import validate_read_name
 from .versions import Range, Version
 
@@ -47,8 +46,8 @@ KEYS = (
 Scalar = str | int | float | bool | None
 
 
-@dataclass(frozen=True)
-class ArtifactFile:
+@dataclass(frozen=True, eq=False, repr=False)
+class ArtifactFile(Record):
     """One file of a version; ``path`` is relative to ``models/<name>/``."""
 
     path: str
@@ -57,8 +56,8 @@ class ArtifactFile:
     md5: str
 
 
-@dataclass(frozen=True)
-class Dependency:
+@dataclass(frozen=True, eq=False, repr=False)
+class Dependency(Record):
     name: str
     version: str  # a range, as written
 
@@ -67,20 +66,20 @@ class Dependency:
         return Range.parse(self.version)
 
 
-@dataclass(frozen=True)
-class DataRef:
+@dataclass(frozen=True, eq=False, repr=False)
+class DataRef(Record):
     path: str
     md5: str | None = None
 
 
-@dataclass(frozen=True)
-class Lineage:
+@dataclass(frozen=True, eq=False, repr=False)
+class Lineage(Record):
     code_commit: str | None = None
     data: tuple[DataRef, ...] = ()
 
 
-@dataclass(frozen=True)
-class Manifest:
+@dataclass(frozen=True, eq=False, repr=False)
+class Manifest(Record):
     name: str
     version: Version
     artifacts: tuple[ArtifactFile, ...]
@@ -147,15 +146,21 @@ def is_commit_id(text: str) -> bool:
 
 
 def dumps(manifest: Manifest) -> bytes:
+    from . import yamlio  # here: a manifest the state cache kept is shown without YAML
+
     return yamlio.dump(manifest.to_dict()).encode("utf-8")
 
 
 def digest(data: bytes) -> str:
+    import hashlib  # here: a manifest the state cache kept needs no hashing (~3 ms to import)
+
     return hashlib.sha256(data).hexdigest()
 
 
 def loads(data: bytes | str, source: str) -> Manifest:
     """Parse and validate manifest bytes; ``source`` names the file in errors."""
+    from . import yamlio
+
     try:
         raw = yamlio.load(data)
     except yamlio.YamlError as exc:

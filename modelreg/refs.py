@@ -6,12 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .errors import InvalidReferenceError, InvalidVersionError
+from .records import Record
 from .tags import validate_read_name, validate_stage
 from .versions import Version
 
 
-@dataclass(frozen=True)
-class Ref:
+@dataclass(frozen=True, eq=False, repr=False)
+class Ref(Record):
     """A parsed reference. At most one of ``version``, ``stage``, ``latest`` is set;
     none of them means the model itself (its latest version, where one is needed)."""
 

@@ -248,7 +248,7 @@ class Registry:
 
         self._config, self._config_error = None, None
         try:
-            self._config = config_mod.load(self.root)
+            self._config = config_mod.load(self.root, store=self._cache())
         except ManifestError as exc:
             self._config_error = exc
 
@@ -453,13 +453,13 @@ class Registry:
         the same clock tick after that listing is seen by the next registry (or
         by this one once the window is over), and a write by this registry
         forgets the listing (:meth:`_forget`)."""
-        from .statecache import CACHE_ERRORS, RACY_NS, refs_fingerprint
+        from .statecache import CACHE_ERRORS, RACY_NS
 
         cache = self._cache()
         if cache is None:
             return None
         try:
-            found = refs_fingerprint(self.git.common_dir)
+            found = cache.fingerprint()
             synced = self._cache_synced
             if synced is None or synced[0] != found.stamps or found.taken - synced[1] > RACY_NS:
                 cache.refresh(found)

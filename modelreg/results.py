@@ -11,6 +11,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
 
+from .records import Record
+
 if TYPE_CHECKING:
     from . import _results
     from .manifest import Manifest
@@ -48,8 +50,8 @@ class Rows(list[_Row]):
         self.warnings: tuple[str, ...] = tuple(warnings)
 
 
-@dataclass(frozen=True)
-class ModelSummary:
+@dataclass(frozen=True, eq=False, repr=False)
+class ModelSummary(Record):
     name: str
     latest: str | None  # highest active registered version
     stages: dict[str, str]  # stage -> version
@@ -57,8 +59,8 @@ class ModelSummary:
     deprecated: bool
 
 
-@dataclass(frozen=True)
-class Publication:
+@dataclass(frozen=True, eq=False, repr=False)
+class Publication(Record):
     """Where a version was published: an OCI reference and the manifest's digest
     there (a line of the git note on the version's commit)."""
 
@@ -66,8 +68,8 @@ class Publication:
     digest: str  # sha256:...
 
 
-@dataclass(frozen=True)
-class VersionInfo:
+@dataclass(frozen=True, eq=False, repr=False)
+class VersionInfo(Record):
     name: str
     version: str
     commit: str
@@ -90,8 +92,8 @@ class VersionInfo:
     warnings: tuple[str, ...] = field(default=(), compare=False)
 
 
-@dataclass(frozen=True)
-class HistoryEntry:
+@dataclass(frozen=True, eq=False, repr=False)
+class HistoryEntry(Record):
     timestamp: int
     name: str
     event: str  # register, deregister, assign, unassign, rollback, deprecate
@@ -107,8 +109,8 @@ class HistoryEntry:
     signed: bool = False  # the tag carries a signature (``verify`` checks it)
 
 
-@dataclass(frozen=True)
-class Resolved:
+@dataclass(frozen=True, eq=False, repr=False)
+class Resolved(Record):
     name: str
     version: str
     commit: str

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from .errors import InvalidVersionError
 from .gitrepo import TagRecord
+from .records import Record
 from .tags import (
     EVENT,
     PREVIOUS,
@@ -33,8 +34,8 @@ from .tags import (
 from .versions import Version
 
 
-@dataclass(frozen=True, slots=True)
-class Event:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Event(Record):
     """One registry event, read from one annotated tag.
 
     The tag's message is parsed on first use of :attr:`summary`, :attr:`reason`
@@ -116,8 +117,8 @@ class Event:
         return (self.timestamp, -1 if self.counter is None else self.counter, self.tag)
 
 
-@dataclass(frozen=True, slots=True)
-class VersionState:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class VersionState(Record):
     version: str  # SemVer text, or a commit id for an assignment to an unregistered commit
     commit: str
     registered: bool
@@ -135,8 +136,8 @@ class VersionState:
             return None  # a commit id: GTO's assignment to an unregistered commit
 
 
-@dataclass(frozen=True)
-class ModelState:
+@dataclass(frozen=True, eq=False, repr=False)
+class ModelState(Record):
     name: str
     versions: tuple[VersionState, ...]  # active and inactive, highest SemVer first
     stages: dict[str, str]  # stage -> version holding it
@@ -174,8 +175,8 @@ class ModelState:
         return max((e.counter for e in self.events if e.counter is not None), default=0)
 
 
-@dataclass(frozen=True)
-class RegistryState:
+@dataclass(frozen=True, eq=False, repr=False)
+class RegistryState(Record):
     models: dict[str, ModelState]
     skipped: tuple[str, ...]  # tags in the grammar that could not be read as events
 

@@ -57,13 +57,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .gitrepo import TagRecord
+from .records import Record
 from .state import ModelState, build_model
 from .tags import EventKind, in_grammar, name_to_tag, parse_tag_name
 
 if TYPE_CHECKING:
     from .gitrepo import GitRepo
 
-FORMAT = "modelreg-state-cache 2"
+FORMAT = "modelreg-state-cache 3"
 FILE = "state-cache.db"
 # A fingerprint taken within this long of its newest stamp may miss a second change
 # made in the same tick of the file system's clock (1-2 s on some file systems).
@@ -86,7 +87,14 @@ _SCHEMA = {
         "versions INTEGER NOT NULL, deprecated INTEGER NOT NULL, skipped TEXT NOT NULL)"
     ),
     "declares": "CREATE TABLE declares (path TEXT PRIMARY KEY)",
+    "manifests": (
+        "CREATE TABLE manifests (id INTEGER PRIMARY KEY, spec TEXT NOT NULL UNIQUE, "
+        "sha256 TEXT NOT NULL, body TEXT NOT NULL)"
+    ),
+    "config": "CREATE TABLE config (data BLOB PRIMARY KEY, body TEXT NOT NULL)",
 }
+# The manifests read lately that are kept (as JSON): the oldest go first.
+MANIFESTS_KEPT = 20_000
 DECLARES = "dependencies:"
 # More changed files than this since the last look: grep the whole tree instead.
 _MOST_PATHS = 200
@@ -105,8 +113,8 @@ class Unusable(Exception):
 CACHE_ERRORS = (Unusable, sqlite3.Error)
 
 
-@dataclass(frozen=True, slots=True)
-class Summary:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Summary(Record):
     """What ``list`` prints of one model."""
 
     name: str
@@ -129,26 +137,32 @@ def _stamp(path: str) -> Stamp | None:
     return (path, st.st_mtime_ns, st.st_ino, st.st_size)
 
 
-@dataclass(frozen=True, slots=True)
-class Fingerprint:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Fingerprint(Record):
     """The stat of ``packed-refs``, of every folder under ``refs/`` and of the
-    reftable (if any); the newest modification time among them; and how many
-    loose refs there are (each one a file git reads for any pattern query)."""
+    reftable (if any); the newest modification time among them; how many loose
+    refs there are (each one a file git reads for any pattern query); and whether
+    this file system's folder link counts can be trusted (see
+    :func:`stamp_ref_folders`; None: not checked, by a quick look)."""
 
     stamps: str
     newest: int
     loose: int
     taken: int  # when (time.time_ns() just before the first stat)
+    links: bool | None = None
 
 
-def refs_fingerprint(common_dir: Path) -> Fingerprint:
+def refs_fingerprint(common_dir: Path, *, quick: bool = False) -> Fingerprint:
+    """The refs' fingerprint; ``quick``: without listing the folders whose link
+    count says they have no subfolder (then ``loose`` is not counted)."""
     taken = time.time_ns()
     base = str(common_dir)
     stamps = stamp_files(base, ("packed-refs", "reftable", os.path.join("reftable", "tables.list")))
-    folders, loose = stamp_ref_folders(base)
+    folders, loose, links = stamp_ref_folders(base, quick=quick)
     stamps += folders
     stamps.sort()
-    return Fingerprint(json.dumps(stamps), max((s[1] for s in stamps), default=0), loose, taken)
+    newest = max((s[1] for s in stamps), default=0)
+    return Fingerprint(json.dumps(stamps), newest, loose, taken, None if quick else links)
 
 
 def stamp_files(base: str, names: Iterable[str]) -> list[Stamp]:
@@ -156,29 +170,43 @@ def stamp_files(base: str, names: Iterable[str]) -> list[Stamp]:
     return [found for name in names if (found := _stamp(os.path.join(base, name))) is not None]
 
 
-def stamp_ref_folders(base: str) -> tuple[list[Stamp], int]:
+def stamp_ref_folders(base: str, *, quick: bool = False) -> tuple[list[Stamp], int, bool]:
     """The stamp of every folder under ``base``/refs (git renames a ref into its
-    folder to write it, so a folder's stamp moves with any ref in it), and how
-    many loose refs they hold."""
+    folder to write it, so a folder's stamp moves with any ref in it), how many
+    loose refs they hold, and whether every folder listed had a link count of 2
+    plus its subfolders (as ext4, XFS and tmpfs keep them; btrfs says 1).
+
+    With ``quick``, a folder with a link count of 2 is not listed: it has no
+    subfolder to stamp, and its own stamp covers the refs in it. 12,000 loose
+    tags in one folder then cost one ``stat`` instead of a listing (~10 ms); the
+    caller asks for it only where a full look found the link counts right.
+    ``loose`` then counts the refs of the folders listed only."""
     stamps: list[Stamp] = []
     loose = 0
+    links = True
     pending = [os.path.join(base, "refs")]
     while pending:
         folder = pending.pop()
-        found = _stamp(folder)
-        if found is None:
+        try:
+            st = os.stat(folder)
+        except OSError:
             continue
-        stamps.append(found)
+        stamps.append((folder, st.st_mtime_ns, st.st_ino, st.st_size))
+        if quick and st.st_nlink == 2:
+            continue
+        subfolders = 0
         try:
             with os.scandir(folder) as entries:
                 for entry in entries:
                     if entry.is_dir(follow_symlinks=False):
                         pending.append(entry.path)
+                        subfolders += 1
                     else:
                         loose += 1
         except OSError:
             continue
-    return stamps, loose
+        links = links and st.st_nlink == 2 + subfolders
+    return stamps, loose, links
 
 
 def summarize(model: ModelState, skipped: Sequence[str] = ()) -> Summary:
@@ -228,7 +256,17 @@ class StateCache:
     def is_fresh(self) -> bool:
         """The stored listing is the refs' listing, by the fingerprint alone (no git
         process). False when unsure: the caller then compares or reads git."""
-        return self._meta("fingerprint") == refs_fingerprint(self.git.common_dir).stamps
+        return self._meta("fingerprint") == self.fingerprint().stamps
+
+    def fingerprint(self) -> Fingerprint:
+        """The refs' fingerprint, by a quick look where an earlier full look found
+        this file system's folder link counts right."""
+        links = self._meta("links")
+        found = refs_fingerprint(self.git.common_dir, quick=links == "1")
+        if links is None and found.links is not None:  # a cache made before it was noted
+            with contextlib.suppress(sqlite3.Error):
+                self._set_meta("links", "1" if found.links else "0")
+        return found
 
     def ready(self, *, one_model: bool = False) -> bool:
         """Bring the cache in line with the refs (see :meth:`refresh`) and say True;
@@ -236,8 +274,12 @@ class StateCache:
         fingerprint and git's pattern query for that model's tags is cheaper than
         the full listing (so unless many loose refs, which git reads one file each
         for a pattern query as for the full listing, cost the same either way)."""
-        found = refs_fingerprint(self.git.common_dir)
-        if one_model and found.loose < LOOSE_REFS and self._meta("fingerprint") != found.stamps:
+        found = self.fingerprint()
+        if self._meta("fingerprint") == found.stamps:
+            return True
+        if found.links is None:  # a quick look: count the loose refs
+            found = refs_fingerprint(self.git.common_dir)
+        if one_model and found.loose < LOOSE_REFS:
             return False
         self.refresh(found)
         return True
@@ -255,6 +297,8 @@ class StateCache:
             self.db.execute("BEGIN IMMEDIATE")
             self._sync(listing)
             self._set_meta("fingerprint", trusted)
+            if found.links is not None:
+                self._set_meta("links", "1" if found.links else "0")
             self.db.execute("COMMIT")
         except BaseException:
             with contextlib.suppress(sqlite3.Error):
@@ -499,6 +543,51 @@ class StateCache:
         return {_text(p) for (p,) in self.db.execute("SELECT path FROM declares")}
 
     # ------------------------------------------------------------------ meta
+
+    # ------------------------------------------------------------------ manifests
+
+    def manifest(self, spec: str) -> tuple[str, str] | None:
+        """What was kept for the manifest at ``COMMIT:PATH``: the sha256 of its bytes
+        and its fields as JSON (a file at a commit never changes)."""
+        row = self.db.execute(
+            "SELECT sha256, body FROM manifests WHERE spec = ?", (spec,)
+        ).fetchone()
+        return None if row is None else (_text(row[0]), _text(row[1]))
+
+    def keep_manifest(self, spec: str, sha256: str, body: str) -> None:
+        cursor = self.db.execute(
+            "INSERT OR REPLACE INTO manifests (spec, sha256, body) VALUES (?, ?, ?)",
+            (spec, sha256, body),
+        )
+        if cursor.lastrowid is not None and cursor.lastrowid > MANIFESTS_KEPT:
+            self.db.execute(
+                "DELETE FROM manifests WHERE id <= ?", (cursor.lastrowid - MANIFESTS_KEPT,)
+            )
+
+    # ------------------------------------------------------------------ the config
+
+    def config(self, data: bytes) -> str | None:
+        """The YAML document ``data`` (``.modelreg.yaml``'s bytes) as JSON, if it is
+        the config last read here (a cache that fails is a cache that misses)."""
+        try:
+            row = self.db.execute("SELECT body FROM config WHERE data = ?", (data,)).fetchone()
+        except sqlite3.Error:
+            return None
+        return None if row is None else _text(row[0])
+
+    def keep_config(self, data: bytes, body: str) -> None:
+        """Keep ``body`` as the config ``data`` parsed (the only one kept); a cache
+        that cannot be written is left as it was."""
+        with contextlib.suppress(sqlite3.Error):
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                self.db.execute("DELETE FROM config")
+                self.db.execute("INSERT INTO config VALUES (?, ?)", (data, body))
+                self.db.execute("COMMIT")
+            except BaseException:
+                with contextlib.suppress(sqlite3.Error):
+                    self.db.execute("ROLLBACK")
+                raise
 
     def _meta(self, key: str) -> str | None:
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from .errors import InvalidNameError, InvalidVersionError
+from .records import Record
 from .versions import SEMVER_PATTERN, Version
 
 
@@ -118,8 +119,8 @@ def tag_patterns(name: str) -> tuple[str, ...] | None:
     return (f"{base}@*", f"{base}#*", f"{base}#*/**")
 
 
-@dataclass(frozen=True, slots=True)
-class ParsedTag:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class ParsedTag(Record):
     """What a tag's name says; ``version`` is None for stage and deprecation events."""
 
     tag: str
@@ -222,8 +223,8 @@ def format_message(summary: str, trailers: dict[str, str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-@dataclass(frozen=True)
-class TagMessage:
+@dataclass(frozen=True, eq=False, repr=False)
+class TagMessage(Record):
     subject: str
     trailers: dict[str, str]
     body: str

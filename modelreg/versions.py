@@ -15,6 +15,7 @@ from functools import lru_cache, total_ordering
 from typing import Literal
 
 from .errors import InvalidVersionError
+from .records import Record
 
 _NUM = r"0|[1-9][0-9]*"
 _PRE_ID = r"0|[1-9][0-9]*|[0-9]*[a-zA-Z-][0-9a-zA-Z-]*"
@@ -38,8 +39,8 @@ def _pre_key(identifier: str) -> tuple[int, int, str]:
 
 
 @total_ordering
-@dataclass(frozen=True, slots=True)
-class Version:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Version(Record):
     """A SemVer 2.0.0 version. Ordering follows SemVer precedence; build metadata
     is kept for display and equality but ignored by ``precedence_key``."""
 
@@ -131,8 +132,8 @@ def _parse(text: str) -> Version:
     )
 
 
-@dataclass(frozen=True)
-class Comparator:
+@dataclass(frozen=True, eq=False, repr=False)
+class Comparator(Record):
     op: Operator
     version: Version
 
@@ -152,8 +153,8 @@ class Comparator:
         return f"{self.op}{self.version}"
 
 
-@dataclass(frozen=True)
-class Range:
+@dataclass(frozen=True, eq=False, repr=False)
+class Range(Record):
     """A conjunction of comparators; ``text`` is what the user wrote."""
 
     text: str

@@ -79,3 +79,141 @@ def test_publications_are_looked_for_in_packed_refs_only_as_far_as_needed(tmp_pa
     assert _packed_ref_named(packed, OCI_NOTES)
     packed.write_text("# pack-refs with: peeled \n" + tags)
     assert not _packed_ref_named(packed, OCI_NOTES)
+
+
+def _git_says(where: Path) -> tuple[Path, Path, Path] | None:
+    done = subprocess.run(
+        ["git", "rev-parse", "--absolute-git-dir", "--git-common-dir", "--show-toplevel"],
+        cwd=where,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    lines = done.stdout.splitlines()
+    if done.returncode != 0 or len(lines) != 3 or not lines[2]:
+        return None
+    common = Path(lines[1]) if Path(lines[1]).is_absolute() else (where / lines[1]).resolve()
+    return Path(lines[2]), Path(lines[0]), common
+
+
+def _layouts(tmp_path: Path) -> dict[str, Path]:
+    """Folders where a repository is found plainly, and where only git can tell."""
+
+    def git(*args: str | Path) -> None:
+        subprocess.run(["git", *map(str, args)], check=True, capture_output=True)
+
+    outer = tmp_path / "outer"
+    git("init", "-q", outer)
+    (outer / "deep" / "er").mkdir(parents=True)
+    git("init", "-q", outer / "inner")
+    git("-C", outer, "commit", "-q", "--allow-empty", "-m", "first")
+    git("-C", outer, "worktree", "add", "-q", tmp_path / "linked")
+    git("init", "-q", "--bare", tmp_path / "bare.git")
+    git("init", "-q", "--separate-git-dir", tmp_path / "sep.git", tmp_path / "sep")
+    (tmp_path / "link").symlink_to(outer / "deep")
+    git("init", "-q", tmp_path / "moved")
+    git("-C", tmp_path / "moved", "config", "core.worktree", str(outer))
+    (tmp_path / "none").mkdir()
+    return {
+        "root": outer,
+        "subfolder": outer / "deep" / "er",
+        "nested repository": outer / "inner",
+        "inside .git": outer / ".git" / "refs",
+        "linked worktree": tmp_path / "linked",
+        "bare repository": tmp_path / "bare.git",
+        "separate git dir": tmp_path / "sep",
+        "through a symlink": tmp_path / "link",
+        "core.worktree elsewhere": tmp_path / "moved",
+        "no repository": tmp_path / "none",
+    }
+
+
+PLAINLY = {"root", "subfolder", "nested repository", "through a symlink"}
+
+
+def test_a_repository_is_found_without_git_only_where_git_would_find_the_same(
+    tmp_path: Path,
+) -> None:
+    from modelreg.gitrepo import GitRepo, _plainly_found
+
+    for name, where in _layouts(tmp_path).items():
+        plainly = _plainly_found(where)
+        assert (plainly is not None) == (name in PLAINLY), name
+        if plainly is not None:
+            assert (plainly, plainly / ".git", plainly / ".git") == _git_says(where), name
+        said = _git_says(where)
+        if said is not None:
+            repo = GitRepo.discover(where)
+            assert (repo.root, repo.git_dir, repo.common_dir) == said, name
+
+
+def test_git_is_asked_when_its_variables_say_where_the_repository_is(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from modelreg.gitrepo import GitRepo, _plainly_found
+
+    places = _layouts(tmp_path)
+    monkeypatch.setenv("GIT_DIR", str(tmp_path / "sep.git"))
+    monkeypatch.setenv("GIT_WORK_TREE", str(tmp_path / "sep"))
+    assert _plainly_found(places["root"]) is None
+    repo = GitRepo.discover(places["root"])
+    assert repo.git_dir == tmp_path / "sep.git"
+
+
+def _tree_git_would_make(root: Path, parent: str, paths: list[str]) -> str:
+    """The tree ``git add -A -- paths`` on ``parent`` gives, in a scratch index."""
+    env = {**os.environ, "GIT_INDEX_FILE": str(root / ".git" / "scratch-index")}
+    for args in (["read-tree", parent], ["add", "-A", "--", *paths], ["write-tree"]):
+        done = subprocess.run(
+            ["git", *args], cwd=root, env=env, capture_output=True, text=True, check=True
+        )
+    (root / ".git" / "scratch-index").unlink()
+    return done.stdout.strip()
+
+
+def test_commits_through_the_kept_index_hold_what_git_add_would(tmp_path: Path) -> None:
+    from modelreg.gitrepo import GitRepo
+
+    root = tmp_path / "repo"
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    for i in range(30):
+        (root / "models" / f"m{i}").mkdir(parents=True)
+        (root / "models" / f"m{i}" / "model.yaml").write_text(f"name: m{i}\n")
+    subprocess.run(["git", "-C", str(root), "add", "-A"], check=True)
+    subprocess.run(["git", "-C", str(root), "commit", "-qm", "base"], check=True)
+    repo = GitRepo.discover(root)
+    changes: list[tuple[str, str | None]] = [
+        ("models/m3/model.yaml", "name: m3\nversion: 2\n"),  # changed
+        ("models/new/model.yaml", "name: new\n"),  # added, in a new folder
+        ("models/team/deep/model.yaml", "name: team/deep\n"),  # two new folders
+        ("models/m4/model.yaml", None),  # removed
+        ("models/m5/tab\there.yaml", "a name git quotes\n"),  # update-index reads it
+        ("models/m3/model.yaml", "name: m3\nversion: 3\n"),  # the same file again
+        ("models/m6/run.sh", "#!/bin/sh\n"),  # an executable: update-index reads it
+    ]
+    for n, (path, text) in enumerate(changes):
+        head = repo.head()
+        assert head is not None
+        target = root / path
+        if text is None:
+            target.unlink()
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text)
+            if path.endswith(".sh"):
+                target.chmod(0o755)
+        commit = repo.commit_paths([path], f"change {n}", parent=head)
+        repo.advance_head(commit, head, "test")
+        tree = repo.run("rev-parse", f"{commit}^{{tree}}")
+        assert tree == _tree_git_would_make(root, head, [path]), path
+        # A kept index holds exactly the tree it is named after (one at most).
+        kept = list((root / ".git" / "modelreg").glob("commit-index-*"))
+        assert len(kept) == 1
+        for index in kept:
+            env = {**os.environ, "GIT_INDEX_FILE": str(index)}
+            held = subprocess.run(
+                ["git", "write-tree"], cwd=root, env=env, capture_output=True, text=True
+            )
+            assert index.name == f"commit-index-{held.stdout.strip()}"
+    assert repo.run("show", "HEAD:models/m6/run.sh") == "#!/bin/sh"
+    assert "100755" in repo.run("ls-tree", "HEAD", "models/m6/run.sh")

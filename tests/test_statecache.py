@@ -111,6 +111,35 @@ def test_tags_changed_behind_the_caches_back_are_seen_by_the_next_read(
     same_as_git(root, monkeypatch)
 
 
+def test_the_quick_look_at_the_refs_sees_tags_in_new_and_old_namespace_folders(
+    showcase: Showcase, monkeypatch: pytest.MonkeyPatch, clock: Clock
+) -> None:
+    """Once a full look found the folders' link counts right, a read does not list a
+    folder whose link count says it has no subfolder: a tag in a namespace folder
+    made since, or added to one that was there, is still seen."""
+    from modelreg.statecache import stamp_ref_folders
+
+    root = showcase.root
+    age_refs(root)
+    same_as_git(root, monkeypatch)
+    common = str(root / ".git")
+    full, _loose, links = stamp_ref_folders(common)
+    with sqlite3.connect(cache_path(root / ".git")) as db:
+        [(stored,)] = db.execute("SELECT value FROM meta WHERE key = 'links'").fetchall()
+    assert stored == ("1" if links else "0")
+    if not links:
+        pytest.skip("this file system's folder link counts do not count subfolders")
+    assert stamp_ref_folders(common, quick=True)[0] == full  # the same stamps, fewer listings
+
+    commit = git(root, "rev-list", "-n1", "ranker@v1.0.0").strip()
+    for tag in ("newteam/ranker#dev#1", "team/ranker#dev#1", "team/ranker#staging#2"):
+        age_refs(root)
+        clock.tick(60)
+        before = same_as_git(root, monkeypatch)
+        git(root, "tag", "-a", "-m", "by hand", tag, commit)
+        assert same_as_git(root, monkeypatch) != before, tag
+
+
 def test_a_fetch_from_another_clone_is_seen(
     showcase: Showcase, monkeypatch: pytest.MonkeyPatch, clock: Clock, tmp_path: Path
 ) -> None:

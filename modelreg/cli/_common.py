@@ -1,60 +1,21 @@
-"""What every command module shares: the context object handed to each command, the
-options several commands take, the helpers that turn library answers into warnings
-and failures, and the error boundary's pieces (the CLI's words for the library's
-remedies, undecodable arguments, the traceback file).
+"""What every command module shares: the context object handed to each command
+(from :mod:`.context`), the options several commands take, and the helpers that turn
+library answers into warnings and failures.
 
 Only Click and the standard library at import: ``modelreg --help`` loads this.
 """
 
 from __future__ import annotations
 
-import os
-import sys
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
+from .context import _Context as _Context
+
 if TYPE_CHECKING:
     from ..errors import ModelregError
-    from ..registry import Registry
-
-
-class _Context:
-    """What every command is handed (``@pass_ctx``): the group's options, and the
-    registry, opened on first use. A plain class: a dataclass costs ~0.5 ms of
-    start-up, which ``modelreg --help`` pays."""
-
-    def __init__(
-        self, directory: Path, quiet: bool, traceback: bool, cwd: Path | None = None
-    ) -> None:
-        self.directory = directory
-        self.quiet = quiet
-        self.traceback = traceback
-        # -C's directory, which relative paths are taken from (None: the process's own)
-        self.cwd = cwd
-        self._registry: Registry | None = None
-
-    def registry(self) -> Registry:
-        if self._registry is None:
-            from ..registry import Registry
-
-            self._registry = Registry(self.directory, progress=self.progress())
-        return self._registry
-
-    def reader(self, repo: str | None) -> Registry:
-        """The registry to read: this one, or the one at ``--repo``."""
-        if repo is None:
-            return self.registry()
-        from ..remote import registry_at
-
-        return registry_at(repo, progress=self.progress(), cwd=self.cwd)
-
-    def progress(self) -> Any:
-        from ..render import RichProgress
-
-        return RichProgress(enabled=not self.quiet)
 
 
 pass_ctx = click.make_pass_decorator(_Context)
@@ -148,88 +109,7 @@ def _pairs(values: Sequence[str], option: str) -> dict[str, str]:
     return out
 
 
-def _warn(warnings: Sequence[str]) -> None:
-    """What the library says about an answer, on stderr before the answer."""
-    from .. import render
-
-    for warning in warnings:
-        render.warning(warning)
-
-
 def _fail(failure: ModelregError | None) -> None:
     """A report rendered, the command fails as the report says (exit 1)."""
     if failure is not None:
         raise failure
-
-
-# --- the error boundary ----------------------------------------------------------------
-
-
-def _traceback_file() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    folder = Path(base) / "modelreg"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder / "last-traceback.txt"
-
-
-def _refuse_undecodable(args: Sequence[str]) -> None:
-    """Bytes that are not UTF-8 (Python hands them over as lone surrogates) cannot go
-    into a tag message, a manifest or a git argument: one line, exit 1, before any
-    work starts."""
-    settings = [(f"${k}", v) for k, v in os.environ.items() if k.startswith("MODELREG_")]
-    for shown, text in [(None, a) for a in args] + settings:
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError:
-            from ..render import error
-
-            raw = repr(text.encode("utf-8", "surrogateescape"))[2:-1]
-            where = f"{shown} " if shown else "argument "
-            error(f"{where}'{raw}' is not valid UTF-8 text", "pass text in UTF-8")
-            sys.exit(1)
-
-
-def _flag_words() -> dict[str, str]:
-    """The CLI's words for each fix the library names by its parameter: its flags."""
-    from .. import errors as e
-
-    return {
-        e.FORCE_WITH_REASON: "override with --force -m REASON",
-        e.NO_FORCE: "--force cannot override this",
-        e.FORCE_NEEDS_REASON: "--force needs a reason: add -m REASON",
-        e.FORCE_OR_OUT_DIR: "pass --force to replace it, or choose another -o DIR",
-        e.ALLOW_UNRESOLVED: "pass --allow-unresolved",
-        e.SIGN: "pass --sign",
-        e.LISTEN_PUBLIC: "pass --public",
-        e.IMPORT_ONE_MODEL: "import the others with --model NAME",
-        e.LOCAL_OPTION: "pass it as --local-option",
-        e.PASSWORD_LOCAL_OPTION: "in --local-option",
-        e.REMOTE_LOCAL_OPTIONS: "modelreg remote add NAME URL --local-option",
-        e.ROLLBACK_TO: "name one: modelreg rollback {name} --stage {stage} --to VERSION",
-        e.REPAIR_WITH_DOCTOR: "run 'modelreg doctor --repair'",
-        e.REGISTERED_WITHOUT_PUSH: "the version was registered without '--push'; "
-        "run 'modelreg push' in the clone that registered it",
-        e.VERIFY_REMOTE: "run 'modelreg verify --remote'",
-        e.VERIFY_REMOTE_FINDS: "'modelreg verify --remote' finds them",
-        e.ADD_DEFAULT_REMOTE: "modelreg remote add NAME URL --default",
-        e.INIT_REMOTE: "modelreg init --remote URL",
-        e.INIT_REMOTE_RUN: "run 'modelreg init --remote URL'",
-        e.PARAM: "{flag} '",
-        e.PARAM_BARE: "{flag} ",
-    }
-
-
-def cli_words(exc: ModelregError) -> tuple[str, str | None]:
-    """The error's message and hint as the CLI says them: each fix the library
-    named by the operation's parameter becomes the flag that sets it."""
-    message, hint = exc.message, exc.hint
-    words = _flag_words()
-    for remedy in exc.remedies:
-        said = remedy.text
-        args = dict(remedy.args, flag="--" + remedy.param.replace("_", "-"))
-        flag = words[remedy.said].format(**args)
-        if said in message:
-            message = message.replace(said, flag, 1)
-        elif hint is not None:
-            hint = hint.replace(said, flag, 1)
-    return message, hint

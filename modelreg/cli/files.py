@@ -9,13 +9,13 @@ import click
 
 from ._common import (
     _Context,
-    _warn,
     jobs_option,
     json_result_option,
     pass_ctx,
     plain_http_option,
     repo_option,
 )
+from .fastpath import warn
 
 
 @click.command()
@@ -84,5 +84,5 @@ def get(
         return
     parsed = parse_ref(ref)
     result = obj.reader(repo).get(parsed, out, force=force, jobs=jobs, cwd=obj.cwd)
-    _warn(result.warnings)
+    warn(result.warnings)
     render.files_written(result, "Fetched", as_json)

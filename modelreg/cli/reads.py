@@ -2,13 +2,16 @@
 
 A read imports only what it prints (``modelreg list --json`` loads no Rich, DVC or
 write side: ``tests/test_cli.py`` checks), so its imports stay inside the command.
+The bodies of list, show, history and resolve are in :mod:`.fastpath`, which
+answers their plain forms without Click.
 """
 
 from __future__ import annotations
 
 import click
 
-from ._common import _Context, _fail, _warn, json_option, pass_ctx, repo_option
+from . import fastpath
+from ._common import _Context, _fail, json_option, pass_ctx, repo_option
 
 
 @click.command("list")
@@ -21,12 +24,7 @@ def list_(obj: _Context, include_all: bool, repo: str | None, as_json: bool) -> 
 
     Example: modelreg list --json
     """
-    from .. import render
-
-    registry = obj.reader(repo)
-    models = registry.list_models(include_deprecated=include_all)
-    _warn(models.warnings)
-    render.models(models, registry.config.stages if registry.config.exists else (), as_json)
+    fastpath.list_models(obj.reader(repo), include_all, as_json)
 
 
 @click.command()
@@ -39,11 +37,7 @@ def show(obj: _Context, ref: str, repo: str | None, as_json: bool) -> None:
 
     Example: modelreg show fraud-detector#production
     """
-    from .. import render
-
-    shown = obj.reader(repo).show(ref)
-    _warn(shown.warnings)
-    render.version(shown, as_json)
+    fastpath.show(obj.reader(repo), ref, as_json)
 
 
 @click.command()
@@ -59,11 +53,7 @@ def history(
 
     Example: modelreg history fraud-detector
     """
-    from .. import render
-
-    events = obj.reader(repo).history(name, reverse=reverse)
-    _warn(events.warnings)
-    render.history(events, as_json)
+    fastpath.history(obj.reader(repo), name, reverse, as_json)
 
 
 @click.command()
@@ -76,11 +66,7 @@ def resolve(obj: _Context, ref: str, repo: str | None, as_json: bool) -> None:
 
     Example: VERSION=$(modelreg resolve fraud-detector#production)
     """
-    from .. import render
-
-    resolved = obj.reader(repo).resolve(ref)
-    _warn(resolved.warnings)
-    render.resolved(resolved, as_json)
+    fastpath.resolve(obj.reader(repo), ref, as_json)
 
 
 @click.command()

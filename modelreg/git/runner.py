@@ -9,7 +9,6 @@ file contents at many revisions through one ``git cat-file --batch``
 from __future__ import annotations
 
 import os
-import subprocess
 import threading
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
@@ -59,6 +58,8 @@ def _git(
     env: dict[str, str] | None = None,
     stdin: bytes | None = None,
 ) -> tuple[int, str, str]:
+    import subprocess  # here: a read answered from the state cache starts no process
+
     try:
         done = subprocess.run(
             ["git", *args],
@@ -110,9 +111,11 @@ class GitBase:
             raise GitError(f"git {args[0]} failed: {_short(err)}")
         return out[:-1] if strip and out.endswith("\n") else out
 
-    def try_run(self, *args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    def try_run(
+        self, *args: str, env: dict[str, str] | None = None, stdin: bytes | None = None
+    ) -> tuple[int, str, str]:
         """Run git and return (status, stdout, stderr) without raising."""
-        status, out, err = _git(args, self.root, self._actor(env))
+        status, out, err = _git(args, self.root, self._actor(env), stdin)
         return status, out[:-1] if out.endswith("\n") else out, err
 
     def _actor(self, env: dict[str, str] | None) -> dict[str, str] | None:
@@ -154,6 +157,8 @@ class GitBase:
         pending = deque(key for key, _name in items)
         payload = "".join(f"{name}\n" for _key, name in items).encode("utf-8", "surrogateescape")
         del items
+        import subprocess
+
         process = subprocess.Popen(
             ["git", "cat-file", "--batch-check" if check_only else "--batch", "--buffer"],
             cwd=self.root,

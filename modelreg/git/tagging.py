@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..errors import GitError, RaceLostError
+from ..records import Record
 from .runner import GitBase, _decode, _short
 
 # The header of a tag object as git writes it: object, type, tag, tagger.
@@ -20,8 +21,8 @@ _TAG_HEADER = re.compile(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class TagRecord:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class TagRecord(Record):
     """One tag as git stores it. ``target`` is the peeled commit."""
 
     name: str
