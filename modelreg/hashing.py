@@ -14,7 +14,7 @@ import hashlib
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -54,6 +54,21 @@ def sha256_file(path: Path, task: Task | None = None) -> str:
     return copy_to(path, [], task).sha256
 
 
+STORE_FOLDER = "modelreg-server"
+"""In a repository's common git directory: what modelreg keeps outside git (the
+server's state, and the known digests every process on the repository shares)."""
+
+
+def known_digests_store(git_common_dir: Path) -> Path:
+    """The file where a repository's :class:`KnownDigests` are kept:
+    ``<git common dir>/modelreg-server/known-digests``, shared by every modelreg
+    process on that repository. ``modelreg register`` and ``pull`` write there what
+    they hashed while writing DVC's cache; ``modelreg serve`` reads it, so the first
+    download of a version registered or pulled from the command line reads its
+    bytes once, not twice."""
+    return git_common_dir / STORE_FOLDER / "known-digests"
+
+
 class KnownDigests:
     """sha256 digests of files already read, believed while the file is unchanged.
 
@@ -63,13 +78,22 @@ class KnownDigests:
     1 GiB object a second time need not read it again. Safe for threads; holds
     at most ``size`` entries, the least recently used going first.
 
-    With a ``store`` (a file), what is learnt outlives the process: one line per
-    digest learnt or forgotten, appended, read back at the next start and
-    rewritten whole when it has twice ``size`` lines. A restarted server then
-    does not read every model again. The file holds nothing more trusted than the
-    folder it is in (whoever can write it can write the objects it describes);
-    a line it cannot read is skipped, and a file that cannot be written leaves
-    the digests remembered for this process only.
+    With a ``store`` (a file, :func:`known_digests_store` for a repository), what
+    is learnt outlives the process and is shared between processes: one line per
+    digest learnt, vouched for or forgotten, appended with one ``write`` (so lines
+    of processes writing at once do not mix), and rewritten whole when it has
+    twice ``size`` lines. The store is read when first needed, and again, from
+    where the last read stopped, whenever a lookup misses and the file has grown
+    since: a running server believes what a ``modelreg register`` in another
+    process vouched for after the server started. A store replaced (another
+    process rewrote it) or cut shorter is read whole again; before rewriting it,
+    a process first takes in what others appended, so it does not drop their lines.
+    A process that only vouches (``register``) never reads the store at all.
+
+    The file holds nothing more trusted than the folder it is in (whoever can
+    write it can write the objects it describes); a line it cannot read (torn,
+    garbage) is skipped, and a file that cannot be written leaves the digests
+    remembered for this process only.
     """
 
     def __init__(self, size: int = 4096, store: Path | None = None) -> None:
@@ -77,16 +101,47 @@ class KnownDigests:
         self._known: OrderedDict[tuple[int, int], tuple[tuple[int, int, int], str]] = OrderedDict()
         self._guard = threading.Lock()
         self._store = store
-        self._lines = 0
-        if store is not None:
-            self._load(store)
+        self._lines = 0  # lines in the store as far as this process knows
+        self._read_from: tuple[int, int] | None = None  # (device, inode) of the file read
+        self._read_to = 0  # bytes of it taken in: every complete line before this offset
 
-    def _load(self, store: Path) -> None:
+    @classmethod
+    def of_repository(cls, git_common_dir: Path, size: int = 4096) -> KnownDigests:
+        """The digests every modelreg process on this repository shares."""
+        return cls(size, store=known_digests_store(git_common_dir))
+
+    def _catch_up(self) -> bool:
+        """Take in the lines others appended to the store since it was last read,
+        or the whole store when it was replaced or shortened; called with the guard
+        held. Whether anything was taken in."""
+        if self._store is None:
+            return False
         try:
-            text = store.read_text(encoding="ascii", errors="replace")
-        except OSError:
-            return
-        for line in text.splitlines():
+            st = os.stat(self._store)
+            if (st.st_dev, st.st_ino) == self._read_from and st.st_size == self._read_to:
+                return False
+            with open(self._store, "rb") as handle:
+                st = os.fstat(handle.fileno())
+                identity = (st.st_dev, st.st_ino)
+                if identity != self._read_from or st.st_size < self._read_to:
+                    # Rewritten by another process (or cut): its lines replace ours.
+                    self._known.clear()
+                    self._lines, self._read_from, self._read_to = 0, identity, 0
+                handle.seek(self._read_to)
+                data = handle.read()
+        except OSError:  # no store yet, or none this process may read
+            return False
+        complete = data.rfind(b"\n") + 1  # a line still being written waits for its end
+        self._read_to += complete
+        self._take(data[:complete].decode("ascii", errors="replace"))
+        return complete > 0
+
+    def _take(self, text: str) -> None:
+        """Apply the store's lines in ``text`` in order; a line that is not one of
+        ours (torn, garbage) is skipped. Called with the guard held."""
+        for line in text.split("\n"):
+            if not line:
+                continue
             self._lines += 1
             parts = line.split(" ")
             if len(parts) != 6 or not all(p.isdigit() for p in parts[:5]):
@@ -98,44 +153,84 @@ class KnownDigests:
             elif len(digest) == 64 and all(c in "0123456789abcdef" for c in digest):
                 self._known[where] = ((size, mtime, ctime), digest)
                 self._known.move_to_end(where)
+        self._trim()
+
+    def _trim(self) -> None:
         while len(self._known) > self._size:
             self._known.popitem(last=False)
 
-    def _keep(self, where: tuple[int, int], when: tuple[int, int, int], digest: str) -> None:
-        """Write down what was learnt (``-``: forgotten); called with the guard held."""
-        if self._store is None:
+    @staticmethod
+    def _line(where: tuple[int, int], when: tuple[int, int, int], digest: str) -> str:
+        return f"{where[0]} {where[1]} {when[0]} {when[1]} {when[2]} {digest}\n"
+
+    def _keep(self, lines: Sequence[str]) -> None:
+        """Write down what was learnt (``-``: forgotten), already applied in memory;
+        called with the guard held."""
+        if self._store is None or not lines:
             return
         try:
             if self._lines >= 2 * self._size:
-                lines = [
-                    f"{w[0]} {w[1]} {t[0]} {t[1]} {t[2]} {d}\n" for w, (t, d) in self._known.items()
-                ]
-                temporary = self._store.with_suffix(".new")
-                temporary.write_text("".join(lines), encoding="ascii")
-                temporary.replace(self._store)
-                self._lines = len(lines)
+                self._rewrite(lines)
                 return
+            data = "".join(lines).encode("ascii")
             self._store.parent.mkdir(parents=True, exist_ok=True)
-            with self._store.open("a", encoding="ascii") as out:
-                out.write(f"{where[0]} {where[1]} {when[0]} {when[1]} {when[2]} {digest}\n")
-            self._lines += 1
+            fd = os.open(self._store, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+            try:
+                os.write(fd, data)  # one short write: appended whole, never interleaved
+                end = os.lseek(fd, 0, os.SEEK_CUR)
+                st = os.fstat(fd)
+            finally:
+                os.close(fd)
         except OSError:  # a read-only repository, a full disk: this process remembers
-            pass
+            return
+        identity = (st.st_dev, st.st_ino)
+        if end - len(data) == self._read_to and self._read_from in (None, identity):
+            # Nobody appended since the last read: these lines need not be read back.
+            self._lines += len(lines)
+            self._read_from, self._read_to = identity, end
+
+    def _rewrite(self, lines: Sequence[str]) -> None:
+        """Rewrite the store with what is known now, after taking in what others
+        appended since the last read (and ``lines``, this process's newest, again:
+        taking in a replaced store forgets what was not in it)."""
+        assert self._store is not None
+        self._catch_up()
+        self._take("".join(lines))
+        data = "".join(self._line(w, t, d) for w, (t, d) in self._known.items()).encode("ascii")
+        temporary = self._store.with_name(f"{self._store.name}.{os.getpid()}.new")
+        try:
+            with open(temporary, "wb") as out:
+                out.write(data)
+                st = os.fstat(out.fileno())
+            temporary.replace(self._store)
+        except OSError:
+            temporary.unlink(missing_ok=True)
+            raise
+        self._lines = len(self._known)
+        self._read_from, self._read_to = (st.st_dev, st.st_ino), len(data)
 
     @staticmethod
     def _key(st: os.stat_result) -> tuple[tuple[int, int], tuple[int, int, int]]:
         return (st.st_dev, st.st_ino), (st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
+    def _found(self, where: tuple[int, int], when: tuple[int, int, int]) -> str | None:
+        found = self._known.get(where)
+        if found is not None and found[0] == when:
+            self._known.move_to_end(where)
+            return found[1]
+        return None
+
     def remembered(self, path: Path) -> str | None:
         """The sha256 of ``path`` if it is remembered and the file unchanged since;
-        None when it would have to be read."""
+        None when it would have to be read. A miss first looks for what other
+        processes wrote to the store since it was last read (one ``stat`` when
+        nothing was)."""
         where, when = self._key(os.stat(path))
         with self._guard:
-            found = self._known.get(where)
-            if found is not None and found[0] == when:
-                self._known.move_to_end(where)
-                return found[1]
-        return None
+            found = self._found(where, when)
+            if found is None and self._catch_up():
+                found = self._found(where, when)
+        return found
 
     def sha256(self, path: Path) -> str:
         """The sha256 of ``path``: remembered, or read (once) and remembered."""
@@ -155,34 +250,44 @@ class KnownDigests:
         start, after = self._key(before), self._key(os.fstat(fd))
         if start != after:  # written to while it was read
             return False
-        with self._guard:
-            self._known[after[0]] = (after[1], digest)
-            self._known.move_to_end(after[0])
-            while len(self._known) > self._size:
-                self._known.popitem(last=False)
-            self._keep(after[0], after[1], digest)
+        self._remember([(after, digest)])
         return True
 
-    def vouch(self, path: Path, digest: str, *, written_since: int) -> bool:
-        """Remember ``digest`` for ``path`` without reading it: for bytes the caller
-        hashed itself on their way in and then copied to ``path``. Only a file
-        changed at ``written_since`` (a ``time.time_ns()``) or later is taken, so an
-        object that was already there (and may have rotted since) is still read
-        at its first use. False: not remembered."""
-        try:
-            st = os.stat(path)
-        except OSError:
-            return False
-        if st.st_ctime_ns < written_since:
-            return False
-        where, when = self._key(st)
+    def vouch(self, files: Iterable[tuple[Path, str]]) -> int:
+        """Remember each (path, sha256) of ``files`` without reading the file: for
+        bytes the caller hashed on their way in and wrote to that path itself; the
+        file as it is now (device, inode, size, times) is what is believed, so any
+        later change is seen. One append to the store; how many were taken (a file
+        gone is not).
+
+        Only for files the caller wrote: an object that was already there may have
+        rotted since it was written, and must be read at its first use. Whether the
+        caller wrote it is the caller's to know (:meth:`LocalCache.commit
+        <modelreg.storage.cache.LocalCache.commit>` says whether it put an object in
+        place), not a change time's: file times come from a clock a few ms behind
+        ``time.time_ns()``, so a small file written just now looks older than a
+        time taken before it was written.
+        """
+        taken = []
+        for path, digest in files:
+            try:
+                taken.append((self._key(os.stat(path)), digest))
+            except OSError:
+                continue
+        self._remember(taken)
+        return len(taken)
+
+    def _remember(
+        self, found: Sequence[tuple[tuple[tuple[int, int], tuple[int, int, int]], str]]
+    ) -> None:
+        if not found:
+            return
         with self._guard:
-            self._known[where] = (when, digest)
-            self._known.move_to_end(where)
-            while len(self._known) > self._size:
-                self._known.popitem(last=False)
-            self._keep(where, when, digest)
-        return True
+            for (where, when), digest in found:
+                self._known[where] = (when, digest)
+                self._known.move_to_end(where)
+            self._trim()
+            self._keep([self._line(where, when, digest) for (where, when), digest in found])
 
     def forget(self, path: Path) -> None:
         """Read ``path`` again next time (its bytes were found wrong, say)."""
@@ -191,8 +296,9 @@ class KnownDigests:
         except OSError:
             return
         with self._guard:
+            self._catch_up()  # so that a line another process wrote for it is undone too
             if self._known.pop(where, None) is not None:
-                self._keep(where, when, "-")
+                self._keep([self._line(where, when, "-")])
 
 
 def copy_file(

@@ -5,6 +5,11 @@ the new version drops, copy the new files in while hashing them (sha256 and
 DVC's md5 in one read), hand them to DVC, write the manifest, commit exactly the
 registry's own files, move HEAD, tag. Each step is journaled before it happens
 (:mod:`txn`), so a failure, Ctrl-C or ``kill -9`` can always be undone.
+
+Once done, the registration vouches for the DVC cache objects it wrote in the
+repository's known digests (:class:`~modelreg.hashing.KnownDigests`): their sha256
+was computed from the very bytes as they went in, so ``modelreg serve`` need not
+read 1 GiB again before the first download of the new version.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from .errors import (
 from .events import write_registration
 from .faults import checkpoint
 from .gitrepo import GitRepo
-from .hashing import Digests, copy_known, copy_to, digest_file
+from .hashing import Digests, KnownDigests, copy_known, copy_to, digest_file
 from .manifest import MANIFEST_FILE, ArtifactFile, DataRef, Dependency, Lineage, Manifest, Scalar
 from .manifests import OnBroken, read_manifest
 from .paths import against, inside, write_replacing
@@ -109,8 +114,15 @@ class Registration:
         version: Version,
         head: str | None,
         base: str | None,
+        remember_in: KnownDigests | None = None,
     ) -> None:
+        """``remember_in``: where to vouch for the cache objects written (by default
+        the repository's store, which every modelreg process on it reads)."""
         self.git, self.storage, self.progress = git, storage, progress
+        self.remember_in = remember_in
+        # The cache objects this registration wrote, with the sha256 computed as their
+        # bytes went in.
+        self.written: list[tuple[Path, str]] = []
         self.root = git.root
         self.name, self.model_dir, self.version = name, model_dir, version
         self.head, self.base = head, base
@@ -144,7 +156,18 @@ class Registration:
             txn.commit_point()
         with suppress(ModelregError):
             self.git.sync_index(txn.record.sync_paths)
+        self._vouch()
         return done
+
+    def _vouch(self) -> None:
+        """Vouch for the objects this registration put in the cache (an object the
+        cache already held, the same bytes registered before, may have rotted since:
+        it is still read at its first use). One append to the store; a store that
+        cannot be written costs nothing but the vouching."""
+        if not self.written:
+            return
+        known = self.remember_in or KnownDigests.of_repository(self.git.common_dir)
+        known.vouch(self.written)
 
     def _run(
         self,
@@ -260,7 +283,7 @@ class Registration:
                     digests = digest_file(staged, task)
                 else:
                     digests = copy_to(source.path, [staged], task, md5=True)
-            self._commit_object(txn, cache, staged, digests.md5)
+            self._commit_object(txn, cache, staged, digests)
             return digests
         target = self.folder / source.rel
         partial_file = target.with_name(f".{target.name}.modelreg-{os.getpid()}")
@@ -277,7 +300,7 @@ class Registration:
                 digests = known
             else:
                 digests = copy_to(source.path, copies, task, md5=True)
-        self._commit_object(txn, cache, staged, digests.md5)
+        self._commit_object(txn, cache, staged, digests)
         if kind != "copy":
             try:
                 cache.link(kind, digests.md5, partial_file)
@@ -286,9 +309,13 @@ class Registration:
         os.replace(partial_file, target)
         return digests
 
-    def _commit_object(self, txn: Transaction, cache: LocalCache, staged: Path, md5: str) -> None:
-        txn.will_create_objects([cache.object_path(md5)])
-        cache.commit(staged, md5)
+    def _commit_object(
+        self, txn: Transaction, cache: LocalCache, staged: Path, digests: Digests
+    ) -> None:
+        txn.will_create_objects([cache.object_path(digests.md5)])
+        final, new = cache.commit(staged, digests.md5)
+        if new:  # these very bytes, hashed on their way in (else the cache's own, kept)
+            self.written.append((final, digests.sha256))
 
     def _previous_manifest(self) -> Manifest | None:
         if self.base is None:

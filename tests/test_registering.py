@@ -97,6 +97,30 @@ def test_known_digests_are_taken_without_reading_the_bytes_again(
     assert git(registry.root, "status", "--porcelain") == ""
 
 
+def test_a_registration_vouches_for_its_objects_and_no_store_stops_it(
+    repo: Path, cli: Cli, files: FileMaker
+) -> None:
+    """The objects a registration wrote are vouched for in the repository's store
+    (one line each, the sha256 computed as they were written); a store that cannot
+    be written (here its folder is a file) costs the vouching, never the version."""
+    data = b"weights\n" * 512
+    cli.ok("-C", repo, "register", "m", files("w.bin", data))
+    md5 = hashlib.md5(data).hexdigest()
+    stored = repo / ".dvc" / "cache" / "files" / "md5" / md5[:2] / md5[2:]
+    st = stored.stat()
+    store = repo / ".git" / "modelreg-server" / "known-digests"
+    assert store.read_text() == (
+        f"{st.st_dev} {st.st_ino} {st.st_size} {st.st_mtime_ns} {st.st_ctime_ns} "
+        f"{hashlib.sha256(data).hexdigest()}\n"
+    )
+    store.unlink()
+    store.parent.rmdir()
+    store.parent.write_text("not a folder\n")
+    cli.ok("-C", repo, "register", "m", files("w.bin", b"other weights\n"))
+    assert Registry(repo).show("m").version == "0.2.0"
+    assert store.parent.read_text() == "not a folder\n"
+
+
 def test_register_after_checking_out_a_version_with_more_files(
     registry: Registry, files: FileMaker, tmp_path: Path
 ) -> None:
@@ -255,8 +279,11 @@ def test_a_register_that_fails_at_any_step_leaves_everything_as_it_was(
     owner = Storage if where == "add" else GitRepo
     monkeypatch.setattr(owner, where, fail)
     new_model = files("model.pkl", b"second")
+    vouched = (registry.root / ".git" / "modelreg-server" / "known-digests").read_text()
     with assert_unchanged(registry.root), pytest.raises(type(exception), match="simulated"):
         registry.register("m", [new_model])
+    # Nothing vouched for: the object the failed registration wrote is gone.
+    assert (registry.root / ".git" / "modelreg-server" / "known-digests").read_text() == vouched
     cache = sorted(p.name for p in (registry.root / ".dvc" / "cache").rglob("*") if p.is_file())
     assert len(cache) == 1, "the new version's object was removed from the cache"
     monkeypatch.undo()

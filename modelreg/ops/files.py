@@ -139,7 +139,7 @@ def local_files(
                 where[md5] = source
     missing = [m for m in dict.fromkeys(md5s) if m not in where]
     if missing:  # on a remote that is not a folder here: into the cache, checked by md5
-        storage.fetch(missing, remote, sizes={a.md5: a.size for a in wanted})
+        storage.fetch(missing, remote, sizes={a.md5: a.size for a in wanted}, known=known)
         where.update(storage.cache_objects(missing))
     found = []
     for artifact in wanted:
@@ -150,7 +150,7 @@ def local_files(
         got = known.sha256(local)
         if got != artifact.sha256 and storage.in_local_cache(local):
             known.forget(local)
-            if storage.repair(artifact.md5, remote):
+            if storage.repair(artifact.md5, remote, known):
                 got = known.sha256(local)
         if got != artifact.sha256:
             known.forget(local)

@@ -34,7 +34,7 @@ from ..tags import (
 )
 
 if TYPE_CHECKING:
-    from ..hashing import Digests
+    from ..hashing import Digests, KnownDigests
     from ..registry import Registry
     from ..versions import BumpPart
 
@@ -62,6 +62,7 @@ def register(
     sign: bool = False,
     cwd: str | Path | None = None,
     known_digests: Mapping[Path, Digests] | None = None,
+    remember_in: KnownDigests | None = None,
 ) -> RegisterResult:
     """Track ``paths`` (files or folders) with DVC as a new version of ``name``,
     commit its manifest and tag it ``NAME@vVERSION``.
@@ -74,6 +75,10 @@ def register(
     bytes at that path (the server does, as an upload arrives), so they are not
     read and hashed again. Never from user input: they become the manifest's
     sha256 and DVC's address unchecked.
+
+    ``remember_in``: where to vouch for the DVC cache objects the registration
+    wrote (their sha256 was computed on the way in); by default the repository's
+    store, which a running ``modelreg serve`` reads (a server passes its own).
     """
     from .. import spdx
     from ..gates import check_dependencies
@@ -141,6 +146,7 @@ def register(
             version=new_version,
             head=self.git.head(),
             base=base,
+            remember_in=remember_in,
         )
 
         def publish(tag: str, manifest: manifest_mod.Manifest) -> None:

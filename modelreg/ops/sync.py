@@ -81,6 +81,7 @@ def pull(
     are then removed (kept in the DVC cache), so the next registration of that
     model does not take them for unregistered changes.
     """
+    from ..hashing import KnownDigests
     from ..sharing import fetch_and_fast_forward, require_remote
     from ..storage import is_initialised
     from ..workspace import manifests_under
@@ -99,7 +100,9 @@ def pull(
             wanted = dvc_remote or self.config.remote
             manifests = _safe(self, manifests_under, notes)
             md5s = [a.md5 for m in manifests for a in m.artifacts]
-            objects = len(self.storage.fetch(md5s, wanted, jobs=jobs))
+            # Hashed as they arrive: a server on this repository need not read them again.
+            digests = KnownDigests.of_repository(self.git.common_dir)
+            objects = len(self.storage.fetch(md5s, wanted, jobs=jobs, known=digests))
             # The tags and manifests of every pulled model in one read each.
             names = [m.name for m in manifests]
             models = self._read_models(names).models.values() if names else []

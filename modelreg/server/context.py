@@ -15,7 +15,7 @@ from starlette.requests import Request
 
 from ..errors import RaceLostError
 from ..gitrepo import GitRepo, Identity
-from ..hashing import KnownDigests
+from ..hashing import STORE_FOLDER, KnownDigests
 from ..registry import Registry
 from ..results import SyncResult
 from ..tokens import TokenStore
@@ -25,9 +25,6 @@ from .settings import Settings
 from .uploads import UploadArea
 
 T = TypeVar("T")
-
-KNOWN_DIGESTS = "known-digests"
-"""In the state folder: the files whose sha256 this server (or an earlier run) checked."""
 
 WRITE_ATTEMPTS = 8
 """Rounds of catch-up-and-write a published write gets when others publish first
@@ -45,8 +42,10 @@ class ServerContext:
     metrics: Metrics = field(default_factory=Metrics)
     # Where the work tree and its git directories are, found once at start.
     found: GitRepo | None = None
-    # Files whose sha256 was checked, so a second download of 1 GiB reads no byte twice
-    # (kept in the state folder: after a restart too).
+    # Files whose sha256 was checked, so a second download of 1 GiB reads no byte twice:
+    # kept in the repository's store (:func:`modelreg.hashing.known_digests_store`), so
+    # after a restart too, and shared with the CLI, whose ``register`` vouches there for
+    # the DVC objects it hashed as it wrote them (read again by this server on a miss).
     known: KnownDigests = field(init=False)
     uploads: UploadArea = field(init=False)
     # The web page's documents (what each page shows, before it is rendered), kept
@@ -57,7 +56,7 @@ class ServerContext:
     def __post_init__(self) -> None:
         work_tree = self.found.root if self.found is not None else self.settings.root
         self.pages = AnswerCache(self.git_dir, work_tree)
-        self.known = KnownDigests(store=self.state_dir / KNOWN_DIGESTS)
+        self.known = KnownDigests.of_repository(self.git_dir)
         self.uploads = UploadArea(
             self.state_dir / "uploads",
             self.settings.upload_max_age,
@@ -138,8 +137,10 @@ class ServerContext:
 
     @property
     def state_dir(self) -> Path:
-        """Where the server keeps what is not git's: inside the git directory."""
-        return self.settings.state_dir or self.git_dir / "modelreg-server"
+        """Where the server keeps what is not git's: inside the git directory (the
+        known digests stay there even when ``state_dir`` is set elsewhere: the CLI
+        writes them too)."""
+        return self.settings.state_dir or self.git_dir / STORE_FOLDER
 
 
 def context(request: Request) -> ServerContext:

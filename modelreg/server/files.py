@@ -21,7 +21,6 @@ import logging
 import os
 import re
 import tarfile
-import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -31,7 +30,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.types import Send
 
 from .. import serialize
-from ..errors import ManifestError, ModelregError
+from ..errors import ManifestError
 from ..hashing import KnownDigests
 from ..manifest import KEYS as MANIFEST_KEYS
 from ..manifest import SCHEMA
@@ -193,36 +192,17 @@ async def register(request: Request) -> Response:
                 allow_unresolved=allow_unresolved,
                 push=push,
                 known_digests=known,
+                # Hashed here as they arrived, then copied into DVC's cache: the
+                # registration vouches for the objects it wrote, so the first
+                # download of the new version need not read them again.
+                remember_in=ctx.known,
                 **options,
             )
 
-    started = time.time_ns()
     result = await blocking(ctx.write, run)
     ctx.metrics.event_written("register")
-    await blocking(lambda: _vouch_for_uploads(ctx.registry(), result, named, ctx.known, started))
     document = {"model_id": f"{result.name}@v{result.version}", **serialize.register_result(result)}
     return json_response(document, status=201)
-
-
-def _vouch_for_uploads(
-    registry: Registry,
-    result: RegisterResult,
-    named: Sequence[tuple[str, Upload]],
-    known: KnownDigests,
-    started: int,
-) -> None:
-    """This server hashed the uploads as they arrived and the registration copied
-    them into the DVC cache: the first download of the new version need not read
-    1 GiB before it can vouch for it. Objects the registration did not write (the
-    same bytes already cached) are left to be checked at their first use."""
-    ours = {upload.sha256 for _name, upload in named}
-    try:
-        found = registry.local_files(f"{result.name}@v{result.version}", known=known, verify=False)
-    except ModelregError:  # the version is registered: downloads check it as always
-        return
-    for file in found.files:
-        if file.sha256 in ours:
-            known.vouch(file.local, file.sha256, written_since=started)
 
 
 def _wanted_files(body: Mapping[str, Any]) -> list[tuple[str | None, str]]:

@@ -417,6 +417,7 @@ async def create_version(request: Request) -> Response:
                 labels=labels,
                 message="registered through MLflow's API",
                 push=push,
+                remember_in=context(request).known,
             )
         return result.version
 

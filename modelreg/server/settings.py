@@ -38,7 +38,9 @@ class Settings:
     ``sync`` is how often, in seconds, a replica fetches what others published
     (``None``: never). ``state_dir`` holds what the server keeps outside git
     (uploads, the webhook delivery log); it defaults to a folder inside the
-    repository's git directory, never the work tree.
+    repository's git directory, never the work tree. The digests the server has
+    checked are kept in the repository's own store whatever ``state_dir`` says
+    (:func:`modelreg.hashing.known_digests_store`): the CLI adds to them.
 
     ``upload_max_age`` (seconds; ``MODELREG_UPLOAD_MAX_AGE``, a day by default) is
     how long an upload nobody registered is kept; ``upload_max_size`` (bytes;

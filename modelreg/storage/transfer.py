@@ -33,6 +33,7 @@ from .plain import push_to_folder, small
 from .remotes import is_local_url
 
 if TYPE_CHECKING:
+    from ..hashing import KnownDigests
     from . import Storage
 
 
@@ -103,6 +104,7 @@ def fetch(
     remote: str | None,
     jobs: int | None = None,
     sizes: dict[str, int] | None = None,
+    known: KnownDigests | None = None,
 ) -> list[str]:
     """Make sure these objects are in the local cache, fetching the missing ones;
     return the md5s fetched (``sizes``, when known, sizes the progress bar).
@@ -111,6 +113,8 @@ def fetch(
     once its md5 matches; the remote is only read, never written. (DVC's own
     transfer deletes an object it finds corrupt from a local-folder remote:
     shared evidence destroyed, and later readers told it was never pushed.)
+    Its sha256 is computed on the same read: ``known`` is vouched to for each
+    object written, so whoever checks it next need not read it again.
     """
     with self._repo("fetch from the DVC remote") as repo:
         cache = LocalCache(Path(repo.cache.local.path), ())
@@ -126,23 +130,24 @@ def fetch(
             if absent:
                 raise _not_found(absent)
             with self.progress.task(f"fetching {len(missing)} file(s)", size) as task:
-                corrupt = _download_all(odb, cache, missing, _LockedTask(task), jobs)
+                corrupt = _download_all(odb, cache, missing, _LockedTask(task), jobs, known)
         if corrupt:
             raise corrupt_on_remote([str(odb.oid_to_path(m)) for m in corrupt])
         return missing
 
 
-def repair(self: Storage, md5: str, remote: str | None) -> bool:
+def repair(self: Storage, md5: str, remote: str | None, known: KnownDigests | None = None) -> bool:
     """Replace a corrupt cache object with the remote's copy when that one
-    matches the md5 (the remote is only read). False when the remote has no
-    good copy, or cannot be read."""
+    matches the md5 (the remote is only read), vouching to ``known`` for the
+    sha256 computed on the way. False when the remote has no good copy, or
+    cannot be read."""
     try:
         with self._repo("repair the DVC cache") as repo, dvc_errors("read", remote):
             cache = LocalCache(Path(repo.cache.local.path), ())
             odb = _remote_odb(repo, remote, "pull")
             if not _on_remote(odb, odb.oid_to_path(md5)):
                 return False
-            return not _download_all(odb, cache, [md5], None, 1)
+            return not _download_all(odb, cache, [md5], None, 1, known)
     except StorageError:
         return False
 
@@ -284,30 +289,39 @@ class _LockedTask:
 
 
 def _download_all(
-    odb: Any, cache: LocalCache, md5s: Sequence[str], task: Any, jobs: int | None
+    odb: Any,
+    cache: LocalCache,
+    md5s: Sequence[str],
+    task: Any,
+    jobs: int | None,
+    known: KnownDigests | None = None,
 ) -> list[str]:
     """Copy each object from the remote into the cache, verified against its md5 on
     the way; return those whose remote copy does not match (left as they are)."""
     if len(md5s) <= 1 or jobs == 1:
-        return [m for m in md5s if not _download(odb, cache, m, task)]
+        return [m for m in md5s if not _download(odb, cache, m, task, known)]
     from concurrent.futures import ThreadPoolExecutor
 
     workers = min(len(md5s), jobs or min(8, 4 * (os.cpu_count() or 1)))
     with ThreadPoolExecutor(workers, thread_name_prefix="modelreg-fetch") as pool:
-        fine = list(pool.map(lambda m: _download(odb, cache, m, task), md5s))
+        fine = list(pool.map(lambda m: _download(odb, cache, m, task, known), md5s))
     return [m for m, ok in zip(md5s, fine, strict=True) if not ok]
 
 
-def _download(odb: Any, cache: LocalCache, md5: str, task: Any) -> bool:
+def _download(
+    odb: Any, cache: LocalCache, md5: str, task: Any, known: KnownDigests | None = None
+) -> bool:
     from ..hashing import copy_file
 
     staged = cache.staging_file()
     try:
         with odb.fs.open(odb.oid_to_path(md5), "rb") as handle:
-            got = copy_file(handle, staged, task, md5=True).md5
-        if got != md5:
+            got = copy_file(handle, staged, task, md5=True)
+        if got.md5 != md5:
             return False
-        cache.commit(staged, md5, replace=True)
+        final = cache.commit(staged, md5, replace=True)[0]
+        if known is not None:  # the sha256 of the bytes just written, computed as they were
+            known.vouch([(final, got.sha256)])
         return True
     finally:
         staged.unlink(missing_ok=True)

@@ -336,3 +336,109 @@ def test_files_on_a_network_remote_are_fetched_and_verified(
     answer = server.get("/v2/models/m@v2.0.0/archive")
     assert answer.status_code == 409, answer.text
     assert answer.json()["error"]["code"] == "integrity"
+
+
+def remembered_lines(root: Path) -> list[str]:
+    """The repository's known-digests store (every modelreg process's), line by line."""
+    store = root / ".git" / "modelreg-server" / "known-digests"
+    return store.read_text().splitlines() if store.exists() else []
+
+
+def stat_line(path: Path, sha256: str) -> str:
+    st = path.stat()
+    return f"{st.st_dev} {st.st_ino} {st.st_size} {st.st_mtime_ns} {st.st_ctime_ns} {sha256}"
+
+
+def cache_object(root: Path, data: bytes) -> Path:
+    md5 = hashlib.md5(data).hexdigest()
+    return root / ".dvc" / "cache" / "files" / "md5" / md5[:2] / md5[2:]
+
+
+@pytest.mark.parametrize("size", [64 * 1024, 9 << 20], ids=["checked-first", "checked-as-sent"])
+def test_a_cli_registration_spares_the_server_hashing_its_first_download(
+    size: int, repo: Path, cli: Cli, files: FileMaker, serve: Callable[..., Server]
+) -> None:
+    """``modelreg register`` hashed the bytes as it wrote DVC's cache object and
+    vouched for it in the repository's store; a server started afterwards, and one
+    already running when a later version is registered, believe it. What shows it:
+    a server that checks a file writes what it found to the same store (as the
+    last step of this test sees), and here it writes nothing: the bytes it sends
+    were never read for a check. Sizes on both sides of ``CHECK_FIRST_BELOW``."""
+    first, second = os.urandom(size), os.urandom(size)
+    cli.ok("-C", repo, "register", "m", files("w.bin", first))
+    vouched = [stat_line(cache_object(repo, first), hashlib.sha256(first).hexdigest())]
+    assert remembered_lines(repo) == vouched
+
+    server = serve(repo)
+    answer = server.get("/v2/models/m@v0.1.0/files/w.bin")
+    assert answer.status_code == 200 and answer.content == first
+    assert remembered_lines(repo) == vouched  # the server read nothing for a check
+
+    # Registered while the server runs (it has read the store already): its next
+    # miss takes in the line the CLI appended.
+    cli.ok("-C", repo, "register", "m", files("w.bin", second))
+    vouched.append(stat_line(cache_object(repo, second), hashlib.sha256(second).hexdigest()))
+    assert remembered_lines(repo) == vouched
+    answer = server.get("/v2/models/m@v0.2.0/files/w.bin")
+    assert answer.status_code == 200 and answer.content == second
+    assert remembered_lines(repo) == vouched
+
+    # The control: an object nobody vouched for (the same bytes under a new inode,
+    # as a restore would leave them) is checked at its first download, and the
+    # check is written down.
+    stored = cache_object(repo, first)
+    copy = stored.with_name(stored.name + ".copy")
+    shutil.copyfile(stored, copy)
+    copy.chmod(0o444)
+    os.replace(copy, stored)
+    answer = server.get("/v2/models/m@v0.1.0/files/w.bin")
+    assert answer.status_code == 200 and answer.content == first
+    assert remembered_lines(repo) == [
+        *vouched,
+        stat_line(stored, hashlib.sha256(first).hexdigest()),
+    ]
+
+
+def test_an_object_the_cache_already_held_is_not_vouched_for(
+    repo: Path, cli: Cli, files: FileMaker, serve: Callable[..., Server]
+) -> None:
+    """A registration whose bytes DVC's cache already held (another model, same
+    weights) did not write that object: it may have rotted since it was written,
+    so the registration does not vouch for it, and the server checks it at its
+    first download, writing down what it found."""
+    data = os.urandom(64 * 1024)
+    sha256 = hashlib.sha256(data).hexdigest()
+    stored = cache_object(repo, data)
+    cli.ok("-C", repo, "register", "m", files("w.bin", data))
+    # The object as a restore or a 'dvc pull' would leave it: no record believes it.
+    copy = stored.with_name(stored.name + ".copy")
+    shutil.copyfile(stored, copy)
+    copy.chmod(0o444)
+    os.replace(copy, stored)
+    before = remembered_lines(repo)
+    assert stat_line(stored, sha256) not in before
+
+    cli.ok("-C", repo, "register", "n", files("w.bin", data))
+    assert remembered_lines(repo) == before  # nothing vouched: the object was there
+    server = serve(repo)
+    answer = server.get("/v2/models/n@v0.1.0/files/w.bin")
+    assert answer.status_code == 200 and answer.content == data
+    assert remembered_lines(repo) == [*before, stat_line(stored, sha256)]  # checked now
+
+
+def test_bytes_a_pull_fetched_are_not_hashed_again_by_the_server(
+    pushed: Path, tmp_path: Path, serve: Callable[..., Server]
+) -> None:
+    """``pull`` hashes each object as it fetches it into DVC's cache (its md5 is
+    checked on the way, the sha256 comes in the same read) and vouches for it: a
+    server on the clone sends it without reading it for a check first."""
+    from ..conftest import V2
+
+    clone_root = clone(str(pushed), tmp_path / "b")
+    Registry(clone_root).pull("origin")
+    object_line = stat_line(cache_object(clone_root, V2), hashlib.sha256(V2).hexdigest())
+    assert remembered_lines(clone_root) == [object_line]
+    server = serve(clone_root)
+    answer = server.get("/v2/models/m@v0.2.0/files/model.pkl")
+    assert answer.status_code == 200 and answer.content == V2
+    assert remembered_lines(clone_root) == [object_line]
