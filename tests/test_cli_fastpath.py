@@ -178,3 +178,30 @@ def test_a_closed_pipe_ends_a_plain_read_quietly(showcase: Showcase) -> None:
     reader.stdout.close()
     err = reader.stderr.read().decode()
     assert reader.wait() in (0, -13) and "Traceback" not in err, err
+
+
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [
+        (["history", "--json"], 0),
+        (["show", "team/fraud", "--json"], 0),
+        (["resolve", "no-such-model#production"], 1),
+    ],
+)
+def test_the_entry_point_ends_a_plain_read_with_everything_written(
+    showcase: Showcase, tmp_path: Path, args: list[str], code: int
+) -> None:
+    """Run as ``python -m modelreg`` (no teardown after a plain read): every byte of
+    the answer reaches a file, the error reaches stderr, the exit code is kept."""
+    out, err = tmp_path / "out", tmp_path / "err"
+    with out.open("wb") as stdout, err.open("wb") as stderr:
+        done = subprocess.run(
+            [sys.executable, "-m", "modelreg", *args],
+            cwd=showcase.root,
+            stdout=stdout,
+            stderr=stderr,
+            check=False,
+        )
+    click = _run(THROUGH_CLICK, args, showcase.root)
+    assert (done.returncode, out.read_text(), err.read_text()) == click
+    assert done.returncode == code

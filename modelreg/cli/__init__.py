@@ -67,7 +67,27 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
 
             run_click(args)
 
+    elif argv is None:  # the process is this command alone: end it without teardown
+        try:
+            boundary.run(action, args)
+        except SystemExit as done:
+            _end_now(done.code)
     boundary.run(action, args)
+
+
+def _end_now(code: object) -> NoReturn:
+    """Exit with ``code`` without Python's teardown (freeing every module and object:
+    ~7 ms of a 75 ms ``resolve``). Only for the plain reads, which leave nothing to
+    finish: their files are closed, the state cache's writes committed (SQLite's
+    rollback journal: committed is on disk), no thread runs; stdout and stderr are
+    flushed here."""
+    import contextlib
+    import os
+
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a closed pipe: written is all
+            stream.flush()
+    os._exit(code if isinstance(code, int) else 0 if code is None else 1)
 
 
 def __getattr__(name: str) -> Any:
