@@ -9,7 +9,6 @@ file contents at many revisions through one ``git cat-file --batch``
 from __future__ import annotations
 
 import os
-import threading
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import suppress
@@ -169,6 +168,8 @@ class GitBase:
             bufsize=_PIPE_BUFFER,
         )
         assert process.stdin is not None and process.stdout is not None
+        import threading
+
         writer = threading.Thread(target=_feed, args=(process.stdin, payload), daemon=True)
         writer.start()
         stream = process.stdout
