@@ -16,10 +16,10 @@ from . import hostile, spdx, yamlio
 from . import manifest as manifest_mod
 from .errors import ReportError
 from .manifest import MANIFEST_FILE, Manifest
+from .ranges import Range
 from .state import RegistryState
 from .storage import dvc_file_name, read_dvc_out
 from .tags import MANIFEST_SHA256
-from .versions import Range
 
 
 @dataclass(frozen=True, order=True)

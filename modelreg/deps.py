@@ -16,8 +16,9 @@ from functools import cache
 
 from .errors import ReportError
 from .manifest import Dependency, Manifest
+from .ranges import Range
 from .state import ModelState, RegistryState, VersionState
-from .versions import Range, Version
+from .versions import Version
 
 ManifestLoader = Callable[[str, str], Manifest | None]
 MAX_DEPTH = 50

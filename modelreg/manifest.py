@@ -13,13 +13,16 @@ import posixpath
 import re
 import sys
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import InvalidNameError, InvalidVersionError, ManifestError
 from .paths import path_problem
 from .records import Record
 from .tags import validate_read_name
-from .versions import Range, Version
+from .versions import Version
+
+if TYPE_CHECKING:
+    from .ranges import Range
 
 SCHEMA = 1
 MANIFEST_FILE = "model.yaml"
@@ -63,6 +66,8 @@ class Dependency(Record):
 
     @property
     def range(self) -> Range:
+        from .ranges import Range  # here: a manifest without dependencies needs none
+
         return Range.parse(self.version)
 
 
@@ -375,6 +380,8 @@ class _Validator:
                 self.problem(f"{where}.version", "must be a version range string, e.g. '>=1.0.0'")
                 continue
             try:
+                from .ranges import Range
+
                 Range.parse(rng)
             except InvalidVersionError as exc:
                 self.problem(f"{where}.version", str(exc))

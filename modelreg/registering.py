@@ -39,6 +39,7 @@ from .manifest import MANIFEST_FILE, ArtifactFile, DataRef, Dependency, Lineage,
 from .manifests import OnBroken, read_manifest
 from .paths import against, inside, write_replacing
 from .progress import Progress
+from .ranges import Range
 from .state import ModelState
 from .storage import (
     DVC_DIR,
@@ -51,7 +52,7 @@ from .storage import (
 )
 from .tags import validate_read_name
 from .txn import Transaction
-from .versions import FIRST_VERSION, BumpPart, Range, Version
+from .versions import FIRST_VERSION, BumpPart, Version
 
 
 @dataclass(frozen=True)

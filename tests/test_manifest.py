@@ -29,7 +29,8 @@ from modelreg.manifest import (
     safe_relative_path,
     validate,
 )
-from modelreg.versions import Range, Version
+from modelreg.ranges import Range
+from modelreg.versions import Version
 
 from .conftest import Cli, Unchanged, assert_user_error, git
 

@@ -9,11 +9,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from modelreg.errors import InvalidVersionError, ModelregError
+from modelreg.ranges import Comparator, Range
 from modelreg.versions import (
     FIRST_VERSION,
     MAX_VERSION_LENGTH,
-    Comparator,
-    Range,
     Version,
     highest,
 )
