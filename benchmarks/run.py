@@ -441,6 +441,7 @@ def bench_size(
     every = [f"--format={FLOOR_FORMAT}"]
     specs = [
         Spec("floor", lambda _r: ["git", "for-each-ref", *every, "refs/tags"], root),
+        Spec("import click", lambda _r: CLICK, root),
         Spec(
             "floor-one",
             lambda _r: [
@@ -520,6 +521,7 @@ def bench_size(
     rows = [
         Row.of(section, "git for-each-ref (all tags)", floor, rss=False),
         Row.of(section, "git for-each-ref (one model)", m["floor-one"], rss=False),
+        Row.of(section, CLICK_LABEL, m["import click"], rss=False),
         Row.of(section, "list --json", m["list"], floor, base, m.get("gto show")),
         Row.of(section, f"show {name}", m["show"], floor, base, m.get("gto show NAME")),
         Row.of(section, f"history {name}", m["history"], floor, base),
@@ -547,6 +549,10 @@ def bench_size(
         shutil.rmtree(root, ignore_errors=True)
         shutil.rmtree(work / f"remote-{shape}", ignore_errors=True)
     return rows
+
+
+CLICK = [sys.executable, "-c", "import click"]
+CLICK_LABEL = 'python -c "import click"'
 
 
 def settle() -> None:
@@ -592,10 +598,12 @@ def bench_loose(
     """One model's reads with every tag a loose ref (issue 16: they must not degrade)."""
     count = loosen(root)
     print(f"  {section}: {count:,} loose refs", flush=True)
+    os.sync()  # 12,000 new files written back before the clock starts, not during
     settle()
     every = [f"--format={FLOOR_FORMAT}"]
     specs = [
         Spec("floor", lambda _r: ["git", "for-each-ref", *every, "refs/tags"], root),
+        Spec("import click", lambda _r: CLICK, root),
         Spec("show", lambda _r: [*mr, "show", name], root),
         Spec("history", lambda _r: [*mr, "history", name], root),
         Spec("resolve", lambda _r: [*mr, "resolve", f"{name}#production"], root, check=resolved),
@@ -606,6 +614,7 @@ def bench_loose(
     loose = f"{section} loose refs"
     return [
         Row.of(loose, "git for-each-ref (all tags)", floor, rss=False),
+        Row.of(loose, CLICK_LABEL, m["import click"], rss=False),
         Row.of(loose, f"show {name}", m["show"], floor, base),
         Row.of(loose, f"history {name}", m["history"], floor, base),
         Row.of(loose, f"resolve {name}#production", m["resolve"], floor, base),
@@ -956,25 +965,25 @@ def issue16_targets(rows: Sequence[Row], find: Callable[[str, str], Row | None])
                 (row.ratio <= most) if row and row.ratio is not None else None,
             )
         )
-    click = find("start-up", 'python -c "import click"')
-    limit = max(0.060, 1.5 * click.seconds) if click else None
+    # Each read against `import click` timed in the same rounds (its own section).
+    clicks = {r.section: r.seconds for r in rows if r.command == CLICK_LABEL}
     reads = [
-        r
+        (r, max(0.060, 1.5 * clicks[r.section]))
         for r in rows
         if r.command.split(" ")[0] in ("show", "history", "resolve")
-        and "x" in r.section
+        and r.section in clicks
         and "right after" not in r.command  # reported apart: the read that re-checks git
     ]
-    worst = max(reads, key=lambda r: r.seconds, default=None)
+    worst = max(reads, key=lambda pair: pair[0].seconds / pair[1], default=None)
     out.append(
         Target(
             "show, history, resolve at every size, loose refs too (issue 16)",
-            '<= max(60 ms, 1.5x python -c "import click")',
-            f"slowest {_fmt(worst.seconds)} ({worst.section}: {worst.command.split(' ')[0]}); "
-            f"limit {_fmt(limit)}"
-            if worst and limit
+            '<= max(60 ms, 1.5x python -c "import click" in the same rounds)',
+            f"closest {_fmt(worst[0].seconds)} against a limit of {_fmt(worst[1])} "
+            f"({worst[0].section}: {worst[0].command.split(' ')[0]})"
+            if worst
             else "-",
-            (worst.seconds <= limit) if worst and limit else None,
+            all(r.seconds <= limit for r, limit in reads) if reads else None,
         )
     )
     small, huge = find("10x5 ", "promote"), find("10000x10 ", "promote")
