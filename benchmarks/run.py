@@ -512,7 +512,9 @@ def bench_size(
             ),
         ]
     # Reads are timed on a registry nobody wrote to for RACY_NS (as most reads
-    # are); the writes after them, then a read right after a write, on their own.
+    # are), its files written back to disk (not while the clock runs); the writes
+    # after them, then a read right after a write, on their own.
+    os.sync()
     settle()
     m = measure_all(specs, env, args.runs)
     m.update(measure_all(writes, env, args.runs))
