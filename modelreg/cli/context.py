@@ -25,6 +25,19 @@ class _Context:
         self.cwd = cwd
         self._registry: Registry | None = None
 
+    @classmethod
+    def at(cls, directory: Path, quiet: bool, traceback: bool) -> _Context | None:
+        """The context for the group's options; None when ``-C DIRECTORY`` is not a
+        folder. Like git -C: everything, relative paths included, happens from
+        there (passed to the library as its caller's directory: the process's stays
+        as it is)."""
+        if directory == Path("."):
+            return cls(directory, quiet, traceback)
+        if not directory.is_dir():
+            return None
+        cwd = directory.resolve()
+        return cls(cwd, quiet, traceback, cwd)
+
     def registry(self) -> Registry:
         if self._registry is None:
             from ..registry import Registry

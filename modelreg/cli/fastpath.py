@@ -139,17 +139,7 @@ def plan(args: Sequence[str]) -> Callable[[], None] | None:
     least, most = form.arguments
     if not least <= len(arguments) <= most:
         return None
-    context = _context(Path(directory), quiet, traceback)
-    if context is None:
+    context = _Context.at(Path(directory), quiet, traceback)
+    if context is None:  # not a folder: Click's to refuse
         return None
     return lambda: form.run(context.registry(), arguments, on)
-
-
-def _context(directory: Path, quiet: bool, traceback: bool) -> _Context | None:
-    """The context the group's callback would make (None: Click's to refuse)."""
-    if directory == Path("."):
-        return _Context(directory, quiet, traceback)
-    if not directory.is_dir():
-        return None
-    cwd = directory.resolve()
-    return _Context(cwd, quiet, traceback, cwd)

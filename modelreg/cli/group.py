@@ -52,16 +52,11 @@ def cli(ctx: click.Context, directory: Path, quiet: bool, traceback: bool) -> No
 
     Example: modelreg init && modelreg register fraud model.pkl && modelreg list
     """
-    cwd = None
-    if directory != Path("."):
-        # Like git -C: everything, relative paths included, happens from there (passed
-        # to the library as its caller's directory: the process's stays as it is).
-        if not directory.exists() and ctx.invoked_subcommand == "init":
-            directory.mkdir(parents=True)  # 'modelreg -C new-folder init' makes it
-        if not directory.is_dir():
-            raise click.BadParameter(f"{directory}: no such directory", param_hint="-C")
-        cwd = directory.resolve()
-    ctx.obj = _Context(cwd or Path("."), quiet, traceback, cwd)
+    if not directory.exists() and ctx.invoked_subcommand == "init":
+        directory.mkdir(parents=True)  # 'modelreg -C new-folder init' makes it
+    ctx.obj = _Context.at(directory, quiet, traceback)
+    if ctx.obj is None:
+        raise click.BadParameter(f"{directory}: no such directory", param_hint="-C")
 
 
 # The commands, in the order ``modelreg --help`` lists them (the order of a model's
