@@ -134,9 +134,12 @@ def cache_path(common_dir: Path) -> Path:
 
 def _stamp(path: str) -> Stamp | None:
     try:
-        st = os.stat(path)
+        return _stamp_of(path, os.stat(path))
     except OSError:
         return None
+
+
+def _stamp_of(path: str, st: os.stat_result) -> Stamp:
     return (path, st.st_mtime_ns, st.st_ino, st.st_size)
 
 
@@ -194,7 +197,7 @@ def stamp_ref_folders(base: str, *, quick: bool = False) -> tuple[list[Stamp], i
             st = os.stat(folder)
         except OSError:
             continue
-        stamps.append((folder, st.st_mtime_ns, st.st_ino, st.st_size))
+        stamps.append(_stamp_of(folder, st))
         if quick and st.st_nlink == 2:
             continue
         subfolders = 0

@@ -219,34 +219,29 @@ class WorktreeOps(GitBase):
         then reads the work tree itself. ``zero``: the null object id of the
         repository's hash."""
         existing: list[str] = []
-        lines: list[tuple[str, str | None]] = []
+        present: list[tuple[str, bool]] = []
         for path in paths:
             if any(c in path for c in '\n\t"\\') or not path.isprintable():
                 return None  # a name git would quote: let update-index read it
             try:
                 st = os.lstat(self.root / path)
             except FileNotFoundError:
-                lines.append((path, None))
+                present.append((path, False))
                 continue
             except OSError:
                 return None
             if not stat.S_ISREG(st.st_mode) or st.st_mode & 0o111:
                 return None
             existing.append(path)
-            lines.append((path, path))
-        written = (
-            self.run("hash-object", "-w", "--stdin-paths", stdin=_lines(existing))
-            if existing
-            else ""
-        )
-        blobs = iter(written.split() if existing else ())
-        out = []
-        for path, present in lines:
-            if present is None:
-                out.append(f"0 {zero}\t{path}\n")
-            else:
-                out.append(f"100644 {next(blobs)}\t{path}\n")
-        return "".join(out).encode("utf-8", "surrogateescape")
+            present.append((path, True))
+        stdin = _joined(existing, b"\n")
+        written = self.run("hash-object", "-w", "--stdin-paths", stdin=stdin) if existing else ""
+        blobs = iter(written.split())
+        lines = [
+            f"100644 {next(blobs)}\t{path}\n" if there else f"0 {zero}\t{path}\n"
+            for path, there in present
+        ]
+        return "".join(lines).encode("utf-8", "surrogateescape")
 
     def _tree_from_kept_index(self, base: str, entries: bytes) -> str:
         """The tree ``base`` with ``entries`` applied, through a private index
@@ -330,8 +325,8 @@ def _porcelain_paths(out: str) -> list[str]:
 
 
 def _nul(paths: Sequence[str]) -> bytes:
-    return b"".join(p.encode() + b"\0" for p in paths)
+    return _joined(paths, b"\0")
 
 
-def _lines(paths: Sequence[str]) -> bytes:
-    return b"".join(p.encode("utf-8", "surrogateescape") + b"\n" for p in paths)
+def _joined(paths: Sequence[str], end: bytes) -> bytes:
+    return b"".join(p.encode("utf-8", "surrogateescape") + end for p in paths)
