@@ -303,3 +303,27 @@ def test_doctor_reporting_refuses_while_a_writer_holds_the_lock(two_versions: Re
     assert report.returncode == 1 and report.stdout == ""
     assert "another modelreg process is writing to this registry (pid " in report.stderr
     assert _run(two_versions.root, "doctor").returncode == 0
+
+
+def test_doctor_removes_a_partial_copy_in_the_cache_whose_writer_is_gone(
+    two_versions: Registry,
+) -> None:
+    """A register killed while copying into the DVC cache leaves a staging file there:
+    doctor names it and --repair removes it; one whose writer still runs is kept."""
+    root = two_versions.root
+    objects = root / ".dvc" / "cache" / "files" / "md5"
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    abandoned = objects / f".modelreg-{gone.pid}-0123456789ab.tmp"
+    abandoned.write_bytes(b"half of a model")
+    running = objects / f".modelreg-{os.getpid()}-0123456789ab.tmp"
+    running.write_bytes(b"a copy in progress")
+    report = _run(root, "doctor")
+    assert report.returncode == 1
+    assert f"{abandoned.relative_to(root)}: left by an interrupted command" in report.stdout
+    assert running.name not in report.stdout
+    repaired = _run(root, "doctor", "--repair")
+    assert repaired.returncode == 0, repaired.stderr
+    assert not abandoned.exists() and running.exists()
+    running.unlink()
+    assert _run(root, "doctor").returncode == 0

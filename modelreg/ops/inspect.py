@@ -97,7 +97,8 @@ def doctor(self: Registry, *, repair: bool = False) -> DoctorReport:
                     "journal", found.journal, f"interrupted {found.description}: {verb}", repair
                 )
             )
-        for path in _leftovers(self.git.git_dir, self.root, self.config.models_dir):
+        leftovers = _leftovers(self.git.git_dir, self.root, self.config.models_dir)
+        for path in leftovers + _abandoned_in_cache(self):
             rel = path.relative_to(self.root) if self.root in path.parents else path
             if repair:
                 remove_path(path)
@@ -126,6 +127,17 @@ def _untagged_commits(self: Registry) -> list[DoctorFinding]:
                 )
             )
     return out
+
+
+def _abandoned_in_cache(self: Registry) -> list[Path]:
+    """Partial copies in the DVC cache whose writer was killed (a DVC config that
+    cannot be read leaves none to find: ``check`` names that problem)."""
+    from ..errors import StorageError
+
+    try:
+        return self.storage.local_cache().abandoned()
+    except StorageError:
+        return []
 
 
 def _leftovers(git_dir: Path, root: Path, models_dir: str) -> list[Path]:

@@ -15,6 +15,24 @@ _CACHE_MODE = 0o444  # DVC's mode for cache objects (dvc_data LocalHashFileDB.CA
 _FICLONE = 0x40049409  # Linux ioctl: share the extents of another file (reflink)
 
 
+def _staging_pid(name: str) -> int | None:
+    """The process id in a staging file's name (``.modelreg-PID-HEX.tmp``), else None."""
+    if not (name.startswith(".modelreg-") and name.endswith(".tmp")):
+        return None
+    pid, _, rest = name[len(".modelreg-") : -len(".tmp")].partition("-")
+    return int(pid) if pid.isdigit() and rest.isalnum() else None
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # it exists, under another user
+        return True
+    return True
+
+
 class LocalCache:
     """The local DVC cache's objects (``<cache>/files/md5/ab/cdef...``), written
     here without DVC: bytes are copied once, straight into it, while they are
@@ -31,6 +49,17 @@ class LocalCache:
         """A new name in the cache's folder for bytes whose md5 is not known yet."""
         self.objects.mkdir(parents=True, exist_ok=True)
         return self.objects / f".modelreg-{os.getpid()}-{uuid.uuid4().hex[:12]}.tmp"
+
+    def abandoned(self) -> list[Path]:
+        """Staging files whose writer is no longer running (killed mid-copy): the
+        process id in a staging file's name is not a live process on this machine."""
+        found = []
+        with suppress(OSError):
+            for entry in os.scandir(self.objects):
+                pid = _staging_pid(entry.name)
+                if pid is not None and not _running(pid) and entry.is_file(follow_symlinks=False):
+                    found.append(Path(entry.path))
+        return sorted(found)
 
     def intact(self, md5: str) -> bool:
         """Whether the object ``md5`` is there and its bytes still have that md5."""
