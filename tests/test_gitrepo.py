@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -147,6 +148,17 @@ def test_a_repository_is_found_without_git_only_where_git_would_find_the_same(
             assert (repo.root, repo.git_dir, repo.common_dir) == said, name
 
 
+def test_a_tree_that_does_not_parse_is_refused() -> None:
+    from modelreg.git.trees import parse_tree, serialize_tree
+
+    entries = {b"b": (b"100644", b"\1" * 20), b"a": (b"40000", b"\2" * 20)}
+    data = serialize_tree(entries)
+    assert data.startswith(b"40000 a\0") and parse_tree(data, 20) == entries
+    for broken in (data[:-1], data + b"100644 c", b" name\0" + b"\3" * 20):
+        with pytest.raises(ValueError):
+            parse_tree(broken, 20)
+
+
 def test_git_is_asked_when_its_variables_say_where_the_repository_is(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -163,15 +175,27 @@ def test_git_is_asked_when_its_variables_say_where_the_repository_is(
 def _tree_git_would_make(root: Path, parent: str, paths: list[str]) -> str:
     """The tree ``git add -A -- paths`` on ``parent`` gives, in a scratch index."""
     env = {**os.environ, "GIT_INDEX_FILE": str(root / ".git" / "scratch-index")}
-    for args in (["read-tree", parent], ["add", "-A", "--", *paths], ["write-tree"]):
+
+    def run(*args: str) -> str:
         done = subprocess.run(
             ["git", *args], cwd=root, env=env, capture_output=True, text=True, check=True
         )
+        return done.stdout
+
+    run("read-tree", parent)
+    known = set(run("ls-files", "-z").split("\0"))
+    # A pathspec that matches nothing is an error to git add: there is nothing to do.
+    matching = [p for p in paths if (root / p).exists() or any(k.startswith(p) for k in known)]
+    if matching:
+        run("add", "-A", "--", *matching)
+    tree = run("write-tree")
     (root / ".git" / "scratch-index").unlink()
-    return done.stdout.strip()
+    return tree.strip()
 
 
-def test_commits_through_the_kept_index_hold_what_git_add_would(tmp_path: Path) -> None:
+def test_commits_of_edited_trees_hold_what_git_add_would(tmp_path: Path) -> None:
+    """Only the trees on the changed paths are rewritten: each commit's tree must be
+    the one ``git add`` of the same paths gives."""
     from modelreg.gitrepo import GitRepo
 
     root = tmp_path / "repo"
@@ -190,14 +214,26 @@ def test_commits_through_the_kept_index_hold_what_git_add_would(tmp_path: Path) 
         ("models/m5/tab\there.yaml", "a name git quotes\n"),  # update-index reads it
         ("models/m3/model.yaml", "name: m3\nversion: 3\n"),  # the same file again
         ("models/m6/run.sh", "#!/bin/sh\n"),  # an executable: update-index reads it
+        ("models/m7/model.yaml", None),  # the folder's only file: the folder goes
+        ("models/absent/model.yaml", None),  # removing what was never there
+        ("models/m8", "a file where a folder was\n"),  # the folder's files go with it
+        ("models/m8", None),
+        ("models/team/deep/model.yaml", None),  # two folders emptied at once
+        ("models/m9/a b:c.yaml", "spaces and a colon\n"),
+        ("top.yaml", "at the root\n"),
+        ("models/m1.yaml", "sorts before the folder m1\n"),  # "." < "/"
+        ("models/m1-x/model.yaml", "sorts before m1 too\n"),  # "-" < "/"
+        ("models/m10/model.yaml", None),  # m10 sorts after m1's "/"... gone now
     ]
     for n, (path, text) in enumerate(changes):
         head = repo.head()
         assert head is not None
         target = root / path
         if text is None:
-            target.unlink()
+            target.unlink(missing_ok=True)
         else:
+            if target.is_dir():
+                shutil.rmtree(target)
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(text)
             if path.endswith(".sh"):
@@ -206,14 +242,17 @@ def test_commits_through_the_kept_index_hold_what_git_add_would(tmp_path: Path) 
         repo.advance_head(commit, head, "test")
         tree = repo.run("rev-parse", f"{commit}^{{tree}}")
         assert tree == _tree_git_would_make(root, head, [path]), path
-        # A kept index holds exactly the tree it is named after (one at most).
-        kept = list((root / ".git" / "modelreg").glob("commit-index-*"))
-        assert len(kept) == 1
-        for index in kept:
-            env = {**os.environ, "GIT_INDEX_FILE": str(index)}
-            held = subprocess.run(
-                ["git", "write-tree"], cwd=root, env=env, capture_output=True, text=True
-            )
-            assert index.name == f"commit-index-{held.stdout.strip()}"
+    # Several paths in several folders at once, as a registration commits them.
+    several = ["models/m11/model.yaml", "models/m11/.gitignore", "models/m12/model.yaml", "x/y"]
+    for path in several:
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).write_text(f"{path}\n")
+    (root / "models/m12/model.yaml").unlink()
+    head = repo.head()
+    assert head is not None
+    commit = repo.commit_paths(several, "several", parent=head)
+    tree = repo.run("rev-parse", f"{commit}^{{tree}}")
+    assert tree == _tree_git_would_make(root, head, several)
+    assert repo.run("fsck", "--strict", "--no-dangling") == ""
     assert repo.run("show", "HEAD:models/m6/run.sh") == "#!/bin/sh"
     assert "100755" in repo.run("ls-tree", "HEAD", "models/m6/run.sh")

@@ -3,7 +3,6 @@ user's work in (a private index, HEAD moved by compare-and-swap)."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 import stat
 from collections.abc import Iterator, Sequence
@@ -196,9 +195,9 @@ class WorktreeOps(GitBase):
         new commit; HEAD, the user's index and other files are not touched.
         """
         base = self.run("rev-parse", "--verify", f"{parent}^{{tree}}") if parent else None
-        entries = self._entries(paths, "0" * len(base)) if base is not None else None
-        if base is not None and entries is not None:
-            tree = self._tree_from_kept_index(base, entries)
+        blobs = self._blobs(paths) if base is not None else None
+        if base is not None and blobs is not None:
+            tree = self._edited_tree(base, blobs)
         else:
             with self._private_index(parent) as env:
                 self.run(
@@ -211,62 +210,66 @@ class WorktreeOps(GitBase):
             args[2:2] = ["-p", parent]
         return self.run(*args)
 
-    def _entries(self, paths: Sequence[str], zero: str) -> bytes | None:
-        """``paths`` as index lines (``git update-index --index-info``): each regular
-        file's blob, written and hashed by ``git hash-object`` as ``git add`` would
-        (the repository's filters apply), each missing path a removal. None when a
-        path is anything else (a link, a folder, an executable): ``update-index``
-        then reads the work tree itself. ``zero``: the null object id of the
-        repository's hash."""
-        existing: list[str] = []
-        present: list[tuple[str, bool]] = []
+    def _blobs(self, paths: Sequence[str]) -> dict[str, str | None] | None:
+        """Each of ``paths`` as the blob ``git add`` would stage (written and hashed
+        by ``git hash-object``, so the repository's filters apply), None for a
+        missing path (a removal). None in all when a path is anything but a plain
+        file or missing (a link, a folder, an executable) or has a name git would
+        quote: ``update-index`` then reads the work tree itself."""
+        found: dict[str, str | None] = {}
         for path in paths:
             if any(c in path for c in '\n\t"\\') or not path.isprintable():
-                return None  # a name git would quote: let update-index read it
+                return None  # a name git would quote
+            if any(part in ("", ".", "..") for part in path.split("/")):
+                return None
             try:
                 st = os.lstat(self.root / path)
             except FileNotFoundError:
-                present.append((path, False))
+                found[path] = None
                 continue
             except OSError:
                 return None
             if not stat.S_ISREG(st.st_mode) or st.st_mode & 0o111:
                 return None
-            existing.append(path)
-            present.append((path, True))
-        stdin = _joined(existing, b"\n")
-        written = self.run("hash-object", "-w", "--stdin-paths", stdin=stdin) if existing else ""
-        blobs = iter(written.split())
-        lines = [
-            f"100644 {next(blobs)}\t{path}\n" if there else f"0 {zero}\t{path}\n"
-            for path, there in present
-        ]
-        return "".join(lines).encode("utf-8", "surrogateescape")
+            found[path] = ""
+        existing = [path for path, blob in found.items() if blob is not None]
+        if existing:
+            stdin = _joined(existing, b"\n")
+            written = self.run("hash-object", "-w", "--stdin-paths", stdin=stdin).split()
+            found.update(zip(existing, written, strict=True))
+        return found
 
-    def _tree_from_kept_index(self, base: str, entries: bytes) -> str:
-        """The tree ``base`` with ``entries`` applied, through a private index
-        kept from the last commit modelreg made here: reading a big registry's tree
-        into a fresh index (``read-tree``, ~120 ms at 30,000 files) is the largest
-        cost of a commit. The kept index holds tree contents only (no work-tree
-        stat data: every entry came from ``read-tree`` or from ``entries``), named by
-        the tree it holds; a copy is changed, and kept for the new tree in its place."""
-        folder = self.git_dir / "modelreg"
-        kept = folder / f"commit-index-{base}"
-        with self._private_index(None) as env:
-            private = Path(env["GIT_INDEX_FILE"])
+    def _edited_tree(self, base: str, blobs: dict[str, str | None]) -> str:
+        """The tree ``base`` with ``blobs`` applied (a blob id, or None to remove),
+        made by rewriting only the trees on their paths: the folders are read in
+        one ``cat-file --batch`` and each new tree written by ``hash-object``."""
+        from .trees import edit_folder, folders_of, parse_tree, serialize_tree
+
+        size = len(base) // 2
+        folders = folders_of(blobs)
+        names = [(folder, f"{base}:{folder}" if folder else base) for folder in folders]
+        read = {folder: data for folder, kind, data in self._cat_file(names) if kind == "tree"}
+        files = {p: bytes.fromhex(b) if b is not None else None for p, b in blobs.items()}
+        if "" not in read:
+            raise GitError(f"the tree {base} cannot be read")
+        made: dict[str, bytes | None] = {}  # folder -> its new tree (None: now empty)
+        for folder in folders:  # deepest first: a folder's subfolders are made before it
+            data = read.get(folder)
             try:
-                private.write_bytes(kept.read_bytes())
-            except OSError:  # none kept for this tree: read it
-                self.run("read-tree", base, env=env)
-            self.run("update-index", "--index-info", env=env, stdin=entries)
-            tree = self.run("write-tree", env=env)
-            with contextlib.suppress(OSError):  # kept for the next commit, best effort
-                folder.mkdir(exist_ok=True)
-                os.replace(private, folder / f"commit-index-{tree}")
-                for old in folder.glob("commit-index-*"):
-                    if old.name != f"commit-index-{tree}":
-                        old.unlink(missing_ok=True)
-        return tree
+                entries = parse_tree(data, size) if data is not None else {}
+            except ValueError:
+                raise GitError(f"the tree {base}:{folder} cannot be read") from None
+            edited = edit_folder(entries, folder, files, made)
+            if data is not None and edited == entries:
+                continue  # unchanged: its parent keeps its id
+            if not edited and folder:
+                made[folder] = None
+                continue
+            body = serialize_tree(edited)
+            written = self.run("hash-object", "-w", "-t", "tree", "--stdin", stdin=body)
+            made[folder] = bytes.fromhex(written)
+        root = made.get("")
+        return root.hex() if root is not None else base
 
     def advance_head(self, new: str, old: str | None, reason: str) -> None:
         """Move HEAD (and its branch) from ``old`` to ``new``, failing if it moved meanwhile."""

@@ -147,6 +147,7 @@ def _leftovers(git_dir: Path, root: Path, models_dir: str) -> list[Path]:
     from ..paths import symlink_below
 
     found = sorted(git_dir.glob("modelreg-index-*")) + sorted(git_dir.glob("modelreg-txn-*"))
+    found += sorted((git_dir / "modelreg").glob("commit-index-*"))  # kept by earlier versions
     models = root / models_dir
     if models.is_dir() and symlink_below(root, models) is None:
         found += sorted(p for p in models.rglob("*.modelreg-*") if p.is_file())
