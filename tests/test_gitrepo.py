@@ -256,3 +256,50 @@ def test_commits_of_edited_trees_hold_what_git_add_would(tmp_path: Path) -> None
     assert repo.run("fsck", "--strict", "--no-dangling") == ""
     assert repo.run("show", "HEAD:models/m6/run.sh") == "#!/bin/sh"
     assert "100755" in repo.run("ls-tree", "HEAD", "models/m6/run.sh")
+
+
+def test_index_answers_follow_the_index_when_it_changes_behind_them(tmp_path: Path) -> None:
+    """One listing of the index answers the questions that follow about the paths it
+    covers, until git writes the index again; staged changes are what git's own
+    ``diff --cached`` says, in every state below."""
+    from modelreg.gitrepo import GitRepo
+
+    root = tmp_path / "repo"
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    for name in ("a", "b"):
+        (root / "models" / name).mkdir(parents=True)
+        (root / "models" / name / "model.yaml").write_text(f"name: {name}\n")
+    (root / ".dvc").mkdir()
+    (root / ".dvc" / "config").write_text("")
+    subprocess.run(["git", "-C", str(root), "add", "-A"], check=True)
+    subprocess.run(["git", "-C", str(root), "commit", "-qm", "base"], check=True)
+    repo = GitRepo.discover(root)
+    head = repo.head()
+    assert head is not None
+    own = ["models/a/model.yaml", "models/a/model.pkl.dvc"]
+
+    def git_says_staged() -> bool:
+        done = subprocess.run(
+            ["git", "-C", str(root), "diff", "--cached", "--quiet", head, "--", *own]
+        )
+        return done.returncode != 0
+
+    repo.list_index([".dvc", "models/a"])
+    assert repo.index_entries(".dvc") == [("100644", ".dvc/config")]
+    assert repo.tracked_files(None, "models/a") == ["models/a/model.yaml"]
+    assert repo.index_differs(head, own) is git_says_staged() is False
+    steps = [
+        ("models/a/model.pkl.dvc", "outs: []\n"),  # a new file staged
+        ("models/a/model.yaml", "name: a\nchanged: true\n"),  # a changed file staged
+    ]
+    for path, text in steps:
+        (root / path).write_text(text)
+        subprocess.run(["git", "-C", str(root), "add", path], check=True)
+        assert path in repo.tracked_files(None, "models/a")
+        assert repo.index_differs(head, own) is git_says_staged() is True
+    subprocess.run(["git", "-C", str(root), "reset", "-q"], check=True)
+    assert repo.tracked_files(None, "models/a") == ["models/a/model.yaml"]
+    assert repo.index_differs(head, own) is git_says_staged() is False
+    subprocess.run(["git", "-C", str(root), "rm", "-q", "--cached", ".dvc/config"], check=True)
+    assert repo.index_entries(".dvc") == []
+    assert repo.index_entries("models/b") == [("100644", "models/b/model.yaml")]

@@ -75,6 +75,12 @@ def _git(
     return done.returncode, _decode(done.stdout), _decode(done.stderr)
 
 
+# (index file's identity, pathspecs, [(mode, object id, stage, path)])
+IndexListing = tuple[tuple[int, ...], tuple[str, ...], list[tuple[str, str, str, str]]]
+# ((commit, pathspecs), {path: (mode, object id)})
+TreeListing = tuple[tuple[str, tuple[str, ...]], dict[str, tuple[str, str]]]
+
+
 class GitBase:
     """A repository's paths and the git runner; :class:`~modelreg.gitrepo.GitRepo`
     adds the named operations."""
@@ -86,6 +92,9 @@ class GitBase:
         # Who commits and tags, instead of git's configured user (a server writing
         # for a token's holder). Per instance, never os.environ: threads share that.
         self.acting_as: Identity | None = None
+        # The last index and tree listings (see WorktreeOps._index_listing).
+        self._listed: IndexListing | None = None
+        self._tree_listed: TreeListing | None = None
 
     # --- running git -------------------------------------------------------
 

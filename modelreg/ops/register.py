@@ -136,6 +136,8 @@ def register(
         if self.git.tag_exists(tag):
             raise VersionExistsError(f"{name}@{new_version.tag_form} is already registered")
         refuse_links(self.root, model_dir, [s.rel for s in sources])
+        # What the checks below ask of git's index, in one read of it.
+        self.git.list_index([DVC_DIR, model_dir])
         base, _current = self._worktree_base(name, model_dir)
         registration = Registration(
             self.git,
