@@ -21,7 +21,6 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from . import config as config_mod
-from . import manifest as manifest_mod
 from .errors import SIGN, PolicyError, RaceLostError, Remedy
 from .faults import checkpoint
 from .tags import (
@@ -102,9 +101,10 @@ def write_event(
             remedy=Remedy("sign", SIGN),
         )
     commit = version.commit if version else model.events[-1].commit
-    data = self.git.read_file(commit, self.manifest_path(model.name))
-    if data is not None and version is not None:
-        trailers[MANIFEST_SHA256] = manifest_mod.digest(data)
+    if version is not None:
+        _manifest, sha256 = self._own_manifest(model.name, version)
+        if sha256 is not None:
+            trailers[MANIFEST_SHA256] = sha256
     text = message_text(summary, trailers, message)
     semver = version.semver if version else None
     counter = model.max_counter

@@ -60,7 +60,7 @@ def gate_failures(
                     "(promotion_order is on)",
                 )
             )
-    manifest = self._manifests([(model.name, version)]).get((model.name, version.version))
+    manifest, _sha256 = self._own_manifest(model.name, version)
     needed = [d.name for d in manifest.dependencies] if manifest else []
     # Its dependencies' stage holders: only those models' tags are read.
     dependencies = self._read_state(needed) if needed else RegistryState({}, ())

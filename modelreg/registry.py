@@ -83,6 +83,24 @@ LOCK_FILE = "modelreg.lock"
 _STAGE_EVENTS = (EventKind.ASSIGN, EventKind.UNASSIGN)
 
 
+def _same_manifest(a: manifest_mod.Manifest | None, b: manifest_mod.Manifest) -> bool:
+    """Equal, mappings in the same order too (``show`` prints them in order)."""
+    return a == b and all(
+        list(getattr(a, key).items()) == list(getattr(b, key).items())
+        for key in ("labels", "metrics", "params")
+    )
+
+
+def _is_object_id(text: str) -> bool:
+    return len(text) in (40, 64) and all(c in "0123456789abcdef" for c in text)
+
+
+def _digest(data: bytes) -> str:
+    from .manifest import digest
+
+    return digest(data)
+
+
 @contextmanager
 def _no_gc() -> Iterator[None]:
     """Reading 100,000 tags makes a million small objects and no reference cycles;
@@ -706,6 +724,65 @@ class Registry:
                 f"'git checkout -- {model_dir}'; modelreg commits only its own files",
             )
         return found.commit, current
+
+    def _manifest_and_digest(
+        self, commit: str, path: str
+    ) -> tuple[manifest_mod.Manifest, str] | None:
+        """The manifest at ``commit``:``path`` and the sha256 of its bytes (None: there
+        is none; a broken one raises). A file at a commit never changes, so the state
+        cache keeps what it read: a second read of a version (a ``show``, the gates
+        and the event of a ``promote``) reads neither git nor YAML, only the fields as
+        JSON, validated again as if read from the file. One whose JSON would not read
+        back exactly the same (its keys out of order) is read from git each time."""
+        import json
+
+        from . import manifest as manifest_mod
+        from .statecache import CACHE_ERRORS
+
+        spec = f"{commit}:{path}"
+        cache = self._cache() if _is_object_id(commit) else None
+        if cache is not None:
+            try:
+                kept = cache.manifest(spec)
+            except CACHE_ERRORS:
+                kept = None
+            if kept is not None:
+                try:
+                    found, _problems = manifest_mod.validate(json.loads(kept[1]))
+                except ValueError:
+                    found = None
+                if found is not None:
+                    return found, kept[0]
+        from .manifests import OnBroken, read_manifest
+
+        stored = read_manifest(self.git, commit, path, on_broken=OnBroken.RAISE)
+        if stored is None:
+            return None
+        sha256 = manifest_mod.digest(stored.data)
+        if cache is not None:
+            body = json.dumps(stored.manifest.to_dict())
+            if _same_manifest(manifest_mod.validate(json.loads(body))[0], stored.manifest):
+                with suppress(*CACHE_ERRORS):
+                    cache.keep_manifest(spec, sha256, body)
+        return stored.manifest, sha256
+
+    def _own_manifest(
+        self, name: str, version: VersionState
+    ) -> tuple[manifest_mod.Manifest | None, str | None]:
+        """``name`` v``version``'s manifest, None where it is missing, broken or
+        another version's (``check`` and ``show`` report those); and the sha256 of
+        the file's bytes, None where there is no file."""
+        path = self.manifest_path(name)
+        try:
+            found = self._manifest_and_digest(version.commit, path)
+        except ManifestError:  # broken: its bytes still have a digest
+            data = self.git.read_file(version.commit, path)
+            return None, None if data is None else _digest(data)
+        if found is None:
+            return None, None
+        manifest, sha256 = found
+        own = manifest.name == name and str(manifest.version) == version.version
+        return (manifest if own else None), sha256
 
     def _manifests_at(self, commit: str, path: str) -> manifest_mod.Manifest | None:
         from .manifests import OnBroken, read_manifest

@@ -8,7 +8,6 @@ manifest parser and YAML for ``show``, the pure helpers for ``deps``,
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterable, Sequence
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
@@ -72,7 +71,7 @@ def show(self: Registry, ref: str | Ref) -> VersionInfo:
     ref = parse_ref(ref) if isinstance(ref, str) else ref
     model = self._model(ref.name)
     version = self._pick(model, ref)
-    stored = _manifest_at(self, version.commit, self.manifest_path(model.name))
+    stored = self._manifest_and_digest(version.commit, self.manifest_path(model.name))
     manifest = stored[0] if stored else None
     manifest_of = None
     notes: tuple[str, ...] = ()
@@ -112,60 +111,6 @@ def show(self: Registry, ref: str | Ref) -> VersionInfo:
         published=published,
         warnings=self._warnings(*notes),
     )
-
-
-def _manifest_at(
-    self: Registry, commit: str, path: str
-) -> tuple[manifest_mod.Manifest, str] | None:
-    """The manifest at ``commit``:``path`` and the sha256 of its bytes (None: there
-    is none; a broken one raises). A file at a commit never changes, so the state
-    cache keeps what it read: a second ``show`` of a version reads neither git nor
-    YAML, only the fields as JSON, validated again as if read from the file. One
-    whose JSON would not read back exactly the same (its keys out of order) is
-    read from git each time."""
-    import json
-
-    from .. import manifest as manifest_mod
-    from ..statecache import CACHE_ERRORS
-
-    spec = f"{commit}:{path}"
-    cache = self._cache() if _is_object_id(commit) else None
-    if cache is not None:
-        try:
-            kept = cache.manifest(spec)
-        except CACHE_ERRORS:
-            kept = None
-        if kept is not None:
-            try:
-                found, _problems = manifest_mod.validate(json.loads(kept[1]))
-            except ValueError:
-                found = None
-            if found is not None:
-                return found, kept[0]
-    from ..manifests import OnBroken, read_manifest
-
-    stored = read_manifest(self.git, commit, path, on_broken=OnBroken.RAISE)
-    if stored is None:
-        return None
-    sha256 = manifest_mod.digest(stored.data)
-    if cache is not None:
-        body = json.dumps(stored.manifest.to_dict())
-        if _same(manifest_mod.validate(json.loads(body))[0], stored.manifest):
-            with contextlib.suppress(*CACHE_ERRORS):
-                cache.keep_manifest(spec, sha256, body)
-    return stored.manifest, sha256
-
-
-def _same(a: manifest_mod.Manifest | None, b: manifest_mod.Manifest) -> bool:
-    """Equal, mappings in the same order too (``show`` prints them in order)."""
-    return a == b and all(
-        list(getattr(a, key).items()) == list(getattr(b, key).items())
-        for key in ("labels", "metrics", "params")
-    )
-
-
-def _is_object_id(text: str) -> bool:
-    return len(text) in (40, 64) and all(c in "0123456789abcdef" for c in text)
 
 
 def history(

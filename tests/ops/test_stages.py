@@ -143,3 +143,33 @@ def test_unassign_leaves_the_stage_empty_earlier_holders_included(
     assert tags < set(git(registry.root, "tag", "--list").split())  # only added
     with pytest.raises(PolicyError, match="nothing to unassign"):
         registry.unassign("m", "dev")
+
+
+def test_every_event_names_the_bytes_of_its_versions_manifest(
+    cli: Cli, repo: Path, files: FileMaker
+) -> None:
+    """The Manifest-Sha256 trailer is the sha256 of the committed manifest's bytes:
+    read from git the first time, from the state cache after that, and from the
+    bytes alone where the manifest does not parse (a version another tool tagged)."""
+    import hashlib
+
+    def trailer(tag: str) -> str | None:
+        return parse_message(git(repo, "tag", "-l", "--format=%(contents)", tag)).get(
+            "Manifest-Sha256"
+        )
+
+    cli.ok("-C", repo, "register", "m", files())
+    committed = (repo / "models" / "m" / "model.yaml").read_bytes()  # as HEAD holds it
+    expected = hashlib.sha256(committed).hexdigest()
+    for stage in ("dev", "staging", "production"):  # the second and third: from the cache
+        cli.ok("-C", repo, "promote", "m@v0.1.0", "--to", stage)
+    assert [trailer(f"m#{s}#{n}") for n, s in enumerate(["dev", "staging", "production"], 1)] == [
+        expected
+    ] * 3
+
+    broken = b"name: m\nversion: [not, a, version\n"
+    (repo / "models" / "m" / "model.yaml").write_bytes(broken)
+    git(repo, "commit", "-qam", "a manifest another tool wrote")
+    git(repo, "tag", "-a", "m@v0.9.0", "-m", "Register m v0.9.0")
+    cli.ok("-C", repo, "promote", "m@v0.9.0", "--to", "dev")
+    assert trailer("m#dev#4") == hashlib.sha256(broken).hexdigest()
