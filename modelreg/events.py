@@ -133,9 +133,9 @@ def record(self: Registry, push: bool, once: Callable[[], EventResult]) -> Event
     its events, check the gates again against them, and retry with the next
     counter, a bounded number of times.
     """
-    from .sharing import push_event, require_remote
+    if push:  # sharing brings DVC's side (storage, YAML): only a push needs it
+        from .sharing import require_remote
 
-    if push:
         require_remote(self.git, PUSH_REMOTE)
     with self._locked():
         if push:
@@ -144,6 +144,8 @@ def record(self: Registry, push: bool, once: Callable[[], EventResult]) -> Event
             result = once()
             if not push or result.tag is None:
                 return result
+            from .sharing import push_event
+
             try:
                 checkpoint("event:before-push")
                 push_event(

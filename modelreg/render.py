@@ -371,12 +371,16 @@ def registered(result: RegisterResult, as_json: bool = False) -> None:
         return
     files = len(result.manifest.artifacts)
     size = human_size(result.manifest.total_size)
-    out.print(
-        f"Registered [bold]{escape(result.name)}[/] v{result.version} "
-        f"({files} file{'s' if files != 1 else ''}, {size}) as tag {escape(result.tag)}"
+    plural = "s" if files != 1 else ""
+    _line(
+        [
+            ("Registered ", ""),
+            (result.name, "bold"),
+            (f" v{result.version} ({files} file{plural}, {size}) as tag {result.tag}", ""),
+        ]
     )
     if result.pushed:
-        out.print("pushed the files, the commit and the tag")
+        _line([("pushed the files, the commit and the tag", "")])
 
 
 def event(result: EventResult, as_json: bool = False) -> None:
@@ -387,23 +391,22 @@ def event(result: EventResult, as_json: bool = False) -> None:
         return
     if not result.changed or result.tag is None:
         return
+    v = result.version
     if result.event == "assign":
         before = f" (was {_v(result.previous)})" if result.previous else ""
-        out.print(
-            f"Promoted {escape(result.name)} v{result.version} to {result.stage}{before}: "
-            f"tag {escape(result.tag)}"
-        )
+        text = f"Promoted {result.name} v{v} to {result.stage}{before}: tag {result.tag}"
     elif result.event == "rollback":
-        out.print(
-            f"Rolled back {escape(result.name)} {result.stage} from {_v(result.previous)} "
-            f"to v{result.version}: tag {escape(result.tag)}"
+        text = (
+            f"Rolled back {result.name} {result.stage} from {_v(result.previous)} "
+            f"to v{v}: tag {result.tag}"
         )
     elif result.event == "deregister":
-        out.print(f"Deregistered {escape(result.name)} v{result.version}: tag {escape(result.tag)}")
+        text = f"Deregistered {result.name} v{v}: tag {result.tag}"
     else:
-        out.print(f"Deprecated {escape(result.name)}: tag {escape(result.tag)}")
+        text = f"Deprecated {result.name}: tag {result.tag}"
+    _line([(text, "")])  # plain text: no Rich to import for one line
     if result.pushed:
-        out.print("pushed the tag")
+        _line([("pushed the tag", "")])
 
 
 def files_written(result: GetResult | CheckoutResult, verb: str, as_json: bool = False) -> None:

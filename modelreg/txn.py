@@ -29,7 +29,6 @@ from pathlib import Path
 from .errors import REPAIR, ModelregError, PendingWorkError
 from .gitrepo import GitRepo
 from .paths import inside, write_replacing
-from .storage import remove_cache_object
 
 JOURNAL_DIR = "modelreg"
 BACKUP_PREFIX = ".modelreg-txn-"
@@ -203,6 +202,9 @@ class Transaction:
         # (strictly inside the work tree, no symlink on the way), or is left alone.
         for rel, mode in r.relinked:
             attempt(f"restoring {rel}", partial(_unlink_from_cache, root, rel, mode))
+        if r.new_objects:
+            from .storage import remove_cache_object  # DVC's side: only an undo needs it
+
         for obj in r.new_objects:
             attempt(f"removing cache object {obj}", partial(remove_cache_object, Path(obj)))
         for rel in reversed(r.placed):
