@@ -702,6 +702,7 @@ class Registry:
         current = read_manifest(self.root / path, path)
         if head is None:
             return None, current
+        self.git.list_tree(head, [model_dir])  # the questions below, in one ls-tree
         at_head = self._manifests_at(head, path)
         listed = [a.path for m in (current, at_head) if m is not None for a in m.artifacts]
         own = set(registry_files(model_dir, listed))

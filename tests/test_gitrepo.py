@@ -303,3 +303,37 @@ def test_index_answers_follow_the_index_when_it_changes_behind_them(tmp_path: Pa
     subprocess.run(["git", "-C", str(root), "rm", "-q", "--cached", ".dvc/config"], check=True)
     assert repo.index_entries(".dvc") == []
     assert repo.index_entries("models/b") == [("100644", "models/b/model.yaml")]
+
+
+def test_the_index_learns_a_commit_of_known_blobs_as_git_reset_would(tmp_path: Path) -> None:
+    """After commit_paths, sync_index writes the entries it knows (a file added, one
+    changed, one removed) and the user's index then matches HEAD for exactly those
+    paths; a path of the user's staged meanwhile stays staged."""
+    from modelreg.gitrepo import GitRepo
+
+    root = tmp_path / "repo"
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    (root / "models" / "m").mkdir(parents=True)
+    for name in ("model.yaml", "old.dvc"):
+        (root / "models" / "m" / name).write_text(f"{name}\n")
+    (root / "notes.txt").write_text("mine\n")
+    subprocess.run(["git", "-C", str(root), "add", "-A"], check=True)
+    subprocess.run(["git", "-C", str(root), "commit", "-qm", "base"], check=True)
+    repo = GitRepo.discover(root)
+    (root / "notes.txt").write_text("mine, staged\n")
+    subprocess.run(["git", "-C", str(root), "add", "notes.txt"], check=True)
+    (root / "models" / "m" / "model.yaml").write_text("changed\n")
+    (root / "models" / "m" / "new.dvc").write_text("added\n")
+    (root / "models" / "m" / "old.dvc").unlink()
+    paths = ["models/m/model.yaml", "models/m/new.dvc", "models/m/old.dvc"]
+    head = repo.head()
+    assert head is not None
+    commit = repo.commit_paths(paths, "change", parent=head)
+    repo.advance_head(commit, head, "test")
+    repo.sync_index(paths)
+    listed = repo.run("ls-files", "-s", "--", "models")
+    in_head = repo.run("ls-tree", "-r", "HEAD", "--", "models")
+    assert [line.split()[1] for line in listed.splitlines()] == [
+        line.split()[2] for line in in_head.splitlines()
+    ]
+    assert repo.run("status", "--porcelain") == "M  notes.txt"

@@ -75,6 +75,15 @@ def _git(
     return done.returncode, _decode(done.stdout), _decode(done.stderr)
 
 
+_KEEP_FILES = 64  # small files read at an object id, kept (see GitBase.read_files)
+_KEEP_BYTES = 64 * 1024
+
+
+def _at_object_id(spec: str) -> bool:
+    rev = spec.partition(":")[0]
+    return len(rev) in (40, 64) and all(c in "0123456789abcdef" for c in rev)
+
+
 # (index file's identity, pathspecs, [(mode, object id, stage, path)])
 IndexListing = tuple[tuple[int, ...], tuple[str, ...], list[tuple[str, str, str, str]]]
 # ((commit, pathspecs), {path: (mode, object id)})
@@ -93,8 +102,10 @@ class GitBase:
         # for a token's holder). Per instance, never os.environ: threads share that.
         self.acting_as: Identity | None = None
         # The last index and tree listings (see WorktreeOps._index_listing).
+        self._files_read: dict[str, bytes] = {}  # REV:PATH at an object id -> bytes
         self._listed: IndexListing | None = None
         self._tree_listed: TreeListing | None = None
+        self._made: tuple[str, dict[str, str | None]] | None = None  # the last commit_paths
 
     # --- running git -------------------------------------------------------
 
@@ -138,12 +149,31 @@ class GitBase:
     # --- reading -----------------------------------------------------------
 
     def read_files(self, specs: Sequence[str]) -> dict[str, bytes | None]:
-        """Contents of ``REV:PATH`` specs through one ``cat-file --batch`` (None if missing)."""
-        out: dict[str, bytes | None] = {spec: None for spec in specs}
-        asked = [spec for spec in dict.fromkeys(specs) if "\n" not in spec]
+        """Contents of ``REV:PATH`` specs through one ``cat-file --batch`` (None if
+        missing). A small file read at an object id is kept for the next ask: it
+        never changes (a registration reads its model's manifest at HEAD twice)."""
+        out: dict[str, bytes | None] = {}
+        asked = []
+        for spec in dict.fromkeys(specs):
+            kept = self._files_read.get(spec)
+            if kept is not None:
+                out[spec] = kept
+            elif "\n" not in spec:
+                asked.append(spec)
         for spec, kind, data in self._cat_file((spec, spec) for spec in asked):
             out[spec] = data if kind == "blob" else None
-        return out
+            if kind == "blob" and data is not None and len(data) <= _KEEP_BYTES:
+                self._keep_file(spec, data)
+        return {spec: out.get(spec) for spec in specs}
+
+    def _keep_file(self, spec: str, data: bytes) -> None:
+        if not _at_object_id(spec):
+            return
+        kept = self._files_read
+        kept[spec] = data
+        if len(kept) > _KEEP_FILES:  # the oldest goes (another thread may be at it too)
+            with suppress(RuntimeError, KeyError, StopIteration):
+                del kept[next(iter(kept))]
 
     def read_file(self, rev: str, path: str) -> bytes | None:
         return self.read_files([f"{rev}:{path}"])[f"{rev}:{path}"]

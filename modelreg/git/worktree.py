@@ -77,8 +77,7 @@ class WorktreeOps(GitBase):
         """Files tracked under ``path`` at ``rev`` (None: in the index)."""
         if rev is None:
             return list(dict.fromkeys(name for *_, name in self._index_listing([path])))
-        out = self.run("ls-tree", "-r", "-z", "--name-only", rev, "--", path, strip=False)
-        return [p for p in out.split("\0") if p]
+        return list(self._tree_listing(rev, [path]))
 
     def list_index(self, paths: Sequence[str]) -> None:
         """Read the index entries under ``paths`` in one ``git ls-files`` for the
@@ -116,12 +115,19 @@ class WorktreeOps(GitBase):
             return None
         return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
+    def list_tree(self, rev: str, paths: Sequence[str]) -> None:
+        """Read the files at or under ``paths`` at ``rev`` in one ``git ls-tree`` for
+        the questions that follow about any of them (see :meth:`list_index`)."""
+        self._tree_listing(rev, paths)
+
     def _tree_listing(self, rev: str, paths: Sequence[str]) -> dict[str, tuple[str, str]]:
         """path -> (mode, object id) of the files at or under ``paths`` at ``rev``;
-        the last answer is kept when ``rev`` is an object id (it never changes)."""
-        key = (rev, tuple(paths))
-        if self._tree_listed is not None and self._tree_listed[0] == key:
-            return self._tree_listed[1]
+        the last answer is kept when ``rev`` is an object id (it never changes) and
+        answers again for the paths it covers."""
+        kept = self._tree_listed
+        (kept_rev, specs), listing = kept if kept is not None else (("", ()), {})
+        if kept_rev == rev and all(any(_under(p, spec) for spec in specs) for p in paths):
+            return {n: e for n, e in listing.items() if any(_under(n, p) for p in paths)}
         out = self.run("ls-tree", "-r", "-z", rev, "--", *paths, strip=False)
         found = {}
         for entry in out.split("\0"):
@@ -130,7 +136,7 @@ class WorktreeOps(GitBase):
             if name and len(fields) == 3:
                 found[name] = (fields[0], fields[2])
         if len(rev) in (40, 64) and all(c in "0123456789abcdef" for c in rev):
-            self._tree_listed = (key, found)
+            self._tree_listed = ((rev, tuple(paths)), found)
         return found
 
     def worktree_matches(self, rev: str, paths: Sequence[str]) -> bool:
@@ -253,7 +259,10 @@ class WorktreeOps(GitBase):
         args = ["commit-tree", tree, "-m", message]
         if parent is not None:
             args[2:2] = ["-p", parent]
-        return self.run(*args)
+        commit = self.run(*args)
+        # What the commit holds at these paths, for sync_index (None: not known).
+        self._made = (commit, blobs) if blobs is not None else None
+        return commit
 
     def _blobs(self, paths: Sequence[str]) -> dict[str, str | None] | None:
         """Each of ``paths`` as the blob ``git add`` would stage (written and hashed
@@ -338,9 +347,22 @@ class WorktreeOps(GitBase):
             self.advance_head(old, new, "modelreg: undo")
 
     def sync_index(self, paths: Sequence[str]) -> None:
-        """Make the user's index match HEAD for exactly ``paths``. Without refreshing
-        the stat data of every other entry (~40 ms at 30,000 files; ``git status``
-        refreshes what it needs), where git knows ``--no-refresh`` (2.36 and later)."""
+        """Make the user's index match HEAD for exactly ``paths``. Where HEAD is the
+        commit :meth:`commit_paths` just made of these paths, its entries are known
+        and written as they are (``update-index --index-info``); else ``git reset``
+        reads them from HEAD. Neither refreshes the stat data of every other entry
+        (~40 ms at 30,000 files; ``git status`` refreshes what it needs): ``reset``
+        is told so where git knows ``--no-refresh`` (2.36 and later)."""
+        made = self._made
+        if made is not None and set(paths) <= made[1].keys() and self.head() == made[0]:
+            zero = "0" * len(made[0])
+            lines = [
+                f"100644 {blob}\t{path}\n" if blob is not None else f"0 {zero}\t{path}\n"
+                for path, blob in ((p, made[1][p]) for p in paths)
+            ]
+            stdin = "".join(lines).encode("utf-8", "surrogateescape")
+            if self.try_run("update-index", "--index-info", stdin=stdin)[0] == 0:
+                return
         for refresh in (("--no-refresh",), ()):
             status, _out, _err = self.try_run(
                 "reset", "--quiet", *refresh, "HEAD", "--pathspec-from-file=-",
