@@ -8,6 +8,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from modelreg import Registry
 
@@ -337,3 +339,42 @@ def test_the_index_learns_a_commit_of_known_blobs_as_git_reset_would(tmp_path: P
         line.split()[2] for line in in_head.splitlines()
     ]
     assert repo.run("status", "--porcelain") == "M  notes.txt"
+
+
+_NAMES = st.sampled_from(["a", "b", "b.x", "b-x", "m 1", "model-1", "model-10", "z"])
+_OIDS = st.binary(min_size=20, max_size=20)
+_MODES = st.sampled_from([b"100644", b"40000", b"120000"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    tree=st.dictionaries(_NAMES, st.tuples(_MODES, _OIDS), max_size=6),
+    changes=st.dictionaries(_NAMES, st.tuples(_MODES, st.none() | _OIDS), max_size=3),
+)
+def test_a_tree_spliced_in_place_is_the_tree_sorted_again(
+    tree: dict[str, tuple[bytes, bytes]], changes: dict[str, tuple[bytes, bytes | None]]
+) -> None:
+    """Changing entries in place gives the same bytes as parsing, applying and sorting
+    the whole tree again, or declines (a new name, a change of kind)."""
+    from modelreg.git.trees import apply, parse_tree, serialize_tree, splice
+
+    entries = {k.encode(): v for k, v in tree.items()}
+    data = serialize_tree(entries)
+    wanted = {k.encode(): v for k, v in changes.items()}
+    spliced = splice(data, 20, wanted)
+    if spliced is not None:
+        assert spliced == serialize_tree(apply(parse_tree(data, 20), wanted))
+
+
+def test_a_name_inside_another_entry_is_not_taken_for_it() -> None:
+    """An entry whose name ends with another entry's mode and name, and whose object
+    id is that entry's: the pattern steps over whole entries, so it finds the real one."""
+    from modelreg.git.trees import serialize_tree, splice
+
+    oid = b"\7" * 20
+    decoy = b"a 40000 m"  # its bytes hold "40000 m\0" + oid: what the real entry holds
+    entries = {decoy: (b"100644", oid), b"m": (b"40000", oid)}
+    data = serialize_tree(entries)
+    new = b"\x08" * 20
+    spliced = splice(data, 20, {b"m": (b"40000", new)})
+    assert spliced == serialize_tree({decoy: (b"100644", oid), b"m": (b"40000", new)})

@@ -297,7 +297,7 @@ class WorktreeOps(GitBase):
         """The tree ``base`` with ``blobs`` applied (a blob id, or None to remove),
         made by rewriting only the trees on their paths: the folders are read in
         one ``cat-file --batch`` and each new tree written by ``hash-object``."""
-        from .trees import edit_folder, folders_of, parse_tree, serialize_tree
+        from .trees import apply, changes_in, folders_of, parse_tree, serialize_tree, splice
 
         size = len(base) // 2
         folders = folders_of(blobs)
@@ -309,17 +309,19 @@ class WorktreeOps(GitBase):
         made: dict[str, bytes | None] = {}  # folder -> its new tree (None: now empty)
         for folder in folders:  # deepest first: a folder's subfolders are made before it
             data = read.get(folder)
-            try:
-                entries = parse_tree(data, size) if data is not None else {}
-            except ValueError:
-                raise GitError(f"the tree {base}:{folder} cannot be read") from None
-            edited = edit_folder(entries, folder, files, made)
-            if data is not None and edited == entries:
+            changes = changes_in(folder, files, made)
+            body = splice(data, size, changes) if data is not None else None
+            if body is None:  # a new entry: the whole tree, sorted again
+                try:
+                    entries = parse_tree(data, size) if data is not None else {}
+                except ValueError:
+                    raise GitError(f"the tree {base}:{folder} cannot be read") from None
+                body = serialize_tree(apply(entries, changes))
+            if body == data:
                 continue  # unchanged: its parent keeps its id
-            if not edited and folder:
+            if not body and folder:
                 made[folder] = None
                 continue
-            body = serialize_tree(edited)
             written = self.run("hash-object", "-w", "-t", "tree", "--stdin", stdin=body)
             made[folder] = bytes.fromhex(written)
         root = made.get("")
