@@ -103,3 +103,29 @@ def test_the_serve_benchmark_runs_at_tiny_sizes(tmp_path: Path) -> None:
     download_ran = any("/files/" in row["what"] for row in big)
     assert download_ran or any("download skipped" in n for n in report["notes"])
     assert out.with_suffix(".md").exists()
+
+
+def test_a_verdict_pairs_each_round_with_its_baseline() -> None:
+    """The reads' and writes' verdicts compare each round with the baseline timed in
+    that round: a section whose machine slowed down halfway (a read slow where
+    ``import click`` was slow too) holds, where a read slower than its limit in the
+    same rounds fails, whatever the medians say."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import run  # type: ignore[import-not-found]
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+
+    section = "1000x10 (12,000 tags) loose refs"
+    click = run.Row(section, run.CLICK_LABEL, 0.055, samples=[0.053, 0.053, 0.055, 0.083, 0.083])
+    steady = run.Row(section, "show m", 0.104, samples=[0.072, 0.072, 0.073, 0.108, 0.104])
+    slow = run.Row(section, "history m", 0.090, samples=[0.090, 0.090, 0.090, 0.130, 0.130])
+
+    def verdict(*rows: object) -> bool | None:
+        found = [t for t in run.targets(list(rows), []) if t.figure.startswith("show, history")]
+        return found[0].holds
+
+    assert run.paired(steady, click) == pytest.approx(73 / 55)  # the middle round
+    assert verdict(click, steady) is True  # 104 ms against a 55 ms median click: 1.9x
+    assert verdict(click, steady, slow) is False  # 90 ms / 53 ms: 1.7x in the same rounds
+    assert run.paired(steady, run.Row(section, "x", 1.0, samples=[1.0])) is None
