@@ -494,7 +494,7 @@ def bench_size(
             lambda _r: [*mr, "resolve", f"{name}#production"],
             root,
             before=lambda r: run_once(
-                [*mr, "promote", f"{model_name((r + 7) % shape.models)}@v0.2.0", "--to", "dev"],
+                [*mr, "promote", f"{model_name((r + 7) % shape.models)}@v0.3.0", "--to", "dev"],
                 root,
                 env,
             ),
