@@ -327,3 +327,19 @@ def test_doctor_removes_a_partial_copy_in_the_cache_whose_writer_is_gone(
     assert not abandoned.exists() and running.exists()
     running.unlink()
     assert _run(root, "doctor").returncode == 0
+
+
+def test_doctor_on_a_registry_without_dvc_finds_nothing_to_repair(tmp_path: Path) -> None:
+    """A registry GTO made (tags, no DVC set-up) has no cache to look in: doctor
+    reports it consistent, as it did before it looked in the cache."""
+    root = tmp_path / "gto-registry"
+    root.mkdir()
+    git(root, "init", "-q")
+    (root / "model.pkl").write_bytes(b"weights")
+    git(root, "add", "model.pkl")
+    git(root, "commit", "-qm", "a model")
+    git(root, "tag", "-a", "m@v0.1.0", "-m", "Registering artifact m version v0.1.0")
+    for args in (["doctor"], ["doctor", "--repair"]):
+        done = _run(root, *args)
+        assert done.returncode == 0, done.stderr
+        assert "consistent" in done.stdout

@@ -130,13 +130,14 @@ def _untagged_commits(self: Registry) -> list[DoctorFinding]:
 
 
 def _abandoned_in_cache(self: Registry) -> list[Path]:
-    """Partial copies in the DVC cache whose writer was killed (a DVC config that
-    cannot be read leaves none to find: ``check`` names that problem)."""
-    from ..errors import StorageError
+    """Partial copies in the DVC cache whose writer was killed (a repository without
+    DVC, a GTO registry, has no cache; a DVC config that cannot be read leaves none
+    to find: ``check`` names that problem)."""
+    from ..errors import NotInitialisedError, StorageError
 
     try:
         return self.storage.local_cache().abandoned()
-    except StorageError:
+    except (NotInitialisedError, StorageError):
         return []
 
 
