@@ -584,7 +584,8 @@ def bench_size(
 
 
 SIDE = Shape(10, 5)
-SIDE_PROMOTE = "promote NAME@v0.1.0 --to dev, in a 10x5 registry (same rounds)"
+PROMOTE = "promote NAME@v0.1.0 --to dev"
+SIDE_PROMOTE = f"{PROMOTE}, in a 10x5 registry (same rounds)"
 CLICK = [sys.executable, "-c", "import click"]
 CLICK_LABEL = 'python -c "import click"'
 
@@ -881,16 +882,32 @@ class Target:
     holds: bool | None  # None: not measured in this run
 
 
+def find_row(
+    rows: Sequence[Row],
+    section_start: str,
+    command_start: str,
+    baseline: str | None = None,
+    *,
+    exact: bool = False,
+) -> Row | None:
+    """The first row of that section and command (``exact``: that command, not one
+    it begins), with that baseline if given."""
+    for row in rows:
+        command = row.command == command_start if exact else row.command.startswith(command_start)
+        if (
+            row.section.startswith(section_start)
+            and command
+            and (baseline is None or row.baseline == baseline)
+        ):
+            return row
+    return None
+
+
 def targets(rows: Sequence[Row], shapes: Sequence[Shape]) -> list[Target]:
-    def find(section_start: str, command_start: str, baseline: str | None = None) -> Row | None:
-        for row in rows:
-            if (
-                row.section.startswith(section_start)
-                and row.command.startswith(command_start)
-                and (baseline is None or row.baseline == baseline)
-            ):
-                return row
-        return None
+    def find(
+        section: str, command: str, baseline: str | None = None, *, exact: bool = False
+    ) -> Row | None:
+        return find_row(rows, section, command, baseline, exact=exact)
 
     out: list[Target] = []
     k = "1000x10 "
@@ -917,7 +934,7 @@ def targets(rows: Sequence[Row], shapes: Sequence[Shape]) -> list[Target]:
                 (row.ratio <= 10) if row and row.ratio is not None else None,
             )
         )
-    large, side = find(k, "promote NAME"), find(k, SIDE_PROMOTE)
+    large, side = find(k, PROMOTE, exact=True), find(k, SIDE_PROMOTE)
     ratio = paired(large, side) if large and side else None
     out.append(
         Target(
@@ -984,11 +1001,15 @@ def targets(rows: Sequence[Row], shapes: Sequence[Shape]) -> list[Target]:
             (got.ratio <= 1.5) if got and got.ratio is not None else None,
         )
     )
-    return out + issue16_targets(rows, find)
+    return out + issue16_targets(rows)
 
 
-def issue16_targets(rows: Sequence[Row], find: Callable[[str, str], Row | None]) -> list[Target]:
+def issue16_targets(rows: Sequence[Row]) -> list[Target]:
     """Issue 16's targets: reads at the floor at every size, writes that do not grow."""
+
+    def find(section: str, command: str, *, exact: bool = False) -> Row | None:
+        return find_row(rows, section, command, exact=exact)
+
     out: list[Target] = []
     for size, label, most in (("1000x10 ", "1,000 x 10", 4.0), ("10000x10 ", "10,000 x 10", 3.0)):
         row = find(size, "list --json")
@@ -1027,7 +1048,7 @@ def issue16_targets(rows: Sequence[Row], find: Callable[[str, str], Row | None])
             all(share <= 1 for _r, share in measured) if measured else None,
         )
     )
-    huge = find("10000x10 ", "promote NAME")
+    huge = find("10000x10 ", PROMOTE, exact=True)
     side = find("10000x10 ", SIDE_PROMOTE)
     ratio = paired(huge, side) if huge and side else None
     out.append(
@@ -1039,7 +1060,7 @@ def issue16_targets(rows: Sequence[Row], find: Callable[[str, str], Row | None])
         )
     )
     for size in ("10x5 ", "1000x10 ", "10000x10 "):
-        registered, promoted = find(size, "register (4 KiB"), find(size, "promote NAME")
+        registered, promoted = find(size, "register (4 KiB"), find(size, PROMOTE, exact=True)
         ratio = paired(registered, promoted) if registered and promoted else None
         if ratio is not None:
             out.append(

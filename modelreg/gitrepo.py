@@ -33,7 +33,7 @@ from pathlib import Path
 from .errors import GitError, NotARepositoryError
 from .git.notes import OCI_NOTES, NotesOps
 from .git.remotes import RemoteOps, rejected_tags
-from .git.runner import ZERO_SHA, _git, _short
+from .git.runner import ZERO_SHA, _git, _short, is_object_id
 from .git.tagging import TagOps, TagRecord, parse_tag_object
 from .git.worktree import Identity, WorktreeOps
 
@@ -43,6 +43,7 @@ __all__ = [
     "GitRepo",
     "Identity",
     "TagRecord",
+    "is_object_id",
     "parse_tag_object",
     "rejected_tags",
 ]

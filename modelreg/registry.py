@@ -37,7 +37,7 @@ from .errors import (
     UnknownVersionError,
     UnsafePathError,
 )
-from .gitrepo import GitRepo, Identity, TagRecord
+from .gitrepo import GitRepo, Identity, TagRecord, is_object_id
 from .ops import lazy
 from .progress import NullProgress, Progress
 from .state import ModelState, RegistryState, VersionState, build_parsed
@@ -89,16 +89,6 @@ def _same_manifest(a: manifest_mod.Manifest | None, b: manifest_mod.Manifest) ->
         list(getattr(a, key).items()) == list(getattr(b, key).items())
         for key in ("labels", "metrics", "params")
     )
-
-
-def _is_object_id(text: str) -> bool:
-    return len(text) in (40, 64) and all(c in "0123456789abcdef" for c in text)
-
-
-def _digest(data: bytes) -> str:
-    from .manifest import digest
-
-    return digest(data)
 
 
 @contextmanager
@@ -741,7 +731,7 @@ class Registry:
         from .statecache import CACHE_ERRORS
 
         spec = f"{commit}:{path}"
-        cache = self._cache() if _is_object_id(commit) else None
+        cache = self._cache() if is_object_id(commit) else None
         if cache is not None:
             try:
                 kept = cache.manifest(spec)
@@ -777,8 +767,10 @@ class Registry:
         try:
             found = self._manifest_and_digest(version.commit, path)
         except ManifestError:  # broken: its bytes still have a digest
+            from .manifest import digest
+
             data = self.git.read_file(version.commit, path)
-            return None, None if data is None else _digest(data)
+            return None, None if data is None else digest(data)
         if found is None:
             return None, None
         manifest, sha256 = found

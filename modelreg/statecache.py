@@ -56,7 +56,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .gitrepo import TagRecord
+from .gitrepo import TagRecord, is_object_id
 from .records import Record
 from .state import ModelState, build_model
 from .tags import EventKind, in_grammar, name_to_tag, parse_tag_name
@@ -520,7 +520,7 @@ class StateCache:
         if seen == tree:
             return self.db.execute("SELECT 1 FROM declares LIMIT 1").fetchone() is not None
         found = {_text(p) for (p,) in self.db.execute("SELECT path FROM declares")}
-        changed = self.git.changed_between(seen, tree) if _is_oid(seen) else None
+        changed = self.git.changed_between(seen, tree) if is_object_id(seen) else None
         if changed is None or len(changed) > _MOST_PATHS:
             found = set(self.git.files_containing(DECLARES, tree))
         elif changed:
@@ -692,10 +692,6 @@ def _model_chunks(names: Sequence[str] | None) -> list[tuple[str, tuple[str, ...
         chunk = tuple(unique[start : start + 500])
         out.append((f" AND t.model IN ({', '.join('?' * len(chunk))})", chunk))
     return out
-
-
-def _is_oid(text: str) -> bool:
-    return len(text) in (40, 64) and all(c in "0123456789abcdef" for c in text)
 
 
 def _text(value: object) -> str:

@@ -205,8 +205,8 @@ class Transaction:
         if r.new_objects:
             from .storage import remove_cache_object  # DVC's side: only an undo needs it
 
-        for obj in r.new_objects:
-            attempt(f"removing cache object {obj}", partial(remove_cache_object, Path(obj)))
+            for obj in r.new_objects:
+                attempt(f"removing cache object {obj}", partial(remove_cache_object, Path(obj)))
         for rel in reversed(r.placed):
             attempt(f"removing {rel}", partial(_remove_placed, root, rel))
         for original, saved in reversed(r.moved):

@@ -79,9 +79,9 @@ _KEEP_FILES = 64  # small files read at an object id, kept (see GitBase.read_fil
 _KEEP_BYTES = 64 * 1024
 
 
-def _at_object_id(spec: str) -> bool:
-    rev = spec.partition(":")[0]
-    return len(rev) in (40, 64) and all(c in "0123456789abcdef" for c in rev)
+def is_object_id(text: str) -> bool:
+    """A full object id (SHA-1 or SHA-256, in hex): what it names never changes."""
+    return len(text) in (40, 64) and all(c in "0123456789abcdef" for c in text)
 
 
 # (index file's identity, pathspecs, [(mode, object id, stage, path)])
@@ -101,8 +101,8 @@ class GitBase:
         # Who commits and tags, instead of git's configured user (a server writing
         # for a token's holder). Per instance, never os.environ: threads share that.
         self.acting_as: Identity | None = None
-        # The last index and tree listings (see WorktreeOps._index_listing).
         self._files_read: dict[str, bytes] = {}  # REV:PATH at an object id -> bytes
+        # The last index and tree listings (see WorktreeOps._index_listing).
         self._listed: IndexListing | None = None
         self._tree_listed: TreeListing | None = None
         self._made: tuple[str, dict[str, str | None]] | None = None  # the last commit_paths
@@ -167,7 +167,7 @@ class GitBase:
         return {spec: out.get(spec) for spec in specs}
 
     def _keep_file(self, spec: str, data: bytes) -> None:
-        if not _at_object_id(spec):
+        if not is_object_id(spec.partition(":")[0]):
             return
         kept = self._files_read
         kept[spec] = data

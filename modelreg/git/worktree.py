@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ..errors import GitError, RaceLostError
 from ..records import Record
-from .runner import ZERO_SHA, GitBase, _short
+from .runner import ZERO_SHA, GitBase, _short, is_object_id
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -135,7 +135,7 @@ class WorktreeOps(GitBase):
             fields = meta.split(" ")
             if name and len(fields) == 3:
                 found[name] = (fields[0], fields[2])
-        if len(rev) in (40, 64) and all(c in "0123456789abcdef" for c in rev):
+        if is_object_id(rev):
             self._tree_listed = ((rev, tuple(paths)), found)
         return found
 

@@ -13,13 +13,15 @@ from pathlib import Path
 
 _CACHE_MODE = 0o444  # DVC's mode for cache objects (dvc_data LocalHashFileDB.CACHE_MODE)
 _FICLONE = 0x40049409  # Linux ioctl: share the extents of another file (reflink)
+# A staging file's name: .modelreg-PID-HEX.tmp (PID: its writer's process)
+_STAGING_PREFIX, _STAGING_SUFFIX = ".modelreg-", ".tmp"
 
 
 def _staging_pid(name: str) -> int | None:
     """The process id in a staging file's name (``.modelreg-PID-HEX.tmp``), else None."""
-    if not (name.startswith(".modelreg-") and name.endswith(".tmp")):
+    if not (name.startswith(_STAGING_PREFIX) and name.endswith(_STAGING_SUFFIX)):
         return None
-    pid, _, rest = name[len(".modelreg-") : -len(".tmp")].partition("-")
+    pid, _, rest = name[len(_STAGING_PREFIX) : -len(_STAGING_SUFFIX)].partition("-")
     return int(pid) if pid.isdigit() and rest.isalnum() else None
 
 
@@ -48,7 +50,8 @@ class LocalCache:
     def staging_file(self) -> Path:
         """A new name in the cache's folder for bytes whose md5 is not known yet."""
         self.objects.mkdir(parents=True, exist_ok=True)
-        return self.objects / f".modelreg-{os.getpid()}-{uuid.uuid4().hex[:12]}.tmp"
+        name = f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
+        return self.objects / f"{_STAGING_PREFIX}{name}{_STAGING_SUFFIX}"
 
     def abandoned(self) -> list[Path]:
         """Staging files whose writer is no longer running (killed mid-copy): the
