@@ -235,8 +235,12 @@ class KnownDigests:
     def sha256(self, path: Path) -> str:
         """The sha256 of ``path``: remembered, or read (once) and remembered."""
         found = self.remembered(path)
-        if found is not None:
-            return found
+        return found if found is not None else self.read(path)
+
+    def read(self, path: Path) -> str:
+        """The sha256 of ``path`` read now, whatever is remembered, and remembered
+        (``modelreg verify``: a check that believed an earlier one would not be a
+        check; what it read spares the server's next download the reading)."""
         with open(path, "rb", buffering=0) as handle:
             before = os.fstat(handle.fileno())
             digest = copy_to(handle, [], size=before.st_size).sha256

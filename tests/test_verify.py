@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from modelreg import IntegrityError, Registry
+from modelreg.hashing import KnownDigests
 
 from .conftest import Cli, Clock, FileMaker, git
 
@@ -92,6 +93,24 @@ def test_a_corrupt_cache_object_is_found_and_refused(
     with pytest.raises(IntegrityError, match="does not match its sha256"):
         shared.get("m@v0.1.0", tmp_path / "out")
     assert not (tmp_path / "out" / "model.pkl").exists()
+
+
+def test_verify_reads_the_cache_whatever_is_remembered_and_remembers_what_it_read(
+    cli: Cli, shared: Registry
+) -> None:
+    """An object put in the cache behind modelreg's back (here: replaced by a copy,
+    so a new inode) is unknown to the repository's store until ``verify`` reads it;
+    ``verify`` never believes the store (a wrong digest there is not taken), and
+    what it read spares a server's next download the hashing."""
+    obj = _object(shared.root, b"first weights")
+    copy = obj.with_name("copy")
+    copy.write_bytes(obj.read_bytes())
+    copy.replace(obj)
+    assert KnownDigests.of_repository(shared.root / ".git").remembered(obj) is None
+    KnownDigests.of_repository(shared.root / ".git").vouch([(obj, "0" * 64)])
+    cli.ok("-C", shared.root, "verify", "m@v0.1.0")
+    good = hashlib.sha256(b"first weights").hexdigest()
+    assert KnownDigests.of_repository(shared.root / ".git").remembered(obj) == good
 
 
 def test_a_corrupt_remote_object_is_found_and_refused(
