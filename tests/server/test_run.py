@@ -76,6 +76,8 @@ def refused(url: str) -> bool:
         socket.create_connection((host, int(port)), timeout=5).close()
     except ConnectionRefusedError:
         return True
+    except ConnectionResetError:  # queued just as the listener closed: ask again
+        return False
     return False
 
 
