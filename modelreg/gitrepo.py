@@ -33,7 +33,7 @@ from pathlib import Path
 from .errors import GitError, NotARepositoryError
 from .git.notes import OCI_NOTES, NotesOps
 from .git.remotes import RemoteOps, rejected_tags
-from .git.runner import ZERO_SHA, _git, _short, is_object_id
+from .git.runner import ZERO_SHA, ObjectReader, _git, _short, is_object_id
 from .git.tagging import TagOps, TagRecord, parse_tag_object
 from .git.worktree import Identity, WorktreeOps
 
@@ -42,6 +42,7 @@ __all__ = [
     "ZERO_SHA",
     "GitRepo",
     "Identity",
+    "ObjectReader",
     "TagRecord",
     "is_object_id",
     "parse_tag_object",

@@ -378,3 +378,57 @@ def test_a_name_inside_another_entry_is_not_taken_for_it() -> None:
     new = b"\x08" * 20
     spliced = splice(data, 20, {b"m": (b"40000", new)})
     assert spliced == serialize_tree({decoy: (b"100644", oid), b"m": (b"40000", new)})
+
+
+def test_a_long_lived_reader_answers_as_git_does_and_outlives_its_git(tmp_path: Path) -> None:
+    """A server's one ``cat-file --batch`` (:class:`ObjectReader`) answers what a
+    ``cat-file`` of its own would: contents at an object id, None where there is no
+    such path; an object committed after it started is found; a name whose meaning
+    moves (``HEAD:``) never goes to it; and a git killed under it is started again."""
+    from modelreg.gitrepo import GitRepo, ObjectReader
+
+    root = tmp_path / "repo"
+    GitRepo.init(root)
+
+    def commit(text: str) -> str:
+        (root / "f.txt").write_text(text)
+        subprocess.run(["git", "-C", str(root), "add", "f.txt"], check=True)
+        subprocess.run(["git", "-C", str(root), "commit", "-qm", text], check=True)
+        return (
+            subprocess.run(
+                ["git", "-C", str(root), "rev-parse", "HEAD"], check=True, capture_output=True
+            )
+            .stdout.decode()
+            .strip()
+        )
+
+    first = commit("one\n")
+    reader = ObjectReader(root)
+    plain, kept = GitRepo.discover(root), GitRepo.discover(root)
+    kept.objects = reader
+    try:
+        specs = [f"{first}:f.txt", f"{first}:missing", f"{first}:", "0" * 40]
+        assert kept.read_files(specs) == plain.read_files(specs)
+        assert kept.read_files(specs)[f"{first}:f.txt"] == b"one\n"
+        assert reader._process is not None
+        started = reader._process.pid
+
+        second = commit("two\n")  # an object git did not have when it started
+        assert GitRepo.discover(root).objects is None
+        again = GitRepo.discover(root)
+        again.objects = reader
+        assert again.read_files([f"{second}:f.txt", "HEAD:f.txt"]) == {
+            f"{second}:f.txt": b"two\n",
+            "HEAD:f.txt": b"two\n",
+        }
+        assert reader._process.pid == started  # HEAD:f.txt went through its own git
+
+        reader._process.kill()
+        reader._process.wait()
+        after = GitRepo.discover(root)
+        after.objects = reader
+        assert after.read_files([f"{first}:f.txt"]) == {f"{first}:f.txt": b"one\n"}
+        assert reader._process is not None and reader._process.pid != started
+    finally:
+        reader.close()
+    assert reader._process is None

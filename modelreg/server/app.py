@@ -157,6 +157,7 @@ def create_app(settings: Settings, ctx: ServerContext | None = None) -> Starlett
                 yield
         finally:
             background.stop()
+            context.objects.close()
 
     ctx = ctx or ServerContext.open(settings)
     guard = Middleware(

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 from starlette.requests import Request
 
 from ..errors import RaceLostError
-from ..gitrepo import GitRepo, Identity
+from ..gitrepo import GitRepo, Identity, ObjectReader
 from ..hashing import STORE_FOLDER, KnownDigests
 from ..registry import Registry
 from ..results import SyncResult
@@ -52,11 +52,15 @@ class ServerContext:
     # like ``answers``; a background thread refreshes the home page's after every
     # change, so a person never waits for the registry's tags to be read.
     pages: AnswerCache[dict[str, Any]] = field(init=False)
+    # One git reading objects by id for every request (a manifest at a version's
+    # commit), instead of a git process per request.
+    objects: ObjectReader = field(init=False)
 
     def __post_init__(self) -> None:
         work_tree = self.found.root if self.found is not None else self.settings.root
         self.pages = AnswerCache(self.git_dir, work_tree)
         self.known = KnownDigests.of_repository(self.git_dir)
+        self.objects = ObjectReader(work_tree)
         self.uploads = UploadArea(
             self.state_dir / "uploads",
             self.settings.upload_max_age,
@@ -84,7 +88,9 @@ class ServerContext:
         if self.found is None:
             return Registry(self.settings.root, identity=who)
         repo = self.found
-        return Registry.of(GitRepo(repo.root, repo.git_dir, repo.common_dir), identity=who)
+        git = GitRepo(repo.root, repo.git_dir, repo.common_dir)
+        git.objects = self.objects
+        return Registry.of(git, identity=who)
 
     @property
     def tokens(self) -> TokenStore:
