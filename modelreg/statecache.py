@@ -64,9 +64,7 @@ from .tags import EventKind, in_grammar, name_to_tag, parse_tag_name
 if TYPE_CHECKING:
     from .gitrepo import GitRepo
 
-# 4: in WAL mode (readers never wait for a writer: a server's requests keep the
-# manifests they read while others read); a cache of format 3 is remade.
-FORMAT = "modelreg-state-cache 4"
+FORMAT = "modelreg-state-cache 3"
 FILE = "state-cache.db"
 # A fingerprint taken within this long of its newest stamp may miss a second change
 # made in the same tick of the file system's clock (1-2 s on some file systems).
@@ -612,9 +610,6 @@ def _connect(path: Path) -> sqlite3.Connection:
     db = sqlite3.connect(path, timeout=10, isolation_level=None, check_same_thread=False)
     try:
         db.execute("PRAGMA trusted_schema = OFF")
-        # A cache: a write lost to a power cut is read again from git, never a
-        # corrupt file (WAL keeps it whole); no fsync per write.
-        db.execute("PRAGMA synchronous = NORMAL")
         found = {
             (_text(name), _text(sql))
             for name, sql in db.execute(
@@ -646,10 +641,6 @@ def _create(path: Path) -> None:
             db.execute("INSERT INTO meta VALUES ('format', ?)", (FORMAT,))
             db.execute("INSERT INTO meta VALUES ('fingerprint', '')")
             db.execute("COMMIT")
-            # Readers and the one writer never wait for each other (a rollback
-            # journal makes every reader wait out each write's commit). The mode is
-            # kept in the file; closing here leaves no -wal beside it to move.
-            db.execute("PRAGMA journal_mode = WAL")
         finally:
             db.close()
         if not path.exists():  # another process made one meanwhile: keep theirs

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from modelreg import Registry
-from modelreg.statecache import _SCHEMA, FORMAT, cache_path, remove
+from modelreg.statecache import FORMAT, cache_path
 
 from .conftest import Clock, Showcase, git
 
@@ -212,56 +212,6 @@ def test_a_corrupt_or_hostile_cache_is_rebuilt_never_believed(
     assert answers(root, monkeypatch, cached=True) == truth
     db = sqlite3.connect(path)
     assert db.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()[0] == FORMAT
-    db.close()
-
-
-def test_readers_never_wait_for_a_writer_of_the_cache(
-    showcase: Showcase, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The cache is in WAL mode: while another connection holds its write lock (a
-    server keeping a manifest, a refresh), reads still answer from it, where a
-    rollback journal would make them wait, then give up on the cache."""
-    from modelreg.statecache import StateCache
-
-    root = showcase.root
-    age_refs(root)
-    truth = same_as_git(root, monkeypatch)
-    path = cache_path(root / ".git")
-    writer = sqlite3.connect(path, isolation_level=None)
-    try:
-        assert writer.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        writer.execute("BEGIN EXCLUSIVE")
-        writer.execute("INSERT INTO manifests (spec, sha256, body) VALUES ('x', 'y', '{}')")
-        registry = Registry(root)
-        cache = StateCache.open(registry.git)
-        assert cache is not None
-        cache.db.execute("PRAGMA busy_timeout = 0")  # waiting would be an error here
-        assert cache.is_fresh()
-        assert cache.manifest("x") is None  # not committed: not seen
-        cache.close()
-        assert answers(root, monkeypatch, cached=True) == truth
-    finally:
-        writer.execute("ROLLBACK")
-        writer.close()
-
-
-def test_a_cache_of_the_previous_format_is_made_again(
-    showcase: Showcase, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    root = showcase.root
-    truth = same_as_git(root, monkeypatch)
-    path = cache_path(root / ".git")
-    remove(path)
-    db = sqlite3.connect(path, isolation_level=None)  # as format 3 made it: a rollback journal
-    for sql in _SCHEMA.values():
-        db.execute(sql)
-    db.execute("INSERT INTO meta VALUES ('format', 'modelreg-state-cache 3')")
-    db.execute("INSERT INTO meta VALUES ('fingerprint', '')")
-    db.close()
-    assert answers(root, monkeypatch, cached=True) == truth
-    db = sqlite3.connect(path)
-    assert db.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()[0] == FORMAT
-    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     db.close()
 
 
