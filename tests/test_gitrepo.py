@@ -384,7 +384,9 @@ def test_a_long_lived_reader_answers_as_git_does_and_outlives_its_git(tmp_path: 
     """A server's one ``cat-file --batch`` (:class:`ObjectReader`) answers what a
     ``cat-file`` of its own would: contents at an object id, None where there is no
     such path; an object committed after it started is found; a name whose meaning
-    moves (``HEAD:``) never goes to it; and a git killed under it is started again."""
+    moves (``HEAD:``) or that a line break would split never goes to it; a git
+    killed under it is started again, and one kept after a repack is replaced (it
+    would hold the deleted packs open); once closed, or busy, reads go their own way."""
     from modelreg.gitrepo import GitRepo, ObjectReader
 
     root = tmp_path / "repo"
@@ -402,33 +404,50 @@ def test_a_long_lived_reader_answers_as_git_does_and_outlives_its_git(tmp_path: 
             .strip()
         )
 
+    reader = ObjectReader(root, root / ".git")
+
+    def sharing() -> GitRepo:
+        repo = GitRepo.discover(root)
+        repo.objects = reader
+        return repo
+
+    def pid() -> int:
+        assert reader._process is not None
+        return reader._process.pid
+
     first = commit("one\n")
-    reader = ObjectReader(root)
-    plain, kept = GitRepo.discover(root), GitRepo.discover(root)
-    kept.objects = reader
     try:
         specs = [f"{first}:f.txt", f"{first}:missing", f"{first}:", "0" * 40]
-        assert kept.read_files(specs) == plain.read_files(specs)
-        assert kept.read_files(specs)[f"{first}:f.txt"] == b"one\n"
-        assert reader._process is not None
-        started = reader._process.pid
+        assert sharing().read_files(specs) == GitRepo.discover(root).read_files(specs)
+        assert sharing().read_files(specs)[f"{first}:f.txt"] == b"one\n"
+        started = pid()
 
         second = commit("two\n")  # an object git did not have when it started
         assert GitRepo.discover(root).objects is None
-        again = GitRepo.discover(root)
-        again.objects = reader
-        assert again.read_files([f"{second}:f.txt", "HEAD:f.txt"]) == {
+        assert sharing().read_files([f"{second}:f.txt", "HEAD:f.txt"]) == {
             f"{second}:f.txt": b"two\n",
             "HEAD:f.txt": b"two\n",
         }
-        assert reader._process.pid == started  # HEAD:f.txt went through its own git
+        assert pid() == started  # HEAD:f.txt went through its own git
+        split = f"{first}:f.txt\n{second}:f.txt"
+        assert not reader.takes([("k", split)]) and not reader.takes([("k", f"{first}:a\0")])
+        assert sharing().read_files([f"{first}:f.txt"]) == {f"{first}:f.txt": b"one\n"}
 
+        assert reader._process is not None
         reader._process.kill()
         reader._process.wait()
-        after = GitRepo.discover(root)
-        after.objects = reader
-        assert after.read_files([f"{first}:f.txt"]) == {f"{first}:f.txt": b"one\n"}
-        assert reader._process is not None and reader._process.pid != started
+        assert sharing().read_files([f"{first}:f.txt"]) == {f"{first}:f.txt": b"one\n"}
+        assert pid() != started
+        killed = pid()
+
+        subprocess.run(["git", "-C", str(root), "repack", "-a", "-d", "-q"], check=True)
+        assert sharing().read_files([f"{second}:f.txt"]) == {f"{second}:f.txt": b"two\n"}
+        assert pid() != killed
+
+        with reader._guard:  # busy (a git stuck on something): a read of its own
+            assert sharing().read_files([f"{first}:f.txt"]) == {f"{first}:f.txt": b"one\n"}
     finally:
         reader.close()
+    assert reader._process is None
+    assert sharing().read_files([f"{second}:f.txt"]) == {f"{second}:f.txt": b"two\n"}
     assert reader._process is None

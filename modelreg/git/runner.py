@@ -197,8 +197,10 @@ class GitBase:
         if not items:
             return
         if self.objects is not None and not check_only and self.objects.takes(items):
-            yield from self.objects.read(items)
-            return
+            answers = self.objects.read(items)
+            if answers is not None:
+                yield from answers
+                return
         pending = deque(key for key, _name in items)
         payload = "".join(f"{name}\n" for _key, name in items).encode("utf-8", "surrogateescape")
         del items
@@ -252,37 +254,54 @@ class GitBase:
 
 
 def _immutable(name: str) -> bool:
-    """An object name whose answer never changes: an object id, or one's ``:path``."""
-    return is_object_id(name.partition(":")[0])
+    """An object name whose answer never changes: an object id, or one's ``:path``
+    (a path without a line break or NUL, which would split it into two names)."""
+    return is_object_id(name.partition(":")[0]) and not any(c in name for c in "\n\r\0")
 
 
 class ObjectReader:
     """One ``git cat-file --batch`` kept running, for the many small reads of a
     long-lived process (a server reading the manifest a request asks for): a read
     costs a write and a read on two pipes, not a git process (~5 ms from a large
-    parent). Only names that always mean the same bytes are asked here (an object
-    id, or ``<object id>:<path>``: never a ref, whose meaning moves), a few at a
-    time; anything else goes through a ``cat-file`` of its own. Objects git did
-    not have when it started (a fetch since) are found: cat-file looks for new
-    packs when an object is missing. Safe for threads (one request at a time); a
-    git that stopped is started again once, then the read fails as a
-    :class:`GitError`."""
+    parent).
+
+    Only names that always mean the same bytes are asked here (an object id, or
+    ``<object id>:<path>``: never a ref, whose meaning moves), a few at a time;
+    anything else goes through a ``cat-file`` of its own, and so does a read that
+    finds this one busy for long (a git stuck on one object holds up nobody else)
+    or closed. Objects git did not have when it started (a fetch since) are found:
+    cat-file looks for new packs when an object is missing. A change to the pack
+    folder (a repack, a gc) starts a new git, so the old one does not keep the
+    deleted packs open. Any failure part-way through an answer stops git (its pipe
+    could be out of step with the questions); one that stopped is started again
+    once, then the read fails as a :class:`GitError`."""
 
     MOST = 64  # names per read; more go through a cat-file of their own
+    PATIENCE = 1.0  # seconds a read waits for another before using a git of its own
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, common_dir: Path) -> None:
         import threading
 
         self.root = root
+        self._packs = common_dir / "objects" / "pack"
         self._guard = threading.Lock()
         self._process: subprocess.Popen[bytes] | None = None
+        self._started_at: tuple[int, int] | None = None  # the pack folder's stamp then
+        self._closed = False
 
     def takes(self, items: Sequence[tuple[K, str]]) -> bool:
         return len(items) <= self.MOST and all(_immutable(name) for _key, name in items)
 
-    def read(self, items: Sequence[tuple[K, str]]) -> list[tuple[K, str, bytes | None]]:
-        """(key, object type, contents or None when missing) for each (key, name)."""
-        with self._guard:
+    def read(self, items: Sequence[tuple[K, str]]) -> list[tuple[K, str, bytes | None]] | None:
+        """(key, object type, contents or None when missing) for each (key, name);
+        None when this reader is closed or busy past :attr:`PATIENCE`."""
+        if not self._guard.acquire(timeout=self.PATIENCE):
+            return None
+        try:
+            if self._closed:
+                return None
+            if self._process is not None and self._stamp() != self._started_at:
+                self._stop()  # repacked: let go of the packs it had open
             for attempt in (1, 2):
                 try:
                     return [(key, *self._ask(name)) for key, name in items]
@@ -290,7 +309,19 @@ class ObjectReader:
                     self._stop()
                     if attempt == 2:
                         raise GitError("git cat-file stopped answering") from None
-        raise AssertionError("unreachable")
+                except BaseException:
+                    self._stop()  # the rest of an answer may be left in the pipe
+                    raise
+            raise AssertionError("unreachable")
+        finally:
+            self._guard.release()
+
+    def _stamp(self) -> tuple[int, int] | None:
+        try:
+            st = os.stat(self._packs)
+        except OSError:
+            return None
+        return st.st_ino, st.st_mtime_ns
 
     def _ask(self, name: str) -> tuple[str, bytes | None]:
         process = self._process or self._start()
@@ -312,6 +343,9 @@ class ObjectReader:
     def _start(self) -> subprocess.Popen[bytes]:
         import subprocess
 
+        if self._closed:
+            raise ValueError("closed")
+        self._started_at = self._stamp()
         self._process = subprocess.Popen(
             ["git", "cat-file", "--batch"],
             cwd=self.root,
@@ -336,8 +370,17 @@ class ObjectReader:
         process.wait()
 
     def close(self) -> None:
-        with self._guard:
-            self._stop()
+        """Stop git; later reads go through a ``cat-file`` of their own. A git that
+        does not answer is killed under the read waiting for it (which then fails)."""
+        self._closed = True
+        if self._guard.acquire(timeout=5 * self.PATIENCE):
+            try:
+                self._stop()
+            finally:
+                self._guard.release()
+        elif (process := self._process) is not None:
+            with suppress(OSError):
+                process.kill()
 
 
 def _feed(pipe: IO[bytes], payload: bytes) -> None:

@@ -156,8 +156,10 @@ def create_app(settings: Settings, ctx: ServerContext | None = None) -> Starlett
             async with files.upkeep(context.uploads, context.root):
                 yield
         finally:
-            background.stop()
-            context.objects.close()
+            try:
+                background.stop()
+            finally:
+                context.objects.close()
 
     ctx = ctx or ServerContext.open(settings)
     guard = Middleware(

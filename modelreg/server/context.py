@@ -60,7 +60,7 @@ class ServerContext:
         work_tree = self.found.root if self.found is not None else self.settings.root
         self.pages = AnswerCache(self.git_dir, work_tree)
         self.known = KnownDigests.of_repository(self.git_dir)
-        self.objects = ObjectReader(work_tree)
+        self.objects = ObjectReader(work_tree, self.git_dir)
         self.uploads = UploadArea(
             self.state_dir / "uploads",
             self.settings.upload_max_age,

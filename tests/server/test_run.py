@@ -7,13 +7,14 @@ import signal
 import socket
 import time
 from collections.abc import Callable
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, suppress
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from modelreg.registry import Registry
+from modelreg.statecache import cache_path, remove
 
 from ..conftest import Cli, Showcase
 from .conftest import Server
@@ -51,6 +52,37 @@ def test_one_json_access_line_per_request_and_never_the_secret(
     assert first["bytes"] > 0 and first["duration_ms"] >= 0
     assert first["token"] is None  # no tokens on this server
     assert lines[1]["query"] == "all=true"
+
+
+def _cat_files(pid: int) -> set[int]:
+    """The ``git cat-file --batch`` processes (no ``--buffer``: the long-lived one)
+    among ``pid``'s children."""
+    children: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with suppress(OSError):
+            children |= {int(c) for c in (task / "children").read_text().split()}
+    found = set()
+    for child in children:
+        with suppress(OSError):
+            if Path(f"/proc/{child}/cmdline").read_bytes() == b"git\0cat-file\0--batch\0":
+                found.add(child)
+    return found
+
+
+def test_requests_read_versions_through_one_git_that_stops_with_the_server(
+    showcase: Showcase, serve: Callable[..., Server]
+) -> None:
+    """A version's manifest is read by one long-lived ``git cat-file`` that every
+    request shares (not a git process each); it ends when the server does."""
+    remove(cache_path(showcase.root / ".git"))  # no manifest kept from building it
+    server = serve(showcase.root)
+    assert server.get("/v2/models/team/fraud@v0.1.0").status_code == 200
+    (reader,) = _cat_files(server.process.pid)
+    assert server.get("/v2/models/embedder@v1.0.0").status_code == 200
+    assert server.get("/v2/models/team/fraud%23production").status_code == 200
+    assert _cat_files(server.process.pid) == {reader}
+    assert server.stop() == 0
+    assert not Path(f"/proc/{reader}").exists()
 
 
 def test_text_log_format_is_for_people(showcase: Showcase, serve: Callable[..., Server]) -> None:
