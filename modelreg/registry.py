@@ -65,7 +65,7 @@ if TYPE_CHECKING:
     from .ops import sync as _sync
     from .refs import Ref
     from .results import GateFailure, VersionInfo
-    from .statecache import StateCache, Summary
+    from .statecache import ManifestKeeper, StateCache, Summary
     from .storage import Storage
 else:
     # Each operation's module is imported when one of its operations is first looked
@@ -171,6 +171,9 @@ class Registry:
         self._cached_models: dict[str, ModelState | None] = {}
         self._state_cache: StateCache | None = None
         self._cache_opened = False
+        # Where manifests read are kept for the state cache to write later, together
+        # (a server's, shared by its requests); None: each is written as it is read.
+        self.keeper: ManifestKeeper | None = None
         # The refs' fingerprint this registry last brought the cache in line with, and
         # when it was taken (time.time_ns, as Fingerprint.taken): see _cache_query.
         self._cache_synced: tuple[str, int] | None = None
@@ -737,6 +740,8 @@ class Registry:
                 kept = cache.manifest(spec)
             except CACHE_ERRORS:
                 kept = None
+            if kept is None and self.keeper is not None:
+                kept = self.keeper.pending(spec)
             if kept is not None:
                 try:
                     found, _problems = manifest_mod.validate(json.loads(kept[1]))
@@ -752,7 +757,10 @@ class Registry:
         sha256 = manifest_mod.digest(stored.data)
         if cache is not None:
             body = json.dumps(stored.manifest.to_dict())
-            if _same_manifest(manifest_mod.validate(json.loads(body))[0], stored.manifest):
+            same = _same_manifest(manifest_mod.validate(json.loads(body))[0], stored.manifest)
+            if same and self.keeper is not None:
+                self.keeper.keep(spec, sha256, body)
+            elif same:
                 with suppress(*CACHE_ERRORS):
                     cache.keep_manifest(spec, sha256, body)
         return stored.manifest, sha256

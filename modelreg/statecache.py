@@ -50,6 +50,7 @@ import contextlib
 import json
 import os
 import sqlite3
+import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -561,14 +562,24 @@ class StateCache:
         return None if row is None else (_text(row[0]), _text(row[1]))
 
     def keep_manifest(self, spec: str, sha256: str, body: str) -> None:
-        cursor = self.db.execute(
-            "INSERT OR REPLACE INTO manifests (spec, sha256, body) VALUES (?, ?, ?)",
-            (spec, sha256, body),
-        )
-        if cursor.lastrowid is not None and cursor.lastrowid > MANIFESTS_KEPT:
-            self.db.execute(
-                "DELETE FROM manifests WHERE id <= ?", (cursor.lastrowid - MANIFESTS_KEPT,)
-            )
+        self.keep_manifests([(spec, sha256, body)])
+
+    def keep_manifests(self, rows: Sequence[tuple[str, str, str]]) -> None:
+        """Keep each ``(COMMIT:PATH, sha256, fields as JSON)``, in one write."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            last = None
+            for row in rows:
+                last = self.db.execute(
+                    "INSERT OR REPLACE INTO manifests (spec, sha256, body) VALUES (?, ?, ?)", row
+                ).lastrowid
+            if last is not None and last > MANIFESTS_KEPT:
+                self.db.execute("DELETE FROM manifests WHERE id <= ?", (last - MANIFESTS_KEPT,))
+            self.db.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                self.db.execute("ROLLBACK")
+            raise
 
     # ------------------------------------------------------------------ the config
 
@@ -726,3 +737,59 @@ def _str_list(value: object) -> list[str]:
     if not isinstance(loaded, list) or not all(isinstance(v, str) for v in loaded):
         raise Unusable("a skipped field is not a list of names")
     return loaded
+
+
+class ManifestKeeper:
+    """Manifests a long-lived process read, written to the state cache together.
+
+    A server's requests each reading a version for the first time would each
+    commit a write of their own, and every reader of the cache (every request)
+    waits out each commit: with 16 clients, requests queued behind one another
+    for most of a second. Kept here, the manifests are written at most every
+    :attr:`DELAY` seconds, in one write, and answered from memory meanwhile
+    (:meth:`pending`). What is not written yet when the process stops is read
+    from git again next time: a cache, nothing more."""
+
+    DELAY = 0.5
+
+    def __init__(self, git: GitRepo) -> None:
+        self._git = git
+        self._pending: dict[str, tuple[str, str]] = {}
+        self._guard = threading.Lock()
+        self._timer: threading.Timer | None = None
+
+    def keep(self, spec: str, sha256: str, body: str) -> None:
+        with self._guard:
+            self._pending[spec] = (sha256, body)
+            if self._timer is None:
+                self._timer = threading.Timer(self.DELAY, self.flush)
+                self._timer.daemon = True
+                self._timer.start()
+
+    def pending(self, spec: str) -> tuple[str, str] | None:
+        """What is waiting to be written for ``spec``: (sha256, fields as JSON)."""
+        with self._guard:
+            return self._pending.get(spec)
+
+    def flush(self) -> None:
+        """Write what is waiting (a cache that cannot be had or written drops it)."""
+        with self._guard:
+            if self._timer is not None:
+                self._timer.cancel()
+            rows = [(spec, *kept) for spec, kept in self._pending.items()]
+            self._timer = None
+        if not rows:
+            return
+        try:
+            cache = StateCache.open(self._git)
+            if cache is not None:
+                try:
+                    cache.keep_manifests(rows)
+                finally:
+                    cache.close()
+        except (*CACHE_ERRORS, OSError):
+            pass
+        finally:
+            with self._guard:
+                for spec, *_kept in rows:
+                    self._pending.pop(spec, None)

@@ -21,7 +21,8 @@ from pathlib import Path
 import pytest
 
 from modelreg import Registry
-from modelreg.statecache import FORMAT, cache_path
+from modelreg.statecache import FORMAT, cache_path, remove
+from modelreg.tags import name_to_tag
 
 from .conftest import Clock, Showcase, git
 
@@ -213,6 +214,50 @@ def test_a_corrupt_or_hostile_cache_is_rebuilt_never_believed(
     db = sqlite3.connect(path)
     assert db.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()[0] == FORMAT
     db.close()
+
+
+def test_manifests_kept_for_later_are_answered_meanwhile_and_written_together(
+    showcase: Showcase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server's registries hand the manifests they read to one keeper: a read
+    of the same version before the write is answered from it, and one write
+    keeps them all; a cache that cannot be written drops them, never the read."""
+    from modelreg.statecache import ManifestKeeper, StateCache
+
+    root = showcase.root
+    remove(cache_path(root / ".git"))
+    keeper = ManifestKeeper(Registry(root).git)
+    keeper.DELAY = 3600  # written when flushed, here
+
+    def reader() -> Registry:
+        registry = Registry(root)
+        registry.keeper = keeper
+        return registry
+
+    shown = [reader().show(ref) for ref in ("team/fraud@v0.1.0", "embedder", "ranker")]
+    git, where = Registry(root).git, Registry(root).manifest_path
+    specs = [f"{git.resolve(f'{name_to_tag(s.name)}@v{s.version}')}:{where(s.name)}" for s in shown]
+    assert all(keeper.pending(spec) is not None for spec in specs)
+    cache = StateCache.open(Registry(root).git)
+    assert cache is not None and [cache.manifest(spec) for spec in specs] == [None] * 3
+    # Answered from the keeper meanwhile: no git read (its git is made to fail).
+    again = reader()
+    monkeypatch.setattr(again.git, "read_files", lambda specs: pytest.fail("read git"))
+    assert again.show("team/fraud@v0.1.0") == shown[0]
+    keeper.flush()
+    assert [keeper.pending(spec) for spec in specs] == [None] * 3
+    assert [cache.manifest(spec) is not None for spec in specs] == [True] * 3
+    cache.close()
+
+    path = cache_path(root / ".git")
+    remove(path)
+    path.mkdir()  # a folder where the file should be: the cache cannot be had
+    try:
+        assert reader().show("legacy").version == "0.9.0"
+        keeper.flush()
+        assert keeper._pending == {}
+    finally:
+        path.rmdir()
 
 
 def test_a_listing_that_is_not_the_refs_is_corrected_by_the_next_read(

@@ -160,6 +160,8 @@ def create_app(settings: Settings, ctx: ServerContext | None = None) -> Starlett
                 background.stop()
             finally:
                 context.objects.close()
+                if context.keeper is not None:
+                    context.keeper.flush()
 
     ctx = ctx or ServerContext.open(settings)
     guard = Middleware(

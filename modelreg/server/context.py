@@ -18,6 +18,7 @@ from ..gitrepo import GitRepo, Identity, ObjectReader
 from ..hashing import STORE_FOLDER, KnownDigests
 from ..registry import Registry
 from ..results import SyncResult
+from ..statecache import ManifestKeeper
 from ..tokens import TokenStore
 from .cache import AnswerCache
 from .metrics import Metrics
@@ -55,12 +56,17 @@ class ServerContext:
     # One git reading objects by id for every request (a manifest at a version's
     # commit), instead of a git process per request.
     objects: ObjectReader = field(init=False)
+    # The manifests requests read, written to the state cache together (one write a
+    # request would make every other request wait out its commit).
+    keeper: ManifestKeeper | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         work_tree = self.found.root if self.found is not None else self.settings.root
         self.pages = AnswerCache(self.git_dir, work_tree)
         self.known = KnownDigests.of_repository(self.git_dir)
         self.objects = ObjectReader(work_tree, self.git_dir)
+        if self.found is not None:
+            self.keeper = ManifestKeeper(self.found)
         self.uploads = UploadArea(
             self.state_dir / "uploads",
             self.settings.upload_max_age,
@@ -90,7 +96,9 @@ class ServerContext:
         repo = self.found
         git = GitRepo(repo.root, repo.git_dir, repo.common_dir)
         git.objects = self.objects
-        return Registry.of(git, identity=who)
+        registry = Registry.of(git, identity=who)
+        registry.keeper = self.keeper
+        return registry
 
     @property
     def tokens(self) -> TokenStore:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import signal
 import socket
+import sqlite3
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, suppress
@@ -83,6 +84,12 @@ def test_requests_read_versions_through_one_git_that_stops_with_the_server(
     assert _cat_files(server.process.pid) == {reader}
     assert server.stop() == 0
     assert not Path(f"/proc/{reader}").exists()
+    # The manifests it read were kept for the next start, in one write at the latest
+    # as it stopped.
+    db = sqlite3.connect(cache_path(showcase.root / ".git"))
+    kept = {spec.partition(":")[2] for (spec,) in db.execute("SELECT spec FROM manifests")}
+    db.close()
+    assert kept == {"models/team/fraud/model.yaml", "models/embedder/model.yaml"}
 
 
 def test_text_log_format_is_for_people(showcase: Showcase, serve: Callable[..., Server]) -> None:
