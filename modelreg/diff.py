@@ -64,14 +64,15 @@ def _is_number(value: Any) -> bool:
 def _delta(a: Any, b: Any) -> float | None:
     """``b - a`` for two numbers, None where a float cannot say it: an integer past
     float's range (a manifest from elsewhere may hold one), or a difference past it
-    (JSON has no ``Infinity``)."""
+    (JSON has no ``Infinity``). Rounded to 12 significant digits (the error of
+    subtracting two doubles lies past them): 0.82 - 0.78 is 0.04, not 0.039999999999999925."""
     if not (_is_number(a) and _is_number(b)):
         return None
     try:
         delta = float(b) - float(a)
     except OverflowError:
         return None
-    return delta if math.isfinite(delta) else None
+    return float(f"{delta:.12g}") if math.isfinite(delta) else None
 
 
 def _section(section: str, old: dict[str, Any], new: dict[str, Any]) -> list[Change]:

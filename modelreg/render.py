@@ -735,6 +735,10 @@ def token_added(found: Token, secret: str) -> None:
     sys.stdout.write(f"token {found.name} ({found.role}): {secret}\n")
 
 
+def token_removed(found: Token) -> None:
+    _line([(f"Removed token {found.name} ({found.role}): its secret is refused from now on", "")])
+
+
 def tokens(found: Sequence[Token], as_json: bool) -> None:
     if as_json:
         _json(serialize.tokens(found))

@@ -63,7 +63,7 @@ def test_no_token_says_what_that_means(cli: Cli, repo: Path) -> None:
 def test_remove(cli: Cli, repo: Path) -> None:
     secret = cli.ok("-C", repo, "token", "add", "ci", "--role", "read").stdout.split()[-1]
     removed = cli.ok("-C", repo, "token", "remove", "ci")
-    assert removed.stdout == ""
+    assert removed.stdout == "Removed token ci (read): its secret is refused from now on\n"
     assert _store(repo).load().empty
     gone = cli("-C", repo, "token", "remove", "ci")
     assert gone.exit_code == 1 and gone.stdout == ""

@@ -63,6 +63,15 @@ def test_the_library_diff(two: Registry) -> None:
     assert diff(manifest, manifest).identical
 
 
+def test_a_delta_is_the_difference_a_person_would_write() -> None:
+    """JSON consumers see 0.04, not float subtraction's 0.039999999999999925."""
+    from modelreg.diff import _delta
+
+    assert _delta(0.78, 0.82) == 0.04
+    assert _delta(1e-17, 3e-17) == 2e-17
+    assert _delta(1, 3) == 2.0
+
+
 def test_numbers_past_a_float_s_range_have_no_delta() -> None:
     """A manifest from elsewhere may hold an integer no float can be (10**400) or
     numbers whose difference overflows: the diff says "changed" without a delta,

@@ -73,6 +73,7 @@ def token_remove(obj: _Context, name: str) -> None:
 
     Example: modelreg token remove ci
     """
+    from .. import render
     from ..tokens import TokenStore
 
-    TokenStore.of(obj.registry()).remove(name)
+    render.token_removed(TokenStore.of(obj.registry()).remove(name))

@@ -78,6 +78,37 @@ def route_template(scope: Scope, routes: Sequence[BaseRoute] = ()) -> str:
         return TEMPLATE  # a malformed reference: still this route
 
 
+_SECRET_NAMES = ("token", "secret", "password", "passwd", "auth", "key", "signature", "sig")
+REDACTED = "REDACTED"
+
+
+def loggable_query(raw: bytes) -> str | None:
+    """The query string as the access log keeps it: the value of a parameter that
+    could carry a secret (a name like ``token``, ``access_token``, ``api_key``, or a
+    value that is one of this server's token secrets) replaced by ``REDACTED``. A
+    client that put its secret in the URL is refused (401: secrets go in a header),
+    but the log must not keep it either."""
+    if not raw:
+        return None
+    from urllib.parse import parse_qsl, urlencode
+
+    text = raw.decode("latin-1")
+    pairs = parse_qsl(text, keep_blank_values=True)
+    if not any(_secret(name, value) for name, value in pairs):
+        return text
+    return urlencode(
+        [(name, REDACTED if _secret(name, value) else value) for name, value in pairs],
+        safe="/:",
+    )
+
+
+def _secret(name: str, value: str) -> bool:
+    from ..tokens import SECRET_PREFIX
+
+    lowered = name.lower()
+    return SECRET_PREFIX in value or any(word in lowered for word in _SECRET_NAMES)
+
+
 class Observed:
     """The ASGI application ``app``, each HTTP request measured and logged."""
 
@@ -119,7 +150,7 @@ class Observed:
                     "access": {
                         "method": scope["method"],
                         "path": scope["path"],
-                        "query": scope.get("query_string", b"").decode("latin-1") or None,
+                        "query": loggable_query(scope.get("query_string", b"")),
                         "route": route,
                         "status": status,
                         "duration_ms": round(seconds * 1000, 3),

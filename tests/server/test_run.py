@@ -35,6 +35,9 @@ def test_one_json_access_line_per_request_and_never_the_secret(
     assert server.get("/v2/models/team/fraud%23production", headers=headers).status_code == 200
     assert server.get("/v2/models?all=true", headers=headers).status_code == 200
     assert server.get("/v2/models/nobody", headers=headers).status_code == 404
+    # A secret put in the URL (refused by a server with tokens) is not logged either.
+    assert server.get(f"/v2/models?token={secret}&all=1").status_code == 200
+    assert server.get("/v2/models?api_key=mrt_abc&page=2&x=mrt_def").status_code == 200
     assert server.stop() == 0
     output = server.output()
     assert secret not in output and "Bearer" not in output
@@ -46,6 +49,12 @@ def test_one_json_access_line_per_request_and_never_the_secret(
         ("/v2/models/team/fraud#production", "/v2/models/{model_id}", 200),
         ("/v2/models", "/v2/models", 200),
         ("/v2/models/nobody", "/v2/models/{model_id}", 404),
+        ("/v2/models", "/v2/models", 200),
+        ("/v2/models", "/v2/models", 200),
+    ]
+    assert [line["query"] for line in lines[3:]] == [
+        "token=REDACTED&all=1",
+        "api_key=REDACTED&page=2&x=REDACTED",
     ]
     first = lines[0]
     assert set(first) >= {"time", "method", "path", "status", "duration_ms", "bytes", "client"}
