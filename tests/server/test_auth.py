@@ -3,6 +3,7 @@ auth on every request, roles, changes seen without a restart, and the loopback r
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -161,6 +162,42 @@ def test_a_removed_token_is_refused_at_once(
     assert server.get("/v2/models", headers=bearer(kept)).status_code == 200
     cli.ok("-C", root, "token", "remove", "kept")  # none left, on loopback: open again
     assert server.get("/v2/models").status_code == 200
+
+
+def test_the_sign_in_form_takes_only_its_own_page_s_post(
+    root: Path, cli: Cli, serve: Callable[..., Server]
+) -> None:
+    """Login CSRF: another site's page posting the sign-in form with its owner's
+    secret would sign the visitor's browser in as them. The form's hidden value
+    must be the cookie its page set (which no other site's page sends)."""
+    secret = add(cli, root, "ana", "write")
+    server = serve(root)
+    signin = server.url + "/signin"
+    fields = {"token": secret, "next": "/"}
+    forged = requests.post(signin, data=fields, allow_redirects=False, timeout=60)
+    assert forged.status_code == 403
+    assert "modelreg_session" not in forged.headers.get("set-cookie", "")
+    assert "came from another page" in forged.text
+
+    browser = requests.Session()
+    page = browser.get(signin, timeout=60)
+    assert page.status_code == 200
+    value = re.search(r'name="form" value="([^"]+)"', page.text)
+    assert value is not None and browser.cookies.get("modelreg_signin") == value.group(1)
+    other = requests.get(signin, timeout=60)  # another page's value, with this cookie
+    stolen = re.search(r'name="form" value="([^"]+)"', other.text)
+    assert stolen is not None and stolen.group(1) != value.group(1)
+    mixed = browser.post(
+        signin, data={**fields, "form": stolen.group(1)}, allow_redirects=False, timeout=60
+    )
+    assert mixed.status_code == 403
+    again = re.search(r'name="form" value="([^"]+)"', mixed.text)  # the page shown again
+    assert again is not None and browser.cookies.get("modelreg_signin") == again.group(1)
+    signed = browser.post(
+        signin, data={**fields, "form": again.group(1)}, allow_redirects=False, timeout=60
+    )
+    assert signed.status_code == 303 and signed.headers["location"] == "/"
+    assert browser.cookies.get("modelreg_session") == secret
 
 
 @pytest.mark.parametrize(

@@ -171,14 +171,18 @@ async def sign_in(request: Request) -> Response:
         fields = session.parse_form(await _form_body(request))
         secret = fields.get("token", "").strip()
         target = session.safe_next(fields.get("next"))
-        try:
-            await blocking(ctx.tokens.verify, secret)
-        except ModelregError as exc:
-            problem, status = exc.message, 401
+        if not session.form_ok(request.scope, fields.get("form")):
+            problem, status = "the form is stale or came from another page: sign in here", 403
         else:
-            done = RedirectResponse(target, status_code=303)
-            done.headers["Set-Cookie"] = session.cookie_header(secret, _secure(request))
-            return done
+            try:
+                await blocking(ctx.tokens.verify, secret)
+            except ModelregError as exc:
+                problem, status = exc.message, 401
+            else:
+                done = RedirectResponse(target, status_code=303)
+                done.headers["Set-Cookie"] = session.cookie_header(secret, _secure(request))
+                return done
+    form = session.form_value()
     html = pages.render(
         "signin.html",
         links,
@@ -186,8 +190,11 @@ async def sign_in(request: Request) -> Response:
         next=target,
         problem=problem,
         tokens_exist=tokens_exist,
+        form=form,
     )
-    return Response(html, status_code=status, media_type=HTML)
+    answer = Response(html, status_code=status, media_type=HTML)
+    answer.headers["Set-Cookie"] = session.form_cookie_header(form, _secure(request))
+    return answer
 
 
 async def sign_out(request: Request) -> Response:

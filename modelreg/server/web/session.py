@@ -50,14 +50,42 @@ def cookie_secret(scope: MutableMapping[str, Any]) -> str | None:
     needs its header."""
     if not is_page(scope["path"]) and scope.get("method", "GET") not in ("GET", "HEAD"):
         return None
+    return _cookie(scope, COOKIE)
+
+
+def _cookie(scope: MutableMapping[str, Any], wanted: str) -> str | None:
     headers: list[tuple[bytes, bytes]] = scope["headers"]
     for name, value in headers:
         if name == b"cookie":
             for part in value.decode("latin-1").split(";"):
                 key, _, found = part.strip().partition("=")
-                if key == COOKIE and found:
+                if key == wanted and found:
                     return str(found)
     return None
+
+
+# The sign-in form's own check (login CSRF): another site's page could post the
+# form with its owner's secret and sign the visitor's browser in as them (their
+# writes from the page then named as that token). The form carries a random value
+# that the page also set as a cookie only this site's pages send (SameSite=Strict);
+# a post whose field and cookie differ is refused. No Origin or Host check: those
+# break behind a proxy that rewrites them.
+FORM_COOKIE = "modelreg_signin"
+
+
+def form_value() -> str:
+    return secrets.token_urlsafe(16)
+
+
+def form_cookie_header(value: str, secure: bool) -> str:
+    flags = "; Secure" if secure else ""
+    return f"{FORM_COOKIE}={value}; Path={SIGN_IN}; HttpOnly; SameSite=Strict{flags}"
+
+
+def form_ok(scope: MutableMapping[str, Any], sent: str | None) -> bool:
+    """The sign-in form was posted by a page of this site (its field is its cookie)."""
+    cookie = _cookie(scope, FORM_COOKIE)
+    return bool(cookie) and bool(sent) and hmac.compare_digest(cookie or "", sent or "")
 
 
 def to_sign_in(scope: MutableMapping[str, Any]) -> Any:
