@@ -204,17 +204,8 @@ class GitBase:
         pending = deque(key for key, _name in items)
         payload = "".join(f"{name}\n" for _key, name in items).encode("utf-8", "surrogateescape")
         del items
-        import subprocess
-
-        process = subprocess.Popen(
-            ["git", "cat-file", "--batch-check" if check_only else "--batch", "--buffer"],
-            cwd=self.root,
-            env=_environment(None),
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            bufsize=_PIPE_BUFFER,
-        )
+        batch = "--batch-check" if check_only else "--batch"
+        process = _cat_file_process(self.root, batch, "--buffer")
         assert process.stdin is not None and process.stdout is not None
         import threading
 
@@ -251,6 +242,21 @@ class GitBase:
     def config_value(self, key: str) -> str | None:
         status, out, _ = self.try_run("config", "--get", key)
         return out.strip() if status == 0 and out.strip() else None
+
+
+def _cat_file_process(root: Path, *options: str) -> subprocess.Popen[bytes]:
+    """A ``git cat-file`` with ``options``, its questions and answers on pipes."""
+    import subprocess
+
+    return subprocess.Popen(
+        ["git", "cat-file", *options],
+        cwd=root,
+        env=_environment(None),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        bufsize=_PIPE_BUFFER,
+    )
 
 
 def _immutable(name: str) -> bool:
@@ -341,20 +347,10 @@ class ObjectReader:
         return fields[1].decode(), data[:-1]
 
     def _start(self) -> subprocess.Popen[bytes]:
-        import subprocess
-
         if self._closed:
             raise ValueError("closed")
         self._started_at = self._stamp()
-        self._process = subprocess.Popen(
-            ["git", "cat-file", "--batch"],
-            cwd=self.root,
-            env=_environment(None),
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            bufsize=_PIPE_BUFFER,
-        )
+        self._process = _cat_file_process(self.root, "--batch")
         return self._process
 
     def _stop(self) -> None:
