@@ -27,7 +27,7 @@ from .errors import (
     ManifestError,
     Remedy,
 )
-from .hashing import copy_file
+from .hashing import KnownDigests, copy_file
 from .manifest import MANIFEST_FILE, ArtifactFile, Manifest, loads
 from .paths import inside, replace_into
 from .progress import Progress, Task
@@ -67,11 +67,13 @@ def staged(
     *,
     fill_cache: bool = True,
     jobs: int | None = None,
+    known: KnownDigests | None = None,
 ) -> Iterator[Staged]:
     """Fetch a version's objects, copy them next to ``directory`` and verify them.
 
     With ``fill_cache`` (checkout, pull: the work tree's files belong in the
-    cache) missing objects are fetched into the local cache first; without it
+    cache) missing objects are fetched into the local cache first (``known``:
+    where to vouch for the sha256 of each, computed on its way in); without it
     (get) they are read straight from the remote, each byte read and written
     once. Several files are copied ``jobs`` at once (see :func:`_copy_all`). The
     staging folder is removed when the block ends, whether or not the files were
@@ -84,7 +86,8 @@ def staged(
     md5s = [a.md5 for a in artifacts]
     fetched: list[str] = []
     if fill_cache:
-        fetched = storage.fetch(md5s, remote, sizes={a.md5: a.size for a in artifacts})
+        sizes = {a.md5: a.size for a in artifacts}
+        fetched = storage.fetch(md5s, remote, sizes=sizes, known=known)
     if directory.exists() and not directory.is_dir():
         raise InputPathError(f"{directory}: exists and is not a directory")
     created = [p for p in (directory, *directory.parents) if not p.exists()]

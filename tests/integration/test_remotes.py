@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from modelreg.hashing import KnownDigests
+
 from ..conftest import Cli
 from .conftest import KINDS, Remotes, clone, model_bytes, registry_on
 
@@ -46,6 +48,13 @@ def test_a_registry_shared_through_a_real_remote(
     got = cli.ok("-C", b, "get", "fraud@v0.1.0", "-o", tmp_path / "out1")
     assert "sha256 verified" in got.stdout
     assert (tmp_path / "out1" / "model.bin").read_bytes() == one
+    # A checkout fetches into the cache; what it hashed on the way in is vouched for in
+    # the repository, so a server there does not hash it again at its first download.
+    cli.ok("-C", b, "checkout", "fraud@v0.1.0")
+    md5 = hashlib.md5(one).hexdigest()
+    fetched = b / ".dvc" / "cache" / "files" / "md5" / md5[:2] / md5[2:]
+    vouched = KnownDigests.of_repository(b / ".git").remembered(fetched)
+    assert vouched == hashlib.sha256(one).hexdigest()
 
     # Version 2 is registered and shared at once; the teammate pulls it.
     cli.ok("-C", a, "register", "fraud", _file(tmp_path / "v2", two), "--push")
