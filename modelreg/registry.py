@@ -648,7 +648,11 @@ class Registry:
         if ref.stage is not None:
             holder = model.stages.get(ref.stage)
             if holder is None:
-                raise UnknownVersionError(f"no version of {model.name} holds stage '{ref.stage}'")
+                held = ", ".join(sorted(model.stages))
+                raise UnknownVersionError(
+                    f"no version of {model.name} holds stage '{ref.stage}'",
+                    hint=f"stages held: {held}" if held else f"no stage of {model.name} is held",
+                )
             found = model.find(holder)
         elif ref.version is not None:
             found = model.find(str(ref.version))

@@ -64,7 +64,10 @@ def test_trainer_promoter_and_deployer_share_a_registry(
     # Nothing holds production yet: the deploy job fails cleanly.
     code, message, _ = deploy()
     assert code == 1
-    assert message == "modelreg: error: no version of fraud holds stage 'production'\n"
+    assert message == (
+        "modelreg: error: no version of fraud holds stage 'production' "
+        "(hint: no stage of fraud is held)\n"
+    )
 
     # The CI promoter works in its own clone, with no S3 credentials at all.
     promoter = clone(origin, tmp_path / "promoter")
