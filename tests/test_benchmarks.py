@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -102,6 +103,15 @@ def test_the_serve_benchmark_runs_at_tiny_sizes(tmp_path: Path) -> None:
     assert upload_ran or any("upload + register skipped" in n for n in report["notes"])
     download_ran = any("/files/" in row["what"] for row in big)
     assert download_ran or any("download skipped" in n for n in report["notes"])
+    if download_ran and shutil.which("openssl"):  # the first ever beside sha256 alone
+        floor = [
+            row
+            for row in big
+            if row["baseline"] == "sha256 of the file alone (openssl dgst -sha256)"
+        ]
+        assert [row["what"] for row in floor] == [
+            "first-ever download beside sha256 of the file alone"
+        ]
     assert out.with_suffix(".md").exists()
 
 
