@@ -295,15 +295,8 @@ class Registration:
         with self.progress.task(f"copying {source.rel}", size) as task:
             known = source.known
             if known is not None and known.size == size:
-                # Bytes the caller hashed as they arrived and keeps unchanged (the
-                # server's upload area): the cache takes them as a hardlink where the
-                # file system allows, so only the work tree's copy is written (a GiB
-                # uploaded is then written twice, as the CLI writes it, not three times).
-                if _try_link("hardlink", source.path, staged):
-                    copies = copies[1:]
-                if not copies:
-                    task.advance(size)
-                elif copy_known(source.path, copies, task) != known.size:
+                copied = copy_known(source.path, copies, task)
+                if copied != known.size:  # changed under us: not the bytes digested
                     raise InputPathError(f"{source.rel} changed while it was copied")
                 digests = known
             else:

@@ -185,45 +185,24 @@ async def register(request: Request) -> Response:
                 for rel, upload in named
                 if (digests := upload.digests()) is not None
             }
-            result = registry.register(
+            return registry.register(
                 name,
                 folder,
                 message=message,
                 allow_unresolved=allow_unresolved,
                 push=push,
                 known_digests=known,
-                # Hashed here as they arrived, then put in DVC's cache: the
+                # Hashed here as they arrived, then copied into DVC's cache: the
                 # registration vouches for the objects it wrote, so the first
                 # download of the new version need not read them again.
                 remember_in=ctx.known,
                 **options,
             )
-        # An object linked from its upload lost a link with the staging folder,
-        # which moved its change time: vouched for again as it is now.
-        _vouch_linked(registry, [upload for _rel, upload in named], ctx.known)
-        return result
 
     result = await blocking(ctx.write, run)
     ctx.metrics.event_written("register")
     document = {"model_id": f"{result.name}@v{result.version}", **serialize.register_result(result)}
     return json_response(document, status=201)
-
-
-def _vouch_linked(registry: Registry, uploads: Sequence[Upload], known: KnownDigests) -> None:
-    """Vouch for each DVC cache object that is its upload's blob (a hardlink: the
-    same file, so the bytes hashed as they arrived); an object that is a file of
-    its own is not vouched for here."""
-    with_md5 = [u for u in uploads if u.md5]
-    if not with_md5:
-        return
-    objects = registry.storage.cache_objects(sorted({str(u.md5) for u in with_md5}))
-    same = []
-    for upload in with_md5:
-        obj = objects.get(str(upload.md5))
-        with contextlib.suppress(OSError):
-            if obj is not None and os.path.samefile(obj, upload.path):
-                same.append((obj, upload.sha256))
-    known.vouch(same)
 
 
 def _wanted_files(body: Mapping[str, Any]) -> list[tuple[str | None, str]]:

@@ -5,8 +5,7 @@ name while its sha256 and md5 (DVC's address) are computed (never whole in
 memory), and renames it to
 ``sha256/<hex>`` only once the body is complete: the area never holds a partial
 upload under a digest. The same bytes uploaded twice are stored once (the second
-upload refreshes the first one's age, kept by its record, and its recorded file
-name). What nobody
+upload refreshes the first one's age and its recorded file name). What nobody
 registers within ``max_age`` seconds is swept away; at start-up every partial
 file is, since no upload is in flight then (a server killed mid-upload leaves one).
 
@@ -18,10 +17,8 @@ as it does for the CLI, with the digests computed on arrival (``known_digests``:
 a 1 GiB file is not read and hashed a second time). A hardlink costs no copy;
 across file systems the bytes are copied. An upload stays after it was
 registered, until it expires: another version may be registered from the same
-bytes (a retry after a refused dependency, say). The registration takes the bytes
-into DVC's cache as a hardlink of the upload where it can (no byte written; only the
-work tree's copy is), so a blob is never written to or touched once complete: an
-expired one is unlinked, and the cache object stays.
+bytes (a retry after a refused dependency, say), and the DVC cache holds its own
+copy anyway.
 
 Nothing here imports Starlette: the HTTP handlers are in :mod:`.files`.
 """
@@ -41,7 +38,6 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from ..errors import Kind, ModelregError
 from ..hashing import Digests
@@ -232,21 +228,13 @@ class UploadArea:
         try:
             with self._guard:
                 self._receiving.discard(receiving.path)
-                if self._unchanged(sha256) is not None:
-                    # Uploaded again: kept another max_age from now, by its record's
-                    # time (written below). The blob itself is never touched: a
-                    # registration may have made it a DVC cache object too (a hardlink).
+                if blob.exists():
                     receiving.path.unlink()
-                else:  # new, or changed on disk since it arrived: these bytes instead
+                    os.utime(blob)  # uploaded again: kept another max_age from now
+                else:
                     os.chmod(receiving.path, 0o444)
                     os.replace(receiving.path, blob)
-                written = blob.stat()
-                record = {
-                    "filename": filename,
-                    "size": receiving.size,
-                    "md5": md5,
-                    "mtime_ns": written.st_mtime_ns,
-                }
+                record = {"filename": filename, "size": receiving.size, "md5": md5}
                 write_replacing(self._record(sha256), json.dumps(record).encode())
         except OSError as exc:
             raise write_error(blob, exc) from None
@@ -266,54 +254,26 @@ class UploadArea:
         return self.blobs / f"{sha256}.json"
 
     def find(self, sha256: str) -> Upload:
-        """The upload with this sha256, or :class:`UnknownUploadError` naming it: also
-        when its bytes changed on disk since they arrived (they are not the bytes
-        hashed, and may be a DVC cache object's too). An upload recorded by an older
-        server (no md5 or time kept) is hashed again by the registration."""
+        """The upload with this sha256, or :class:`UnknownUploadError` naming it."""
         blob = self.blobs / sha256
         try:
-            st = blob.stat()
+            size = blob.stat().st_size
         except FileNotFoundError:
             raise UnknownUploadError(
                 f"no upload has the digest sha256:{sha256}",
                 hint="upload the file first (POST /v2/models/upload); uploads not registered "
                 f"within {self.max_age:g} s are removed",
             ) from None
-        record = self._read_record(sha256)
-        if "mtime_ns" in record and self._unchanged(sha256) is None:
-            raise UnknownUploadError(
-                f"the upload sha256:{sha256} changed on disk since it arrived",
-                hint="upload the file again",
-            )
-        filename = DEFAULT_NAME
-        recorded = record.get("filename")
-        if isinstance(recorded, str) and name_problem(recorded) is None:
-            filename = recorded
-        md5 = record.get("md5") if "mtime_ns" in record else None
-        return Upload(sha256, st.st_size, filename, blob, md5 if isinstance(md5, str) else None)
-
-    def _read_record(self, sha256: str) -> dict[str, Any]:
-        with contextlib.suppress(OSError, ValueError):
+        filename, md5 = DEFAULT_NAME, None
+        with contextlib.suppress(OSError, ValueError, TypeError, KeyError):
             record = json.loads(self._record(sha256).read_bytes())
-            if isinstance(record, dict):
-                return record
-        return {}
-
-    def _unchanged(self, sha256: str) -> dict[str, Any] | None:
-        """The record of the upload ``sha256`` while its blob is as it was written
-        (size and modification time as recorded, an md5 kept); None otherwise,
-        when there is none, or when it was recorded without them."""
-        try:
-            st = (self.blobs / sha256).stat()
-        except OSError:
-            return None
-        record = self._read_record(sha256)
-        md5 = record.get("md5")
-        if not (isinstance(md5, str) and _MD5.fullmatch(md5)):
-            return None
-        if record.get("size") != st.st_size or record.get("mtime_ns") != st.st_mtime_ns:
-            return None
-        return record
+            recorded = record["filename"]
+            if isinstance(recorded, str) and name_problem(recorded) is None:
+                filename = recorded
+            given = record.get("md5")
+            if record.get("size") == size and isinstance(given, str) and _MD5.fullmatch(given):
+                md5 = given
+        return Upload(sha256, size, filename, blob, md5)
 
     @contextlib.contextmanager
     def staged(self, files: Sequence[tuple[str, Upload]], root: Path) -> Iterator[Path]:
@@ -360,9 +320,8 @@ class UploadArea:
                     if not blob.exists():
                         removed += _remove(path)  # its blob is gone: the name too
                     continue
-                record = self._record(path.name)
-                if _age(record if record.exists() else path, now) > self.max_age:
-                    removed += _remove(path) + _remove(record)
+                if _age(path, now) > self.max_age:
+                    removed += _remove(path) + _remove(self._record(path.name))
         return removed
 
     @staticmethod

@@ -496,9 +496,7 @@ def test_uploads_nobody_registers_expire(repo: Path, serve: Callable[..., Server
     fresh = upload(server, b"fresh")
     blob = repo / UPLOADS / "sha256" / str(old["digest"]).removeprefix("sha256:")
     two_days_ago = time.time() - 2 * 24 * 3600
-    # An upload's age is its record's (an upload again renews the record, never
-    # touching the blob, which a registration may have linked into DVC's cache).
-    os.utime(blob.with_name(blob.name + ".json"), (two_days_ago, two_days_ago))
+    os.utime(blob, (two_days_ago, two_days_ago))
     server.stop()
     server = serve(repo)  # start-up sweeps what is older than a day
     assert area(repo)[0] == [str(fresh["digest"]).removeprefix("sha256:")]
@@ -563,47 +561,6 @@ def test_an_upload_that_stalls_is_given_up(
     assert answer.startswith(b"HTTP/1.1 408"), answer
     assert b"the upload was given up" in answer
     assert area(repo) == ([], [])
-
-
-def test_a_registered_upload_is_linked_into_the_cache_and_a_changed_one_refused(
-    server: Server, repo: Path
-) -> None:
-    """The registration takes the upload into DVC's cache as a hardlink (no byte
-    written for it: only the work tree's copy is), vouched for as it is once the
-    staging folder is gone. An upload whose bytes then change on disk (the cache
-    object written to by hand changes it too) is refused, never registered again
-    under the digest it arrived with; uploading the bytes again replaces it."""
-    data = os.urandom(64 * 1024)
-    sent = upload(server, data, filename="model.bin")
-    answer = server.post(
-        "/v2/models/register", json={"metadata": {"name": "m"}, "file_digest": sent["digest"]}
-    )
-    assert answer.status_code == 201, answer.text
-    md5 = hashlib.md5(data).hexdigest()
-    stored = repo / ".dvc" / "cache" / "files" / "md5" / md5[:2] / md5[2:]
-    blob = repo / UPLOADS / "sha256" / hashlib.sha256(data).hexdigest()
-    assert os.path.samefile(stored, blob)
-    assert (repo / "models" / "m" / "model.bin").read_bytes() == data
-    assert not os.path.samefile(stored, repo / "models" / "m" / "model.bin")
-    st = stored.stat()
-    remembered = (repo / ".git" / "modelreg-server" / "known-digests").read_text().splitlines()
-    line = f"{st.st_dev} {st.st_ino} {st.st_size} {st.st_mtime_ns} {st.st_ctime_ns} "
-    assert line + hashlib.sha256(data).hexdigest() in remembered
-
-    stored.chmod(0o644)
-    stored.write_bytes(bytes(len(data)))  # the object, and so the upload, changed
-    again = server.post(
-        "/v2/models/register", json={"metadata": {"name": "n"}, "file_digest": sent["digest"]}
-    )
-    assert again.status_code == 404, again.text
-    assert "changed on disk since it arrived" in again.json()["error"]["message"]
-    upload(server, data, filename="model.bin")  # the bytes again: a blob of their own
-    assert blob.read_bytes() == data and not os.path.samefile(stored, blob)
-    third = server.post(
-        "/v2/models/register", json={"metadata": {"name": "n"}, "file_digest": sent["digest"]}
-    )
-    assert third.status_code == 201, third.text
-    assert (repo / "models" / "n" / "model.bin").read_bytes() == data
 
 
 def test_a_registration_vouches_for_the_objects_it_wrote_and_no_others(
