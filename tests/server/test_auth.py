@@ -199,6 +199,25 @@ def test_the_sign_in_form_takes_only_its_own_page_s_post(
     assert signed.status_code == 303 and signed.headers["location"] == "/"
     assert browser.cookies.get("modelreg_session") == secret
 
+    # A page on another port of this host is "same-site" and could set the cookie
+    # itself: the browser's Sec-Fetch-Site says where the post came from.
+    neighbour = requests.Session()
+    page = neighbour.get(signin, timeout=60)
+    value = re.search(r'name="form" value="([^"]+)"', page.text)
+    assert value is not None
+    for where, status in (("same-site", 403), ("cross-site", 403), ("same-origin", 303)):
+        answer = neighbour.post(
+            signin,
+            data={**fields, "form": value.group(1)},
+            headers={"Sec-Fetch-Site": where},
+            allow_redirects=False,
+            timeout=60,
+        )
+        assert answer.status_code == status, (where, answer.status_code)
+        if status == 403:
+            value = re.search(r'name="form" value="([^"]+)"', answer.text)
+            assert value is not None
+
 
 @pytest.mark.parametrize(
     "header",

@@ -68,8 +68,9 @@ def _cookie(scope: MutableMapping[str, Any], wanted: str) -> str | None:
 # form with its owner's secret and sign the visitor's browser in as them (their
 # writes from the page then named as that token). The form carries a random value
 # that the page also set as a cookie only this site's pages send (SameSite=Strict);
-# a post whose field and cookie differ is refused. No Origin or Host check: those
-# break behind a proxy that rewrites them.
+# a post whose field and cookie differ is refused, and so is one the browser says
+# came from another origin (Sec-Fetch-Site). No Origin or Host check: those break
+# behind a proxy that rewrites them.
 FORM_COOKIE = "modelreg_signin"
 
 
@@ -83,9 +84,23 @@ def form_cookie_header(value: str, secure: bool) -> str:
 
 
 def form_ok(scope: MutableMapping[str, Any], sent: str | None) -> bool:
-    """The sign-in form was posted by a page of this site (its field is its cookie)."""
+    """The sign-in form was posted by a page of this site (its field is its cookie),
+    and, where the browser says where the post came from (``Sec-Fetch-Site``),
+    by this origin: a page on another port of this host or a sibling subdomain is
+    "same-site" (cookies ignore ports) and could set the cookie itself."""
+    fetched_from = _header(scope, b"sec-fetch-site")
+    if fetched_from is not None and fetched_from not in ("same-origin", "none"):
+        return False
     cookie = _cookie(scope, FORM_COOKIE)
     return bool(cookie) and bool(sent) and hmac.compare_digest(cookie or "", sent or "")
+
+
+def _header(scope: MutableMapping[str, Any], wanted: bytes) -> str | None:
+    headers: list[tuple[bytes, bytes]] = scope["headers"]
+    for name, value in headers:
+        if name == wanted:
+            return value.decode("latin-1").strip().lower()
+    return None
 
 
 def to_sign_in(scope: MutableMapping[str, Any]) -> Any:
