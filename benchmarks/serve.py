@@ -890,8 +890,8 @@ def targets(
     floor = next((r for r in rows if r.what == FIRST_BESIDE_FLOOR), None)
     out.append(
         Target(
-            "download of the big file, first ever, beside sha256 of it alone",
-            "reported (its floor while no wrong file is handed over)",
+            "download of the big file, first ever, beside sha256 of it alone (its floor)",
+            "reported",
             bench._x(floor.ratio) + f" ({SHA256_FLOOR})" if floor else "-",
             None,
         )
