@@ -51,7 +51,7 @@ from ..tokens import (
     Unauthenticated,
     authorize,
 )
-from .http import error_response, json_response
+from .http import error_response, header, json_response
 from .run import is_loopback
 from .web import session as web_session
 
@@ -183,13 +183,8 @@ class Guard:
                 "this server listens beyond loopback and its last token was removed",
                 hint="add a token to the registry the server runs in",
             )
-        header = None
-        for name, value in scope["headers"]:
-            if name == b"authorization":
-                header = value.decode("latin-1")
-                break
         # the web page's own paths also take the session cookie its sign-in form set
-        secret = credentials(header) or web_session.cookie_secret(scope)
+        secret = credentials(header(scope, b"authorization")) or web_session.cookie_secret(scope)
         if secret is None:
             raise Unauthenticated(
                 "this server needs a token",
@@ -214,13 +209,10 @@ def refuse_foreign_host(scope: Scope) -> None:
     server that only this machine can reach is only ever asked for by a local
     name (``localhost``, a loopback address). A server with tokens, or one
     started ``--public`` (behind a proxy that names it), does not check."""
-    host = None
-    for name, value in scope["headers"]:
-        if name == b"host":
-            host = value.decode("latin-1").strip().lower()
-            break
+    host = header(scope, b"host")
     if host is None:  # HTTP/1.0 without Host: nothing a browser sends
         return
+    host = host.lower()
     bare = host.rsplit(":", 1)[0] if not host.endswith("]") else host
     if bare.endswith(".localhost") or is_loopback(bare.removeprefix("[").removesuffix("]")):
         return
@@ -243,14 +235,10 @@ def refuse_cross_site(scope: Scope) -> None:
     that rewrites ``Host`` would make the comparison wrong there)."""
     if scope.get("method", "GET") in READ_METHODS:
         return
-    origin = host = None
-    for name, value in scope["headers"]:
-        if name == b"origin":
-            origin = value.decode("latin-1").strip().lower()
-        elif name == b"host":
-            host = value.decode("latin-1").strip().lower()
+    origin, host = header(scope, b"origin"), header(scope, b"host")
     if origin is None:
         return
+    origin, host = origin.lower(), host.lower() if host is not None else None
     if origin == "null" or host is None or urlsplit(origin).netloc != host:
         raise Forbidden(
             f"a write from another site's page ({origin}) is refused",

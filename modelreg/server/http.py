@@ -50,6 +50,15 @@ class BadRequest(ModelregError):
         return self.status
 
 
+def header(scope: Mapping[str, Any], name: bytes) -> str | None:
+    """The first ``name`` header of an ASGI request (lower-case bytes, as ASGI
+    gives names), decoded and stripped; None when it has none."""
+    for key, value in scope["headers"]:
+        if key == name:
+            return str(value.decode("latin-1").strip())
+    return None
+
+
 def json_response(document: Mapping[str, Any], status: int = 200) -> Response:
     """``document`` as ``--json`` prints it (with the final newline)."""
     return Response(dumps(document) + "\n", status_code=status, media_type="application/json")

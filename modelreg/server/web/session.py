@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
 
+from ..http import header
+
 COOKIE = "modelreg_session"
 SIGN_IN = "/signin"
 # Open without a token: the sign-in page itself, and the stylesheet and script
@@ -88,19 +90,11 @@ def form_ok(scope: MutableMapping[str, Any], sent: str | None) -> bool:
     and, where the browser says where the post came from (``Sec-Fetch-Site``),
     by this origin: a page on another port of this host or a sibling subdomain is
     "same-site" (cookies ignore ports) and could set the cookie itself."""
-    fetched_from = _header(scope, b"sec-fetch-site")
-    if fetched_from is not None and fetched_from not in ("same-origin", "none"):
+    fetched_from = header(scope, b"sec-fetch-site")
+    if fetched_from is not None and fetched_from.lower() not in ("same-origin", "none"):
         return False
     cookie = _cookie(scope, FORM_COOKIE)
     return bool(cookie) and bool(sent) and hmac.compare_digest(cookie or "", sent or "")
-
-
-def _header(scope: MutableMapping[str, Any], wanted: bytes) -> str | None:
-    headers: list[tuple[bytes, bytes]] = scope["headers"]
-    for name, value in headers:
-        if name == wanted:
-            return value.decode("latin-1").strip().lower()
-    return None
 
 
 def to_sign_in(scope: MutableMapping[str, Any]) -> Any:
